@@ -1,0 +1,285 @@
+/*
+ * agent: host metric collection for fedmon-agent.
+ *
+ * The agent turns /proc and statvfs into one host-invariant feature
+ * vector per tick: the same features, in the same order, on every host
+ * whatever its core, disk or NIC count, so that a fleet can share a model.
+ * A masked feature (its source is missing on this kernel, or the value is
+ * not known yet, e.g. a rate on the first tick) is NAN, never a zero.
+ */
+#ifndef FM_AGENT_H
+#define FM_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+/* Bumped whenever a feature is added, removed, reordered or redefined.
+ * Every model carries the schema version it was trained on. */
+#define FM_SCHEMA_VERSION 1
+
+/* The feature vector, in its fixed order. Names are stable (see schema.c). */
+enum fm_feature {
+	/* /proc/stat */
+	FM_F_CPU_USER,     /* user+nice, fraction of all CPUs */
+	FM_F_CPU_SYSTEM,   /* system */
+	FM_F_CPU_IOWAIT,   /* iowait */
+	FM_F_CPU_IRQ,      /* irq+softirq */
+	FM_F_CPU_STEAL,    /* steal */
+	FM_F_CPU_IDLE,     /* idle */
+	FM_F_CPU_BUSIEST,  /* busy fraction of the busiest core */
+	FM_F_CPU_CTXT,     /* log1p(context switches/s per core) */
+	FM_F_CPU_INTR,     /* log1p(interrupts/s per core) */
+	FM_F_PROC_FORKS,   /* log1p(processes created/s) */
+	FM_F_PROC_RUNNING, /* runnable tasks per core */
+	FM_F_PROC_BLOCKED, /* tasks blocked on I/O per core */
+	/* /proc/loadavg */
+	FM_F_LOAD_1, /* 1-min load average per core */
+	FM_F_LOAD_5,
+	FM_F_LOAD_15,
+	FM_F_PROC_THREADS, /* log1p(threads) */
+	/* /proc (directory listing) */
+	FM_F_PROC_COUNT, /* log1p(processes) */
+	/* /proc/pressure/{cpu,memory,io}: avg10 as a fraction */
+	FM_F_PSI_CPU_SOME,
+	FM_F_PSI_MEM_SOME,
+	FM_F_PSI_MEM_FULL,
+	FM_F_PSI_IO_SOME,
+	FM_F_PSI_IO_FULL,
+	/* /proc/meminfo */
+	FM_F_MEM_USED,      /* 1 - MemAvailable/MemTotal */
+	FM_F_MEM_CACHE,     /* (Cached+Buffers)/MemTotal */
+	FM_F_MEM_DIRTY,     /* (Dirty+Writeback)/MemTotal */
+	FM_F_MEM_COMMITTED, /* Committed_AS/(MemTotal+SwapTotal) */
+	FM_F_SWAP_USED,     /* 1 - SwapFree/SwapTotal; masked without swap */
+	/* /proc/vmstat */
+	FM_F_MEM_MAJFAULTS,   /* log1p(major faults/s) */
+	FM_F_SWAP_IN,         /* log1p(pages swapped in/s) */
+	FM_F_SWAP_OUT,        /* log1p(pages swapped out/s) */
+	FM_F_MEM_ALLOCSTALLS, /* log1p(direct reclaim stalls/s) */
+	FM_F_MEM_OOM_KILLS,   /* OOM kills/s */
+	/* /proc/diskstats, whole disks, loop/ram/zram/partitions skipped */
+	FM_F_DISK_READ_OPS, /* log1p(reads completed/s), all disks */
+	FM_F_DISK_WRITE_OPS,
+	FM_F_DISK_READ_BYTES, /* log1p(bytes read/s) */
+	FM_F_DISK_WRITE_BYTES,
+	FM_F_DISK_BUSIEST, /* busy (io_ticks) fraction of the busiest disk */
+	FM_F_DISK_AWAIT,   /* log1p(mean ms per completed request) */
+	FM_F_DISK_QUEUE,   /* log1p(mean requests in flight), all disks */
+	/* /proc/net/dev, lo skipped */
+	FM_F_NET_RX_BYTES, /* log1p(bytes/s), all NICs */
+	FM_F_NET_TX_BYTES,
+	FM_F_NET_RX_PACKETS, /* log1p(packets/s) */
+	FM_F_NET_TX_PACKETS,
+	FM_F_NET_ERRORS, /* log1p(rx+tx errors/s) */
+	FM_F_NET_DROPS,  /* log1p(rx+tx drops/s) */
+	/* /proc/net/snmp */
+	FM_F_TCP_ACTIVE_OPENS, /* log1p(/s) */
+	FM_F_TCP_PASSIVE_OPENS,
+	FM_F_TCP_RETRANS,       /* log1p(retransmitted segments/s) */
+	FM_F_TCP_RETRANS_RATIO, /* retransmitted / sent segments */
+	FM_F_TCP_RESETS,        /* log1p((EstabResets+OutRsts)/s) */
+	FM_F_TCP_ESTAB,         /* log1p(established connections) */
+	FM_F_TCP_ERRORS,        /* log1p((InErrs+AttemptFails)/s) */
+	FM_F_UDP_ERRORS, /* log1p((InErrors+RcvbufErrors+SndbufErrors)/s) */
+	/* /proc/sys/fs/file-nr */
+	FM_F_FD_USED, /* allocated / max file handles */
+	/* statvfs of real filesystems from /proc/self/mounts */
+	FM_F_FS_FULLEST,        /* used fraction of the fullest filesystem */
+	FM_F_FS_INODES_FULLEST, /* used inode fraction, fullest filesystem */
+	FM_FEATURE_COUNT
+};
+
+typedef struct fm_feature_info {
+	const char *name;        /* stable, e.g. "cpu.user" */
+	const char *unit;        /* e.g. "fraction", "log1p(1/s)" */
+	const char *description; /* one line */
+} fm_feature_info;
+
+/* The description of feature i (0 <= i < FM_FEATURE_COUNT), or NULL. */
+const fm_feature_info *fm_feature_get(unsigned i);
+
+/* The index of the feature named name, or -ENOENT. */
+int fm_feature_lookup(const char *name) FM_WUR;
+
+/* Whether a feature value is masked (unknown). */
+static inline bool
+fm_feature_is_masked(float v)
+{
+	return v != v; /* NaN */
+}
+
+/* One tick's output. */
+typedef struct fm_sample {
+	int64_t mono_ns;           /* CLOCK_MONOTONIC at the end of the read */
+	int64_t real_ns;           /* CLOCK_REALTIME at the end of the read */
+	float v[FM_FEATURE_COUNT]; /* NAN = masked */
+} fm_sample;
+
+/* ---- configuration (agent.conf) -------------------------------------- */
+
+#define FM_AGENT_PATH_BYTES 256
+
+typedef struct fm_agent_config {
+	/* [agent] */
+	uint32_t interval_ms; /* sampling period */
+	char state_dir[FM_AGENT_PATH_BYTES];
+	char runtime_dir[FM_AGENT_PATH_BYTES];
+	int log_level; /* LOG_ERR … LOG_DEBUG */
+	/* [collect] */
+	char procfs[FM_AGENT_PATH_BYTES];
+	bool fs_network;
+	uint32_t fs_refresh_ms;
+	uint32_t fs_stale_ms;
+	/* [history] */
+	uint32_t history_raw_seconds; /* raw samples kept, in seconds */
+	uint32_t history_minutes;     /* per-minute aggregates kept */
+} fm_agent_config;
+
+/* Fills *c with the built-in defaults (those documented in
+ * configs/agent.conf). */
+void fm_agent_config_init(fm_agent_config *c);
+
+/*
+ * Reads the INI file at path over *c: keys present override, keys absent
+ * keep their current value. Unknown sections and keys are errors (a typo
+ * must not be silently ignored). On failure *c may be partly updated and
+ * err[FM_INI_ERROR_BYTES] names the file, line and key. Returns 0,
+ * -EINVAL (bad content) or the errno of opening the file.
+ */
+int fm_agent_config_load(
+    fm_agent_config *c, const char *path, char *err) FM_WUR;
+
+/* Checks the relations between keys (e.g. fs_stale_ms >= fs_refresh_ms).
+ * Returns 0 or -EINVAL with err[FM_INI_ERROR_BYTES] naming the keys. */
+int fm_agent_config_check(const fm_agent_config *c, char *err) FM_WUR;
+
+/* Raw samples the history keeps: history_raw_seconds / interval. */
+uint32_t fm_agent_config_raw_len(const fm_agent_config *c);
+
+/* ---- sampler: all collectors behind one call ------------------------- */
+
+typedef struct fm_sampler fm_sampler;
+
+typedef struct fm_sampler_config {
+	const char *procfs;     /* procfs root, "/proc" on a host */
+	bool fs_network;        /* also statvfs network filesystems */
+	uint32_t fs_refresh_ms; /* statvfs period (worker thread) */
+	uint32_t fs_stale_ms;   /* mask fs features older than this */
+} fm_sampler_config;
+
+/* Fills *cfg with the defaults (procfs "/proc", fs refresh 10 s, stale
+ * after 30 s, network filesystems skipped). */
+void fm_sampler_config_init(fm_sampler_config *cfg);
+
+/*
+ * Opens every collector's sources under cfg->procfs and starts the
+ * filesystem worker thread. A source this kernel lacks is not an error:
+ * its features stay masked, and it is named by fm_sampler_missing().
+ * On success *ret owns a new sampler. Errors: -ENOMEM, -EINVAL (bad
+ * config), or an error from opening procfs itself (-ENOENT when
+ * cfg->procfs has no "stat").
+ */
+int fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret) FM_WUR;
+
+/* Stops the worker thread and frees everything. Accepts NULL; returns
+ * NULL. */
+fm_sampler *fm_sampler_free(fm_sampler *s);
+
+/*
+ * Reads every source once and writes one sample into *ret. Rates are
+ * computed against the previous call; on the first call they are masked.
+ * Never allocates after the first call. Returns 0, or a negative errno
+ * when no source at all could be read (the sample is then all masked).
+ * Single-threaded: one caller at a time.
+ */
+int fm_sampler_read(fm_sampler *s, fm_sample *ret) FM_WUR;
+
+/* Collector names whose source was missing at start-up, as one
+ * comma-separated string ("" when none). Valid while s lives. */
+const char *fm_sampler_missing(const fm_sampler *s);
+
+/* ---- history: in-memory ring of recent samples ----------------------- */
+
+typedef struct fm_history fm_history;
+
+/* Per-minute aggregate of a feature over the samples of that minute. */
+typedef struct fm_history_minute {
+	int64_t real_ns; /* start of the minute */
+	uint32_t count;  /* samples aggregated */
+	float mean[FM_FEATURE_COUNT];
+	float min[FM_FEATURE_COUNT];
+	float max[FM_FEATURE_COUNT];
+} fm_history_minute;
+
+/* Bytes fm_history_new() allocates for the given sizes (the memory bound
+ * documented in README.md). */
+size_t fm_history_bytes(uint32_t raw_len, uint32_t minute_len);
+
+/*
+ * Allocates a history keeping the last raw_len samples and the last
+ * minute_len per-minute aggregates. Both must be in [1, 1e7].
+ * On success *ret owns it. Errors: -EINVAL, -ENOMEM.
+ */
+int fm_history_new(
+    uint32_t raw_len, uint32_t minute_len, fm_history **ret) FM_WUR;
+
+fm_history *fm_history_free(fm_history *h);
+
+/* Appends a sample (copied). Closes the current minute aggregate when the
+ * sample falls into a new wall-clock minute. Never allocates. */
+void fm_history_push(fm_history *h, const fm_sample *s);
+
+/* Number of raw samples held (<= raw_len). */
+uint32_t fm_history_raw_count(const fm_history *h);
+
+/* The i-th most recent raw sample (0 = newest), or NULL if i is out of
+ * range. Valid until the next push. */
+const fm_sample *fm_history_raw_get(const fm_history *h, uint32_t i);
+
+/* Number of closed minute aggregates held (<= minute_len). */
+uint32_t fm_history_minute_count(const fm_history *h);
+
+/* The i-th most recent closed minute (0 = newest), or NULL. */
+const fm_history_minute *fm_history_minute_get(const fm_history *h, uint32_t i);
+
+/* ---- the sampling loop ---------------------------------------------- */
+
+typedef struct fm_loop_hooks {
+	/* Called after each sample is pushed into the history. */
+	void (*on_sample)(void *userdata, const fm_sample *s);
+	/* Called between ticks; returning false stops the loop. */
+	bool (*keep_running)(void *userdata);
+	void *userdata;
+} fm_loop_hooks;
+
+typedef struct fm_loop_stats {
+	uint64_t ticks;          /* samples taken */
+	uint64_t failed;         /* samples with no source readable */
+	uint64_t missed;         /* deadlines skipped because a tick overran */
+	int64_t max_lateness_ns; /* worst wake-up after its deadline */
+} fm_loop_stats;
+
+/*
+ * The deadline following now on the grid start + k * period_ns (k >= 1):
+ * absolute, so sleeping to it never accumulates drift; deadlines already
+ * in the past are skipped, not caught up in a burst.
+ */
+int64_t fm_loop_next_deadline(
+    int64_t start_ns, int64_t period_ns, int64_t now_ns);
+
+/*
+ * Samples every period_ms on CLOCK_MONOTONIC absolute deadlines until
+ * max_ticks samples were taken (0: no limit) or hooks->keep_running
+ * returns false (checked after every tick and every interrupted sleep, so
+ * a signal handler's flag stops it promptly). Each sample goes into
+ * history (may be NULL) and to hooks->on_sample. Allocates nothing.
+ * Returns 0, or -EINVAL for a zero period. *stats (may be NULL) is filled.
+ */
+int fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
+    uint64_t max_ticks, const fm_loop_hooks *hooks,
+    fm_loop_stats *stats) FM_WUR;
+
+#endif

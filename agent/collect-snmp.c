@@ -1,0 +1,425 @@
+/*
+ * The /proc/net/snmp collector: TCP connection opens, retransmissions,
+ * resets and errors per second, the retransmitted fraction of sent
+ * segments, established connections, and UDP errors per second.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "agent/agent-int.h"
+
+/* A rate above this is a broken counter, not a busy host: masked. */
+#define EVENTS_PER_SEC_MAX 1e10
+
+/* SNMP MIB counters are unsigned long: they wrap at the word size. */
+#define ULONG_BITS ((unsigned)(sizeof(unsigned long) * CHAR_BIT))
+
+typedef struct span {
+	const char *p;
+	size_t len;
+} span;
+
+/* A column we read, by protocol and name, and where it goes. */
+typedef struct column {
+	uint32_t proto; /* FMI_SNMP_TCP or FMI_SNMP_UDP */
+	const char *name;
+	size_t offset; /* of the uint64_t in fmi_snmp */
+} column;
+
+static const column columns[] = {
+	{ FMI_SNMP_TCP, "ActiveOpens", offsetof(fmi_snmp, tcp_active_opens) },
+	{ FMI_SNMP_TCP, "PassiveOpens", offsetof(fmi_snmp, tcp_passive_opens) },
+	{ FMI_SNMP_TCP, "AttemptFails", offsetof(fmi_snmp, tcp_attempt_fails) },
+	{ FMI_SNMP_TCP, "EstabResets", offsetof(fmi_snmp, tcp_estab_resets) },
+	{ FMI_SNMP_TCP, "CurrEstab", offsetof(fmi_snmp, tcp_curr_estab) },
+	{ FMI_SNMP_TCP, "InSegs", offsetof(fmi_snmp, tcp_in_segs) },
+	{ FMI_SNMP_TCP, "OutSegs", offsetof(fmi_snmp, tcp_out_segs) },
+	{ FMI_SNMP_TCP, "RetransSegs", offsetof(fmi_snmp, tcp_retrans_segs) },
+	{ FMI_SNMP_TCP, "InErrs", offsetof(fmi_snmp, tcp_in_errs) },
+	{ FMI_SNMP_TCP, "OutRsts", offsetof(fmi_snmp, tcp_out_rsts) },
+	{ FMI_SNMP_UDP, "InErrors", offsetof(fmi_snmp, udp_in_errors) },
+	{ FMI_SNMP_UDP, "RcvbufErrors", offsetof(fmi_snmp, udp_rcvbuf_errors) },
+	{ FMI_SNMP_UDP, "SndbufErrors", offsetof(fmi_snmp, udp_sndbuf_errors) },
+};
+
+/* Bit i set: columns[i] was found. */
+#define COLUMNS_TCP 0x3ffu
+#define COLUMNS_UDP 0x1c00u
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Cuts the next line (without its '\n') off *rest; false when none is
+ * left. A last line without '\n' is a line. */
+static bool
+next_line(span *rest, span *ret)
+{
+	const char *eol;
+
+	if (rest->len == 0)
+		return false;
+	eol = memchr(rest->p, '\n', rest->len);
+	ret->p = rest->p;
+	ret->len = eol ? (size_t)(eol - rest->p) : rest->len;
+	rest->p += ret->len + (eol ? 1 : 0);
+	rest->len -= ret->len + (eol ? 1 : 0);
+	return true;
+}
+
+/* Cuts the next blank-separated token off *line; false when none is
+ * left. */
+static bool
+next_token(span *line, span *ret)
+{
+	while (line->len > 0 && is_blank(*line->p)) {
+		line->p++;
+		line->len--;
+	}
+	if (line->len == 0)
+		return false;
+	ret->p = line->p;
+	while (line->len > 0 && !is_blank(*line->p)) {
+		line->p++;
+		line->len--;
+	}
+	ret->len = (size_t)(line->p - ret->p);
+	return true;
+}
+
+static bool
+span_is(span s, const char *str)
+{
+	return s.len == strlen(str) && memcmp(s.p, str, s.len) == 0;
+}
+
+static bool
+span_equal(span a, span b)
+{
+	return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
+}
+
+/*
+ * Parses a decimal integer with an optional '-' (Tcp MaxConn is -1).
+ * *ret_negative tells the sign; *ret is the magnitude, at most UINT64_MAX.
+ * Anything else is -EINVAL.
+ */
+static int
+parse_integer(span tok, bool *ret_negative, uint64_t *ret)
+{
+	bool negative = tok.len > 0 && tok.p[0] == '-';
+	uint64_t v = 0;
+
+	if (negative) {
+		tok.p++;
+		tok.len--;
+	}
+	if (tok.len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < tok.len; i++) {
+		unsigned d = (unsigned)(unsigned char)tok.p[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*ret_negative = negative;
+	*ret = v;
+	return 0;
+}
+
+/*
+ * Splits "Proto: rest" into its protocol name and the rest. A line with no
+ * ':' in its first token, or an empty protocol name, is -EINVAL.
+ */
+static int
+split_proto(span line, span *ret_proto, span *ret_rest)
+{
+	span tok;
+	const char *colon;
+
+	if (!next_token(&line, &tok))
+		return -EINVAL;
+	colon = memchr(tok.p, ':', tok.len);
+	if (!colon || colon == tok.p || colon != tok.p + tok.len - 1)
+		return -EINVAL;
+	ret_proto->p = tok.p;
+	ret_proto->len = tok.len - 1;
+	*ret_rest = line;
+	return 0;
+}
+
+/* The index of the column proto/name in columns[], or -1. */
+static int
+column_find(uint32_t proto, span name)
+{
+	for (size_t i = 0; i < FM_ELEMENTSOF(columns); i++) {
+		if (columns[i].proto == proto && span_is(name, columns[i].name))
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Matches a header line's column names against its value line's numbers.
+ * Both must hold the same number of tokens, and every value must be an
+ * integer. The columns of proto (0 for a protocol we do not read) go into
+ * *snmp and their bits into *found; one of them negative is -EINVAL (they
+ * are counters and a gauge).
+ */
+static int
+parse_pair(
+    uint32_t proto, span names, span values, fmi_snmp *snmp, uint32_t *found)
+{
+	span name, value;
+
+	for (;;) {
+		bool has_name = next_token(&names, &name);
+		bool has_value = next_token(&values, &value);
+		bool negative;
+		uint64_t v;
+		int i;
+
+		if (has_name != has_value)
+			return -EINVAL;
+		if (!has_name)
+			return 0;
+		if (parse_integer(value, &negative, &v) < 0)
+			return -EINVAL;
+		i = proto ? column_find(proto, name) : -1;
+		if (i < 0)
+			continue;
+		if (negative || (*found & (1u << i)))
+			return -EINVAL;
+		*found |= 1u << i;
+		memcpy((char *)snmp + columns[i].offset, &v, sizeof(v));
+	}
+}
+
+static uint32_t
+proto_of(span proto)
+{
+	if (span_is(proto, "Tcp"))
+		return FMI_SNMP_TCP;
+	if (span_is(proto, "Udp"))
+		return FMI_SNMP_UDP;
+	return 0;
+}
+
+/*
+ * Parses /proc/net/snmp (see agent-int.h): pairs of lines, "Proto: names…"
+ * then "Proto: values…", columns matched by name (kernels add columns).
+ * Every line must read "Proto: …"; each header line must be followed by a
+ * value line of the same protocol and token count, all integers (signed:
+ * MaxConn is -1). A Tcp or Udp header without its value line (a truncated
+ * file), a repeated Tcp or Udp pair, or a negative value in a column we
+ * read is -EINVAL. FMI_SNMP_TCP (FMI_SNMP_UDP) is set in has when the Tcp
+ * (Udp) pair holds every column fmi_snmp has for it; a pair lacking one
+ * (no kernel since 2.6.18) leaves its bit clear, so its features are
+ * masked rather than fed a zero. A file without those pairs parses with
+ * has 0. Blank lines are ignored; a NUL byte anywhere is -EINVAL. *ret is
+ * written only on success. Pure and reentrant.
+ */
+int
+fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
+{
+	span rest = { buf, len }, line, proto, header_proto, header;
+	fmi_snmp snmp = { 0 };
+	uint32_t found = 0, seen = 0;
+	bool pending = false;
+
+	while (next_line(&rest, &line)) {
+		span tok, body, probe = line;
+		uint32_t p;
+		int r;
+
+		if (!next_token(&probe, &tok))
+			continue; /* blank */
+		if (memchr(line.p, '\0', line.len))
+			return -EINVAL;
+		r = split_proto(line, &proto, &body);
+		if (r < 0)
+			return r;
+		if (!pending) {
+			header_proto = proto;
+			header = body;
+			pending = true;
+			continue;
+		}
+		if (!span_equal(proto, header_proto)) {
+			/* Only IcmpMsg comes in pairs the kernel may skip;
+			 * a header of ours without values is a truncation. */
+			if (proto_of(header_proto))
+				return -EINVAL;
+			header_proto = proto;
+			header = body;
+			continue;
+		}
+		pending = false;
+		p = proto_of(proto);
+		if (p & seen)
+			return -EINVAL;
+		seen |= p;
+		r = parse_pair(p, header, body, &snmp, &found);
+		if (r < 0)
+			return r;
+	}
+	if (pending && proto_of(header_proto))
+		return -EINVAL;
+	if ((found & COLUMNS_TCP) == COLUMNS_TCP)
+		snmp.has |= FMI_SNMP_TCP;
+	if ((found & COLUMNS_UDP) == COLUMNS_UDP)
+		snmp.has |= FMI_SNMP_UDP;
+	*ret = snmp;
+	return 0;
+}
+
+/* ---- the collector ---------------------------------------------------- */
+
+typedef struct snmp_state {
+	bool is_init; /* file initialised: close may touch it */
+	fmi_procfile file;
+	fmi_snmp prev;
+	bool has_prev;
+} snmp_state;
+
+/* The per-second increase of a counter, or NAN when it went backwards
+ * (a reset). */
+static double
+counter_rate(uint64_t prev, uint64_t cur, int64_t dt_ns)
+{
+	uint64_t d;
+
+	if (!fmi_counter_delta(prev, cur, ULONG_BITS, &d))
+		return NAN;
+	return fmi_per_second(d, dt_ns);
+}
+
+/* log1p(rate), masked when it is NAN or absurd. */
+static void
+set_rate(fmi_collect_ctx *ctx, enum fm_feature f, double rate)
+{
+	fmi_feature_set(
+	    ctx, f, rate <= EVENTS_PER_SEC_MAX ? fmi_log1p_rate(rate) : NAN);
+}
+
+/*
+ * Retransmitted / sent segments over the tick; masked when nothing was
+ * sent (no ratio), a counter was reset, or the retransmission rate is
+ * absurd. Not clamped to 1: Linux counts in OutSegs only segments that
+ * carry new data (RFC 1213), so a connection that only retransmits drives
+ * the ratio above 1.
+ */
+static double
+retrans_ratio(const fmi_snmp *p, const fmi_snmp *c, int64_t dt_ns)
+{
+	uint64_t retrans, out;
+
+	if (!fmi_counter_delta(p->tcp_retrans_segs, c->tcp_retrans_segs,
+	        ULONG_BITS, &retrans) ||
+	    !fmi_counter_delta(
+	        p->tcp_out_segs, c->tcp_out_segs, ULONG_BITS, &out) ||
+	    out == 0 || !(fmi_per_second(retrans, dt_ns) <= EVENTS_PER_SEC_MAX))
+		return NAN;
+	return (double)retrans / (double)out;
+}
+
+static void
+set_tcp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
+{
+	int64_t dt = ctx->dt_ns;
+
+	set_rate(ctx, FM_F_TCP_ACTIVE_OPENS,
+	    counter_rate(p->tcp_active_opens, c->tcp_active_opens, dt));
+	set_rate(ctx, FM_F_TCP_PASSIVE_OPENS,
+	    counter_rate(p->tcp_passive_opens, c->tcp_passive_opens, dt));
+	set_rate(ctx, FM_F_TCP_RETRANS,
+	    counter_rate(p->tcp_retrans_segs, c->tcp_retrans_segs, dt));
+	fmi_feature_set(ctx, FM_F_TCP_RETRANS_RATIO, retrans_ratio(p, c, dt));
+	set_rate(ctx, FM_F_TCP_RESETS,
+	    counter_rate(p->tcp_estab_resets, c->tcp_estab_resets, dt) +
+	        counter_rate(p->tcp_out_rsts, c->tcp_out_rsts, dt));
+	set_rate(ctx, FM_F_TCP_ERRORS,
+	    counter_rate(p->tcp_in_errs, c->tcp_in_errs, dt) +
+	        counter_rate(p->tcp_attempt_fails, c->tcp_attempt_fails, dt));
+}
+
+static void
+set_udp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
+{
+	int64_t dt = ctx->dt_ns;
+
+	set_rate(ctx, FM_F_UDP_ERRORS,
+	    counter_rate(p->udp_in_errors, c->udp_in_errors, dt) +
+	        counter_rate(p->udp_rcvbuf_errors, c->udp_rcvbuf_errors, dt) +
+	        counter_rate(p->udp_sndbuf_errors, c->udp_sndbuf_errors, dt));
+}
+
+static int
+snmp_open(void *state, const fm_sampler_config *cfg)
+{
+	snmp_state *s = state;
+
+	fmi_procfile_init(&s->file);
+	s->is_init = true;
+	return fmi_procfile_open(&s->file, cfg->procfs, "net/snmp");
+}
+
+/*
+ * Sets the established-connection gauge from this tick and the rates
+ * against the previous one (a protocol missing from either tick leaves
+ * its features masked). A failed read or parse forgets the previous tick:
+ * the next rate would otherwise span two intervals but be divided by one.
+ */
+static int
+snmp_read(void *state, fmi_collect_ctx *ctx)
+{
+	snmp_state *s = state;
+	fmi_snmp cur;
+	uint32_t both;
+	int r;
+
+	if (!s->is_init)
+		return -EBADF;
+	r = fmi_procfile_read(&s->file);
+	if (r >= 0)
+		r = fmi_snmp_parse(s->file.buf, s->file.len, &cur);
+	if (r < 0) {
+		s->has_prev = false;
+		return r;
+	}
+	if (cur.has & FMI_SNMP_TCP)
+		fmi_feature_set(
+		    ctx, FM_F_TCP_ESTAB, log1p((double)cur.tcp_curr_estab));
+	both = s->has_prev && ctx->dt_ns > 0 ? cur.has & s->prev.has : 0;
+	if (both & FMI_SNMP_TCP)
+		set_tcp_rates(ctx, &s->prev, &cur);
+	if (both & FMI_SNMP_UDP)
+		set_udp_rates(ctx, &s->prev, &cur);
+	s->prev = cur;
+	s->has_prev = true;
+	return 0;
+}
+
+static void
+snmp_close(void *state)
+{
+	snmp_state *s = state;
+
+	if (s->is_init)
+		fmi_procfile_close(&s->file);
+	s->has_prev = false;
+}
+
+/* The /proc/net/snmp collector (see agent-int.h for the ops contract). */
+const fmi_collector_ops fmi_collector_snmp = {
+	.name = "snmp",
+	.state_bytes = sizeof(snmp_state),
+	.open = snmp_open,
+	.read = snmp_read,
+	.close = snmp_close,
+};

@@ -1,0 +1,160 @@
+/* agent.conf: defaults, the INI keys, and their validation. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "fm-config.h"
+
+_Static_assert(sizeof(FM_STATEDIR) <= FM_AGENT_PATH_BYTES &&
+        sizeof(FM_RUNTIMEDIR) <= FM_AGENT_PATH_BYTES,
+    "default paths too long");
+
+void
+fm_agent_config_init(fm_agent_config *c)
+{
+	*c = (fm_agent_config) {
+		.interval_ms = 1000,
+		.log_level = LOG_INFO,
+		.fs_network = false,
+		.fs_refresh_ms = 10000,
+		.fs_stale_ms = 30000,
+		.history_raw_seconds = 900,
+		.history_minutes = 1440,
+	};
+	/* Build-time constants, checked to fit below. */
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FM_STATEDIR);
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", FM_RUNTIMEDIR);
+	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
+}
+
+enum key_kind { KEY_U32, KEY_PATH, KEY_BOOL, KEY_LOGLEVEL };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_kind kind;
+	size_t offset;
+	uint64_t min, max;  /* KEY_U32 */
+	const char *expect; /* what a valid value looks like */
+};
+
+#define OFF(field) offsetof(fm_agent_config, field)
+
+static const struct key keys[] = {
+	{ "agent", "interval_ms", KEY_U32, OFF(interval_ms), 100, 60000,
+	    "milliseconds, 100 to 60000" },
+	{ "agent", "state_dir", KEY_PATH, OFF(state_dir), 0, 0,
+	    "an absolute path" },
+	{ "agent", "runtime_dir", KEY_PATH, OFF(runtime_dir), 0, 0,
+	    "an absolute path" },
+	{ "agent", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0,
+	    "err, warning, notice, info or debug" },
+	{ "collect", "procfs", KEY_PATH, OFF(procfs), 0, 0,
+	    "an absolute path" },
+	{ "collect", "fs_network", KEY_BOOL, OFF(fs_network), 0, 0,
+	    "yes or no" },
+	{ "collect", "fs_refresh_ms", KEY_U32, OFF(fs_refresh_ms), 100, 3600000,
+	    "milliseconds, 100 to 3600000" },
+	{ "collect", "fs_stale_ms", KEY_U32, OFF(fs_stale_ms), 100, 86400000,
+	    "milliseconds, 100 to 86400000" },
+	{ "history", "raw_seconds", KEY_U32, OFF(history_raw_seconds), 10,
+	    86400, "seconds, 10 to 86400" },
+	{ "history", "minutes", KEY_U32, OFF(history_minutes), 1, 43200,
+	    "minutes, 1 to 43200" },
+};
+
+static int
+set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
+{
+	char *field = (char *)c + k->offset;
+	uint64_t u;
+	bool b;
+	int r;
+
+	switch (k->kind) {
+	case KEY_U32:
+		r = fm_parse_u64_range(value, k->min, k->max, &u);
+		if (r < 0)
+			break;
+		*(uint32_t *)(void *)field = (uint32_t)u;
+		return 0;
+	case KEY_PATH:
+		if (value[0] != '/') {
+			r = -EINVAL;
+			break;
+		}
+		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
+		if (r < 0)
+			break;
+		return 0;
+	case KEY_BOOL:
+		r = fm_parse_bool(value, &b);
+		if (r < 0)
+			break;
+		*(bool *)(void *)field = b;
+		return 0;
+	case KEY_LOGLEVEL:
+		r = fm_log_level_from_string(value);
+		if (r < 0 || r < LOG_ERR)
+			break;
+		*(int *)(void *)field = r;
+		return 0;
+	}
+	snprintf(why, FM_INI_WHY_BYTES,
+	    "invalid value '%.64s' (expected %s) for key", value, k->expect);
+	return -EINVAL;
+}
+
+static int
+on_key(void *userdata, const char *section, const char *name, const char *value,
+    char *why)
+{
+	fm_agent_config *c = userdata;
+	bool section_known = false;
+
+	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(keys[i].name, name) == 0)
+			return set_key(&keys[i], c, value, why);
+	}
+	snprintf(why, FM_INI_WHY_BYTES, "%s",
+	    section_known ? "unknown key" : "unknown section for key");
+	return -EINVAL;
+}
+
+int
+fm_agent_config_load(fm_agent_config *c, const char *path, char *err)
+{
+	return fm_ini_parse_file(path, on_key, c, err);
+}
+
+int
+fm_agent_config_check(const fm_agent_config *c, char *err)
+{
+	if (c->fs_stale_ms < c->fs_refresh_ms) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[collect] fs_stale_ms (%u) must be at least fs_refresh_ms "
+		    "(%u)",
+		    c->fs_stale_ms, c->fs_refresh_ms);
+		return -EINVAL;
+	}
+	if ((uint64_t)c->history_raw_seconds * 1000 < c->interval_ms) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[history] raw_seconds (%u) must hold at least one sample "
+		    "of [agent] interval_ms (%u)",
+		    c->history_raw_seconds, c->interval_ms);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+uint32_t
+fm_agent_config_raw_len(const fm_agent_config *c)
+{
+	uint64_t n = (uint64_t)c->history_raw_seconds * 1000 / c->interval_ms;
+
+	return n < 1 ? 1 : (uint32_t)n;
+}

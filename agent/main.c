@@ -1,0 +1,518 @@
+/*
+ * fedmon-agent: samples the host every interval into the history, and
+ * (later issues) scores, learns, federates and acts on what it sees.
+ *
+ * Exit status: 0 success, 1 runtime failure, 2 usage or configuration
+ * error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "fm-config.h"
+
+#define EXIT_USAGE     2
+#define DEFAULT_CONFIG FM_SYSCONFDIR "/agent.conf"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+struct options {
+	const char *config; /* NULL: DEFAULT_CONFIG if it exists */
+	const char *state_dir;
+	const char *runtime_dir;
+	const char *procfs;
+	const char *log_level;
+	bool once, json, list, print;
+	uint64_t duration_s; /* 0: until stopped */
+};
+
+struct run {
+	fm_agent_config cfg;
+	const struct options *opt;
+	const char *config_path; /* the file actually read, or NULL */
+	fm_sample last;          /* --once: the latest sample */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: fedmon-agent [OPTIONS]\n"
+	    "\n"
+	    "Samples this host every second and learns what normal looks "
+	    "like.\n"
+	    "\n"
+	    "  -c, --config FILE      configuration (default %s)\n"
+	    "      --state-dir DIR    override [agent] state_dir\n"
+	    "      --runtime-dir DIR  override [agent] runtime_dir\n"
+	    "      --procfs DIR       override [collect] procfs (tests)\n"
+	    "      --log-level LEVEL  err, warning, notice, info, debug\n"
+	    "      --once             take one sample over one interval, "
+	    "print it, exit\n"
+	    "      --json             with --once: print it as JSON\n"
+	    "      --print            print a summary line every sample\n"
+	    "      --duration SECS    stop after SECS seconds\n"
+	    "      --list-features    print name<TAB>unit<TAB>description\n"
+	    "  -h, --help             this help\n"
+	    "      --version          print the version\n",
+	    DEFAULT_CONFIG);
+}
+
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_STATE = 256,
+		OPT_RUNTIME,
+		OPT_PROCFS,
+		OPT_LOGLEVEL,
+		OPT_ONCE,
+		OPT_JSON,
+		OPT_PRINT,
+		OPT_DURATION,
+		OPT_LIST,
+		OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
+		{ "procfs", required_argument, NULL, OPT_PROCFS },
+		{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "print", no_argument, NULL, OPT_PRINT },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "list-features", no_argument, NULL, OPT_LIST },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case OPT_STATE:
+			o->state_dir = optarg;
+			break;
+		case OPT_RUNTIME:
+			o->runtime_dir = optarg;
+			break;
+		case OPT_PROCFS:
+			o->procfs = optarg;
+			break;
+		case OPT_LOGLEVEL:
+			if (fm_log_level_from_string(optarg) < LOG_ERR) {
+				fprintf(stderr,
+				    "fedmon-agent: invalid --log-level '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			o->log_level = optarg;
+			break;
+		case OPT_ONCE:
+			o->once = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_PRINT:
+			o->print = true;
+			break;
+		case OPT_DURATION:
+			if (fm_parse_u64_range(
+			        optarg, 1, 315360000, &o->duration_s) < 0) {
+				fprintf(stderr,
+				    "fedmon-agent: invalid --duration '%s' "
+				    "(expected whole seconds)\n",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_LIST:
+			o->list = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("fedmon-agent %s\n", FM_VERSION);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fedmon-agent: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -EINVAL;
+	}
+	if (o->json && !o->once) {
+		fprintf(stderr, "fedmon-agent: --json needs --once\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Loads the configuration: built-in defaults, then the file, then flags.
+ * Returns 0 or -EINVAL (reported). */
+static int
+load_config(
+    const struct options *o, fm_agent_config *cfg, const char **ret_path)
+{
+	char err[FM_INI_ERROR_BYTES];
+	const char *path = o->config;
+	int r;
+
+	fm_agent_config_init(cfg);
+	if (!path && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path) {
+		r = fm_agent_config_load(cfg, path, err);
+		if (r < 0) {
+			fm_log(
+			    LOG_ERR, "Failed to load configuration: %s", err);
+			return -EINVAL;
+		}
+	}
+	if (o->state_dir &&
+	    fm_strlcpy(cfg->state_dir, o->state_dir, sizeof(cfg->state_dir)) <
+	        0)
+		goto out_long;
+	if (o->runtime_dir &&
+	    fm_strlcpy(
+	        cfg->runtime_dir, o->runtime_dir, sizeof(cfg->runtime_dir)) < 0)
+		goto out_long;
+	if (o->procfs &&
+	    fm_strlcpy(cfg->procfs, o->procfs, sizeof(cfg->procfs)) < 0)
+		goto out_long;
+	if (o->log_level)
+		cfg->log_level = fm_log_level_from_string(o->log_level);
+	r = fm_agent_config_check(cfg, err);
+	if (r < 0) {
+		fm_log(LOG_ERR, "Invalid configuration %s: %s",
+		    path ? path : "(defaults)", err);
+		return -EINVAL;
+	}
+	*ret_path = path;
+	return 0;
+out_long:
+	fm_log(LOG_ERR,
+	    "A directory given on the command line is longer "
+	    "than %d bytes.",
+	    FM_AGENT_PATH_BYTES - 1);
+	return -EINVAL;
+}
+
+static void
+list_features(void)
+{
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
+		const fm_feature_info *f = fm_feature_get(i);
+
+		printf("%s\t%s\t%s\n", f->name, f->unit, f->description);
+	}
+}
+
+static void
+print_json(const fm_sample *s)
+{
+	printf("{\"schema\": %d, \"timestamp\": %.3f, \"features\": {",
+	    FM_SCHEMA_VERSION, (double)s->real_ns / 1e9);
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
+		printf("%s\"%s\": ", i ? ", " : "", fm_feature_get(i)->name);
+		if (fm_feature_is_masked(s->v[i]))
+			printf("null");
+		else
+			printf("%.6g", (double)s->v[i]);
+	}
+	printf("}}\n");
+}
+
+static void
+print_table(const fm_sample *s)
+{
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
+		const fm_feature_info *f = fm_feature_get(i);
+
+		if (fm_feature_is_masked(s->v[i]))
+			printf("%-24s %12s  %s\n", f->name, "-", f->unit);
+		else
+			printf("%-24s %12.6g  %s\n", f->name, (double)s->v[i],
+			    f->unit);
+	}
+}
+
+/* Undoes log1p for display; masked stays NAN. */
+static double
+unlog(float v)
+{
+	return fm_feature_is_masked(v) ? NAN : expm1((double)v);
+}
+
+static double
+pct(float v)
+{
+	return fm_feature_is_masked(v) ? NAN : 100.0 * (double)v;
+}
+
+/* Formats v with the given decimals into buf, or "-" when masked. */
+static const char *
+fmt_value(char *buf, size_t size, int decimals, double v)
+{
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.*f", decimals, v);
+	return buf;
+}
+
+static void
+on_sample_print(void *userdata, const fm_sample *s)
+{
+	const float *v = s->v;
+	char b[13][24];
+
+	(void)userdata;
+	printf("cpu %s%% busiest %s%%  load/core %s  mem %s%%  "
+	       "disk r/w %s/%s kB/s  net rx/tx %s/%s kB/s  "
+	       "psi cpu/mem/io %s/%s/%s%%  fs %s%%  procs %s\n",
+	    fmt_value(b[0], 24, 1, 100.0 - pct(v[FM_F_CPU_IDLE])),
+	    fmt_value(b[1], 24, 1, pct(v[FM_F_CPU_BUSIEST])),
+	    fmt_value(b[2], 24, 2, (double)v[FM_F_LOAD_1]),
+	    fmt_value(b[3], 24, 1, pct(v[FM_F_MEM_USED])),
+	    fmt_value(b[4], 24, 1, unlog(v[FM_F_DISK_READ_BYTES]) / 1e3),
+	    fmt_value(b[5], 24, 1, unlog(v[FM_F_DISK_WRITE_BYTES]) / 1e3),
+	    fmt_value(b[6], 24, 1, unlog(v[FM_F_NET_RX_BYTES]) / 1e3),
+	    fmt_value(b[7], 24, 1, unlog(v[FM_F_NET_TX_BYTES]) / 1e3),
+	    fmt_value(b[8], 24, 1, pct(v[FM_F_PSI_CPU_SOME])),
+	    fmt_value(b[9], 24, 1, pct(v[FM_F_PSI_MEM_SOME])),
+	    fmt_value(b[10], 24, 1, pct(v[FM_F_PSI_IO_SOME])),
+	    fmt_value(b[11], 24, 1, pct(v[FM_F_FS_FULLEST])),
+	    fmt_value(b[12], 24, 0, unlog(v[FM_F_PROC_COUNT])));
+	fflush(stdout);
+}
+
+static void
+on_sample_keep(void *userdata, const fm_sample *s)
+{
+	struct run *run = userdata;
+
+	run->last = *s;
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static int
+install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal must interrupt the sleep. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Re-reads the configuration on SIGHUP. A broken file keeps the running
+ * configuration; keys that need a restart are named. */
+static void
+reload(struct run *run)
+{
+	fm_agent_config next;
+	const char *path;
+
+	if (load_config(run->opt, &next, &path) < 0) {
+		fm_log(LOG_WARNING,
+		    "Keeping the running configuration, ignoring.");
+		return;
+	}
+	fm_log_set_max_level(next.log_level);
+	run->cfg.log_level = next.log_level;
+	if (next.interval_ms != run->cfg.interval_ms ||
+	    next.history_raw_seconds != run->cfg.history_raw_seconds ||
+	    next.history_minutes != run->cfg.history_minutes ||
+	    strcmp(next.procfs, run->cfg.procfs) != 0 ||
+	    next.fs_network != run->cfg.fs_network ||
+	    next.fs_refresh_ms != run->cfg.fs_refresh_ms ||
+	    next.fs_stale_ms != run->cfg.fs_stale_ms)
+		fm_log(LOG_NOTICE,
+		    "Configuration reloaded; [agent] interval_ms, [collect] "
+		    "and [history] changes take effect at the next restart.");
+	else
+		fm_log(LOG_INFO, "Configuration reloaded.");
+}
+
+static bool
+keep_running(void *userdata)
+{
+	struct run *run = userdata;
+
+	if (reload_requested) {
+		reload_requested = 0;
+		reload(run);
+	}
+	return !stop_requested;
+}
+
+/* Creates path and its missing parents (like mkdir -p); the last
+ * component gets mode, parents 0755. An existing directory is fine. */
+static int
+make_dir(const char *path, mode_t mode)
+{
+	char buf[FM_AGENT_PATH_BYTES];
+	struct stat st;
+	int r;
+
+	r = fm_strlcpy(buf, path, sizeof(buf));
+	if (r < 0)
+		return r;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int
+run_daemon(struct run *run)
+{
+	const fm_agent_config *cfg = &run->cfg;
+	fm_sampler_config scfg;
+	fm_sampler *sampler = NULL;
+	fm_history *history = NULL;
+	fm_loop_stats stats;
+	fm_loop_hooks hooks = {
+		.on_sample = run->opt->print ? on_sample_print : NULL,
+		.keep_running = keep_running,
+		.userdata = run,
+	};
+	uint64_t max_ticks = 0;
+	int r;
+
+	if (!run->opt->once) {
+		r = make_dir(cfg->state_dir, 0750);
+		if (r < 0)
+			return fm_log_errno(LOG_ERR, r,
+			    "Failed to create state directory '%s'",
+			    cfg->state_dir);
+		r = make_dir(cfg->runtime_dir, 0755);
+		if (r < 0)
+			return fm_log_errno(LOG_ERR, r,
+			    "Failed to create runtime directory '%s'",
+			    cfg->runtime_dir);
+	}
+	fm_sampler_config_init(&scfg);
+	scfg.procfs = cfg->procfs;
+	scfg.fs_network = cfg->fs_network;
+	scfg.fs_refresh_ms = cfg->fs_refresh_ms;
+	scfg.fs_stale_ms = cfg->fs_stale_ms;
+	r = fm_sampler_new(&scfg, &sampler);
+	if (r < 0)
+		return fm_log_errno(LOG_ERR, r,
+		    "Failed to open the host's metrics under '%s'",
+		    cfg->procfs);
+
+	if (run->opt->once) {
+		/* Two reads one interval apart: rates need an interval. */
+		hooks.on_sample = on_sample_keep;
+		r = fm_loop_run(
+		    sampler, NULL, cfg->interval_ms, 2, &hooks, &stats);
+		if (r < 0)
+			goto out;
+		if (stop_requested) {
+			r = -EINTR;
+			goto out;
+		}
+		if (run->opt->json)
+			print_json(&run->last);
+		else
+			print_table(&run->last);
+		goto out;
+	}
+
+	r = fm_history_new(
+	    fm_agent_config_raw_len(cfg), cfg->history_minutes, &history);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r, "Failed to allocate the history");
+		goto out;
+	}
+	if (run->opt->duration_s)
+		max_ticks = run->opt->duration_s * 1000 / cfg->interval_ms;
+	fm_log(LOG_INFO,
+	    "fedmon-agent %s sampling every %u ms (%u features, schema %d), "
+	    "config %s, state %s",
+	    FM_VERSION, cfg->interval_ms, FM_FEATURE_COUNT, FM_SCHEMA_VERSION,
+	    run->config_path ? run->config_path : "(built-in defaults)",
+	    cfg->state_dir);
+	r = fm_loop_run(
+	    sampler, history, cfg->interval_ms, max_ticks, &hooks, &stats);
+	fm_log(LOG_INFO,
+	    "Stopping after %llu samples (%llu missed deadlines, worst "
+	    "wake-up %.1f ms late).",
+	    (unsigned long long)stats.ticks, (unsigned long long)stats.missed,
+	    (double)stats.max_lateness_ns / 1e6);
+out:
+	fm_history_free(history);
+	fm_sampler_free(sampler);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	struct run run = { .opt = &opt };
+	int r;
+
+	if (parse_args(argc, argv, &opt) < 0)
+		return EXIT_USAGE;
+	if (opt.list) {
+		list_features();
+		return EXIT_SUCCESS;
+	}
+	if (load_config(&opt, &run.cfg, &run.config_path) < 0)
+		return EXIT_USAGE;
+	fm_log_set_max_level(run.cfg.log_level);
+	r = install_signals();
+	if (r < 0)
+		return fm_log_errno(LOG_ERR, r,
+		           "Failed to install signal "
+		           "handlers"),
+		       EXIT_FAILURE;
+	r = run_daemon(&run);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,33 @@
+/* Counter arithmetic: deltas with wrap and reset, per-second rates. */
+#include <math.h>
+
+#include "agent/agent-int.h"
+
+bool
+fmi_counter_delta(uint64_t prev, uint64_t cur, unsigned bits, uint64_t *ret)
+{
+	uint64_t wrapped;
+
+	if (cur >= prev) {
+		*ret = cur - prev;
+		return true;
+	}
+	/* Backwards: a 32-bit counter that wrapped moves by less than half its
+	 * range; anything else is a reset. */
+	if (bits == 32 && prev <= UINT32_MAX) {
+		wrapped = (cur + (UINT64_C(1) << 32) - prev);
+		if (cur <= UINT32_MAX && wrapped < (UINT64_C(1) << 31)) {
+			*ret = wrapped;
+			return true;
+		}
+	}
+	return false;
+}
+
+double
+fmi_per_second(uint64_t delta, int64_t dt_ns)
+{
+	if (dt_ns <= 0)
+		return NAN;
+	return (double)delta * 1e9 / (double)dt_ns;
+}

@@ -1,0 +1,99 @@
+/*
+ * common: logging, clocks, strict number parsing and the INI reader shared
+ * by fedmon's daemons and tools.
+ *
+ * Library modules (learn, crypto, proto, net, common) never log above
+ * LOG_DEBUG; the daemons log where they decide. Every line goes to stderr
+ * with a "<N>" priority prefix, which journald understands.
+ */
+#ifndef FM_COMMON_H
+#define FM_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#define FM_WUR          __attribute__((warn_unused_result))
+#define FM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define FM_NSEC_PER_SEC  1000000000LL
+#define FM_NSEC_PER_MSEC 1000000LL
+
+#define FM_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* ---- logging ---------------------------------------------------------- */
+
+/* Sets the most verbose priority written (LOG_ERR … LOG_DEBUG). Default
+ * LOG_INFO. Not thread-safe against concurrent fm_log(); call at start-up. */
+void fm_log_set_max_level(int prio);
+
+/* Parses "err", "warning", "notice", "info", "debug" (or 3…7).
+ * Returns the priority, or -EINVAL. */
+int fm_log_level_from_string(const char *s) FM_WUR;
+
+/* Whether messages at prio are written. */
+bool fm_log_is_enabled(int prio);
+
+/* Writes one line "<prio>message\n" to stderr when prio is enabled.
+ * Thread-safe (a single write(2) per line). */
+void fm_log(int prio, const char *fmt, ...) FM_PRINTF(2, 3);
+
+/* As fm_log(), appending ": <strerror(-error)>". Returns error, which must
+ * be a negative errno, so callers can "return fm_log_errno(...)". */
+int fm_log_errno(int prio, int error, const char *fmt, ...) FM_PRINTF(3, 4);
+
+/* ---- clocks ----------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t fm_time_mono_ns(void);
+
+/* CLOCK_REALTIME in nanoseconds since the Unix epoch. */
+int64_t fm_time_real_ns(void);
+
+/* ---- strict parsing --------------------------------------------------- */
+
+/* Parses a whole decimal unsigned integer (no sign, no trailing garbage,
+ * no overflow). Returns 0, -EINVAL or -ERANGE; *ret written on success. */
+int fm_parse_u64(const char *s, uint64_t *ret) FM_WUR;
+
+/* As fm_parse_u64(), bounded to [min, max] (else -ERANGE). */
+int fm_parse_u64_range(
+    const char *s, uint64_t min, uint64_t max, uint64_t *ret) FM_WUR;
+
+/* Parses a whole finite double. Returns 0, -EINVAL or -ERANGE. */
+int fm_parse_double(const char *s, double *ret) FM_WUR;
+
+/* Parses yes/no/true/false/on/off/1/0 (case-insensitive). 0 or -EINVAL. */
+int fm_parse_bool(const char *s, bool *ret) FM_WUR;
+
+/* Copies src into dst of size dst_size. Returns 0, or -ENAMETOOLONG when
+ * src does not fit (dst is then left untouched). */
+int fm_strlcpy(char *dst, const char *src, size_t dst_size) FM_WUR;
+
+/* ---- INI files (wraps inih; the only user of <ini.h>) ----------------- */
+
+#define FM_INI_ERROR_BYTES 512
+#define FM_INI_WHY_BYTES   128
+
+/* Called for each "key = value" with its section. Returns 0 to accept, or
+ * a negative errno to reject; on rejection the handler may describe why
+ * in why[FM_INI_WHY_BYTES] (otherwise a generic reason is used). */
+typedef int (*fm_ini_handler)(void *userdata, const char *section,
+    const char *key, const char *value, char *why);
+
+/*
+ * Parses the INI file at path (at most 1 MiB of text), calling handler for
+ * every key. Reports the first error. Returns 0, -ENOENT/-EACCES/-EFBIG…
+ * when the file cannot be read, or -EINVAL for a syntax error, a NUL byte,
+ * a line longer than 198 characters (the Debian build of inih caps lines
+ * at 200 bytes and would otherwise truncate silently) or a key the handler
+ * refused. On failure err[FM_INI_ERROR_BYTES] holds a complete message
+ * naming file, line and key, e.g.
+ * "agent.conf:12: unknown key 'intervl' in section [agent]".
+ */
+int fm_ini_parse_file(
+    const char *path, fm_ini_handler handler, void *userdata, char *err) FM_WUR;
+
+#endif

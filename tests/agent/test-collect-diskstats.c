@@ -1,0 +1,693 @@
+/* Tests for agent/collect-diskstats.c: the parser and the collector. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent-int.h"
+
+#define T0  FM_FIXTURES "/proc-debian12-t0"
+#define T1  FM_FIXTURES "/proc-debian12-t1"
+#define SEC 1000000000LL
+
+static char *
+read_fixture(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = malloc(1 << 16);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*ret_len = n;
+	return buf;
+}
+
+/* Parses s from a buffer of exactly its length, so that ASan sees any
+ * read past the end. */
+static int
+parse_exact(
+    const char *s, size_t len, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
+{
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, s, len);
+	r = fmi_diskstats_parse(copy, len, disks, cap, ret_n);
+	free(copy);
+	return r;
+}
+
+static int
+parse_str(const char *s, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
+{
+	return parse_exact(s, strlen(s), disks, cap, ret_n);
+}
+
+/* One /proc/diskstats line for a whole disk (20 fields, as 5.5+). */
+static void
+disk_line(char *buf, size_t size, const char *name, uint64_t reads,
+    uint64_t rsect, uint64_t rms, uint64_t writes, uint64_t wsect, uint64_t wms,
+    uint64_t io, uint64_t weighted)
+{
+	int n = snprintf(buf, size,
+	    " 254       0 %s %llu 0 %llu %llu %llu 0 %llu %llu 0 %llu %llu "
+	    "0 0 0 0 0 0\n",
+	    name, (unsigned long long)reads, (unsigned long long)rsect,
+	    (unsigned long long)rms, (unsigned long long)writes,
+	    (unsigned long long)wsect, (unsigned long long)wms,
+	    (unsigned long long)io, (unsigned long long)weighted);
+
+	assert_true(n > 0 && (size_t)n < size);
+}
+
+static void
+assert_near(float got, double want)
+{
+	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
+
+	if (isnan(got) || fabs((double)got - want) > tol)
+		fail_msg("got %.9g, want %.9g", (double)got, want);
+}
+
+static void
+assert_masked(float v)
+{
+	assert_true(fm_feature_is_masked(v));
+}
+
+/* ---- parser --------------------------------------------------------- */
+
+static void
+test_collect_diskstats_parses_fixture(void **state)
+{
+	fmi_disk d[4];
+	uint32_t n = 99;
+	size_t len;
+	char *buf = read_fixture(T0 "/diskstats", &len);
+
+	/* loop0-7 and zram0 are skipped: vda only. */
+	assert_int_equal(parse_exact(buf, len, d, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].name, "vda");
+	assert_int_equal(d[0].major, 254);
+	assert_int_equal(d[0].minor, 0);
+	assert_int_equal(d[0].reads, 26194);
+	assert_int_equal(d[0].read_sectors, 2086466);
+	assert_int_equal(d[0].read_ms, 10259);
+	assert_int_equal(d[0].writes, 5076);
+	assert_int_equal(d[0].write_sectors, 1687152);
+	assert_int_equal(d[0].write_ms, 8003);
+	assert_int_equal(d[0].in_flight, 0);
+	assert_int_equal(d[0].io_ms, 6744);
+	assert_int_equal(d[0].weighted_ms, 18665);
+	free(buf);
+
+	buf = read_fixture(T1 "/diskstats", &len);
+	assert_int_equal(parse_exact(buf, len, d, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].reads, 26221);
+	assert_int_equal(d[0].read_sectors, 2087490);
+	assert_int_equal(d[0].io_ms, 6748);
+	free(buf);
+}
+
+static void
+test_collect_diskstats_is_counted(void **state)
+{
+	static const char *const counted[] = { "sda", "sdaa", "vda", "hdb",
+		"xvda", "nvme0n1", "nvme12n3", "mmcblk0", "nbd0", "rbd0",
+		"mmcblk0boot0" };
+	static const char *const skipped[] = { "", "sda1", "sdaa12", "vda1",
+		"hdb3", "xvda1", "nvme0n1p1", "nvme12n3p45", "mmcblk0p1",
+		"loop0", "loop12", "ram0", "zram0", "fd0", "dm-0", "dm-12",
+		"md0", "md127", "sr0" };
+
+	for (size_t i = 0; i < FM_ELEMENTSOF(counted); i++) {
+		if (!fmi_disk_is_counted(counted[i]))
+			fail_msg("%s should count", counted[i]);
+	}
+	for (size_t i = 0; i < FM_ELEMENTSOF(skipped); i++) {
+		if (fmi_disk_is_counted(skipped[i]))
+			fail_msg("%s should be skipped", skipped[i]);
+	}
+	assert_false(fmi_disk_is_counted(NULL));
+}
+
+static void
+test_collect_diskstats_field_counts(void **state)
+{
+	fmi_disk d[2];
+	uint32_t n = 0;
+
+	/* Before 4.18: eleven fields. */
+	assert_int_equal(
+	    parse_str("   8  0 sda 1 2 3 4 5 6 7 8 9 10 11\n", d, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].reads, 1);
+	assert_int_equal(d[0].read_sectors, 3);
+	assert_int_equal(d[0].read_ms, 4);
+	assert_int_equal(d[0].writes, 5);
+	assert_int_equal(d[0].write_sectors, 7);
+	assert_int_equal(d[0].write_ms, 8);
+	assert_int_equal(d[0].in_flight, 9);
+	assert_int_equal(d[0].io_ms, 10);
+	assert_int_equal(d[0].weighted_ms, 11);
+	/* 4.18 (15 fields), tabs, no trailing newline. */
+	assert_int_equal(
+	    parse_str("8\t0\tsda 1 2 3 4 5 6 7 8 9 10 11 1 2 3 4", d, 2, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].weighted_ms, 11);
+	/* A counted disk short of the eleven: truncated. */
+	n = 77;
+	assert_int_equal(
+	    parse_str("8 0 sda 1 2 3 4 5 6 7 8 9 10\n", d, 2, &n), -EINVAL);
+	assert_int_equal(n, 77);
+	/* 2.6 partitions had four fields: skipped, so fine. */
+	assert_int_equal(parse_str("8 1 sda1 1 2 3 4\n", d, 2, &n), 0);
+	assert_int_equal(n, 0);
+	/* Blank lines and an empty file: no disks. */
+	assert_int_equal(parse_str("\n  \n", d, 2, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(parse_exact("", 0, d, 2, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_collect_diskstats_rejects_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"hello world\n",
+		"8 0\n",
+		"8\n",
+		"x 0 sda 1 2 3 4 5 6 7 8 9 10 11\n",
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 -11\n",
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 11 x\n",
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 1.5\n",
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 11\r\n",
+		/* A skipped device's numbers are checked too. */
+		"7 0 loop0 a b c\n",
+		/* Overflow: 2^64, and a major beyond 32 bits. */
+		"8 0 sda 18446744073709551616 2 3 4 5 6 7 8 9 10 11\n",
+		"4294967296 0 sda 1 2 3 4 5 6 7 8 9 10 11\n",
+		"8 0 sda\x01 1 2 3 4 5 6 7 8 9 10 11\n",
+	};
+	fmi_disk d[2];
+	uint32_t n = 77;
+
+	memset(d, 0xa5, sizeof(d));
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
+		if (parse_str(bad[i], d, 2, &n) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)d)[0], 0xa5);
+}
+
+static void
+test_collect_diskstats_huge_numbers(void **state)
+{
+	fmi_disk d[1];
+	uint32_t n = 0;
+
+	assert_int_equal(parse_str("4294967295 4294967295 sda "
+	                           "18446744073709551615 0 0 0 0 0 0 0 0 0 "
+	                           "18446744073709551615\n",
+	                     d, 1, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].major, UINT32_MAX);
+	assert_true(d[0].reads == UINT64_MAX);
+	assert_true(d[0].weighted_ms == UINT64_MAX);
+	/* Leading zeros are still a number. */
+	assert_int_equal(
+	    parse_str("8 0 sda 0001 0 0 0 0 0 0 0 0 0 0\n", d, 1, &n), 0);
+	assert_int_equal(d[0].reads, 1);
+}
+
+static void
+test_collect_diskstats_names(void **state)
+{
+	char line[256];
+	fmi_disk d[2];
+	uint32_t n = 0;
+	const char *name31 = "sdabcdefghijklmnopqrstuvwxyzabc";
+	const char *name32 = "sdabcdefghijklmnopqrstuvwxyzabcd";
+	static const char nul_line[] = "8 0 sd\0a 1 2 3 4 5 6 7 8 9 10 11\n";
+
+	assert_int_equal(strlen(name31), FMI_DEV_NAME_BYTES - 1);
+	disk_line(line, sizeof(line), name31, 1, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(parse_str(line, d, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].name, name31);
+	/* One byte more does not fit: skipped, not cut into name31. */
+	disk_line(line, sizeof(line), name32, 1, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(parse_str(line, d, 2, &n), 0);
+	assert_int_equal(n, 0);
+	/* A NUL inside a name would cut it: malformed. */
+	assert_int_equal(
+	    parse_exact(nul_line, sizeof(nul_line) - 1, d, 2, &n), -EINVAL);
+}
+
+static void
+test_collect_diskstats_every_prefix(void **state)
+{
+	const char *paths[] = { T0 "/diskstats", T1 "/diskstats" };
+
+	for (size_t p = 0; p < FM_ELEMENTSOF(paths); p++) {
+		size_t len;
+		char *buf = read_fixture(paths[p], &len);
+
+		for (size_t i = 0; i <= len; i++) {
+			fmi_disk d[4];
+			uint32_t n = 0;
+			int r = parse_exact(buf, i, d, 4, &n);
+
+			if (r != 0 && r != -EINVAL)
+				fail_msg("prefix %zu: %d", i, r);
+			if (r == 0)
+				assert_true(n <= 1);
+		}
+		free(buf);
+	}
+}
+
+static void
+test_collect_diskstats_capacity(void **state)
+{
+	static fmi_disk many[FMI_DISKS_MAX + 1];
+	char line[256];
+	fmi_disk d[2];
+	uint32_t n = 77;
+	char *big;
+	size_t off = 0;
+
+	memset(d, 0xa5, sizeof(d));
+	disk_line(line, sizeof(line), "sda", 1, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(parse_str(line, d, 0, &n), -E2BIG);
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)d)[0], 0xa5);
+
+	/* More than FMI_DISKS_MAX disks: -E2BIG whatever the cap. */
+	big = malloc((FMI_DISKS_MAX + 1) * 128);
+	assert_non_null(big);
+	for (unsigned i = 0; i <= FMI_DISKS_MAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "rbd%u", i);
+		disk_line(line, sizeof(line), name, 1, 0, 0, 0, 0, 0, 0, 0);
+		memcpy(big + off, line, strlen(line));
+		off += strlen(line);
+	}
+	assert_int_equal(
+	    fmi_diskstats_parse(big, off, many, FM_ELEMENTSOF(many), &n),
+	    -E2BIG);
+	free(big);
+}
+
+/* ---- collector ------------------------------------------------------ */
+
+typedef struct harness {
+	char dir[64];
+	char path[PATH_MAX];
+	void *state;
+	fm_sampler_config cfg;
+	float v[FM_FEATURE_COUNT];
+} harness;
+
+static void
+h_write(harness *h, const char *content)
+{
+	FILE *f = fopen(h->path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(
+	    fwrite(content, 1, strlen(content), f), strlen(content));
+	fclose(f);
+}
+
+static void
+h_open(harness *h, const char *content)
+{
+	strcpy(h->dir, "/tmp/fm-test-diskstats-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	snprintf(h->path, sizeof(h->path), "%s/diskstats", h->dir);
+	h_write(h, content);
+	fm_sampler_config_init(&h->cfg);
+	h->cfg.procfs = h->dir;
+	h->state = calloc(1, fmi_collector_diskstats.state_bytes);
+	assert_non_null(h->state);
+	assert_int_equal(fmi_collector_diskstats.open(h->state, &h->cfg), 0);
+}
+
+/* Rewrites the file in place (when content is not NULL) and reads. */
+static int
+h_read(harness *h, int64_t dt_ns, const char *content)
+{
+	fmi_collect_ctx ctx = { .dt_ns = dt_ns, .ncpu = 2, .v = h->v };
+
+	if (content)
+		h_write(h, content);
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
+		h->v[i] = NAN;
+	return fmi_collector_diskstats.read(h->state, &ctx);
+}
+
+static void
+h_close(harness *h)
+{
+	fmi_collector_diskstats.close(h->state);
+	free(h->state);
+	unlink(h->path);
+	rmdir(h->dir);
+}
+
+static void
+assert_disk_masked(const float *v)
+{
+	for (int f = FM_F_DISK_READ_OPS; f <= FM_F_DISK_QUEUE; f++)
+		assert_masked(v[f]);
+}
+
+/* Only the disk features may be set. */
+static void
+assert_others_masked(const float *v)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (f < FM_F_DISK_READ_OPS || f > FM_F_DISK_QUEUE)
+			assert_masked(v[f]);
+	}
+}
+
+static void
+test_collect_diskstats_missing_file(void **state)
+{
+	fm_sampler_config cfg;
+	void *st = calloc(1, fmi_collector_diskstats.state_bytes);
+
+	assert_non_null(st);
+	fm_sampler_config_init(&cfg);
+	cfg.procfs = "/nonexistent-fedmon";
+	assert_int_equal(fmi_collector_diskstats.open(st, &cfg), -ENOENT);
+	fmi_collector_diskstats.close(st);
+	fmi_collector_diskstats.close(st); /* twice is fine */
+	free(st);
+	/* close on a state open never saw */
+	st = calloc(1, fmi_collector_diskstats.state_bytes);
+	assert_non_null(st);
+	fmi_collector_diskstats.close(st);
+	free(st);
+}
+
+static void
+test_collect_diskstats_fixture_rates(void **state)
+{
+	size_t len;
+	char *t0 = read_fixture(T0 "/diskstats", &len);
+	char *t1 = read_fixture(T1 "/diskstats", &len);
+	harness h;
+
+	h_open(&h, t0);
+	/* First read: no previous tick, every rate masked. */
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_disk_masked(h.v);
+	assert_others_masked(h.v);
+	/* vda over 1 s: 27 reads, 1024 sectors, 6 read ms, no writes, 4 ms
+	 * busy, 6 weighted ms. */
+	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(27.0));
+	assert_near(h.v[FM_F_DISK_WRITE_OPS], 0.0);
+	assert_near(h.v[FM_F_DISK_READ_BYTES], log1p(1024.0 * 512.0));
+	assert_near(h.v[FM_F_DISK_WRITE_BYTES], 0.0);
+	assert_near(h.v[FM_F_DISK_BUSIEST], 0.004);
+	assert_near(h.v[FM_F_DISK_AWAIT], log1p(6.0 / 27.0));
+	assert_near(h.v[FM_F_DISK_QUEUE], log1p(0.006));
+	assert_others_masked(h.v);
+	/* The same interval over 2 s: half the rates. */
+	assert_int_equal(h_read(&h, 0, t0), 0);
+	assert_int_equal(h_read(&h, 2 * SEC, t1), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(13.5));
+	assert_near(h.v[FM_F_DISK_BUSIEST], 0.002);
+	h_close(&h);
+	free(t0);
+	free(t1);
+}
+
+static void
+test_collect_diskstats_device_added_removed(void **state)
+{
+	char a[256], b[256], c[256], t0[800], t1[800];
+	harness h;
+
+	disk_line(a, sizeof(a), "vda", 100, 0, 0, 0, 0, 0, 0, 0);
+	disk_line(b, sizeof(b), "vdb", 100, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(t0, sizeof(t0), "%s%s", a, b);
+	/* vdb removed, sdc added (with a large count, which must not be
+	 * taken for a rate), vda +10 reads. */
+	disk_line(a, sizeof(a), "vda", 110, 0, 0, 0, 0, 0, 0, 0);
+	disk_line(c, sizeof(c), "sdc", 5000, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(t1, sizeof(t1), "%s%s", c, a);
+	h_open(&h, t0);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(10.0));
+	/* Next tick sdc has a previous value too. */
+	disk_line(a, sizeof(a), "vda", 111, 0, 0, 0, 0, 0, 0, 0);
+	disk_line(c, sizeof(c), "sdc", 5002, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(t1, sizeof(t1), "%s%s", a, c);
+	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(3.0));
+	/* The same name with another major:minor is another device. */
+	snprintf(t1, sizeof(t1), "%s 8 16 sdc 6000 0 0 0 0 0 0 0 0 0 0\n", a);
+	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], 0.0);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_reset(void **state)
+{
+	char a[256], b[256], t[800];
+	harness h;
+
+	disk_line(a, sizeof(a), "vda", 1000, 8000, 50, 500, 4000, 40, 300, 90);
+	disk_line(b, sizeof(b), "vdb", 1000, 8000, 50, 500, 4000, 40, 300, 90);
+	snprintf(t, sizeof(t), "%s%s", a, b);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	/* vdb removed and re-added: its counters restart near 0. Only vda
+	 * (+10 reads) counts; nothing negative, nothing absurd. */
+	disk_line(a, sizeof(a), "vda", 1010, 8080, 60, 500, 4000, 40, 310, 100);
+	disk_line(b, sizeof(b), "vdb", 3, 24, 1, 0, 0, 0, 2, 1);
+	snprintf(t, sizeof(t), "%s%s", a, b);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(10.0));
+	assert_near(h.v[FM_F_DISK_READ_BYTES], log1p(80.0 * 512.0));
+	assert_near(h.v[FM_F_DISK_BUSIEST], 0.01);
+	assert_near(h.v[FM_F_DISK_AWAIT], log1p(1.0));
+	assert_near(h.v[FM_F_DISK_QUEUE], log1p(0.01));
+	/* Only the reset disk: every disk feature masked. */
+	disk_line(b, sizeof(b), "vdb", 1, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(h_read(&h, SEC, b), 0); /* vdb only, reset */
+	assert_disk_masked(h.v);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_io_ms_wrap(void **state)
+{
+	char t[256];
+	harness h;
+
+	/* The time fields are 32-bit ms: io_ms and weighted_ms wrap. */
+	disk_line(t, sizeof(t), "vda", 10, 0, 4294967290ull, 0, 0, 0,
+	    4294967290ull, 4294967000ull);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	disk_line(t, sizeof(t), "vda", 12, 0, 4, 0, 0, 0, 10, 200);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_DISK_BUSIEST], 16.0 / 1000.0);
+	assert_near(h.v[FM_F_DISK_AWAIT], log1p(10.0 / 2.0));
+	assert_near(h.v[FM_F_DISK_QUEUE], log1p(496.0 / 1000.0));
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(2.0));
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_busiest_is_max_and_clamped(void **state)
+{
+	char a[256], b[256], t[800];
+	harness h;
+
+	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 100, 0);
+	disk_line(b, sizeof(b), "vdb", 0, 0, 0, 0, 0, 0, 100, 0);
+	snprintf(t, sizeof(t), "%s%s", a, b);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 350, 0);
+	disk_line(b, sizeof(b), "vdb", 0, 0, 0, 0, 0, 0, 200, 0);
+	snprintf(t, sizeof(t), "%s%s", a, b);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_DISK_BUSIEST], 0.25);
+	/* Busy and nothing completed: the wait is unknown, masked. */
+	assert_masked(h.v[FM_F_DISK_AWAIT]);
+	/* io_ticks a little ahead of the clock: 1, not more. */
+	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 1400, 0);
+	snprintf(t, sizeof(t), "%s%s", a, b);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_DISK_BUSIEST], 1.0);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_idle_await_is_zero(void **state)
+{
+	char t[256];
+	harness h;
+
+	disk_line(t, sizeof(t), "vda", 10, 80, 5, 10, 80, 5, 7, 10);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(h_read(&h, SEC, NULL), 0);
+	/* Nothing moved: an idle disk waited 0 ms, a known value. */
+	assert_near(h.v[FM_F_DISK_AWAIT], 0.0);
+	assert_near(h.v[FM_F_DISK_BUSIEST], 0.0);
+	assert_near(h.v[FM_F_DISK_QUEUE], 0.0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], 0.0);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_absurd_rate_masked(void **state)
+{
+	char t[256];
+	harness h;
+
+	disk_line(t, sizeof(t), "vda", 10, 80, 5, 10, 80, 5, 7, 10);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	/* 2^60 sectors in a second is no disk. */
+	disk_line(
+	    t, sizeof(t), "vda", 11, 80 + (1ull << 60), 6, 10, 80, 5, 8, 11);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_masked(h.v[FM_F_DISK_READ_BYTES]);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(1.0));
+	assert_near(h.v[FM_F_DISK_WRITE_BYTES], 0.0);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_no_disks(void **state)
+{
+	harness h;
+
+	h_open(&h, "   7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n");
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(h_read(&h, SEC, NULL), 0);
+	assert_disk_masked(h.v);
+	h_close(&h);
+
+	h_open(&h, "");
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(h_read(&h, SEC, NULL), 0);
+	assert_disk_masked(h.v);
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_parse_failure_forgets(void **state)
+{
+	char t[256];
+	harness h;
+
+	disk_line(t, sizeof(t), "vda", 10, 0, 0, 0, 0, 0, 0, 0);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(h_read(&h, SEC, "8 0 sda garbage\n"), -EINVAL);
+	assert_disk_masked(h.v);
+	/* No rate across the failed tick. */
+	disk_line(t, sizeof(t), "vda", 30, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_disk_masked(h.v);
+	disk_line(t, sizeof(t), "vda", 35, 0, 0, 0, 0, 0, 0, 0);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(5.0));
+	h_close(&h);
+}
+
+static void
+test_collect_diskstats_grows(void **state)
+{
+	enum { DISKS = 40 };
+	char *t = malloc(DISKS * 128);
+	char line[128];
+	harness h;
+
+	assert_non_null(t);
+	for (int tick = 0; tick < 2; tick++) {
+		size_t off = 0;
+
+		for (unsigned i = 0; i < DISKS; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "rbd%u", i);
+			disk_line(line, sizeof(line), name, 100 + tick * i, 0,
+			    0, 0, 0, 0, 0, 0);
+			memcpy(t + off, line, strlen(line) + 1);
+			off += strlen(line);
+		}
+		if (tick == 0) {
+			h_open(&h, t);
+			assert_int_equal(h_read(&h, 0, NULL), 0);
+		} else {
+			assert_int_equal(h_read(&h, SEC, t), 0);
+		}
+	}
+	/* 0 + 1 + … + 39 reads. */
+	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(780.0));
+	h_close(&h);
+	free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect_diskstats_parses_fixture),
+		cmocka_unit_test(test_collect_diskstats_is_counted),
+		cmocka_unit_test(test_collect_diskstats_field_counts),
+		cmocka_unit_test(test_collect_diskstats_rejects_garbage),
+		cmocka_unit_test(test_collect_diskstats_huge_numbers),
+		cmocka_unit_test(test_collect_diskstats_names),
+		cmocka_unit_test(test_collect_diskstats_every_prefix),
+		cmocka_unit_test(test_collect_diskstats_capacity),
+		cmocka_unit_test(test_collect_diskstats_missing_file),
+		cmocka_unit_test(test_collect_diskstats_fixture_rates),
+		cmocka_unit_test(test_collect_diskstats_device_added_removed),
+		cmocka_unit_test(test_collect_diskstats_reset),
+		cmocka_unit_test(test_collect_diskstats_io_ms_wrap),
+		cmocka_unit_test(
+		    test_collect_diskstats_busiest_is_max_and_clamped),
+		cmocka_unit_test(test_collect_diskstats_idle_await_is_zero),
+		cmocka_unit_test(test_collect_diskstats_absurd_rate_masked),
+		cmocka_unit_test(test_collect_diskstats_no_disks),
+		cmocka_unit_test(test_collect_diskstats_parse_failure_forgets),
+		cmocka_unit_test(test_collect_diskstats_grows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,563 @@
+/* Tests for agent/collect-meminfo.c: the /proc/meminfo parser and
+ * collector. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent-int.h"
+
+#define T0 FM_FIXTURES "/proc-debian12-t0"
+#define T1 FM_FIXTURES "/proc-debian12-t1"
+
+#define MEM_ALL ((1u << 10) - 1)
+
+/* A collector on a temporary procfs root whose files the test rewrites in
+ * place (the collector keeps them open). */
+typedef struct fixture {
+	char dir[32];
+	void *state;
+	float v[FM_FEATURE_COUNT];
+	fmi_collect_ctx ctx;
+} fixture;
+
+static const fmi_collector_ops *const ops = &fmi_collector_meminfo;
+
+static char *
+slurp(const char *path, size_t *ret_len)
+{
+	char *buf = malloc(1 << 16);
+	ssize_t n;
+	int fd;
+
+	assert_non_null(buf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, (1 << 16) - 1);
+	assert_true(n > 0);
+	close(fd);
+	buf[n] = '\0';
+	*ret_len = (size_t)n;
+	return buf;
+}
+
+static void
+put_bytes(fixture *fx, const void *buf, size_t len)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/meminfo", fx->dir);
+	/* Rewritten in place (the collector holds it open); no O_TRUNC, which
+	 * on ext4 forces a flush at close and makes per-offset loops slow. */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	close(fd);
+}
+
+static void
+put_text(fixture *fx, const char *text)
+{
+	put_bytes(fx, text, strlen(text));
+}
+
+static void
+put_fixture(fixture *fx, const char *path)
+{
+	size_t len;
+	char *buf = slurp(path, &len);
+
+	put_bytes(fx, buf, len);
+	free(buf);
+}
+
+static int
+collect(fixture *fx)
+{
+	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
+		fx->v[i] = NAN;
+	fx->ctx.dt_ns = 1000000000;
+	fx->ctx.ncpu = 2;
+	fx->ctx.v = fx->v;
+	return ops->read(fx->state, &fx->ctx);
+}
+
+static int
+open_collector(fixture *fx)
+{
+	fm_sampler_config cfg = { .procfs = fx->dir };
+
+	return ops->open(fx->state, &cfg);
+}
+
+static int
+setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/fm-meminfo-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	fx->state = calloc(1, ops->state_bytes);
+	assert_non_null(fx->state);
+	*state = fx;
+	return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	fixture *fx = *state;
+
+	ops->close(fx->state);
+	ops->close(fx->state); /* idempotent */
+	free(fx->state);
+	assert_int_equal(
+	    nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	free(fx);
+	return 0;
+}
+
+#define assert_feature(v, f, x) check_feature((v), (f), (x), __FILE__, __LINE__)
+#define assert_masked(v, f)     check_masked((v), (f), __FILE__, __LINE__)
+
+static void
+check_feature(const float *v, enum fm_feature f, double expected,
+    const char *file, int line)
+{
+	char what[128];
+	double tol = 1e-6 * fmax(1.0, fabs(expected));
+
+	snprintf(what, sizeof(what), "feature %d is %.9g, expected %.9g", f,
+	    v[f], expected);
+	_assert_true(
+	    !isnan(v[f]) && fabs(v[f] - expected) <= tol, what, file, line);
+}
+
+static void
+check_masked(const float *v, enum fm_feature f, const char *file, int line)
+{
+	char what[64];
+
+	snprintf(
+	    what, sizeof(what), "feature %d is %.9g, expected masked", f, v[f]);
+	_assert_true(isnan(v[f]), what, file, line);
+}
+
+static void
+assert_others_masked(const float *v)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (f < FM_F_MEM_USED || f > FM_F_SWAP_USED)
+			assert_masked(v, f);
+	}
+}
+
+static void
+assert_all_masked(const float *v)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++)
+		assert_masked(v, f);
+}
+
+/* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
+static int
+parse(const char *buf, size_t len, fmi_meminfo *ret)
+{
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	r = fmi_meminfo_parse(copy, len, ret);
+	free(copy);
+	return r;
+}
+
+static int
+parse_str(const char *s, fmi_meminfo *ret)
+{
+	return parse(s, strlen(s), ret);
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static void
+test_collect_meminfo_parse_fixture(void **state)
+{
+	fmi_meminfo mi;
+	size_t len;
+	char *buf = slurp(T0 "/meminfo", &len);
+
+	assert_int_equal(parse(buf, len, &mi), 0);
+	assert_int_equal(mi.has, MEM_ALL);
+	assert_int_equal(mi.total, 24684092);
+	assert_int_equal(mi.free, 23945864);
+	assert_int_equal(mi.available, 24141824);
+	assert_int_equal(mi.buffers, 10640);
+	assert_int_equal(mi.cached, 375060);
+	assert_int_equal(mi.swap_total, 0);
+	assert_int_equal(mi.swap_free, 0);
+	assert_int_equal(mi.dirty, 200);
+	assert_int_equal(mi.writeback, 0);
+	assert_int_equal(mi.committed_as, 647604);
+	free(buf);
+
+	buf = slurp(T1 "/meminfo", &len);
+	assert_int_equal(parse(buf, len, &mi), 0);
+	assert_int_equal(mi.available, 24125452);
+	assert_int_equal(mi.dirty, 340);
+	assert_int_equal(mi.committed_as, 676336);
+	free(buf);
+}
+
+static void
+test_collect_meminfo_parse_forms(void **state)
+{
+	fmi_meminfo mi;
+
+	/* Only MemTotal is required; no "kB", no newline, odd lines. */
+	assert_int_equal(parse_str("Weird line\nFoo: bar\n: 5\n"
+	                           "MemTotal:18446744073709551615",
+	                     &mi),
+	    0);
+	assert_int_equal(mi.has, FMI_MEM_TOTAL);
+	assert_true(mi.total == UINT64_MAX);
+	assert_int_equal(
+	    parse_str("MemTotal: 100 kB  \nDirty:\t7 kB\n", &mi), 0);
+	assert_int_equal(mi.has, FMI_MEM_TOTAL | FMI_MEM_DIRTY);
+	assert_int_equal(mi.dirty, 7);
+	/* A name is matched whole. */
+	assert_int_equal(parse_str("MemTotalX: 5 kB\nMemTotal: 6 kB\n"
+	                           "Cached2: x\n",
+	                     &mi),
+	    0);
+	assert_int_equal(mi.total, 6);
+	assert_int_equal(mi.has, FMI_MEM_TOTAL);
+}
+
+static void
+test_collect_meminfo_parse_rejects_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"MemFree: 5 kB\n",
+		"MemTotal:\n",
+		"MemTotal: kB\n",
+		"MemTotal: x kB\n",
+		"MemTotal: -5 kB\n",
+		"MemTotal: 5 MB\n",
+		"MemTotal: 5 k\n",
+		"MemTotal: 5 kBB\n",
+		"MemTotal: 5 kX\n",
+		"MemTotal: 5 kB 6\n",
+		"MemTotal: 5.5 kB\n",
+		"MemTotal: 18446744073709551616 kB\n",
+		"MemTotal: 5 kB\nMemTotal: 5 kB\n",
+		"MemTotal: 5 kB\nCached: oops\n",
+	};
+	fmi_meminfo mi, untouched;
+
+	memset(&mi, 0xa5, sizeof(mi));
+	untouched = mi;
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
+		assert_int_equal(parse_str(bad[i], &mi), -EINVAL);
+		assert_memory_equal(&mi, &untouched, sizeof(mi));
+	}
+}
+
+static void
+test_collect_meminfo_parse_embedded_nul(void **state)
+{
+	size_t len;
+	char *buf = slurp(T0 "/meminfo", &len);
+	char *active = strstr(buf, "Active:");
+	char *dirty = strstr(buf, "Dirty:");
+	fmi_meminfo mi;
+
+	/* In a line it skips: harmless. */
+	active[10] = '\0';
+	assert_int_equal(parse(buf, len, &mi), 0);
+	assert_int_equal(mi.dirty, 200);
+	/* In a line it uses: malformed. */
+	dirty[strlen("Dirty:               2")] = '\0';
+	assert_int_equal(parse(buf, len, &mi), -EINVAL);
+	free(buf);
+}
+
+static const char *const used_names[] = { "MemTotal", "MemFree", "MemAvailable",
+	"Buffers", "Cached", "SwapTotal", "SwapFree", "Dirty", "Writeback",
+	"Committed_AS" };
+
+/* Whether a prefix of meminfo is expected to parse: MemTotal has a digit,
+ * and a used field cut last has its digit and was not cut inside "kB". */
+static bool
+prefix_parses(const char *buf, size_t n)
+{
+	const char *line = buf, *colon;
+	bool digit = false;
+
+	if (n < strlen("MemTotal:       2"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n')
+			line = buf + i + 1;
+	}
+	colon = memchr(line, ':', (size_t)(buf + n - line));
+	if (!colon)
+		return true;
+	for (size_t i = 0; i < FM_ELEMENTSOF(used_names); i++) {
+		size_t k = strlen(used_names[i]);
+
+		if ((size_t)(colon - line) != k ||
+		    memcmp(line, used_names[i], k))
+			continue;
+		for (const char *p = colon; p < buf + n; p++)
+			digit |= *p >= '0' && *p <= '9';
+		return digit && buf[n - 1] != 'k';
+	}
+	return true;
+}
+
+/* Every prefix parses or fails with -EINVAL, exactly as predicted. */
+static void
+test_collect_meminfo_parse_truncated(void **state)
+{
+	size_t len;
+	char *buf = slurp(T0 "/meminfo", &len);
+	unsigned failures = 0;
+
+	for (size_t n = 0; n <= len; n++) {
+		fmi_meminfo mi;
+		int r = parse(buf, n, &mi);
+
+		assert_int_equal(r, prefix_parses(buf, n) ? 0 : -EINVAL);
+		failures += r < 0;
+	}
+	/* The oracle must not be trivially "always parses". */
+	assert_true(failures > 17);
+	free(buf);
+}
+
+static void
+test_collect_meminfo_parse_garbage(void **state)
+{
+	uint64_t x = 0x0123456789abcdefull;
+
+	for (int i = 0; i < 2000; i++) {
+		char buf[128];
+		size_t len;
+		fmi_meminfo mi;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = (size_t)(x % sizeof(buf));
+		for (size_t j = 0; j < len; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[j] = i & 1 ? (char)x
+			               : "MemTotal: 0123456789kB\n"[x % 23];
+		}
+		if (memmem(buf, len, "MemTotal:", 9))
+			continue;
+		assert_int_equal(parse(buf, len, &mi), -EINVAL);
+	}
+}
+
+/* ---- collector --------------------------------------------------------- */
+
+static void
+test_collect_meminfo_fixture(void **state)
+{
+	fixture *fx = *state;
+	const double total = 24684092;
+
+	put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx), 0);
+	assert_feature(fx->v, FM_F_MEM_USED, 1.0 - 24141824 / total);
+	assert_feature(fx->v, FM_F_MEM_CACHE, (375060 + 10640) / total);
+	assert_feature(fx->v, FM_F_MEM_DIRTY, 200 / total);
+	assert_feature(fx->v, FM_F_MEM_COMMITTED, 647604 / total);
+	/* SwapTotal 0: 1 - 0/0 is unknown, not 0. */
+	assert_masked(fx->v, FM_F_SWAP_USED);
+	assert_others_masked(fx->v);
+
+	put_fixture(fx, T1 "/meminfo");
+	assert_int_equal(collect(fx), 0);
+	assert_feature(fx->v, FM_F_MEM_USED, 1.0 - 24125452 / total);
+	assert_feature(fx->v, FM_F_MEM_DIRTY, 340 / total);
+}
+
+static void
+test_collect_meminfo_swap(void **state)
+{
+	fixture *fx = *state;
+
+	put_text(fx,
+	    "MemTotal: 1000 kB\nMemAvailable: 250 kB\n"
+	    "Buffers: 10 kB\nCached: 90 kB\nDirty: 5 kB\n"
+	    "Writeback: 5 kB\nSwapTotal: 1000 kB\nSwapFree: 750 kB\n"
+	    "Committed_AS: 3000 kB\n");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx), 0);
+	assert_feature(fx->v, FM_F_MEM_USED, 0.75);
+	assert_feature(fx->v, FM_F_MEM_CACHE, 0.1);
+	assert_feature(fx->v, FM_F_MEM_DIRTY, 0.01);
+	assert_feature(fx->v, FM_F_SWAP_USED, 0.25);
+	/* Overcommit shows above 1. */
+	assert_feature(fx->v, FM_F_MEM_COMMITTED, 1.5);
+}
+
+/* Fields this kernel lacks (MemAvailable before 3.14) stay masked. */
+static void
+test_collect_meminfo_missing_fields(void **state)
+{
+	fixture *fx = *state;
+
+	put_text(fx,
+	    "MemTotal: 1000 kB\nBuffers: 10 kB\nCached: 90 kB\n"
+	    "SwapTotal: 100 kB\n");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx), 0);
+	assert_masked(fx->v, FM_F_MEM_USED);
+	assert_feature(fx->v, FM_F_MEM_CACHE, 0.1);
+	assert_masked(fx->v, FM_F_MEM_DIRTY);
+	assert_masked(fx->v, FM_F_MEM_COMMITTED);
+	assert_masked(fx->v, FM_F_SWAP_USED);
+}
+
+/* Values beyond the total (racy reads, bogus files) stay in [0, 1], and
+ * sums of huge values do not wrap into small fractions. */
+static void
+test_collect_meminfo_clamped(void **state)
+{
+	fixture *fx = *state;
+
+	put_text(fx,
+	    "MemTotal: 1000 kB\nMemAvailable: 2000 kB\n"
+	    "Buffers: 18446744073709551615 kB\n"
+	    "Cached: 18446744073709551615 kB\n"
+	    "SwapTotal: 10 kB\nSwapFree: 20 kB\n");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx), 0);
+	assert_feature(fx->v, FM_F_MEM_USED, 0.0);
+	assert_feature(fx->v, FM_F_MEM_CACHE, 1.0);
+	assert_feature(fx->v, FM_F_SWAP_USED, 0.0);
+
+	/* No swap but a SwapFree: 1 - 5/0 must not clamp to a real 0. */
+	put_text(fx, "MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 5 kB\n");
+	assert_int_equal(collect(fx), 0);
+	assert_masked(fx->v, FM_F_SWAP_USED);
+}
+
+static void
+test_collect_meminfo_zero_total(void **state)
+{
+	fixture *fx = *state;
+
+	put_text(fx,
+	    "MemTotal: 0 kB\nMemAvailable: 0 kB\nBuffers: 0 kB\n"
+	    "Cached: 0 kB\nDirty: 0 kB\nWriteback: 0 kB\n"
+	    "Committed_AS: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx), 0);
+	assert_all_masked(fx->v);
+}
+
+static void
+test_collect_meminfo_garbage_file(void **state)
+{
+	fixture *fx = *state;
+
+	put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(open_collector(fx), 0);
+	put_text(fx, "MemTotal: lots\n");
+	assert_int_equal(collect(fx), -EINVAL);
+	assert_all_masked(fx->v);
+	put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(collect(fx), 0);
+	assert_feature(fx->v, FM_F_MEM_DIRTY, 200 / 24684092.0);
+}
+
+static void
+test_collect_meminfo_truncated_file(void **state)
+{
+	fixture *fx = *state;
+	size_t len;
+	char *buf = slurp(T0 "/meminfo", &len);
+
+	put_bytes(fx, buf, len);
+	assert_int_equal(open_collector(fx), 0);
+	for (size_t n = 0; n <= len; n++) {
+		int r;
+
+		put_bytes(fx, buf, n);
+		r = collect(fx);
+		assert_int_equal(r, prefix_parses(buf, n) ? 0 : -EINVAL);
+		if (r < 0)
+			assert_all_masked(fx->v);
+		assert_masked(fx->v, FM_F_SWAP_USED);
+	}
+	free(buf);
+}
+
+static void
+test_collect_meminfo_missing_file(void **state)
+{
+	fixture *fx = *state;
+
+	assert_int_equal(open_collector(fx), -ENOENT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect_meminfo_parse_fixture),
+		cmocka_unit_test(test_collect_meminfo_parse_forms),
+		cmocka_unit_test(test_collect_meminfo_parse_rejects_malformed),
+		cmocka_unit_test(test_collect_meminfo_parse_embedded_nul),
+		cmocka_unit_test(test_collect_meminfo_parse_truncated),
+		cmocka_unit_test(test_collect_meminfo_parse_garbage),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_fixture, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_missing_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_zero_total, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_garbage_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_truncated_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_meminfo_missing_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,569 @@
+/* Tests for agent/collect-netdev.c: the parser and the collector. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent-int.h"
+
+#define T0  FM_FIXTURES "/proc-debian12-t0"
+#define T1  FM_FIXTURES "/proc-debian12-t1"
+#define SEC 1000000000LL
+
+#define HEADER                                                                 \
+	"Inter-|   Receive                                                |  " \
+	"Transmit\n"                                                           \
+	" face |bytes    packets errs drop fifo frame compressed multicast|"   \
+	"bytes    packets errs drop fifo colls carrier compressed\n"
+
+static char *
+read_fixture(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = malloc(1 << 16);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*ret_len = n;
+	return buf;
+}
+
+/* Parses s from a buffer of exactly its length, so that ASan sees any
+ * read past the end. */
+static int
+parse_exact(
+    const char *s, size_t len, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
+{
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, s, len);
+	r = fmi_netdev_parse(copy, len, nics, cap, ret_n);
+	free(copy);
+	return r;
+}
+
+static int
+parse_str(const char *s, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
+{
+	return parse_exact(s, strlen(s), nics, cap, ret_n);
+}
+
+/* One interface line, in the kernel's layout. */
+static size_t
+nic_line(char *buf, size_t size, const char *name, uint64_t rx_bytes,
+    uint64_t rx_packets, uint64_t rx_errs, uint64_t rx_drop, uint64_t tx_bytes,
+    uint64_t tx_packets, uint64_t tx_errs, uint64_t tx_drop)
+{
+	int n = snprintf(buf, size,
+	    "%6s: %7llu %7llu %4llu %4llu    0     0          0         0 "
+	    "%8llu %7llu %4llu %4llu    0     0       0          0\n",
+	    name, (unsigned long long)rx_bytes, (unsigned long long)rx_packets,
+	    (unsigned long long)rx_errs, (unsigned long long)rx_drop,
+	    (unsigned long long)tx_bytes, (unsigned long long)tx_packets,
+	    (unsigned long long)tx_errs, (unsigned long long)tx_drop);
+
+	assert_true(n > 0 && (size_t)n < size);
+	return (size_t)n;
+}
+
+static void
+assert_near(float got, double want)
+{
+	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
+
+	if (isnan(got) || fabs((double)got - want) > tol)
+		fail_msg("got %.9g, want %.9g", (double)got, want);
+}
+
+static void
+assert_masked(float v)
+{
+	assert_true(fm_feature_is_masked(v));
+}
+
+/* ---- parser --------------------------------------------------------- */
+
+static void
+test_collect_netdev_parses_fixture(void **state)
+{
+	fmi_nic nics[8];
+	uint32_t n = 99;
+	size_t len;
+	char *buf = read_fixture(T0 "/net/dev", &len);
+
+	/* lo is skipped; ifb0, ifb1 and eth0 remain, in file order. */
+	assert_int_equal(parse_exact(buf, len, nics, 8, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(nics[0].name, "ifb0");
+	assert_string_equal(nics[1].name, "ifb1");
+	assert_string_equal(nics[2].name, "eth0");
+	assert_int_equal(nics[2].rx_bytes, 19283852);
+	assert_int_equal(nics[2].rx_packets, 493);
+	assert_int_equal(nics[2].rx_errs, 0);
+	assert_int_equal(nics[2].rx_drop, 0);
+	assert_int_equal(nics[2].tx_bytes, 28524);
+	assert_int_equal(nics[2].tx_packets, 333);
+	assert_int_equal(nics[2].tx_errs, 0);
+	assert_int_equal(nics[2].tx_drop, 0);
+	assert_int_equal(nics[0].rx_bytes, 0);
+	free(buf);
+}
+
+static void
+test_collect_netdev_field_positions(void **state)
+{
+	fmi_nic nics[2];
+	uint32_t n = 0;
+
+	/* Every field distinct, to pin each one's position; old kernels
+	 * print no blank after the colon; extra fields are checked and
+	 * ignored. */
+	assert_int_equal(parse_str(HEADER "eth0:1 2 3 4 5 6 7 8 9 10 11 12 13 "
+	                                  "14 15 16 17\n",
+	                     nics, 2, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(nics[0].rx_bytes, 1);
+	assert_int_equal(nics[0].rx_packets, 2);
+	assert_int_equal(nics[0].rx_errs, 3);
+	assert_int_equal(nics[0].rx_drop, 4);
+	assert_int_equal(nics[0].tx_bytes, 9);
+	assert_int_equal(nics[0].tx_packets, 10);
+	assert_int_equal(nics[0].tx_errs, 11);
+	assert_int_equal(nics[0].tx_drop, 12);
+	/* Names may hold '|' and other printable bytes. */
+	assert_int_equal(parse_str(HEADER " a|b.1: 1 2 3 4 5 6 7 8 9 10 11 12 "
+	                                  "13 14 15 16",
+	                     nics, 2, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_string_equal(nics[0].name, "a|b.1");
+	/* The header alone, or only lo: no interfaces. */
+	assert_int_equal(parse_str(HEADER, nics, 2, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(parse_str(HEADER "  lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 "
+	                                  "14 15 16\n",
+	                     nics, 2, &n),
+	    0);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_collect_netdev_rejects_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"hello world\n",
+		"eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+		HEADER "eth0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+		HEADER "eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n",
+		HEADER "eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 x\n",
+		HEADER "eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -1\n",
+		HEADER ": 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+		HEADER "et h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+		HEADER "eth0: 18446744073709551616 2 3 4 5 6 7 8 9 10 11 12 "
+		       "13 14 15 16\n",
+		"Inter-|\nbroken header: 1\n",
+	};
+	static const char nul_name[] =
+	    HEADER "et\0h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+	fmi_nic nics[2];
+	uint32_t n = 77;
+
+	memset(nics, 0xa5, sizeof(nics));
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
+		if (parse_str(bad[i], nics, 2, &n) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_equal(
+	    parse_exact(nul_name, sizeof(nul_name) - 1, nics, 2, &n), -EINVAL);
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)nics)[0], 0xa5);
+}
+
+static void
+test_collect_netdev_huge_numbers(void **state)
+{
+	fmi_nic nics[1];
+	uint32_t n = 0;
+
+	assert_int_equal(parse_str(HEADER "eth0: 18446744073709551615 2 3 4 5 "
+	                                  "6 7 8 9 10 11 12 13 14 15 16\n",
+	                     nics, 1, &n),
+	    0);
+	assert_true(nics[0].rx_bytes == UINT64_MAX);
+}
+
+static void
+test_collect_netdev_names(void **state)
+{
+	char buf[512], line[256];
+	fmi_nic nics[2];
+	uint32_t n = 0;
+	const char *name31 = "abcdefghijklmnopqrstuvwxyzabcde";
+	const char *name32 = "abcdefghijklmnopqrstuvwxyzabcdef";
+
+	nic_line(line, sizeof(line), name31, 1, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(buf, sizeof(buf), HEADER "%s", line);
+	assert_int_equal(parse_str(buf, nics, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(nics[0].name, name31);
+	/* Too long for fmi_nic: skipped, not cut into name31. */
+	nic_line(line, sizeof(line), name32, 1, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(buf, sizeof(buf), HEADER "%s", line);
+	assert_int_equal(parse_str(buf, nics, 2, &n), 0);
+	assert_int_equal(n, 0);
+	/* "lo" is skipped, "lo0" and "xlo" are not. */
+	nic_line(line, sizeof(line), "lo0", 1, 0, 0, 0, 0, 0, 0, 0);
+	snprintf(buf, sizeof(buf), HEADER "%s", line);
+	assert_int_equal(parse_str(buf, nics, 2, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+static void
+test_collect_netdev_every_prefix(void **state)
+{
+	const char *paths[] = { T0 "/net/dev", T1 "/net/dev" };
+
+	for (size_t p = 0; p < FM_ELEMENTSOF(paths); p++) {
+		size_t len;
+		char *buf = read_fixture(paths[p], &len);
+
+		for (size_t i = 0; i <= len; i++) {
+			fmi_nic nics[8];
+			uint32_t n = 0;
+			int r = parse_exact(buf, i, nics, 8, &n);
+
+			if (r != 0 && r != -EINVAL)
+				fail_msg("prefix %zu: %d", i, r);
+			if (r == 0)
+				assert_true(n <= 3);
+		}
+		free(buf);
+	}
+}
+
+static void
+test_collect_netdev_capacity(void **state)
+{
+	static fmi_nic many[FMI_NICS_MAX + 1];
+	size_t len, off;
+	char *buf = read_fixture(T0 "/net/dev", &len);
+	char *big;
+	uint32_t n = 77;
+
+	assert_int_equal(parse_exact(buf, len, many, 2, &n), -E2BIG);
+	assert_int_equal(n, 77);
+	free(buf);
+	big = malloc(sizeof(HEADER) + (FMI_NICS_MAX + 1) * 256);
+	assert_non_null(big);
+	off = strlen(HEADER);
+	memcpy(big, HEADER, off);
+	for (unsigned i = 0; i <= FMI_NICS_MAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "veth%u", i);
+		off += nic_line(big + off, 256, name, 1, 0, 0, 0, 0, 0, 0, 0);
+	}
+	assert_int_equal(
+	    fmi_netdev_parse(big, off, many, FM_ELEMENTSOF(many), &n), -E2BIG);
+	free(big);
+}
+
+/* ---- collector ------------------------------------------------------ */
+
+typedef struct harness {
+	char dir[64];
+	char path[PATH_MAX];
+	void *state;
+	fm_sampler_config cfg;
+	float v[FM_FEATURE_COUNT];
+} harness;
+
+static void
+h_write(harness *h, const char *content)
+{
+	FILE *f = fopen(h->path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(
+	    fwrite(content, 1, strlen(content), f), strlen(content));
+	fclose(f);
+}
+
+static void
+h_open(harness *h, const char *content)
+{
+	char net[PATH_MAX];
+
+	strcpy(h->dir, "/tmp/fm-test-netdev-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	snprintf(net, sizeof(net), "%s/net", h->dir);
+	assert_int_equal(mkdir(net, 0700), 0);
+	snprintf(h->path, sizeof(h->path), "%s/net/dev", h->dir);
+	h_write(h, content);
+	fm_sampler_config_init(&h->cfg);
+	h->cfg.procfs = h->dir;
+	h->state = calloc(1, fmi_collector_netdev.state_bytes);
+	assert_non_null(h->state);
+	assert_int_equal(fmi_collector_netdev.open(h->state, &h->cfg), 0);
+}
+
+/* Rewrites the file in place (when content is not NULL) and reads. */
+static int
+h_read(harness *h, int64_t dt_ns, const char *content)
+{
+	fmi_collect_ctx ctx = { .dt_ns = dt_ns, .ncpu = 2, .v = h->v };
+
+	if (content)
+		h_write(h, content);
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
+		h->v[i] = NAN;
+	return fmi_collector_netdev.read(h->state, &ctx);
+}
+
+static void
+h_close(harness *h)
+{
+	char net[PATH_MAX];
+
+	fmi_collector_netdev.close(h->state);
+	free(h->state);
+	unlink(h->path);
+	snprintf(net, sizeof(net), "%s/net", h->dir);
+	rmdir(net);
+	rmdir(h->dir);
+}
+
+static void
+assert_net_masked(const float *v)
+{
+	for (int f = FM_F_NET_RX_BYTES; f <= FM_F_NET_DROPS; f++)
+		assert_masked(v[f]);
+}
+
+static void
+assert_others_masked(const float *v)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (f < FM_F_NET_RX_BYTES || f > FM_F_NET_DROPS)
+			assert_masked(v[f]);
+	}
+}
+
+/* HEADER plus two interface lines. */
+static void
+two_nics(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, HEADER "%s%s", a, b);
+
+	assert_true(n > 0 && (size_t)n < size);
+}
+
+static void
+test_collect_netdev_missing_file(void **state)
+{
+	fm_sampler_config cfg;
+	void *st = calloc(1, fmi_collector_netdev.state_bytes);
+
+	assert_non_null(st);
+	fm_sampler_config_init(&cfg);
+	cfg.procfs = "/nonexistent-fedmon";
+	assert_int_equal(fmi_collector_netdev.open(st, &cfg), -ENOENT);
+	fmi_collector_netdev.close(st);
+	fmi_collector_netdev.close(st);
+	free(st);
+	st = calloc(1, fmi_collector_netdev.state_bytes);
+	assert_non_null(st);
+	fmi_collector_netdev.close(st); /* never opened */
+	free(st);
+}
+
+static void
+test_collect_netdev_fixture_rates(void **state)
+{
+	size_t len;
+	char *t0 = read_fixture(T0 "/net/dev", &len);
+	char *t1 = read_fixture(T1 "/net/dev", &len);
+	harness h;
+
+	h_open(&h, t0);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_net_masked(h.v);
+	assert_others_masked(h.v);
+	/* The capture saw no traffic in that second: every rate is a real
+	 * 0, not a mask. */
+	assert_int_equal(h_read(&h, SEC, t1), 0);
+	for (int f = FM_F_NET_RX_BYTES; f <= FM_F_NET_DROPS; f++)
+		assert_near(h.v[f], 0.0);
+	assert_others_masked(h.v);
+	h_close(&h);
+	free(t0);
+	free(t1);
+}
+
+static void
+test_collect_netdev_rates(void **state)
+{
+	char a[256], b[256], lo[256], t[1024];
+	harness h;
+
+	nic_line(a, sizeof(a), "eth0", 1000, 10, 1, 2, 500, 5, 3, 4);
+	nic_line(lo, sizeof(lo), "lo", 1, 1, 1, 1, 1, 1, 1, 1);
+	two_nics(t, sizeof(t), lo, a);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	/* Over 0.5 s; lo's huge jump is ignored. */
+	nic_line(a, sizeof(a), "eth0", 3000, 30, 2, 4, 1500, 15, 4, 6);
+	nic_line(lo, sizeof(lo), "lo", 1u << 30, 1u << 20, 9, 9, 1, 1, 1, 1);
+	two_nics(t, sizeof(t), lo, a);
+	assert_int_equal(h_read(&h, SEC / 2, t), 0);
+	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(4000.0));
+	assert_near(h.v[FM_F_NET_TX_BYTES], log1p(2000.0));
+	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(40.0));
+	assert_near(h.v[FM_F_NET_TX_PACKETS], log1p(20.0));
+	assert_near(h.v[FM_F_NET_ERRORS], log1p((1.0 + 1.0) * 2));
+	assert_near(h.v[FM_F_NET_DROPS], log1p((2.0 + 2.0) * 2));
+	/* A second interface is summed in. */
+	nic_line(b, sizeof(b), "eth1", 0, 0, 0, 0, 0, 0, 0, 0);
+	two_nics(t, sizeof(t), a, b);
+	assert_int_equal(h_read(&h, SEC, t), 0); /* eth1 is new */
+	assert_near(h.v[FM_F_NET_RX_BYTES], 0.0);
+	nic_line(a, sizeof(a), "eth0", 3100, 30, 2, 4, 1500, 15, 4, 6);
+	nic_line(b, sizeof(b), "eth1", 50, 0, 0, 0, 0, 0, 0, 0);
+	two_nics(t, sizeof(t), b, a); /* reordered */
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(150.0));
+	h_close(&h);
+}
+
+static void
+test_collect_netdev_removed_and_reset(void **state)
+{
+	char a[256], b[256], t[1024];
+	harness h;
+
+	nic_line(a, sizeof(a), "eth0", 1000, 10, 0, 0, 1000, 10, 0, 0);
+	nic_line(b, sizeof(b), "veth1", 900000, 900, 0, 0, 900000, 900, 0, 0);
+	two_nics(t, sizeof(t), a, b);
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	/* veth1 deleted and re-created: counters restart. */
+	nic_line(a, sizeof(a), "eth0", 1100, 11, 0, 0, 1000, 10, 0, 0);
+	nic_line(b, sizeof(b), "veth1", 10, 1, 0, 0, 0, 0, 0, 0);
+	two_nics(t, sizeof(t), a, b);
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(100.0));
+	assert_near(h.v[FM_F_NET_TX_BYTES], 0.0);
+	/* Only the reset interface: masked. */
+	nic_line(b, sizeof(b), "veth1", 5, 1, 0, 0, 0, 0, 0, 0);
+	two_nics(t, sizeof(t), b, "");
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_net_masked(h.v);
+	/* Gone entirely: masked, not an error. */
+	assert_int_equal(h_read(&h, SEC, HEADER), 0);
+	assert_net_masked(h.v);
+	h_close(&h);
+}
+
+static void
+test_collect_netdev_absurd_and_failure(void **state)
+{
+	char a[256], t[1024];
+	harness h;
+
+	nic_line(a, sizeof(a), "eth0", 1000, 10, 0, 0, 1000, 10, 0, 0);
+	two_nics(t, sizeof(t), a, "");
+	h_open(&h, t);
+	assert_int_equal(h_read(&h, 0, NULL), 0);
+	/* 2^50 bytes in a second: no NIC does that. */
+	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 11, 0, 0, 1000, 10,
+	    0, 0);
+	two_nics(t, sizeof(t), a, "");
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_masked(h.v[FM_F_NET_RX_BYTES]);
+	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(1.0));
+	/* A garbled tick, then no rate across it. */
+	assert_int_equal(h_read(&h, SEC, HEADER "eth0: 1 2\n"), -EINVAL);
+	assert_net_masked(h.v);
+	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 21, 0, 0, 1000, 10,
+	    0, 0);
+	two_nics(t, sizeof(t), a, "");
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_net_masked(h.v);
+	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 26, 0, 0, 1000, 10,
+	    0, 0);
+	two_nics(t, sizeof(t), a, "");
+	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(5.0));
+	h_close(&h);
+}
+
+static void
+test_collect_netdev_grows(void **state)
+{
+	enum { NICS = 40 };
+	char *t = malloc(sizeof(HEADER) + NICS * 256);
+	harness h;
+
+	assert_non_null(t);
+	for (int tick = 0; tick < 2; tick++) {
+		size_t off = strlen(HEADER);
+
+		memcpy(t, HEADER, off);
+		for (unsigned i = 0; i < NICS; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "veth%u", i);
+			off += nic_line(t + off, 256, name, 100 + tick * i, 0,
+			    0, 0, 0, 0, 0, 0);
+		}
+		if (tick == 0) {
+			h_open(&h, t);
+			assert_int_equal(h_read(&h, 0, NULL), 0);
+		} else {
+			assert_int_equal(h_read(&h, SEC, t), 0);
+		}
+	}
+	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(780.0));
+	h_close(&h);
+	free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect_netdev_parses_fixture),
+		cmocka_unit_test(test_collect_netdev_field_positions),
+		cmocka_unit_test(test_collect_netdev_rejects_garbage),
+		cmocka_unit_test(test_collect_netdev_huge_numbers),
+		cmocka_unit_test(test_collect_netdev_names),
+		cmocka_unit_test(test_collect_netdev_every_prefix),
+		cmocka_unit_test(test_collect_netdev_capacity),
+		cmocka_unit_test(test_collect_netdev_missing_file),
+		cmocka_unit_test(test_collect_netdev_fixture_rates),
+		cmocka_unit_test(test_collect_netdev_rates),
+		cmocka_unit_test(test_collect_netdev_removed_and_reset),
+		cmocka_unit_test(test_collect_netdev_absurd_and_failure),
+		cmocka_unit_test(test_collect_netdev_grows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,861 @@
+/* Tests for agent/collect-stat.c: the /proc/stat parser and collector. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent-int.h"
+
+#define T0  FM_FIXTURES "/proc-debian12-t0"
+#define T1  FM_FIXTURES "/proc-debian12-t1"
+#define SEC 1000000000LL
+
+/* A collector on a temporary procfs root whose files the test rewrites in
+ * place (the collector keeps them open). */
+typedef struct fixture {
+	char dir[32];
+	void *state;
+	float v[FM_FEATURE_COUNT];
+	fmi_collect_ctx ctx;
+} fixture;
+
+static const fmi_collector_ops *const ops = &fmi_collector_stat;
+
+static char *
+slurp(const char *path, size_t *ret_len)
+{
+	char *buf = malloc(1 << 16);
+	ssize_t n;
+	int fd;
+
+	assert_non_null(buf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, (1 << 16) - 1);
+	assert_true(n > 0);
+	close(fd);
+	buf[n] = '\0';
+	*ret_len = (size_t)n;
+	return buf;
+}
+
+static void
+put_bytes(fixture *fx, const char *rel, const void *buf, size_t len)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, rel);
+	/* Rewritten in place (the collector holds it open); no O_TRUNC, which
+	 * on ext4 forces a flush at close and makes per-offset loops slow. */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	close(fd);
+}
+
+/* Copies a fixture file (T0 "/stat") into the procfs root as "stat". */
+static void
+put_fixture(fixture *fx, const char *path)
+{
+	size_t len;
+	char *buf = slurp(path, &len);
+
+	put_bytes(fx, "stat", buf, len);
+	free(buf);
+}
+
+static void
+put_text(fixture *fx, const char *text)
+{
+	put_bytes(fx, "stat", text, strlen(text));
+}
+
+/* Writes a stat file with one aggregate line, the given per-CPU lines and
+ * the counters. */
+static void
+put_stat(fixture *fx, const char *cpu, const char *percpu, uint64_t ctxt,
+    uint64_t intr, uint64_t processes)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	    "cpu  %s\n%sintr %llu 0 1\nctxt %llu\nbtime 1\n"
+	    "processes %llu\nprocs_running 4\nprocs_blocked 1\n",
+	    cpu, percpu, (unsigned long long)intr, (unsigned long long)ctxt,
+	    (unsigned long long)processes);
+	put_text(fx, text);
+}
+
+static int
+collect(fixture *fx, int64_t dt_ns)
+{
+	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
+		fx->v[i] = NAN;
+	fx->ctx.dt_ns = dt_ns;
+	fx->ctx.ncpu = 0;
+	fx->ctx.v = fx->v;
+	return ops->read(fx->state, &fx->ctx);
+}
+
+static int
+open_collector(fixture *fx)
+{
+	fm_sampler_config cfg = { .procfs = fx->dir };
+
+	return ops->open(fx->state, &cfg);
+}
+
+static int
+setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/fm-stat-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	fx->state = calloc(1, ops->state_bytes);
+	assert_non_null(fx->state);
+	*state = fx;
+	return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	fixture *fx = *state;
+
+	ops->close(fx->state);
+	ops->close(fx->state); /* idempotent */
+	free(fx->state);
+	assert_int_equal(
+	    nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	free(fx);
+	return 0;
+}
+
+#define assert_feature(v, f, x) check_feature((v), (f), (x), __FILE__, __LINE__)
+#define assert_masked(v, f)     check_masked((v), (f), __FILE__, __LINE__)
+
+static void
+check_feature(const float *v, enum fm_feature f, double expected,
+    const char *file, int line)
+{
+	char what[128];
+	double tol = 1e-6 * fmax(1.0, fabs(expected));
+
+	snprintf(what, sizeof(what), "feature %d is %.9g, expected %.9g", f,
+	    v[f], expected);
+	_assert_true(
+	    !isnan(v[f]) && fabs(v[f] - expected) <= tol, what, file, line);
+}
+
+static void
+check_masked(const float *v, enum fm_feature f, const char *file, int line)
+{
+	char what[64];
+
+	snprintf(
+	    what, sizeof(what), "feature %d is %.9g, expected masked", f, v[f]);
+	_assert_true(isnan(v[f]), what, file, line);
+}
+
+/* Every feature outside this collector's range is masked. */
+static void
+assert_only_stat_features(const float *v)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (f >= FM_F_CPU_USER && f <= FM_F_PROC_BLOCKED)
+			continue;
+		assert_masked(v, f);
+	}
+}
+
+static void
+assert_all_stat_masked(const float *v)
+{
+	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_BLOCKED; f++)
+		assert_masked(v, f);
+}
+
+/* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
+static int
+parse(const char *buf, size_t len, fmi_stat *ret, fmi_cpu_times *cpus,
+    bool *present, uint32_t cap)
+{
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	r = fmi_stat_parse(copy, len, ret, cpus, present, cap);
+	free(copy);
+	return r;
+}
+
+static int
+parse_str(const char *s, fmi_stat *ret)
+{
+	return parse(s, strlen(s), ret, NULL, NULL, 0);
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static void
+test_collect_stat_parse_fixture(void **state)
+{
+	fmi_cpu_times cpus[4];
+	bool present[4] = { true, true, true, true };
+	fmi_stat st;
+	size_t len;
+	char *buf = slurp(T0 "/stat", &len);
+
+	assert_int_equal(parse(buf, len, &st, cpus, present, 4), 0);
+	assert_int_equal(st.total.user, 7846);
+	assert_int_equal(st.total.nice, 0);
+	assert_int_equal(st.total.system, 3525);
+	assert_int_equal(st.total.idle, 25509);
+	assert_int_equal(st.total.iowait, 502);
+	assert_int_equal(st.total.irq, 0);
+	assert_int_equal(st.total.softirq, 32);
+	assert_int_equal(st.total.steal, 83);
+	assert_int_equal(st.ncpu, 2);
+	assert_true(present[0] && present[1]);
+	assert_false(present[2] || present[3]);
+	assert_int_equal(cpus[0].user, 3663);
+	assert_int_equal(cpus[0].idle, 13413);
+	assert_int_equal(cpus[1].iowait, 486);
+	assert_int_equal(cpus[1].steal, 45);
+	assert_int_equal(st.intr, 132413);
+	assert_int_equal(st.ctxt, 2311154);
+	assert_int_equal(st.processes, 2946);
+	assert_int_equal(st.procs_running, 3);
+	assert_int_equal(st.procs_blocked, 0);
+	free(buf);
+
+	buf = slurp(T1 "/stat", &len);
+	assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), 0);
+	assert_int_equal(st.total.user, 8050);
+	assert_int_equal(st.total.idle, 25519);
+	assert_int_equal(st.ctxt, 2311553);
+	assert_int_equal(st.intr, 133093);
+	assert_int_equal(st.processes, 2973);
+	assert_int_equal(st.ncpu, 2);
+	free(buf);
+}
+
+static void
+test_collect_stat_parse_old_kernel_fields(void **state)
+{
+	/* Four CPU fields (2.4-era), no trailing newline. */
+	const char *s = "cpu  1 2 3 4\ncpu0 5 6 7 8\nintr 9\nctxt 10\n"
+	                "processes 11\nprocs_running 12\nprocs_blocked 13";
+	fmi_cpu_times cpus[1];
+	bool present[1];
+	fmi_stat st;
+
+	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 1), 0);
+	assert_int_equal(st.total.user, 1);
+	assert_int_equal(st.total.idle, 4);
+	assert_int_equal(st.total.iowait, 0);
+	assert_int_equal(st.total.steal, 0);
+	assert_int_equal(cpus[0].system, 7);
+	assert_int_equal(st.intr, 9);
+	assert_int_equal(st.procs_blocked, 13);
+}
+
+static void
+test_collect_stat_parse_skips_unknown_lines(void **state)
+{
+	fmi_cpu_times cpus[1];
+	bool present[1];
+	fmi_stat st;
+	const char *s;
+
+	/* Lines it does not know are skipped, whatever they hold. */
+	s = "cpu  1 2 3 4\ncpux 1 2 x\ncpu0x 5\nintr 9\nctxt 10\n"
+	    "processes 11\nprocs_running 12\nprocs_blocked 13\n"
+	    "softirq garbage\nnew_line_2030 \xff\n";
+	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 1), 0);
+	assert_int_equal(st.ncpu, 0);
+	assert_false(present[0]);
+}
+
+static void
+test_collect_stat_parse_number_limits(void **state)
+{
+	const char *head = "cpu  1 2 3 4\nintr 9\nprocesses 11\n"
+	                   "procs_running 12\nprocs_blocked 13\n";
+	char s[512];
+	fmi_stat st;
+
+	snprintf(s, sizeof(s), "%sctxt 18446744073709551615\n", head);
+	assert_int_equal(parse_str(s, &st), 0);
+	assert_true(st.ctxt == UINT64_MAX);
+	snprintf(s, sizeof(s), "%sctxt 18446744073709551616\n", head);
+	assert_int_equal(parse_str(s, &st), -EINVAL);
+	snprintf(s, sizeof(s), "%sctxt 99999999999999999999\n", head);
+	assert_int_equal(parse_str(s, &st), -EINVAL);
+
+	snprintf(s, sizeof(s),
+	    "cpu  1 2 3 4\nintr 9\nctxt 1\nprocesses 1\n"
+	    "procs_running 4294967295\nprocs_blocked 4294967296\n");
+	assert_int_equal(parse_str(s, &st), -EINVAL);
+	snprintf(s, sizeof(s),
+	    "cpu  1 2 3 4\nintr 9\nctxt 1\nprocesses 1\n"
+	    "procs_running 4294967295\nprocs_blocked 0\n");
+	assert_int_equal(parse_str(s, &st), 0);
+	assert_int_equal(st.procs_running, UINT32_MAX);
+}
+
+static void
+test_collect_stat_parse_rejects_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"cpu  1 2 3\nintr 9\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"intr 9\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nintr 9\nctxt 1\nprocesses 1\nprocs_running 1\n",
+		"cpu  1 -2 3 4\nintr 9\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2x 3 4\nintr 9\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nintr 9\nctxt 1 2\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nintr 9\nctxt +1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nintr 9\nctxt\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		"cpu  1 2 3 4\nintr x\nctxt 1\nprocesses 1\nprocs_running 1\n"
+		"procs_blocked 1\n",
+		/* repeated lines */
+		"cpu  1 2 3 4\ncpu  1 2 3 4\nintr 9\nctxt 1\nprocesses 1\n"
+		"procs_running 1\nprocs_blocked 1\n",
+		"cpu  1 2 3 4\nintr 9\nctxt 1\nctxt 1\nprocesses 1\n"
+		"procs_running 1\nprocs_blocked 1\n",
+		/* bad CPU indexes */
+		"cpu  1 2 3 4\ncpu01 1 2 3 4\nintr 9\nctxt 1\nprocesses 1\n"
+		"procs_running 1\nprocs_blocked 1\n",
+		"cpu  1 2 3 4\ncpu4294967296 1 2 3 4\nintr 9\nctxt 1\n"
+		"processes 1\nprocs_running 1\nprocs_blocked 1\n",
+	};
+	fmi_stat st, untouched;
+
+	memset(&st, 0xa5, sizeof(st));
+	untouched = st;
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
+		fmi_cpu_times cpus[2];
+		bool present[2];
+
+		assert_int_equal(
+		    parse(bad[i], strlen(bad[i]), &st, cpus, present, 2),
+		    -EINVAL);
+		assert_memory_equal(&st, &untouched, sizeof(st));
+	}
+}
+
+static void
+test_collect_stat_parse_embedded_nul(void **state)
+{
+	size_t len;
+	char *buf = slurp(T0 "/stat", &len);
+	char *btime = strstr(buf, "btime");
+	char *ctxt = strstr(buf, "ctxt");
+	char saved = ctxt[6];
+	fmi_stat st;
+
+	/* In a line the parser uses: malformed. */
+	ctxt[6] = '\0';
+	assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), -EINVAL);
+	ctxt[6] = saved;
+	assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), 0);
+	/* In the btime line, which it skips: harmless. */
+	btime[7] = '\0';
+	assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), 0);
+	assert_int_equal(st.ctxt, 2311154);
+	free(buf);
+}
+
+static void
+test_collect_stat_parse_cpus_beyond_cap(void **state)
+{
+	const char *s = "cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu3 2 2 2 2\n"
+	                "cpu9000 3 3 3 3\nintr 9\nctxt 1\nprocesses 1\n"
+	                "procs_running 1\nprocs_blocked 1\n";
+	fmi_cpu_times cpus[4];
+	bool present[4] = { false, true, true, false };
+	fmi_stat st;
+
+	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 4), 0);
+	assert_int_equal(st.ncpu, 3);
+	assert_true(present[0] && present[3]);
+	assert_false(present[1] || present[2]);
+	assert_int_equal(cpus[3].user, 2);
+	/* With no array at all the count is the same. */
+	assert_int_equal(parse(s, strlen(s), &st, NULL, NULL, 0), 0);
+	assert_int_equal(st.ncpu, 3);
+	/* A repeated cpuN line (never printed) counts, the last one kept,
+	 * whatever the array: the verdict must not depend on cpus_cap. */
+	s = "cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu0 2 2 2 2\nintr 9\nctxt 1\n"
+	    "processes 1\nprocs_running 1\nprocs_blocked 1\n";
+	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 4), 0);
+	assert_int_equal(st.ncpu, 2);
+	assert_int_equal(cpus[0].user, 2);
+	assert_int_equal(parse(s, strlen(s), &st, NULL, NULL, 0), 0);
+}
+
+/* Every prefix parses or fails with -EINVAL; the result flips exactly
+ * where the last required line (procs_blocked) gets its number. */
+static void
+test_collect_stat_parse_truncated(void **state)
+{
+	size_t len;
+	char *buf = slurp(T0 "/stat", &len);
+	size_t ok_from = (size_t)(strstr(buf, "procs_blocked 0") - buf) +
+	    strlen("procs_blocked 0");
+
+	for (size_t n = 0; n <= len; n++) {
+		fmi_cpu_times cpus[2];
+		bool present[2];
+		fmi_stat st;
+		int r = parse(buf, n, &st, cpus, present, 2);
+
+		assert_int_equal(r, n >= ok_from ? 0 : -EINVAL);
+	}
+	free(buf);
+}
+
+static void
+test_collect_stat_parse_garbage(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < 2000; i++) {
+		char buf[257];
+		size_t len;
+		fmi_stat st;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = (size_t)(x % sizeof(buf));
+		for (size_t j = 0; j < len; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* Half the inputs from a stat-like alphabet. */
+			buf[j] = i & 1 ? (char)x : "cpu0123456789 \n"[x % 15];
+		}
+		assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), -EINVAL);
+	}
+}
+
+/* ---- collector --------------------------------------------------------- */
+
+static void
+test_collect_stat_fixture_rates(void **state)
+{
+	fixture *fx = *state;
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(open_collector(fx), 0);
+
+	/* First tick: gauges only. */
+	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fx->ctx.ncpu, 2);
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.0);
+	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_FORKS; f++)
+		assert_masked(fx->v, f);
+	assert_only_stat_features(fx->v);
+
+	/* t1, one second later. Total deltas: user 204, system 6, idle 10,
+	 * steal 1 (221); cpu0 111 with idle 5, cpu1 112 with idle 6;
+	 * ctxt +399, intr +680, processes +27. */
+	put_fixture(fx, T1 "/stat");
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fx->ctx.ncpu, 2);
+	assert_feature(fx->v, FM_F_CPU_USER, 204.0 / 221);
+	assert_feature(fx->v, FM_F_CPU_SYSTEM, 6.0 / 221);
+	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.0);
+	assert_feature(fx->v, FM_F_CPU_IRQ, 0.0);
+	assert_feature(fx->v, FM_F_CPU_STEAL, 1.0 / 221);
+	assert_feature(fx->v, FM_F_CPU_IDLE, 10.0 / 221);
+	assert_feature(fx->v, FM_F_CPU_BUSIEST, 106.0 / 111);
+	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 / 2));
+	assert_feature(fx->v, FM_F_CPU_INTR, log1p(680.0 / 2));
+	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(27.0));
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.0);
+	assert_only_stat_features(fx->v);
+}
+
+static void
+test_collect_stat_rates_scale_with_dt(void **state)
+{
+	fixture *fx = *state;
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_fixture(fx, T1 "/stat");
+	assert_int_equal(collect(fx, SEC / 4), 0);
+	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 * 4 / 2));
+	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(27.0 * 4));
+	/* Fractions do not depend on dt. */
+	assert_feature(fx->v, FM_F_CPU_USER, 204.0 / 221);
+}
+
+static void
+test_collect_stat_zero_dt_masks_rates(void **state)
+{
+	fixture *fx = *state;
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_fixture(fx, T1 "/stat");
+	assert_int_equal(collect(fx, 0), 0);
+	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_FORKS; f++)
+		assert_masked(fx->v, f);
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+}
+
+static void
+test_collect_stat_counter_reset(void **state)
+{
+	fixture *fx = *state;
+	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
+
+	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 5000, 7000, 300);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+
+	/* ctxt goes backwards: a reset, masked; the others move on. */
+	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 100, 7100, 310);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_masked(fx->v, FM_F_CPU_CTXT);
+	assert_feature(fx->v, FM_F_CPU_INTR, log1p(100.0));
+	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(10.0));
+	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+
+	/* The next tick measures from the reset value. */
+	put_stat(fx, "30 0 10 30 0 0 0 0", cpu0, 150, 7200, 320);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(50.0));
+	assert_feature(fx->v, FM_F_CPU_INTR, log1p(100.0));
+}
+
+/* ctxt and intr are u64: going back from near 2^32 is a reset, not a
+ * wrap. processes is an unsigned long: it wraps at 32 bits only where long
+ * is 32 bits. */
+static void
+test_collect_stat_counter_wrap(void **state)
+{
+	fixture *fx = *state;
+	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
+
+	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 4294967290u, 4294967290u,
+	    4294967290u);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 10, 4294967300u, 10);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_masked(fx->v, FM_F_CPU_CTXT);
+	assert_feature(fx->v, FM_F_CPU_INTR, log1p(10.0));
+	if (sizeof(unsigned long) == 4)
+		assert_feature(fx->v, FM_F_PROC_FORKS, log1p(16.0));
+	else
+		assert_masked(fx->v, FM_F_PROC_FORKS);
+}
+
+static void
+test_collect_stat_absurd_rate_masked(void **state)
+{
+	fixture *fx = *state;
+	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
+
+	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	/* 2e12 context switches in a second: a broken counter. */
+	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 2000000000001ull,
+	    1000000000001ull, 2);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_masked(fx->v, FM_F_CPU_CTXT);
+	assert_feature(fx->v, FM_F_CPU_INTR, log1p(1e12));
+	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(1.0));
+}
+
+/* iowait stepping back (NO_HZ) counts as 0; fractions are over the sum of
+ * the deltas that remain. */
+static void
+test_collect_stat_cpu_time_backwards(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(fx, "100 0 100 100 50 0 0 0", "cpu0 100 0 100 100 50 0 0 0\n",
+	    1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_stat(fx, "150 0 100 140 40 0 0 0", "cpu0 150 0 100 140 40 0 0 0\n",
+	    1, 1, 1);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_feature(fx->v, FM_F_CPU_USER, 50.0 / 90);
+	assert_feature(fx->v, FM_F_CPU_IDLE, 40.0 / 90);
+	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.0);
+	assert_feature(fx->v, FM_F_CPU_SYSTEM, 0.0);
+	assert_feature(fx->v, FM_F_CPU_BUSIEST, 50.0 / 90);
+}
+
+/* A core waiting on I/O is not busy: busiest is 1 - (idle+iowait)/total
+ * per core, and the aggregate iowait is a fraction of its own. */
+static void
+test_collect_stat_iowait_is_not_busy(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(fx, "0 0 0 0 0 0 0 0",
+	    "cpu0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0\n", 1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	/* cpu0: 10 user, 90 iowait; cpu1: 30 system, 5 irq, 5 softirq,
+	 * 60 idle. */
+	put_stat(fx, "10 0 30 60 90 5 5 0",
+	    "cpu0 10 0 0 0 90 0 0 0\ncpu1 0 0 30 60 0 5 5 0\n", 1, 1, 1);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_feature(fx->v, FM_F_CPU_BUSIEST, 0.4);
+	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.45);
+	assert_feature(fx->v, FM_F_CPU_IRQ, 0.05);
+	assert_feature(fx->v, FM_F_CPU_SYSTEM, 0.15);
+	assert_feature(fx->v, FM_F_CPU_USER, 0.05);
+	assert_feature(fx->v, FM_F_CPU_IDLE, 0.3);
+}
+
+/* No CPU time passed: fractions are 0/0, masked; counters that did not
+ * move are a real zero rate. */
+static void
+test_collect_stat_no_time_passed(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(
+	    fx, "10 0 10 10 0 0 0 0", "cpu0 10 0 10 10 0 0 0 0\n", 5, 5, 5);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(collect(fx, SEC), 0);
+	for (int f = FM_F_CPU_USER; f <= FM_F_CPU_BUSIEST; f++)
+		assert_masked(fx->v, f);
+	assert_feature(fx->v, FM_F_CPU_CTXT, 0.0);
+	assert_feature(fx->v, FM_F_CPU_INTR, 0.0);
+	assert_feature(fx->v, FM_F_PROC_FORKS, 0.0);
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 4.0);
+}
+
+/* CPUs beyond this host's count (sparse, from a bigger host) are sized
+ * at open; a CPU only in one of the two ticks is left out of busiest. */
+static void
+test_collect_stat_sparse_cpus(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(fx, "0 0 0 0 0 0 0 0",
+	    "cpu0 0 0 0 0\ncpu5 0 0 0 0\ncpu200 0 0 0 0\n", 1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fx->ctx.ncpu, 3);
+	put_stat(fx, "170 0 0 130 0 0 0 0",
+	    "cpu0 10 0 0 90\ncpu5 70 0 0 30\ncpu7 100 0 0 0\n"
+	    "cpu200 90 0 0 10\n",
+	    1, 1, 1);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fx->ctx.ncpu, 4);
+	assert_feature(fx->v, FM_F_CPU_BUSIEST, 0.9);
+	assert_feature(fx->v, FM_F_CPU_USER, 170.0 / 300);
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.0);
+	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.25);
+}
+
+/* A CPU index no array can hold still counts, but no busiest is known. */
+static void
+test_collect_stat_cpu_beyond_max(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(fx, "0 0 0 0", "cpu9000 0 0 0 0\n", 1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_stat(fx, "5 0 0 5", "cpu9000 5 0 0 5\n", 1, 1, 1);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fx->ctx.ncpu, 1);
+	assert_masked(fx->v, FM_F_CPU_BUSIEST);
+	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+}
+
+/* No cpuN lines: nothing to normalise per core by. */
+static void
+test_collect_stat_no_percpu_lines(void **state)
+{
+	fixture *fx = *state;
+
+	put_stat(fx, "0 0 0 0", "", 1, 1, 1);
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+	put_stat(fx, "5 0 0 5", "", 3, 3, 3);
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fx->ctx.ncpu, 0);
+	assert_masked(fx->v, FM_F_CPU_CTXT);
+	assert_masked(fx->v, FM_F_CPU_INTR);
+	assert_masked(fx->v, FM_F_PROC_RUNNING);
+	assert_masked(fx->v, FM_F_PROC_BLOCKED);
+	assert_masked(fx->v, FM_F_CPU_BUSIEST);
+	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(2.0));
+	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+}
+
+/* A tick that does not parse masks everything and forgets the previous
+ * tick: the next good tick has no rates (its interval would span the
+ * gap); the one after has them again. */
+static void
+test_collect_stat_parse_failure_gap(void **state)
+{
+	fixture *fx = *state;
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(open_collector(fx), 0);
+	assert_int_equal(collect(fx, 0), 0);
+
+	put_text(fx, "cpu  garbage\n");
+	assert_int_equal(collect(fx, SEC), -EINVAL);
+	assert_all_stat_masked(fx->v);
+	assert_int_equal(fx->ctx.ncpu, 2); /* the last good count */
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(collect(fx, SEC), 0);
+	/* With t0 kept as previous this would be a zero rate, not masked. */
+	assert_masked(fx->v, FM_F_CPU_CTXT);
+	assert_masked(fx->v, FM_F_PROC_FORKS);
+	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+
+	put_fixture(fx, T1 "/stat");
+	assert_int_equal(collect(fx, SEC), 0);
+	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 / 2));
+	assert_feature(fx->v, FM_F_CPU_BUSIEST, 106.0 / 111);
+}
+
+/* The file truncated at every byte offset: read fails with -EINVAL and
+ * masks everything, or succeeds; it never crashes. */
+static void
+test_collect_stat_truncated_file(void **state)
+{
+	fixture *fx = *state;
+	size_t len;
+	char *buf = slurp(T0 "/stat", &len);
+	size_t ok_from = (size_t)(strstr(buf, "procs_blocked 0") - buf) +
+	    strlen("procs_blocked 0");
+
+	put_fixture(fx, T0 "/stat");
+	assert_int_equal(open_collector(fx), 0);
+	for (size_t n = 0; n <= len; n++) {
+		int r;
+
+		put_bytes(fx, "stat", buf, n);
+		r = collect(fx, SEC);
+		assert_int_equal(r, n >= ok_from ? 0 : -EINVAL);
+		if (r < 0)
+			assert_all_stat_masked(fx->v);
+	}
+	free(buf);
+}
+
+static void
+test_collect_stat_missing_file(void **state)
+{
+	fixture *fx = *state;
+
+	assert_int_equal(open_collector(fx), -ENOENT);
+}
+
+static void
+test_collect_stat_close_without_open(void **state)
+{
+	fixture *fx = *state;
+
+	bool stdin_open = fcntl(0, F_GETFD) >= 0;
+
+	/* A zeroed state holds fd 0 in its file: close must not close it. */
+	ops->close(fx->state);
+	assert_int_equal(fcntl(0, F_GETFD) >= 0, stdin_open);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect_stat_parse_fixture),
+		cmocka_unit_test(test_collect_stat_parse_old_kernel_fields),
+		cmocka_unit_test(test_collect_stat_parse_skips_unknown_lines),
+		cmocka_unit_test(test_collect_stat_parse_number_limits),
+		cmocka_unit_test(test_collect_stat_parse_rejects_malformed),
+		cmocka_unit_test(test_collect_stat_parse_embedded_nul),
+		cmocka_unit_test(test_collect_stat_parse_cpus_beyond_cap),
+		cmocka_unit_test(test_collect_stat_parse_truncated),
+		cmocka_unit_test(test_collect_stat_parse_garbage),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_fixture_rates, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_rates_scale_with_dt, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_zero_dt_masks_rates, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_counter_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_counter_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_absurd_rate_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_cpu_time_backwards, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_iowait_is_not_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_no_time_passed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_sparse_cpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_cpu_beyond_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_no_percpu_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_parse_failure_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_truncated_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_collect_stat_close_without_open, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,212 @@
+/*
+ * Tests for agent/sampler.c on the fixture trees and on this machine's
+ * real /proc, including the promise that a tick never allocates: malloc,
+ * calloc and realloc are wrapped (-Wl,--wrap) and counted.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static atomic_uint allocations;
+
+void *
+__wrap_malloc(size_t n)
+{
+	atomic_fetch_add(&allocations, 1);
+	return __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	atomic_fetch_add(&allocations, 1);
+	return __real_calloc(n, size);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	atomic_fetch_add(&allocations, 1);
+	return __real_realloc(p, n);
+}
+
+static unsigned
+count_unmasked(const fm_sample *s)
+{
+	unsigned n = 0;
+
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++)
+		n += !fm_feature_is_masked(s->v[f]);
+	return n;
+}
+
+static void
+test_sampler_fixture_all_sources(void **state)
+{
+	fm_sampler_config cfg;
+	fm_sampler *s;
+	fm_sample a, b;
+
+	fm_sampler_config_init(&cfg);
+	cfg.procfs = FM_FIXTURES "/proc-debian12-t0";
+	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	assert_string_equal(fm_sampler_missing(s), "");
+	assert_int_equal(fm_sampler_read(s, &a), 0);
+	/* first read: rates masked, gauges known */
+	assert_true(fm_feature_is_masked(a.v[FM_F_CPU_USER]));
+	assert_true(fm_feature_is_masked(a.v[FM_F_DISK_READ_OPS]));
+	assert_false(fm_feature_is_masked(a.v[FM_F_MEM_USED]));
+	assert_false(fm_feature_is_masked(a.v[FM_F_LOAD_1]));
+	assert_true(a.v[FM_F_MEM_USED] > 0.0f && a.v[FM_F_MEM_USED] < 1.0f);
+	assert_int_equal(fm_sampler_read(s, &b), 0);
+	assert_true(b.mono_ns > a.mono_ns);
+	/* second read over unchanged files: rates are real zeros now */
+	assert_false(fm_feature_is_masked(b.v[FM_F_DISK_READ_OPS]));
+	assert_true(b.v[FM_F_DISK_READ_OPS] == 0.0f);
+	/* CPU fractions of an unchanged /proc/stat: no time passed, masked */
+	assert_true(fm_feature_is_masked(b.v[FM_F_CPU_USER]));
+	fm_sampler_free(s);
+}
+
+static void
+test_sampler_missing_sources_are_masked(void **state)
+{
+	char dir[] = "/tmp/fm-test-sampler-XXXXXX";
+	char path[PATH_MAX];
+	fm_sampler_config cfg;
+	fm_sampler *s = NULL;
+	fm_sample a;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	fm_sampler_config_init(&cfg);
+	cfg.procfs = dir;
+	/* No /proc/stat: not a procfs at all. */
+	assert_int_equal(fm_sampler_new(&cfg, &s), -ENOENT);
+	assert_null(s);
+	/* Only /proc/stat: everything else missing and masked. */
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 10 0 10 80 0 0 0 0 0 0\n"
+	      "ctxt 5\nprocesses 3\nprocs_running 1\nprocs_blocked 0\n",
+	    f);
+	fclose(f);
+	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	assert_non_null(strstr(fm_sampler_missing(s), "meminfo"));
+	assert_non_null(strstr(fm_sampler_missing(s), "pressure"));
+	/* "stat" itself is present ("vmstat" is not) */
+	assert_int_not_equal(strncmp(fm_sampler_missing(s), "stat,", 5), 0);
+	assert_null(strstr(fm_sampler_missing(s), ",stat,"));
+	assert_int_equal(fm_sampler_read(s, &a), 0);
+	assert_true(fm_feature_is_masked(a.v[FM_F_MEM_USED]));
+	assert_true(fm_feature_is_masked(a.v[FM_F_PSI_IO_SOME]));
+	assert_true(fm_feature_is_masked(a.v[FM_F_FS_FULLEST]));
+	fm_sampler_free(s);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_sampler_real_proc(void **state)
+{
+	fm_sampler_config cfg;
+	fm_sampler *s;
+	fm_sample a, b;
+	double sum;
+
+	fm_sampler_config_init(&cfg);
+	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	assert_int_equal(fm_sampler_read(s, &a), 0);
+	usleep(200000);
+	assert_int_equal(fm_sampler_read(s, &b), 0);
+	/* This machine has /proc/stat, meminfo, disks, NICs: most features
+	 * are real after two reads. */
+	assert_true(count_unmasked(&b) >= 40);
+	sum = b.v[FM_F_CPU_USER] + b.v[FM_F_CPU_SYSTEM] + b.v[FM_F_CPU_IOWAIT] +
+	    b.v[FM_F_CPU_IRQ] + b.v[FM_F_CPU_STEAL] + b.v[FM_F_CPU_IDLE];
+	assert_true(sum > 0.95 && sum < 1.05);
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++)
+		assert_true(fm_feature_is_masked(b.v[f]) ||
+		    (isfinite(b.v[f]) && b.v[f] >= 0.0f));
+	fm_sampler_free(s);
+}
+
+static void
+test_sampler_tick_never_allocates(void **state)
+{
+	fm_sampler_config cfg;
+	fm_sampler *s;
+	fm_history *h;
+	fm_sample a;
+	unsigned before;
+
+	fm_sampler_config_init(&cfg);
+	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	assert_int_equal(fm_history_new(30, 5, &h), 0);
+	/* warm-up: the first reads may size buffers */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fm_sampler_read(s, &a), 0);
+		fm_history_push(h, &a);
+	}
+	before = atomic_load(&allocations);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(fm_sampler_read(s, &a), 0);
+		fm_history_push(h, &a);
+		usleep(1000);
+	}
+	assert_int_equal(atomic_load(&allocations), before);
+	fm_history_free(h);
+	fm_sampler_free(s);
+}
+
+static void
+test_sampler_rejects_bad_config(void **state)
+{
+	fm_sampler_config cfg;
+	fm_sampler *s = NULL;
+
+	fm_sampler_config_init(&cfg);
+	cfg.fs_stale_ms = cfg.fs_refresh_ms - 1;
+	assert_int_equal(fm_sampler_new(&cfg, &s), -EINVAL);
+	fm_sampler_config_init(&cfg);
+	cfg.procfs = NULL;
+	assert_int_equal(fm_sampler_new(&cfg, &s), -EINVAL);
+	assert_null(s);
+	assert_null(fm_sampler_free(NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sampler_fixture_all_sources),
+		cmocka_unit_test(test_sampler_missing_sources_are_masked),
+		cmocka_unit_test(test_sampler_real_proc),
+		cmocka_unit_test(test_sampler_tick_never_allocates),
+		cmocka_unit_test(test_sampler_rejects_bad_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
