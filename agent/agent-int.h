@@ -1,7 +1,8 @@
 /*
- * agent internals: procfs file handles, counter arithmetic, the pure
- * parsers (bytes in, struct out) and the collector ops table. Included only
- * by agent/ and its tests; no other folder includes it.
+ * agent internals: procfs file handles, counter arithmetic, the collector
+ * ops table, per-device counters, the bounded scanners and the pure
+ * parsers built on them (bytes in, struct out). Included only by agent/
+ * and its tests; no other folder includes it.
  *
  * Parsers never read past len and never need NUL termination; they accept
  * anything (garbage gives -EINVAL, never a crash) and write their output
@@ -22,8 +23,9 @@
 
 #define FMI_PROCFILE_MAX_BYTES (4u << 20) /* cap on one file's size */
 
+/* Open exactly while buf is set: a zeroed struct is closed. */
 typedef struct fmi_procfile {
-	int fd;      /* -1 when closed */
+	int fd;      /* ours while buf is set; -1 after a close */
 	bool reopen; /* pread unsupported: reopen on every read */
 	char *buf;   /* cap bytes, NUL-terminated after a read */
 	size_t cap;
@@ -47,8 +49,12 @@ int fmi_procfile_open(
  */
 int fmi_procfile_read(fmi_procfile *f) FM_WUR;
 
-/* Closes f and frees its buffer. Idempotent; safe on a zeroed struct only
- * after fmi_procfile_init(). */
+/*
+ * Closes f and frees its buffer. A procfile is open exactly while it holds
+ * a buffer, so this is idempotent and safe on one that was never opened:
+ * zeroed (its fd 0 is not ours and stays open), initialised, or left
+ * closed by a failed open.
+ */
 void fmi_procfile_close(fmi_procfile *f);
 
 /* Puts f in the closed state (fd -1, no buffer). */
@@ -67,6 +73,20 @@ bool fmi_counter_delta(
 
 /* delta per second over dt_ns, or NAN when dt_ns <= 0. */
 double fmi_per_second(uint64_t delta, int64_t dt_ns);
+
+/* The per-second increase of a counter from prev to cur over dt_ns (see
+ * fmi_counter_delta() for bits), or NAN on a reset, when dt_ns <= 0, or
+ * above max_per_sec (a broken counter, not a busy host). */
+double fmi_counter_rate(uint64_t prev, uint64_t cur, unsigned bits,
+    int64_t dt_ns, double max_per_sec);
+
+/* The width of the kernel's unsigned long counters (most /proc counters):
+ * they wrap at the word size, and a 32-bit agent runs on a 32-bit kernel. */
+#define FMI_ULONG_BITS ((unsigned)(sizeof(unsigned long) * CHAR_BIT))
+
+/* Summed rates above these are broken counters, not a busy host. */
+#define FMI_BYTES_PER_SEC_MAX  1e13
+#define FMI_EVENTS_PER_SEC_MAX 1e10
 
 /* ---- collectors ------------------------------------------------------ */
 
@@ -90,6 +110,25 @@ static inline double
 fmi_log1p_rate(double rate)
 {
 	return rate >= 0.0 ? log1p(rate) : NAN;
+}
+
+/* Stores log1p(rate) into feature f, masked when the rate is NAN or above
+ * max_per_sec. */
+static inline void
+fmi_feature_set_rate(
+    fmi_collect_ctx *ctx, enum fm_feature f, double rate, double max_per_sec)
+{
+	fmi_feature_set(
+	    ctx, f, rate <= max_per_sec ? fmi_log1p_rate(rate) : NAN);
+}
+
+/* x clamped to [0, 1]; NAN stays NAN. */
+static inline double
+fmi_clamp01(double x)
+{
+	if (x < 0.0)
+		return 0.0;
+	return x > 1.0 ? 1.0 : x;
 }
 
 /*
@@ -124,6 +163,182 @@ extern const fmi_collector_ops fmi_collector_netdev;
 extern const fmi_collector_ops fmi_collector_snmp;
 extern const fmi_collector_ops fmi_collector_filenr;
 extern const fmi_collector_ops fmi_collector_fs;
+
+/* ---- per-device counters (devset.c) ---------------------------------- */
+
+/* One counter of a device record: where it is and how wide it wraps. */
+typedef struct fmi_devset_counter {
+	size_t off;    /* of the uint64_t in the record */
+	unsigned bits; /* see fmi_counter_delta() */
+} fmi_devset_counter;
+
+/* Counters a device record has at most. */
+#define FMI_DEVSET_COUNTERS_MAX 16
+
+/* What a device set reads: a file listing one record per device. */
+typedef struct fmi_devset_type {
+	const char *rel;  /* under the procfs root, e.g. "diskstats" */
+	size_t dev_bytes; /* one record, e.g. sizeof(fmi_disk) */
+	uint32_t max;     /* records held at most, e.g. FMI_DISKS_MAX */
+	/* The file's parser, with fmi_diskstats_parse()'s contract. */
+	int (*parse)(const char *buf, size_t len, void *devs, uint32_t cap,
+	    uint32_t *ret_n);
+	/* Whether two records are the same device. */
+	bool (*is_same)(const void *a, const void *b);
+	const fmi_devset_counter *counters; /* ncounters of them */
+	size_t ncounters; /* at most FMI_DEVSET_COUNTERS_MAX */
+} fmi_devset_type;
+
+/*
+ * The devices of the last two good reads of one file, so that a collector
+ * sums per-device deltas over the devices present in both. A zeroed struct
+ * is closed. Single-threaded.
+ */
+typedef struct fmi_devset {
+	const fmi_devset_type *type;
+	fmi_procfile file;
+	void *cur;  /* cap records, cur_n of them the last good read */
+	void *prev; /* cap records, prev_n of them the read before */
+	uint32_t cap;
+	uint32_t cur_n, prev_n;
+	bool has_cur, has_prev; /* cur (prev) holds a good read */
+} fmi_devset;
+
+/*
+ * Opens <procfs>/<type->rel> into a closed *s (see fmi_procfile_open); the
+ * first tick is the first fmi_devset_read(). type must outlive s. Returns
+ * 0, -ENOMEM, or fmi_procfile_open()'s errors (-ENOENT when the file is
+ * absent); on failure fmi_devset_close() still cleans up.
+ */
+int fmi_devset_open(
+    fmi_devset *s, const fmi_devset_type *type, const char *procfs) FM_WUR;
+
+/*
+ * Reads and parses the file as the new current tick; the old one becomes
+ * the previous tick. Grows the arrays when the file lists more devices
+ * than they hold, up to type->max. Returns 0, or a negative errno (of the
+ * read or the parser, -E2BIG beyond type->max, -ENOMEM, -EBADF when not
+ * open); a failure forgets both ticks, so that no delta spans it (it
+ * would cover two intervals but be divided by one).
+ */
+int fmi_devset_read(fmi_devset *s) FM_WUR;
+
+/*
+ * Steps *pos (start at 0) to the next device of the current tick that the
+ * previous tick also had and stores the increase of each of its counters
+ * in ret_deltas[type->ncounters]. Devices new in this tick, and those with
+ * a counter that went backwards (removed and re-added, or reset), are
+ * skipped. Returns false when no device is left; always unless the last
+ * two reads both succeeded.
+ */
+bool fmi_devset_next_delta(
+    const fmi_devset *s, uint32_t *pos, uint64_t *ret_deltas);
+
+/* Closes the file and frees the arrays. Idempotent; safe on a zeroed
+ * struct and after a failed open. */
+void fmi_devset_close(fmi_devset *s);
+
+/* ---- bounded scanning (scan.c) ---------------------------------------
+ *
+ * The pieces the parsers share. Each reads only [p, end) (or a span's len
+ * bytes), never past it, and never needs NUL termination. A cursor
+ * (const char **p) is moved, and *ret written, only on success. Pure and
+ * reentrant.
+ */
+
+/* A run of bytes inside a buffer, not NUL-terminated: a line, a token. */
+typedef struct fmi_span {
+	const char *p;
+	size_t len;
+} fmi_span;
+
+/* Whether c separates fields: a space or a tab. */
+static inline bool
+fmi_scan_is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Moves *p past the blanks at it. */
+void fmi_scan_skip_blanks(const char **p, const char *end);
+
+/* Moves *p past the non-blank bytes at it (none when it is at a blank)
+ * and returns how many there were: the key that starts a line. */
+size_t fmi_scan_skip_word(const char **p, const char *end);
+
+/* Cuts the next line (without its '\n') off *rest into *ret; false when
+ * rest is empty. A last line without '\n' is a line: "a\nb" is two lines,
+ * "a\n" one, "\n" one empty one. */
+bool fmi_scan_next_line(fmi_span *rest, fmi_span *ret);
+
+/* Cuts the next blank-separated token off *line into *ret; false when only
+ * blanks are left. */
+bool fmi_scan_next_token(fmi_span *line, fmi_span *ret);
+
+/* Whether the len bytes at s are exactly the C string word (a keyword
+ * match: no prefix, no case folding). */
+bool fmi_scan_is(const char *s, size_t len, const char *word);
+
+/* Whether the len bytes at s are ASCII digits, at least one. */
+bool fmi_scan_is_digits(const char *s, size_t len);
+
+/* Whether tok can be a device name: not empty, no blank, control byte,
+ * NUL or DEL (a NUL would cut it short into a name another device may
+ * own). Bytes above 0x7f are allowed. */
+bool fmi_scan_is_name(fmi_span tok);
+
+/* Checks that [p, end) is the end of a one-line file: empty, or a single
+ * '\n'. -EINVAL when anything else is left. */
+int fmi_scan_end(const char *p, const char *end) FM_WUR;
+
+/* Consumes the byte c at *p. -EINVAL when *p is at another byte or at
+ * end. */
+int fmi_scan_char(const char **p, const char *end, char c) FM_WUR;
+
+/* Scans the decimal digits at *p (at least one: no sign, no blank) into
+ * *ret. -EINVAL without a digit or beyond UINT64_MAX. */
+int fmi_scan_u64(const char **p, const char *end, uint64_t *ret) FM_WUR;
+
+/* fmi_scan_u64(), but beyond UINT32_MAX is -EINVAL too. */
+int fmi_scan_u32(const char **p, const char *end, uint32_t *ret) FM_WUR;
+
+/* Skips blanks, then fmi_scan_u64(); the number must end the field: be
+ * followed by end, a blank or a '\n'. -EINVAL otherwise. */
+int fmi_scan_u64_field(const char **p, const char *end, uint64_t *ret) FM_WUR;
+
+/*
+ * Parses [p, end) holding one number and nothing else: blanks, digits,
+ * blanks, then unit (e.g. "kB"; NULL for none; optional even when given,
+ * and it may follow the digits without a blank) and blanks. -EINVAL for
+ * anything else or beyond UINT64_MAX.
+ */
+int fmi_scan_u64_alone(
+    const char *p, const char *end, const char *unit, uint64_t *ret) FM_WUR;
+
+/* Parses a whole token of decimal digits (at least one) whose value is at
+ * most max. -EINVAL otherwise. */
+int fmi_scan_token_u64(fmi_span tok, uint64_t max, uint64_t *ret) FM_WUR;
+
+/* Fraction digits fmi_scan_decimal() keeps; more are checked and
+ * ignored (the kernel prints two). */
+#define FMI_SCAN_FRACTION_DIGITS_MAX 9
+
+/* Scans the decimal at *p, "D+" or "D+.D+" (no sign, no exponent), into
+ * *ret. -EINVAL without a digit at *p or after a '.', or for an integer
+ * part beyond UINT64_MAX. */
+int fmi_scan_decimal(const char **p, const char *end, double *ret) FM_WUR;
+
+/* A key of a "key value" file whose value a parser keeps: one row of its
+ * table, naming a uint64_t of the parser's output struct. */
+typedef struct fmi_scan_key {
+	const char *name;
+	uint32_t bit; /* marks the field found in the output's has mask */
+	size_t off;   /* of the uint64_t in the output struct */
+} fmi_scan_key;
+
+/* The row of keys[n] named by the len bytes at name, or NULL. */
+const fmi_scan_key *fmi_scan_key_find(
+    const fmi_scan_key *keys, size_t n, const char *name, size_t len);
 
 /* ---- pure parsers ---------------------------------------------------- */
 

@@ -79,7 +79,7 @@ enum fm_feature {
 	FM_F_TCP_ACTIVE_OPENS, /* log1p(/s) */
 	FM_F_TCP_PASSIVE_OPENS,
 	FM_F_TCP_RETRANS,       /* log1p(retransmitted segments/s) */
-	FM_F_TCP_RETRANS_RATIO, /* retransmitted / sent segments */
+	FM_F_TCP_RETRANS_RATIO, /* retransmitted / all sent, in [0, 1] */
 	FM_F_TCP_RESETS,        /* log1p((EstabResets+OutRsts)/s) */
 	FM_F_TCP_ESTAB,         /* log1p(established connections) */
 	FM_F_TCP_ERRORS,        /* log1p((InErrs+AttemptFails)/s) */

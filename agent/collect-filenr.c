@@ -7,41 +7,8 @@
 #include "agent/agent-int.h"
 
 typedef struct filenr_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 } filenr_state;
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Scans blanks, then digits (at least one), into *ret and moves *p past
- * them; a number beyond UINT64_MAX is malformed: -EINVAL. */
-static int
-scan_field(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	while (q < end && is_blank(*q))
-		q++;
-	if (q == end || *q < '0' || *q > '9')
-		return -EINVAL;
-	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	if (q < end && !is_blank(*q) && *q != '\n')
-		return -EINVAL;
-	*p = q;
-	*ret = v;
-	return 0;
-}
 
 /*
  * Parses /proc/sys/fs/file-nr: "ALLOCATED\tUNUSED\tMAX", blanks between,
@@ -56,19 +23,17 @@ fmi_filenr_parse(const char *buf, size_t len, fmi_filenr *ret)
 	fmi_filenr fn;
 	int r;
 
-	r = scan_field(&p, end, &fn.allocated);
+	r = fmi_scan_u64_field(&p, end, &fn.allocated);
 	if (r == 0)
-		r = scan_field(&p, end, &fn.unused);
+		r = fmi_scan_u64_field(&p, end, &fn.unused);
 	if (r == 0)
-		r = scan_field(&p, end, &fn.max);
+		r = fmi_scan_u64_field(&p, end, &fn.max);
 	if (r < 0)
 		return r;
-	while (p < end && is_blank(*p))
-		p++;
-	if (p < end && *p == '\n')
-		p++;
-	if (p != end)
-		return -EINVAL;
+	fmi_scan_skip_blanks(&p, end);
+	r = fmi_scan_end(p, end);
+	if (r < 0)
+		return r;
 	*ret = fn;
 	return 0;
 }
@@ -80,8 +45,6 @@ filenr_open(void *state, const fm_sampler_config *cfg)
 {
 	filenr_state *s = state;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	return fmi_procfile_open(&s->file, cfg->procfs, "sys/fs/file-nr");
 }
 
@@ -113,8 +76,7 @@ filenr_close(void *state)
 {
 	filenr_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 }
 
 /* The file-nr collector (see agent-int.h for the ops contract). */

@@ -39,11 +39,6 @@
 
 /* ---- pure parsing ----------------------------------------------------- */
 
-typedef struct span {
-	const char *p;
-	size_t len;
-} span;
-
 /*
  * Pseudo and read-only image filesystems: their fullness says nothing
  * about the host's disks (tmpfs is memory; squashfs, iso9660 and erofs
@@ -103,49 +98,6 @@ fmi_fstype_is_network(const char *type)
 	return is_in(type, network_types, FM_ELEMENTSOF(network_types));
 }
 
-/* Cuts the next line (without its '\n') off *rest; false when none is
- * left. A last line without '\n' is a line. */
-static bool
-next_line(span *rest, span *ret)
-{
-	const char *eol;
-
-	if (rest->len == 0)
-		return false;
-	eol = memchr(rest->p, '\n', rest->len);
-	ret->p = rest->p;
-	ret->len = eol ? (size_t)(eol - rest->p) : rest->len;
-	rest->p += ret->len + (eol ? 1 : 0);
-	rest->len -= ret->len + (eol ? 1 : 0);
-	return true;
-}
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Cuts the next blank-separated token off *line; false when none is
- * left. */
-static bool
-next_token(span *line, span *ret)
-{
-	while (line->len > 0 && is_blank(*line->p)) {
-		line->p++;
-		line->len--;
-	}
-	if (line->len == 0)
-		return false;
-	ret->p = line->p;
-	while (line->len > 0 && !is_blank(*line->p)) {
-		line->p++;
-		line->len--;
-	}
-	ret->len = (size_t)(line->p - ret->p);
-	return true;
-}
-
 static bool
 is_octal(char c)
 {
@@ -160,7 +112,7 @@ is_octal(char c)
  * octal digits, or an escape of NUL or beyond 0377.
  */
 static int
-unescape(span tok, char *dst, size_t cap)
+unescape(fmi_span tok, char *dst, size_t cap)
 {
 	size_t n = 0;
 
@@ -191,36 +143,27 @@ unescape(span tok, char *dst, size_t cap)
 	return (int)n;
 }
 
-static bool
-is_digits(span tok)
-{
-	for (size_t i = 0; i < tok.len; i++) {
-		if (tok.p[i] < '0' || tok.p[i] > '9')
-			return false;
-	}
-	return tok.len > 0;
-}
-
 /*
  * Parses one mounts line into *ret. Returns 1, 0 for a line to skip (a
  * directory or type too long for fmi_mount: kept out rather than cut into
  * a path that may name another mount), or -EINVAL for a malformed line.
  */
 static int
-parse_line(span line, fmi_mount *ret)
+parse_line(fmi_span line, fmi_mount *ret)
 {
-	span tok[MOUNT_FIELDS], extra;
+	fmi_span tok[MOUNT_FIELDS], extra;
 	int r, dir_r;
 
 	for (unsigned i = 0; i < MOUNT_FIELDS; i++) {
-		if (!next_token(&line, &tok[i]))
+		if (!fmi_scan_next_token(&line, &tok[i]))
 			return -EINVAL;
 	}
 	/* The kernel shows paths from the reader's root: always absolute.
 	 * A relative one would be statvfs'ed against our working
 	 * directory. */
-	if (next_token(&line, &extra) || tok[1].p[0] != '/' ||
-	    !is_digits(tok[4]) || !is_digits(tok[5]))
+	if (fmi_scan_next_token(&line, &extra) || tok[1].p[0] != '/' ||
+	    !fmi_scan_is_digits(tok[4].p, tok[4].len) ||
+	    !fmi_scan_is_digits(tok[5].p, tok[5].len))
 		return -EINVAL;
 	dir_r = unescape(tok[1], ret->dir, sizeof(ret->dir));
 	if (dir_r == -EINVAL)
@@ -261,25 +204,27 @@ int
 fmi_mounts_parse(const char *buf, size_t len, bool network, fmi_mount *mounts,
     uint32_t cap, uint32_t *ret_n)
 {
-	span rest = { buf, len }, line;
+	fmi_span rest = { buf, len }, line;
 	fmi_mount m;
 	uint32_t n = 0;
 
 	/* First pass: validate, so that a failure leaves mounts[]
 	 * untouched. */
-	while (next_line(&rest, &line)) {
-		span probe = line, tok;
+	while (fmi_scan_next_line(&rest, &line)) {
+		fmi_span probe = line, tok;
 
-		if (next_token(&probe, &tok) && parse_line(line, &m) < 0)
+		if (fmi_scan_next_token(&probe, &tok) &&
+		    parse_line(line, &m) < 0)
 			return -EINVAL;
 	}
-	rest = (span) { buf, len };
-	while (next_line(&rest, &line)) {
-		span probe = line, tok;
+	rest = (fmi_span) { buf, len };
+	while (fmi_scan_next_line(&rest, &line)) {
+		fmi_span probe = line, tok;
 		bool kept;
 		int i;
 
-		if (!next_token(&probe, &tok) || parse_line(line, &m) == 0)
+		if (!fmi_scan_next_token(&probe, &tok) ||
+		    parse_line(line, &m) == 0)
 			continue;
 		kept = !fmi_fstype_is_pseudo(m.type) &&
 		    (network || !fmi_fstype_is_network(m.type));
@@ -473,8 +418,8 @@ fs_worker(void *arg)
 
 /* ---- the collector ---------------------------------------------------- */
 
+/* A zeroed state is closed. */
 typedef struct fs_state {
-	bool is_init;      /* open ran: close may touch the rest */
 	fs_shared *shared; /* NULL when closed */
 	pthread_t worker;
 	bool has_worker;  /* worker started: close must stop it */
@@ -552,7 +497,6 @@ fs_open(void *state, const fm_sampler_config *cfg)
 	fs_state *s = state;
 	int r;
 
-	s->is_init = true;
 	s->shared = NULL;
 	s->has_worker = false;
 	s->stale_ns = (int64_t)cfg->fs_stale_ms * FM_NSEC_PER_MSEC;
@@ -589,7 +533,7 @@ fs_read(void *state, fmi_collect_ctx *ctx)
 	int64_t since;
 	bool has;
 
-	if (!s->is_init || !s->has_worker)
+	if (!s->has_worker)
 		return -EBADF;
 	pthread_mutex_lock(&sh->lock);
 	has = sh->has_result;
@@ -642,7 +586,7 @@ fs_close(void *state)
 	fs_state *s = state;
 	fs_shared *sh = s->shared;
 
-	if (!s->is_init || !sh)
+	if (!sh)
 		return;
 	if (s->has_worker) {
 		atomic_store(&sh->stop, true);

@@ -6,94 +6,9 @@
 
 #include "agent/agent-int.h"
 
-/* Fraction digits kept; more are accepted and ignored (the kernel prints
- * two). */
-#define FRACTION_DIGITS_MAX 9
-
 typedef struct loadavg_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 } loadavg_state;
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Scans digits (at least one) into *ret and moves *p past them; a number
- * beyond UINT64_MAX is malformed: -EINVAL. */
-static int
-scan_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	if (q == end || !is_digit(*q))
-		return -EINVAL;
-	for (; q < end && is_digit(*q); q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*p = q;
-	*ret = v;
-	return 0;
-}
-
-/* Scans "D+" or "D+.D+" (no sign, no exponent) into *ret. */
-static int
-scan_decimal(const char **p, const char *end, double *ret)
-{
-	const char *q = *p;
-	uint64_t ip, frac = 0, scale = 1;
-	int r;
-
-	r = scan_u64(&q, end, &ip);
-	if (r < 0)
-		return r;
-	if (q < end && *q == '.') {
-		q++;
-		if (q == end || !is_digit(*q))
-			return -EINVAL;
-		for (unsigned n = 0; q < end && is_digit(*q); q++, n++) {
-			if (n >= FRACTION_DIGITS_MAX)
-				continue;
-			frac = frac * 10 + (uint64_t)(*q - '0');
-			scale *= 10;
-		}
-	}
-	*p = q;
-	*ret = (double)ip + (double)frac / (double)scale;
-	return 0;
-}
-
-/* Consumes the single character c at *p. */
-static int
-expect_char(const char **p, const char *end, char c)
-{
-	if (*p == end || **p != c)
-		return -EINVAL;
-	(*p)++;
-	return 0;
-}
-
-static int
-scan_u32(const char **p, const char *end, uint32_t *ret)
-{
-	uint64_t v;
-	int r;
-
-	r = scan_u64(p, end, &v);
-	if (r < 0)
-		return r;
-	if (v > UINT32_MAX)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
 
 /*
  * Parses /proc/loadavg: "L1 L5 L15 RUNNING/TOTAL LASTPID", one space
@@ -110,33 +25,31 @@ fmi_loadavg_parse(const char *buf, size_t len, fmi_loadavg *ret)
 	uint64_t last_pid;
 	int r;
 
-	r = scan_decimal(&p, end, &la.load1);
+	r = fmi_scan_decimal(&p, end, &la.load1);
 	if (r == 0)
-		r = expect_char(&p, end, ' ');
+		r = fmi_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = scan_decimal(&p, end, &la.load5);
+		r = fmi_scan_decimal(&p, end, &la.load5);
 	if (r == 0)
-		r = expect_char(&p, end, ' ');
+		r = fmi_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = scan_decimal(&p, end, &la.load15);
+		r = fmi_scan_decimal(&p, end, &la.load15);
 	if (r == 0)
-		r = expect_char(&p, end, ' ');
+		r = fmi_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = scan_u32(&p, end, &la.running);
+		r = fmi_scan_u32(&p, end, &la.running);
 	if (r == 0)
-		r = expect_char(&p, end, '/');
+		r = fmi_scan_char(&p, end, '/');
 	if (r == 0)
-		r = scan_u32(&p, end, &la.threads);
+		r = fmi_scan_u32(&p, end, &la.threads);
 	if (r == 0)
-		r = expect_char(&p, end, ' ');
+		r = fmi_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = scan_u64(&p, end, &last_pid);
+		r = fmi_scan_u64(&p, end, &last_pid);
+	if (r == 0)
+		r = fmi_scan_end(p, end);
 	if (r < 0)
 		return r;
-	if (p < end && *p == '\n')
-		p++;
-	if (p != end)
-		return -EINVAL;
 	*ret = la;
 	return 0;
 }
@@ -148,8 +61,6 @@ loadavg_open(void *state, const fm_sampler_config *cfg)
 {
 	loadavg_state *s = state;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	return fmi_procfile_open(&s->file, cfg->procfs, "loadavg");
 }
 
@@ -182,8 +93,7 @@ loadavg_close(void *state)
 {
 	loadavg_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 }
 
 /* The /proc/loadavg collector (see agent-int.h for the ops contract). */

@@ -8,13 +8,7 @@
 
 #include "agent/agent-int.h"
 
-typedef struct meminfo_field {
-	const char *name; /* before the ':' */
-	uint32_t bit;     /* FMI_MEM_* */
-	size_t off;       /* of the uint64_t in fmi_meminfo */
-} meminfo_field;
-
-static const meminfo_field fields[] = {
+static const fmi_scan_key keys[] = {
 	{ "MemTotal", FMI_MEM_TOTAL, offsetof(fmi_meminfo, total) },
 	{ "MemFree", FMI_MEM_FREE, offsetof(fmi_meminfo, free) },
 	{ "MemAvailable", FMI_MEM_AVAILABLE, offsetof(fmi_meminfo, available) },
@@ -29,72 +23,8 @@ static const meminfo_field fields[] = {
 };
 
 typedef struct meminfo_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 } meminfo_state;
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Scans digits (at least one) into *ret and moves *p past them; a number
- * beyond UINT64_MAX is malformed: -EINVAL. */
-static int
-scan_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	if (q == end || *q < '0' || *q > '9')
-		return -EINVAL;
-	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*p = q;
-	*ret = v;
-	return 0;
-}
-
-static const meminfo_field *
-field_lookup(const char *name, size_t name_len)
-{
-	for (size_t i = 0; i < FM_ELEMENTSOF(fields); i++) {
-		if (strlen(fields[i].name) == name_len &&
-		    memcmp(fields[i].name, name, name_len) == 0)
-			return &fields[i];
-	}
-	return NULL;
-}
-
-/* Parses the value after "Name:": blanks, a number, an optional " kB". */
-static int
-scan_value(const char *p, const char *end, uint64_t *ret)
-{
-	uint64_t v;
-	int r;
-
-	while (p < end && is_blank(*p))
-		p++;
-	r = scan_u64(&p, end, &v);
-	if (r < 0)
-		return r;
-	while (p < end && is_blank(*p))
-		p++;
-	if (end - p >= 2 && p[0] == 'k' && p[1] == 'B')
-		p += 2;
-	while (p < end && is_blank(*p))
-		p++;
-	if (p != end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
 
 /*
  * Parses /proc/meminfo, keeping the fields fmi_meminfo names (in kB) and
@@ -107,30 +37,29 @@ scan_value(const char *p, const char *end, uint64_t *ret)
 int
 fmi_meminfo_parse(const char *buf, size_t len, fmi_meminfo *ret)
 {
-	const char *p = buf, *end = buf + len;
+	fmi_span rest = { buf, len }, line;
 	fmi_meminfo mi = { 0 };
 
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *colon;
-		const meminfo_field *f;
+	while (fmi_scan_next_line(&rest, &line)) {
+		const char *colon = memchr(line.p, ':', line.len);
+		const fmi_scan_key *f;
 		uint64_t v;
 		int r;
 
-		if (!eol)
-			eol = end;
-		colon = memchr(p, ':', (size_t)(eol - p));
-		f = colon ? field_lookup(p, (size_t)(colon - p)) : NULL;
-		if (f) {
-			if (mi.has & f->bit)
-				return -EINVAL;
-			r = scan_value(colon + 1, eol, &v);
-			if (r < 0)
-				return r;
-			memcpy((char *)&mi + f->off, &v, sizeof(v));
-			mi.has |= f->bit;
-		}
-		p = eol < end ? eol + 1 : end;
+		if (!colon)
+			continue;
+		f = fmi_scan_key_find(keys, FM_ELEMENTSOF(keys), line.p,
+		    (size_t)(colon - line.p));
+		if (!f)
+			continue;
+		if (mi.has & f->bit)
+			return -EINVAL;
+		/* A number, an optional " kB", nothing else. */
+		r = fmi_scan_u64_alone(colon + 1, line.p + line.len, "kB", &v);
+		if (r < 0)
+			return r;
+		memcpy((char *)&mi + f->off, &v, sizeof(v));
+		mi.has |= f->bit;
 	}
 	if (!(mi.has & FMI_MEM_TOTAL))
 		return -EINVAL;
@@ -144,14 +73,6 @@ static bool
 has_all(const fmi_meminfo *mi, uint32_t bits)
 {
 	return (mi->has & bits) == bits;
-}
-
-static double
-clamp01(double x)
-{
-	if (x < 0.0)
-		return 0.0;
-	return x > 1.0 ? 1.0 : x;
 }
 
 /*
@@ -168,14 +89,15 @@ set_features(fmi_collect_ctx *ctx, const fmi_meminfo *mi)
 	if (mi->total > 0) {
 		if (has_all(mi, FMI_MEM_AVAILABLE))
 			fmi_feature_set(ctx, FM_F_MEM_USED,
-			    clamp01(1.0 - (double)mi->available / total));
+			    fmi_clamp01(1.0 - (double)mi->available / total));
 		if (has_all(mi, FMI_MEM_CACHED | FMI_MEM_BUFFERS))
 			fmi_feature_set(ctx, FM_F_MEM_CACHE,
-			    clamp01(((double)mi->cached + (double)mi->buffers) /
+			    fmi_clamp01(
+			        ((double)mi->cached + (double)mi->buffers) /
 			        total));
 		if (has_all(mi, FMI_MEM_DIRTY | FMI_MEM_WRITEBACK))
 			fmi_feature_set(ctx, FM_F_MEM_DIRTY,
-			    clamp01(
+			    fmi_clamp01(
 			        ((double)mi->dirty + (double)mi->writeback) /
 			        total));
 		if (has_all(mi, FMI_MEM_COMMITTED | FMI_MEM_SWAP_TOTAL))
@@ -187,7 +109,7 @@ set_features(fmi_collect_ctx *ctx, const fmi_meminfo *mi)
 	if (has_all(mi, FMI_MEM_SWAP_TOTAL | FMI_MEM_SWAP_FREE) &&
 	    mi->swap_total > 0)
 		fmi_feature_set(ctx, FM_F_SWAP_USED,
-		    clamp01(
+		    fmi_clamp01(
 		        1.0 - (double)mi->swap_free / (double)mi->swap_total));
 }
 
@@ -196,8 +118,6 @@ meminfo_open(void *state, const fm_sampler_config *cfg)
 {
 	meminfo_state *s = state;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	return fmi_procfile_open(&s->file, cfg->procfs, "meminfo");
 }
 
@@ -223,8 +143,7 @@ meminfo_close(void *state)
 {
 	meminfo_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 }
 
 /* The /proc/meminfo collector (see agent-int.h for the ops contract). */

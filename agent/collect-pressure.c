@@ -5,13 +5,8 @@
  * fail with EOPNOTSUPP. Either way the source is absent, file by file.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "agent/agent-int.h"
-
-/* Fraction digits kept; more are accepted and ignored (the kernel prints
- * two). */
-#define FRACTION_DIGITS_MAX 9
 
 #define NO_FEATURE FM_FEATURE_COUNT
 
@@ -35,77 +30,9 @@ static const psi_source sources[] = {
 #define SOURCES_COUNT FM_ELEMENTSOF(sources)
 
 typedef struct pressure_state {
-	bool is_init;                /* files initialised */
 	bool present[SOURCES_COUNT]; /* opened (the kernel has it) */
 	fmi_procfile files[SOURCES_COUNT];
 } pressure_state;
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Scans digits (at least one) into *ret and moves *p past them; a number
- * beyond UINT64_MAX is malformed: -EINVAL. */
-static int
-scan_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	if (q == end || !is_digit(*q))
-		return -EINVAL;
-	for (; q < end && is_digit(*q); q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*p = q;
-	*ret = v;
-	return 0;
-}
-
-/* Scans "D+" or "D+.D+" (no sign, no exponent) into *ret. */
-static int
-scan_decimal(const char **p, const char *end, double *ret)
-{
-	const char *q = *p;
-	uint64_t ip, frac = 0, scale = 1;
-	int r;
-
-	r = scan_u64(&q, end, &ip);
-	if (r < 0)
-		return r;
-	if (q < end && *q == '.') {
-		q++;
-		if (q == end || !is_digit(*q))
-			return -EINVAL;
-		for (unsigned n = 0; q < end && is_digit(*q); q++, n++) {
-			if (n >= FRACTION_DIGITS_MAX)
-				continue;
-			frac = frac * 10 + (uint64_t)(*q - '0');
-			scale *= 10;
-		}
-	}
-	*p = q;
-	*ret = (double)ip + (double)frac / (double)scale;
-	return 0;
-}
-
-static bool
-token_is(const char *tok, size_t tok_len, const char *name)
-{
-	return tok_len == strlen(name) && memcmp(tok, name, tok_len) == 0;
-}
 
 /*
  * Parses the "name=value" fields after "some" or "full" into *ret_avg10.
@@ -119,39 +46,38 @@ parse_fields(const char *p, const char *end, double *ret_avg10)
 	double avg10 = 0.0;
 
 	for (;;) {
-		const char *name, *eq;
+		const char *name;
+		size_t name_len;
 		double d;
 		uint64_t u;
 		int r;
 
-		while (p < end && is_blank(*p))
-			p++;
+		fmi_scan_skip_blanks(&p, end);
 		if (p == end)
 			break;
 		name = p;
-		while (p < end && !is_blank(*p) && *p != '=')
+		while (p < end && !fmi_scan_is_blank(*p) && *p != '=')
 			p++;
-		if (p == end || *p != '=')
+		name_len = (size_t)(p - name);
+		if (fmi_scan_char(&p, end, '=') < 0)
 			return -EINVAL;
-		eq = p++;
-		if (token_is(name, (size_t)(eq - name), "avg10")) {
+		if (fmi_scan_is(name, name_len, "avg10")) {
 			if (has_avg10)
 				return -EINVAL;
 			has_avg10 = true;
-			r = scan_decimal(&p, end, &avg10);
-		} else if (token_is(name, (size_t)(eq - name), "avg60") ||
-		    token_is(name, (size_t)(eq - name), "avg300")) {
-			r = scan_decimal(&p, end, &d);
-		} else if (token_is(name, (size_t)(eq - name), "total")) {
-			r = scan_u64(&p, end, &u);
+			r = fmi_scan_decimal(&p, end, &avg10);
+		} else if (fmi_scan_is(name, name_len, "avg60") ||
+		    fmi_scan_is(name, name_len, "avg300")) {
+			r = fmi_scan_decimal(&p, end, &d);
+		} else if (fmi_scan_is(name, name_len, "total")) {
+			r = fmi_scan_u64(&p, end, &u);
 		} else {
-			while (p < end && !is_blank(*p))
-				p++;
+			(void)fmi_scan_skip_word(&p, end);
 			r = 0;
 		}
 		if (r < 0)
 			return r;
-		if (p < end && !is_blank(*p))
+		if (p < end && !fmi_scan_is_blank(*p))
 			return -EINVAL;
 	}
 	if (!has_avg10)
@@ -171,38 +97,33 @@ parse_fields(const char *p, const char *end, double *ret_avg10)
 int
 fmi_pressure_parse(const char *buf, size_t len, fmi_pressure *ret)
 {
-	const char *p = buf, *end = buf + len;
+	fmi_span rest = { buf, len }, line;
 	fmi_pressure ps = { 0 };
 	uint32_t seen = 0;
 
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *key = p;
+	while (fmi_scan_next_line(&rest, &line)) {
+		const char *p = line.p, *end = line.p + line.len;
+		size_t key_len = fmi_scan_skip_word(&p, end);
 		uint32_t bit = 0;
 		double avg10;
 		int r;
 
-		if (!eol)
-			eol = end;
-		while (p < eol && !is_blank(*p))
-			p++;
-		if (token_is(key, (size_t)(p - key), "some"))
+		if (fmi_scan_is(line.p, key_len, "some"))
 			bit = SEEN_SOME;
-		else if (token_is(key, (size_t)(p - key), "full"))
+		else if (fmi_scan_is(line.p, key_len, "full"))
 			bit = SEEN_FULL;
-		if (bit != 0) {
-			if (seen & bit)
-				return -EINVAL;
-			seen |= bit;
-			r = parse_fields(p, eol, &avg10);
-			if (r < 0)
-				return r;
-			if (bit == SEEN_SOME)
-				ps.some_avg10 = avg10;
-			else
-				ps.full_avg10 = avg10;
-		}
-		p = eol < end ? eol + 1 : end;
+		if (bit == 0)
+			continue;
+		if (seen & bit)
+			return -EINVAL;
+		seen |= bit;
+		r = parse_fields(p, end, &avg10);
+		if (r < 0)
+			return r;
+		if (bit == SEEN_SOME)
+			ps.some_avg10 = avg10;
+		else
+			ps.full_avg10 = avg10;
 	}
 	if (!(seen & SEEN_SOME))
 		return -EINVAL;
@@ -237,9 +158,6 @@ pressure_open(void *state, const fm_sampler_config *cfg)
 	pressure_state *s = state;
 	bool any = false;
 
-	for (size_t i = 0; i < SOURCES_COUNT; i++)
-		fmi_procfile_init(&s->files[i]);
-	s->is_init = true;
 	for (size_t i = 0; i < SOURCES_COUNT; i++) {
 		int r = fmi_procfile_open(
 		    &s->files[i], cfg->procfs, sources[i].rel);
@@ -289,8 +207,6 @@ pressure_close(void *state)
 {
 	pressure_state *s = state;
 
-	if (!s->is_init)
-		return;
 	for (size_t i = 0; i < SOURCES_COUNT; i++) {
 		fmi_procfile_close(&s->files[i]);
 		s->present[i] = false;

@@ -24,18 +24,6 @@
  * needs to grow. */
 #define DIRENT_BUF_BYTES 16384
 
-static bool
-is_all_digits(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return true;
-}
-
 /*
  * Counts the process directories in len bytes of getdents64(2) records:
  * entries whose name is all digits and whose type is DT_DIR (or
@@ -69,7 +57,7 @@ fmi_procdir_count(const void *buf, size_t len, uint32_t *ret_count)
 			return -EINVAL;
 		type = p[off + DIRENT_TYPE_OFFSET];
 		if ((type == DT_DIR || type == DT_UNKNOWN) &&
-		    is_all_digits(name, (size_t)(nul - name)))
+		    fmi_scan_is_digits(name, (size_t)(nul - name)))
 			count++;
 		off += reclen;
 	}
@@ -79,9 +67,11 @@ fmi_procdir_count(const void *buf, size_t len, uint32_t *ret_count)
 
 /* ---- the collector ---------------------------------------------------- */
 
+/* A zeroed state is closed: has_fd, not fd, says whether fd is ours (a
+ * zeroed fd is 0, stdin). */
 typedef struct procs_state {
-	bool is_init; /* fd set: close may touch it */
-	int fd;       /* the procfs root, O_DIRECTORY; -1 if closed */
+	bool has_fd;
+	int fd; /* the procfs root, O_DIRECTORY, while has_fd */
 	_Alignas(8) unsigned char buf[DIRENT_BUF_BYTES];
 } procs_state;
 
@@ -89,11 +79,13 @@ static int
 procs_open(void *state, const fm_sampler_config *cfg)
 {
 	procs_state *s = state;
+	int fd = open(cfg->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	s->fd = -1;
-	s->is_init = true;
-	s->fd = open(cfg->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return s->fd < 0 ? -errno : 0;
+	if (fd < 0)
+		return -errno;
+	s->fd = fd;
+	s->has_fd = true;
+	return 0;
 }
 
 /* Lists the procfs root from its start and counts the processes. */
@@ -103,7 +95,7 @@ procs_read(void *state, fmi_collect_ctx *ctx)
 	procs_state *s = state;
 	uint32_t total = 0;
 
-	if (!s->is_init || s->fd < 0)
+	if (!s->has_fd)
 		return -EBADF;
 	if (lseek(s->fd, 0, SEEK_SET) < 0)
 		return -errno;
@@ -133,9 +125,9 @@ procs_close(void *state)
 {
 	procs_state *s = state;
 
-	if (s->is_init && s->fd >= 0)
+	if (s->has_fd)
 		close(s->fd);
-	s->fd = -1;
+	s->has_fd = false;
 }
 
 /* The process-count collector (see agent-int.h for the ops contract). */

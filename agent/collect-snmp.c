@@ -1,25 +1,13 @@
 /*
  * The /proc/net/snmp collector: TCP connection opens, retransmissions,
- * resets and errors per second, the retransmitted fraction of sent
- * segments, established connections, and UDP errors per second.
+ * resets and errors per second, the retransmitted fraction of all
+ * segments sent, established connections, and UDP errors per second.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "agent/agent-int.h"
-
-/* A rate above this is a broken counter, not a busy host: masked. */
-#define EVENTS_PER_SEC_MAX 1e10
-
-/* SNMP MIB counters are unsigned long: they wrap at the word size. */
-#define ULONG_BITS ((unsigned)(sizeof(unsigned long) * CHAR_BIT))
-
-typedef struct span {
-	const char *p;
-	size_t len;
-} span;
 
 /* A column we read, by protocol and name, and where it goes. */
 typedef struct column {
@@ -49,56 +37,13 @@ static const column columns[] = {
 #define COLUMNS_UDP 0x1c00u
 
 static bool
-is_blank(char c)
+span_is(fmi_span s, const char *word)
 {
-	return c == ' ' || c == '\t';
-}
-
-/* Cuts the next line (without its '\n') off *rest; false when none is
- * left. A last line without '\n' is a line. */
-static bool
-next_line(span *rest, span *ret)
-{
-	const char *eol;
-
-	if (rest->len == 0)
-		return false;
-	eol = memchr(rest->p, '\n', rest->len);
-	ret->p = rest->p;
-	ret->len = eol ? (size_t)(eol - rest->p) : rest->len;
-	rest->p += ret->len + (eol ? 1 : 0);
-	rest->len -= ret->len + (eol ? 1 : 0);
-	return true;
-}
-
-/* Cuts the next blank-separated token off *line; false when none is
- * left. */
-static bool
-next_token(span *line, span *ret)
-{
-	while (line->len > 0 && is_blank(*line->p)) {
-		line->p++;
-		line->len--;
-	}
-	if (line->len == 0)
-		return false;
-	ret->p = line->p;
-	while (line->len > 0 && !is_blank(*line->p)) {
-		line->p++;
-		line->len--;
-	}
-	ret->len = (size_t)(line->p - ret->p);
-	return true;
+	return fmi_scan_is(s.p, s.len, word);
 }
 
 static bool
-span_is(span s, const char *str)
-{
-	return s.len == strlen(str) && memcmp(s.p, str, s.len) == 0;
-}
-
-static bool
-span_equal(span a, span b)
+span_equal(fmi_span a, fmi_span b)
 {
 	return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 }
@@ -109,24 +54,17 @@ span_equal(span a, span b)
  * Anything else is -EINVAL.
  */
 static int
-parse_integer(span tok, bool *ret_negative, uint64_t *ret)
+parse_integer(fmi_span tok, bool *ret_negative, uint64_t *ret)
 {
 	bool negative = tok.len > 0 && tok.p[0] == '-';
-	uint64_t v = 0;
+	uint64_t v;
 
 	if (negative) {
 		tok.p++;
 		tok.len--;
 	}
-	if (tok.len == 0)
+	if (fmi_scan_token_u64(tok, UINT64_MAX, &v) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < tok.len; i++) {
-		unsigned d = (unsigned)(unsigned char)tok.p[i] - '0';
-
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
 	*ret_negative = negative;
 	*ret = v;
 	return 0;
@@ -137,12 +75,12 @@ parse_integer(span tok, bool *ret_negative, uint64_t *ret)
  * ':' in its first token, or an empty protocol name, is -EINVAL.
  */
 static int
-split_proto(span line, span *ret_proto, span *ret_rest)
+split_proto(fmi_span line, fmi_span *ret_proto, fmi_span *ret_rest)
 {
-	span tok;
+	fmi_span tok;
 	const char *colon;
 
-	if (!next_token(&line, &tok))
+	if (!fmi_scan_next_token(&line, &tok))
 		return -EINVAL;
 	colon = memchr(tok.p, ':', tok.len);
 	if (!colon || colon == tok.p || colon != tok.p + tok.len - 1)
@@ -155,7 +93,7 @@ split_proto(span line, span *ret_proto, span *ret_rest)
 
 /* The index of the column proto/name in columns[], or -1. */
 static int
-column_find(uint32_t proto, span name)
+column_find(uint32_t proto, fmi_span name)
 {
 	for (size_t i = 0; i < FM_ELEMENTSOF(columns); i++) {
 		if (columns[i].proto == proto && span_is(name, columns[i].name))
@@ -172,14 +110,14 @@ column_find(uint32_t proto, span name)
  * are counters and a gauge).
  */
 static int
-parse_pair(
-    uint32_t proto, span names, span values, fmi_snmp *snmp, uint32_t *found)
+parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
+    uint32_t *found)
 {
-	span name, value;
+	fmi_span name, value;
 
 	for (;;) {
-		bool has_name = next_token(&names, &name);
-		bool has_value = next_token(&values, &value);
+		bool has_name = fmi_scan_next_token(&names, &name);
+		bool has_value = fmi_scan_next_token(&values, &value);
 		bool negative;
 		uint64_t v;
 		int i;
@@ -201,7 +139,7 @@ parse_pair(
 }
 
 static uint32_t
-proto_of(span proto)
+proto_of(fmi_span proto)
 {
 	if (span_is(proto, "Tcp"))
 		return FMI_SNMP_TCP;
@@ -227,17 +165,18 @@ proto_of(span proto)
 int
 fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
 {
-	span rest = { buf, len }, line, proto, header_proto, header;
+	fmi_span rest = { buf, len }, line, proto;
+	fmi_span header_proto = { NULL, 0 }, header = { NULL, 0 };
 	fmi_snmp snmp = { 0 };
 	uint32_t found = 0, seen = 0;
 	bool pending = false;
 
-	while (next_line(&rest, &line)) {
-		span tok, body, probe = line;
+	while (fmi_scan_next_line(&rest, &line)) {
+		fmi_span tok, body, probe = line;
 		uint32_t p;
 		int r;
 
-		if (!next_token(&probe, &tok))
+		if (!fmi_scan_next_token(&probe, &tok))
 			continue; /* blank */
 		if (memchr(line.p, '\0', line.len))
 			return -EINVAL;
@@ -281,51 +220,50 @@ fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
 /* ---- the collector ---------------------------------------------------- */
 
 typedef struct snmp_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 	fmi_snmp prev;
 	bool has_prev;
 } snmp_state;
 
-/* The per-second increase of a counter, or NAN when it went backwards
- * (a reset). */
+/* The per-second increase of an SNMP counter (an unsigned long), or NAN
+ * on a reset or an absurd rate. */
 static double
 counter_rate(uint64_t prev, uint64_t cur, int64_t dt_ns)
 {
-	uint64_t d;
-
-	if (!fmi_counter_delta(prev, cur, ULONG_BITS, &d))
-		return NAN;
-	return fmi_per_second(d, dt_ns);
+	return fmi_counter_rate(
+	    prev, cur, FMI_ULONG_BITS, dt_ns, FMI_EVENTS_PER_SEC_MAX);
 }
 
 /* log1p(rate), masked when it is NAN or absurd. */
 static void
 set_rate(fmi_collect_ctx *ctx, enum fm_feature f, double rate)
 {
-	fmi_feature_set(
-	    ctx, f, rate <= EVENTS_PER_SEC_MAX ? fmi_log1p_rate(rate) : NAN);
+	fmi_feature_set_rate(ctx, f, rate, FMI_EVENTS_PER_SEC_MAX);
 }
 
 /*
- * Retransmitted / sent segments over the tick; masked when nothing was
- * sent (no ratio), a counter was reset, or the retransmission rate is
- * absurd. Not clamped to 1: Linux counts in OutSegs only segments that
- * carry new data (RFC 1213), so a connection that only retransmits drives
- * the ratio above 1.
+ * Retransmitted segments over all segments sent in the tick,
+ * retransmissions included: Linux counts in OutSegs only segments that
+ * carry new data (RFC 1213), so the segments sent are OutSegs plus
+ * RetransSegs, and the ratio is a fraction in [0, 1]. Masked when nothing
+ * was sent (no ratio), a counter was reset, or the retransmission rate is
+ * absurd.
  */
 static double
 retrans_ratio(const fmi_snmp *p, const fmi_snmp *c, int64_t dt_ns)
 {
 	uint64_t retrans, out;
+	double sent;
 
 	if (!fmi_counter_delta(p->tcp_retrans_segs, c->tcp_retrans_segs,
-	        ULONG_BITS, &retrans) ||
+	        FMI_ULONG_BITS, &retrans) ||
 	    !fmi_counter_delta(
-	        p->tcp_out_segs, c->tcp_out_segs, ULONG_BITS, &out) ||
-	    out == 0 || !(fmi_per_second(retrans, dt_ns) <= EVENTS_PER_SEC_MAX))
+	        p->tcp_out_segs, c->tcp_out_segs, FMI_ULONG_BITS, &out) ||
+	    !(fmi_per_second(retrans, dt_ns) <= FMI_EVENTS_PER_SEC_MAX))
 		return NAN;
-	return (double)retrans / (double)out;
+	/* In double: the two deltas may sum beyond UINT64_MAX. */
+	sent = (double)out + (double)retrans;
+	return sent > 0.0 ? (double)retrans / sent : NAN;
 }
 
 static void
@@ -364,8 +302,6 @@ snmp_open(void *state, const fm_sampler_config *cfg)
 {
 	snmp_state *s = state;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	return fmi_procfile_open(&s->file, cfg->procfs, "net/snmp");
 }
 
@@ -383,8 +319,6 @@ snmp_read(void *state, fmi_collect_ctx *ctx)
 	uint32_t both;
 	int r;
 
-	if (!s->is_init)
-		return -EBADF;
 	r = fmi_procfile_read(&s->file);
 	if (r >= 0)
 		r = fmi_snmp_parse(s->file.buf, s->file.len, &cur);
@@ -410,8 +344,7 @@ snmp_close(void *state)
 {
 	snmp_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 	s->has_prev = false;
 }
 

@@ -4,7 +4,6 @@
  * tasks. It runs first and tells the later collectors the CPU count.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
@@ -13,10 +12,6 @@
 
 /* A rate above this is a broken counter, not a busy host: masked. */
 #define RATE_MAX_PER_SEC 1e12
-
-/* Counters the kernel keeps as unsigned long wrap at its word size; a
- * 32-bit agent runs on a 32-bit kernel. u64 counters never wrap. */
-#define ULONG_BITS ((unsigned)(sizeof(unsigned long) * CHAR_BIT))
 
 /* CPU line fields: user nice system idle, then optional ones. */
 #define CPU_FIELDS_MIN 4
@@ -33,7 +28,6 @@ enum {
 };
 
 typedef struct stat_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 	uint32_t cap;        /* CPUs one half of cpus/present holds */
 	fmi_cpu_times *cpus; /* 2 x cap: halves swap roles every tick */
@@ -43,74 +37,6 @@ typedef struct stat_state {
 	fmi_stat prev;
 	uint32_t ncpu; /* from the last successful parse */
 } stat_state;
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static void
-skip_blanks(const char **p, const char *end)
-{
-	while (*p < end && is_blank(**p))
-		(*p)++;
-}
-
-/*
- * Scans the decimal digits at *p (at least one) into *ret and moves *p past
- * them. A number beyond UINT64_MAX is malformed input like any other, so
- * it is -EINVAL, as is a missing digit.
- */
-static int
-scan_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	if (q == end || *q < '0' || *q > '9')
-		return -EINVAL;
-	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*p = q;
-	*ret = v;
-	return 0;
-}
-
-/* As scan_u64(), but the number must also end the field. */
-static int
-scan_field(const char **p, const char *end, uint64_t *ret)
-{
-	uint64_t v;
-	int r;
-
-	skip_blanks(p, end);
-	r = scan_u64(p, end, &v);
-	if (r < 0)
-		return r;
-	if (*p < end && !is_blank(**p))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* Parses a line holding exactly one number (p is after the key). */
-static int
-scan_single(const char *p, const char *end, uint64_t *ret)
-{
-	int r;
-
-	r = scan_field(&p, end, ret);
-	if (r < 0)
-		return r;
-	skip_blanks(&p, end);
-	return p == end ? 0 : -EINVAL;
-}
 
 /* Parses the times of a "cpu" line; fields past the eighth (guest time,
  * already counted in user) are checked and dropped. */
@@ -124,10 +50,10 @@ scan_cpu_times(const char *p, const char *end, fmi_cpu_times *ret)
 		uint64_t x;
 		int r;
 
-		skip_blanks(&p, end);
+		fmi_scan_skip_blanks(&p, end);
 		if (p == end)
 			break;
-		r = scan_field(&p, end, &x);
+		r = fmi_scan_u64_field(&p, end, &x);
 		if (r < 0)
 			return r;
 		if (n < CPU_FIELDS_MAX)
@@ -150,35 +76,17 @@ scan_cpu_times(const char *p, const char *end, fmi_cpu_times *ret)
 static bool
 is_cpu_key(const char *key, size_t key_len)
 {
-	if (key_len <= 3 || memcmp(key, "cpu", 3) != 0)
-		return false;
-	for (size_t i = 3; i < key_len; i++) {
-		if (key[i] < '0' || key[i] > '9')
-			return false;
-	}
-	return true;
+	return key_len > 3 && memcmp(key, "cpu", 3) == 0 &&
+	    fmi_scan_is_digits(key + 3, key_len - 3);
 }
 
 /* Parses the N of a "cpuN" key: no leading zero, at most UINT32_MAX. */
 static int
 scan_cpu_index(const char *p, const char *end, uint32_t *ret)
 {
-	uint64_t v;
-	int r;
-
 	if (end - p > 1 && *p == '0')
 		return -EINVAL;
-	r = scan_u64(&p, end, &v);
-	if (r < 0 || v > UINT32_MAX)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
-
-static bool
-key_is(const char *key, size_t key_len, const char *name)
-{
-	return key_len == strlen(name) && memcmp(key, name, key_len) == 0;
+	return fmi_scan_u32(&p, end, ret);
 }
 
 /* Records a key seen once; a second occurrence is malformed. */
@@ -191,13 +99,15 @@ mark_seen(uint32_t *seen, uint32_t bit)
 	return 0;
 }
 
+/* Parses a line holding exactly one number at most UINT32_MAX (p is after
+ * the key). */
 static int
 parse_u32_line(const char *p, const char *end, uint32_t *ret)
 {
 	uint64_t v;
 	int r;
 
-	r = scan_single(p, end, &v);
+	r = fmi_scan_u64_alone(p, end, NULL, &v);
 	if (r < 0)
 		return r;
 	if (v > UINT32_MAX)
@@ -212,16 +122,12 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
     fmi_cpu_times *cpus, bool *present, uint32_t cpus_cap)
 {
 	const char *key = p;
-	size_t key_len;
+	size_t key_len = fmi_scan_skip_word(&p, end);
 	uint32_t idx;
 	fmi_cpu_times t;
 	int r;
 
-	while (p < end && !is_blank(*p))
-		p++;
-	key_len = (size_t)(p - key);
-
-	if (key_is(key, key_len, "cpu")) {
+	if (fmi_scan_is(key, key_len, "cpu")) {
 		r = mark_seen(seen, SEEN_CPU);
 		return r < 0 ? r : scan_cpu_times(p, end, &st->total);
 	}
@@ -241,26 +147,28 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
 		}
 		return 0;
 	}
-	if (key_is(key, key_len, "intr")) {
+	if (fmi_scan_is(key, key_len, "intr")) {
 		/* The total, then one count per IRQ, which we do not use. */
 		r = mark_seen(seen, SEEN_INTR);
 		if (r < 0)
 			return r;
-		return scan_field(&p, end, &st->intr);
+		return fmi_scan_u64_field(&p, end, &st->intr);
 	}
-	if (key_is(key, key_len, "ctxt")) {
+	if (fmi_scan_is(key, key_len, "ctxt")) {
 		r = mark_seen(seen, SEEN_CTXT);
-		return r < 0 ? r : scan_single(p, end, &st->ctxt);
+		return r < 0 ? r : fmi_scan_u64_alone(p, end, NULL, &st->ctxt);
 	}
-	if (key_is(key, key_len, "processes")) {
+	if (fmi_scan_is(key, key_len, "processes")) {
 		r = mark_seen(seen, SEEN_PROCESSES);
-		return r < 0 ? r : scan_single(p, end, &st->processes);
+		if (r < 0)
+			return r;
+		return fmi_scan_u64_alone(p, end, NULL, &st->processes);
 	}
-	if (key_is(key, key_len, "procs_running")) {
+	if (fmi_scan_is(key, key_len, "procs_running")) {
 		r = mark_seen(seen, SEEN_RUNNING);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_running);
 	}
-	if (key_is(key, key_len, "procs_blocked")) {
+	if (fmi_scan_is(key, key_len, "procs_blocked")) {
 		r = mark_seen(seen, SEEN_BLOCKED);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_blocked);
 	}
@@ -284,22 +192,18 @@ int
 fmi_stat_parse(const char *buf, size_t len, fmi_stat *ret, fmi_cpu_times *cpus,
     bool *present, uint32_t cpus_cap)
 {
-	const char *p = buf, *end = buf + len;
+	fmi_span rest = { buf, len }, line;
 	fmi_stat st = { 0 };
 	uint32_t seen = 0;
 
 	if (cpus_cap > 0)
 		memset(present, 0, cpus_cap * sizeof(*present));
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		int r;
+	while (fmi_scan_next_line(&rest, &line)) {
+		int r = parse_line(line.p, line.p + line.len, &st, &seen, cpus,
+		    present, cpus_cap);
 
-		if (!eol)
-			eol = end;
-		r = parse_line(p, eol, &st, &seen, cpus, present, cpus_cap);
 		if (r < 0)
 			return r;
-		p = eol < end ? eol + 1 : end;
 	}
 	if (seen != SEEN_ALL)
 		return -EINVAL;
@@ -337,31 +241,17 @@ cpu_deltas_of(const fmi_cpu_times *a, const fmi_cpu_times *b)
 	return d;
 }
 
-static double
-clamp01(double x)
-{
-	if (x < 0.0)
-		return 0.0;
-	return x > 1.0 ? 1.0 : x; /* NAN passes through */
-}
-
 static void
 set_fraction(fmi_collect_ctx *ctx, enum fm_feature f, double part, double total)
 {
-	fmi_feature_set(ctx, f, clamp01(part / total));
+	fmi_feature_set(ctx, f, fmi_clamp01(part / total));
 }
 
 /* Per-second rate of a counter, or NAN on a reset or an absurd rate. */
 static double
 counter_rate(uint64_t prev, uint64_t cur, unsigned bits, int64_t dt_ns)
 {
-	uint64_t d;
-	double rate;
-
-	if (!fmi_counter_delta(prev, cur, bits, &d))
-		return NAN;
-	rate = fmi_per_second(d, dt_ns);
-	return rate <= RATE_MAX_PER_SEC ? rate : NAN;
+	return fmi_counter_rate(prev, cur, bits, dt_ns, RATE_MAX_PER_SEC);
 }
 
 static void
@@ -398,7 +288,7 @@ set_busiest(stat_state *s, fmi_collect_ctx *ctx)
 		d = cpu_deltas_of(&prev[i], &cur[i]);
 		if (d.total <= 0.0)
 			continue;
-		busy = clamp01(1.0 - (d.idle + d.iowait) / d.total);
+		busy = fmi_clamp01(1.0 - (d.idle + d.iowait) / d.total);
 		if (isnan(busiest) || busy > busiest)
 			busiest = busy;
 	}
@@ -426,7 +316,7 @@ set_rates(stat_state *s, fmi_collect_ctx *ctx, const fmi_stat *cur)
 	fmi_feature_set(
 	    ctx, FM_F_CPU_INTR, fmi_log1p_rate(per_core(r, cur->ncpu)));
 	r = counter_rate(
-	    prev->processes, cur->processes, ULONG_BITS, ctx->dt_ns);
+	    prev->processes, cur->processes, FMI_ULONG_BITS, ctx->dt_ns);
 	fmi_feature_set(ctx, FM_F_PROC_FORKS, fmi_log1p_rate(r));
 }
 
@@ -497,8 +387,6 @@ stat_open(void *state, const fm_sampler_config *cfg)
 	stat_state *s = state;
 	int r;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	r = fmi_procfile_open(&s->file, cfg->procfs, "stat");
 	if (r < 0)
 		return r;
@@ -552,8 +440,7 @@ stat_close(void *state)
 {
 	stat_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 	free(s->cpus);
 	free(s->present);
 	s->cpus = NULL;

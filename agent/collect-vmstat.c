@@ -3,7 +3,6 @@
  * reclaim stalls and OOM kills per second.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -12,19 +11,9 @@
 /* A rate above this is a broken counter, not a busy host: masked. */
 #define RATE_MAX_PER_SEC 1e12
 
-/* vmstat counters are unsigned long: they wrap at the kernel's word size,
- * and a 32-bit agent runs on a 32-bit kernel. */
-#define ULONG_BITS ((unsigned)(sizeof(unsigned long) * CHAR_BIT))
-
 #define ALLOCSTALL_PREFIX "allocstall_"
 
-typedef struct vmstat_field {
-	const char *name;
-	uint32_t bit; /* FMI_VM_* */
-	size_t off;   /* of the uint64_t in fmi_vmstat */
-} vmstat_field;
-
-static const vmstat_field fields[] = {
+static const fmi_scan_key keys[] = {
 	{ "pgmajfault", FMI_VM_PGMAJFAULT, offsetof(fmi_vmstat, pgmajfault) },
 	{ "pswpin", FMI_VM_PSWPIN, offsetof(fmi_vmstat, pswpin) },
 	{ "pswpout", FMI_VM_PSWPOUT, offsetof(fmi_vmstat, pswpout) },
@@ -51,70 +40,10 @@ static const vmstat_rate rates[] = {
 };
 
 typedef struct vmstat_state {
-	bool is_init; /* file initialised: close may touch it */
 	fmi_procfile file;
 	bool has_prev; /* prev holds the last successful tick */
 	fmi_vmstat prev;
 } vmstat_state;
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Scans digits (at least one) into *ret and moves *p past them; a number
- * beyond UINT64_MAX is malformed: -EINVAL. */
-static int
-scan_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *q = *p;
-	uint64_t v = 0;
-
-	if (q == end || *q < '0' || *q > '9')
-		return -EINVAL;
-	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*p = q;
-	*ret = v;
-	return 0;
-}
-
-/* Parses the value after a name: blanks, one number, optional blanks. */
-static int
-scan_value(const char *p, const char *end, uint64_t *ret)
-{
-	uint64_t v;
-	int r;
-
-	while (p < end && is_blank(*p))
-		p++;
-	r = scan_u64(&p, end, &v);
-	if (r < 0)
-		return r;
-	while (p < end && is_blank(*p))
-		p++;
-	if (p != end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-static const vmstat_field *
-field_lookup(const char *name, size_t name_len)
-{
-	for (size_t i = 0; i < FM_ELEMENTSOF(fields); i++) {
-		if (strlen(fields[i].name) == name_len &&
-		    memcmp(fields[i].name, name, name_len) == 0)
-			return &fields[i];
-	}
-	return NULL;
-}
 
 static bool
 is_allocstall(const char *name, size_t name_len)
@@ -132,16 +61,13 @@ static int
 parse_line(const char *p, const char *end, fmi_vmstat *vm)
 {
 	const char *name = p;
-	const vmstat_field *f;
-	size_t name_len;
+	size_t name_len = fmi_scan_skip_word(&p, end);
+	const fmi_scan_key *f;
 	uint64_t v;
 	int r;
 
-	while (p < end && !is_blank(*p))
-		p++;
-	name_len = (size_t)(p - name);
 	if (is_allocstall(name, name_len)) {
-		r = scan_value(p, end, &v);
+		r = fmi_scan_u64_alone(p, end, NULL, &v);
 		if (r < 0)
 			return r;
 		/* The sum wraps like the counters do; a wrap reads as a
@@ -150,12 +76,12 @@ parse_line(const char *p, const char *end, fmi_vmstat *vm)
 		vm->has |= FMI_VM_ALLOCSTALL;
 		return 0;
 	}
-	f = field_lookup(name, name_len);
+	f = fmi_scan_key_find(keys, FM_ELEMENTSOF(keys), name, name_len);
 	if (!f)
 		return 0;
 	if (vm->has & f->bit)
 		return -EINVAL;
-	r = scan_value(p, end, &v);
+	r = fmi_scan_u64_alone(p, end, NULL, &v);
 	if (r < 0)
 		return r;
 	memcpy((char *)vm + f->off, &v, sizeof(v));
@@ -175,19 +101,14 @@ parse_line(const char *p, const char *end, fmi_vmstat *vm)
 int
 fmi_vmstat_parse(const char *buf, size_t len, fmi_vmstat *ret)
 {
-	const char *p = buf, *end = buf + len;
+	fmi_span rest = { buf, len }, line;
 	fmi_vmstat vm = { 0 };
 
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		int r;
+	while (fmi_scan_next_line(&rest, &line)) {
+		int r = parse_line(line.p, line.p + line.len, &vm);
 
-		if (!eol)
-			eol = end;
-		r = parse_line(p, eol, &vm);
 		if (r < 0)
 			return r;
-		p = eol < end ? eol + 1 : end;
 	}
 	if (vm.has == 0)
 		return -EINVAL;
@@ -206,19 +127,7 @@ counter_at(const fmi_vmstat *vm, size_t off)
 	return v;
 }
 
-/* Per-second rate of a counter, or NAN on a reset or an absurd rate. */
-static double
-counter_rate(uint64_t prev, uint64_t cur, int64_t dt_ns)
-{
-	uint64_t d;
-	double rate;
-
-	if (!fmi_counter_delta(prev, cur, ULONG_BITS, &d))
-		return NAN;
-	rate = fmi_per_second(d, dt_ns);
-	return rate <= RATE_MAX_PER_SEC ? rate : NAN;
-}
-
+/* vmstat counters are unsigned long: they wrap at the kernel's word size. */
 static void
 set_rates(fmi_collect_ctx *ctx, const fmi_vmstat *prev, const fmi_vmstat *cur)
 {
@@ -228,8 +137,9 @@ set_rates(fmi_collect_ctx *ctx, const fmi_vmstat *prev, const fmi_vmstat *cur)
 
 		if (!(prev->has & cur->has & rt->bit))
 			continue;
-		rate = counter_rate(counter_at(prev, rt->off),
-		    counter_at(cur, rt->off), ctx->dt_ns);
+		rate = fmi_counter_rate(counter_at(prev, rt->off),
+		    counter_at(cur, rt->off), FMI_ULONG_BITS, ctx->dt_ns,
+		    RATE_MAX_PER_SEC);
 		fmi_feature_set(
 		    ctx, rt->feature, rt->log1p ? fmi_log1p_rate(rate) : rate);
 	}
@@ -240,8 +150,6 @@ vmstat_open(void *state, const fm_sampler_config *cfg)
 {
 	vmstat_state *s = state;
 
-	fmi_procfile_init(&s->file);
-	s->is_init = true;
 	return fmi_procfile_open(&s->file, cfg->procfs, "vmstat");
 }
 
@@ -273,8 +181,7 @@ vmstat_close(void *state)
 {
 	vmstat_state *s = state;
 
-	if (s->is_init)
-		fmi_procfile_close(&s->file);
+	fmi_procfile_close(&s->file);
 	s->has_prev = false;
 }
 

@@ -25,9 +25,13 @@ fmi_procfile_init(fmi_procfile *f)
 	f->path[0] = '\0';
 }
 
+/* An open procfile always holds a buffer (open allocates it before it
+ * opens the file), so one without is closed, whatever its fd says. */
 void
 fmi_procfile_close(fmi_procfile *f)
 {
+	if (!f->buf)
+		return;
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->buf);
@@ -133,13 +137,13 @@ fmi_procfile_open(fmi_procfile *f, const char *root, const char *rel)
 	if (snprintf(f->path, sizeof(f->path), "%s/%s", root, rel) >=
 	    (int)sizeof(f->path))
 		return -ENAMETOOLONG;
-	r = open_path(f->path);
-	if (r < 0)
-		return r;
-	f->fd = r;
 	r = grow(f);
 	if (r < 0)
+		return r;
+	r = open_path(f->path);
+	if (r < 0)
 		goto out_close;
+	f->fd = r;
 	r = fmi_procfile_read(f);
 	if (r < 0)
 		goto out_close;

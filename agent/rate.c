@@ -31,3 +31,16 @@ fmi_per_second(uint64_t delta, int64_t dt_ns)
 		return NAN;
 	return (double)delta * 1e9 / (double)dt_ns;
 }
+
+double
+fmi_counter_rate(uint64_t prev, uint64_t cur, unsigned bits, int64_t dt_ns,
+    double max_per_sec)
+{
+	uint64_t d;
+	double rate;
+
+	if (!fmi_counter_delta(prev, cur, bits, &d))
+		return NAN;
+	rate = fmi_per_second(d, dt_ns);
+	return rate <= max_per_sec ? rate : NAN;
+}

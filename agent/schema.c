@@ -107,7 +107,8 @@ static const fm_feature_info features[FM_FEATURE_COUNT] = {
 	F(FM_F_TCP_RETRANS, "tcp.retransmits", "log1p(1/s)",
 	    "TCP segments retransmitted per second"),
 	F(FM_F_TCP_RETRANS_RATIO, "tcp.retransmit_ratio", "fraction",
-	    "TCP segments retransmitted over segments sent"),
+	    "TCP segments retransmitted over all segments sent, "
+	    "retransmissions included"),
 	F(FM_F_TCP_RESETS, "tcp.resets", "log1p(1/s)",
 	    "TCP resets sent and established connections reset per second"),
 	F(FM_F_TCP_ESTAB, "tcp.established", "log1p(count)",

@@ -1,6 +1,5 @@
 /* Tests for agent/collect-diskstats.c: the parser and the collector. */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,31 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-#define T0  FM_FIXTURES "/proc-debian12-t0"
-#define T1  FM_FIXTURES "/proc-debian12-t1"
-#define SEC 1000000000LL
-
-static char *
-read_fixture(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(1 << 16);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	*ret_len = n;
-	return buf;
-}
+#include "tests/agent/test-util.h"
 
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
@@ -41,12 +20,9 @@ static int
 parse_exact(
     const char *s, size_t len, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(s, len);
+	int r = fmi_diskstats_parse(copy, len, disks, cap, ret_n);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = fmi_diskstats_parse(copy, len, disks, cap, ret_n);
 	free(copy);
 	return r;
 }
@@ -74,21 +50,6 @@ disk_line(char *buf, size_t size, const char *name, uint64_t reads,
 	assert_true(n > 0 && (size_t)n < size);
 }
 
-static void
-assert_near(float got, double want)
-{
-	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
-
-	if (isnan(got) || fabs((double)got - want) > tol)
-		fail_msg("got %.9g, want %.9g", (double)got, want);
-}
-
-static void
-assert_masked(float v)
-{
-	assert_true(fm_feature_is_masked(v));
-}
-
 /* ---- parser --------------------------------------------------------- */
 
 static void
@@ -97,7 +58,7 @@ test_collect_diskstats_parses_fixture(void **state)
 	fmi_disk d[4];
 	uint32_t n = 99;
 	size_t len;
-	char *buf = read_fixture(T0 "/diskstats", &len);
+	char *buf = fm_test_read_file(T0 "/diskstats", &len);
 
 	/* loop0-7 and zram0 are skipped: vda only. */
 	assert_int_equal(parse_exact(buf, len, d, 4, &n), 0);
@@ -116,7 +77,7 @@ test_collect_diskstats_parses_fixture(void **state)
 	assert_int_equal(d[0].weighted_ms, 18665);
 	free(buf);
 
-	buf = read_fixture(T1 "/diskstats", &len);
+	buf = fm_test_read_file(T1 "/diskstats", &len);
 	assert_int_equal(parse_exact(buf, len, d, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(d[0].reads, 26221);
@@ -270,7 +231,7 @@ test_collect_diskstats_every_prefix(void **state)
 
 	for (size_t p = 0; p < FM_ELEMENTSOF(paths); p++) {
 		size_t len;
-		char *buf = read_fixture(paths[p], &len);
+		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
 			fmi_disk d[4];
@@ -321,114 +282,30 @@ test_collect_diskstats_capacity(void **state)
 
 /* ---- collector ------------------------------------------------------ */
 
-typedef struct harness {
-	char dir[64];
-	char path[PATH_MAX];
-	void *state;
-	fm_sampler_config cfg;
-	float v[FM_FEATURE_COUNT];
-} harness;
-
-static void
-h_write(harness *h, const char *content)
-{
-	FILE *f = fopen(h->path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(
-	    fwrite(content, 1, strlen(content), f), strlen(content));
-	fclose(f);
-}
-
-static void
-h_open(harness *h, const char *content)
-{
-	strcpy(h->dir, "/tmp/fm-test-diskstats-XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
-	snprintf(h->path, sizeof(h->path), "%s/diskstats", h->dir);
-	h_write(h, content);
-	fm_sampler_config_init(&h->cfg);
-	h->cfg.procfs = h->dir;
-	h->state = calloc(1, fmi_collector_diskstats.state_bytes);
-	assert_non_null(h->state);
-	assert_int_equal(fmi_collector_diskstats.open(h->state, &h->cfg), 0);
-}
-
-/* Rewrites the file in place (when content is not NULL) and reads. */
-static int
-h_read(harness *h, int64_t dt_ns, const char *content)
-{
-	fmi_collect_ctx ctx = { .dt_ns = dt_ns, .ncpu = 2, .v = h->v };
-
-	if (content)
-		h_write(h, content);
-	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		h->v[i] = NAN;
-	return fmi_collector_diskstats.read(h->state, &ctx);
-}
-
-static void
-h_close(harness *h)
-{
-	fmi_collector_diskstats.close(h->state);
-	free(h->state);
-	unlink(h->path);
-	rmdir(h->dir);
-}
-
-static void
-assert_disk_masked(const float *v)
-{
-	for (int f = FM_F_DISK_READ_OPS; f <= FM_F_DISK_QUEUE; f++)
-		assert_masked(v[f]);
-}
-
-/* Only the disk features may be set. */
-static void
-assert_others_masked(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
-		if (f < FM_F_DISK_READ_OPS || f > FM_F_DISK_QUEUE)
-			assert_masked(v[f]);
-	}
-}
+static const fm_test_source source = { &fmi_collector_diskstats, "diskstats" };
 
 static void
 test_collect_diskstats_missing_file(void **state)
 {
-	fm_sampler_config cfg;
-	void *st = calloc(1, fmi_collector_diskstats.state_bytes);
-
-	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
-	cfg.procfs = "/nonexistent-fedmon";
-	assert_int_equal(fmi_collector_diskstats.open(st, &cfg), -ENOENT);
-	fmi_collector_diskstats.close(st);
-	fmi_collector_diskstats.close(st); /* twice is fine */
-	free(st);
-	/* close on a state open never saw */
-	st = calloc(1, fmi_collector_diskstats.state_bytes);
-	assert_non_null(st);
-	fmi_collector_diskstats.close(st);
-	free(st);
+	fm_test_check_missing(&source);
 }
 
 static void
 test_collect_diskstats_fixture_rates(void **state)
 {
 	size_t len;
-	char *t0 = read_fixture(T0 "/diskstats", &len);
-	char *t1 = read_fixture(T1 "/diskstats", &len);
-	harness h;
+	char *t0 = fm_test_read_file(T0 "/diskstats", &len);
+	char *t1 = fm_test_read_file(T1 "/diskstats", &len);
+	fm_test_fixture h;
 
-	h_open(&h, t0);
+	fm_test_fixture_open(&h, &source, t0);
 	/* First read: no previous tick, every rate masked. */
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_disk_masked(h.v);
-	assert_others_masked(h.v);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
+	assert_masked_outside(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
 	/* vda over 1 s: 27 reads, 1024 sectors, 6 read ms, no writes, 4 ms
 	 * busy, 6 weighted ms. */
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(27.0));
 	assert_near(h.v[FM_F_DISK_WRITE_OPS], 0.0);
 	assert_near(h.v[FM_F_DISK_READ_BYTES], log1p(1024.0 * 512.0));
@@ -436,13 +313,13 @@ test_collect_diskstats_fixture_rates(void **state)
 	assert_near(h.v[FM_F_DISK_BUSIEST], 0.004);
 	assert_near(h.v[FM_F_DISK_AWAIT], log1p(6.0 / 27.0));
 	assert_near(h.v[FM_F_DISK_QUEUE], log1p(0.006));
-	assert_others_masked(h.v);
+	assert_masked_outside(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
 	/* The same interval over 2 s: half the rates. */
-	assert_int_equal(h_read(&h, 0, t0), 0);
-	assert_int_equal(h_read(&h, 2 * SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, 0, t0), 0);
+	assert_int_equal(fm_test_read_text(&h, 2 * SEC, t1), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(13.5));
 	assert_near(h.v[FM_F_DISK_BUSIEST], 0.002);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 	free(t0);
 	free(t1);
 }
@@ -451,7 +328,7 @@ static void
 test_collect_diskstats_device_added_removed(void **state)
 {
 	char a[256], b[256], c[256], t0[800], t1[800];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(a, sizeof(a), "vda", 100, 0, 0, 0, 0, 0, 0, 0);
 	disk_line(b, sizeof(b), "vdb", 100, 0, 0, 0, 0, 0, 0, 0);
@@ -461,40 +338,40 @@ test_collect_diskstats_device_added_removed(void **state)
 	disk_line(a, sizeof(a), "vda", 110, 0, 0, 0, 0, 0, 0, 0);
 	disk_line(c, sizeof(c), "sdc", 5000, 0, 0, 0, 0, 0, 0, 0);
 	snprintf(t1, sizeof(t1), "%s%s", c, a);
-	h_open(&h, t0);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	fm_test_fixture_open(&h, &source, t0);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(10.0));
 	/* Next tick sdc has a previous value too. */
 	disk_line(a, sizeof(a), "vda", 111, 0, 0, 0, 0, 0, 0, 0);
 	disk_line(c, sizeof(c), "sdc", 5002, 0, 0, 0, 0, 0, 0, 0);
 	snprintf(t1, sizeof(t1), "%s%s", a, c);
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(3.0));
 	/* The same name with another major:minor is another device. */
 	snprintf(t1, sizeof(t1), "%s 8 16 sdc 6000 0 0 0 0 0 0 0 0 0 0\n", a);
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], 0.0);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_reset(void **state)
 {
 	char a[256], b[256], t[800];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(a, sizeof(a), "vda", 1000, 8000, 50, 500, 4000, 40, 300, 90);
 	disk_line(b, sizeof(b), "vdb", 1000, 8000, 50, 500, 4000, 40, 300, 90);
 	snprintf(t, sizeof(t), "%s%s", a, b);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* vdb removed and re-added: its counters restart near 0. Only vda
 	 * (+10 reads) counts; nothing negative, nothing absurd. */
 	disk_line(a, sizeof(a), "vda", 1010, 8080, 60, 500, 4000, 40, 310, 100);
 	disk_line(b, sizeof(b), "vdb", 3, 24, 1, 0, 0, 0, 2, 1);
 	snprintf(t, sizeof(t), "%s%s", a, b);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(10.0));
 	assert_near(h.v[FM_F_DISK_READ_BYTES], log1p(80.0 * 512.0));
 	assert_near(h.v[FM_F_DISK_BUSIEST], 0.01);
@@ -502,131 +379,134 @@ test_collect_diskstats_reset(void **state)
 	assert_near(h.v[FM_F_DISK_QUEUE], log1p(0.01));
 	/* Only the reset disk: every disk feature masked. */
 	disk_line(b, sizeof(b), "vdb", 1, 0, 0, 0, 0, 0, 0, 0);
-	assert_int_equal(h_read(&h, SEC, b), 0); /* vdb only, reset */
-	assert_disk_masked(h.v);
-	h_close(&h);
+	assert_int_equal(
+	    fm_test_read_text(&h, SEC, b), 0); /* vdb only, reset */
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_io_ms_wrap(void **state)
 {
 	char t[256];
-	harness h;
+	fm_test_fixture h;
 
 	/* The time fields are 32-bit ms: io_ms and weighted_ms wrap. */
 	disk_line(t, sizeof(t), "vda", 10, 0, 4294967290ull, 0, 0, 0,
 	    4294967290ull, 4294967000ull);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	disk_line(t, sizeof(t), "vda", 12, 0, 4, 0, 0, 0, 10, 200);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_DISK_BUSIEST], 16.0 / 1000.0);
 	assert_near(h.v[FM_F_DISK_AWAIT], log1p(10.0 / 2.0));
 	assert_near(h.v[FM_F_DISK_QUEUE], log1p(496.0 / 1000.0));
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(2.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_busiest_is_max_and_clamped(void **state)
 {
 	char a[256], b[256], t[800];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 100, 0);
 	disk_line(b, sizeof(b), "vdb", 0, 0, 0, 0, 0, 0, 100, 0);
 	snprintf(t, sizeof(t), "%s%s", a, b);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 350, 0);
 	disk_line(b, sizeof(b), "vdb", 0, 0, 0, 0, 0, 0, 200, 0);
 	snprintf(t, sizeof(t), "%s%s", a, b);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_DISK_BUSIEST], 0.25);
 	/* Busy and nothing completed: the wait is unknown, masked. */
 	assert_masked(h.v[FM_F_DISK_AWAIT]);
 	/* io_ticks a little ahead of the clock: 1, not more. */
 	disk_line(a, sizeof(a), "vda", 0, 0, 0, 0, 0, 0, 1400, 0);
 	snprintf(t, sizeof(t), "%s%s", a, b);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_DISK_BUSIEST], 1.0);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_idle_await_is_zero(void **state)
 {
 	char t[256];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(t, sizeof(t), "vda", 10, 80, 5, 10, 80, 5, 7, 10);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_int_equal(h_read(&h, SEC, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, NULL), 0);
 	/* Nothing moved: an idle disk waited 0 ms, a known value. */
 	assert_near(h.v[FM_F_DISK_AWAIT], 0.0);
 	assert_near(h.v[FM_F_DISK_BUSIEST], 0.0);
 	assert_near(h.v[FM_F_DISK_QUEUE], 0.0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], 0.0);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_absurd_rate_masked(void **state)
 {
 	char t[256];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(t, sizeof(t), "vda", 10, 80, 5, 10, 80, 5, 7, 10);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* 2^60 sectors in a second is no disk. */
 	disk_line(
 	    t, sizeof(t), "vda", 11, 80 + (1ull << 60), 6, 10, 80, 5, 8, 11);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_masked(h.v[FM_F_DISK_READ_BYTES]);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(1.0));
 	assert_near(h.v[FM_F_DISK_WRITE_BYTES], 0.0);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_no_disks(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 
-	h_open(&h, "   7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n");
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_int_equal(h_read(&h, SEC, NULL), 0);
-	assert_disk_masked(h.v);
-	h_close(&h);
+	fm_test_fixture_open(
+	    &h, &source, "   7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n");
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, NULL), 0);
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
+	fm_test_fixture_fini(&h);
 
-	h_open(&h, "");
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_int_equal(h_read(&h, SEC, NULL), 0);
-	assert_disk_masked(h.v);
-	h_close(&h);
+	fm_test_fixture_open(&h, &source, "");
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, NULL), 0);
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_diskstats_parse_failure_forgets(void **state)
 {
 	char t[256];
-	harness h;
+	fm_test_fixture h;
 
 	disk_line(t, sizeof(t), "vda", 10, 0, 0, 0, 0, 0, 0, 0);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_int_equal(h_read(&h, SEC, "8 0 sda garbage\n"), -EINVAL);
-	assert_disk_masked(h.v);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_int_equal(
+	    fm_test_read_text(&h, SEC, "8 0 sda garbage\n"), -EINVAL);
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
 	/* No rate across the failed tick. */
 	disk_line(t, sizeof(t), "vda", 30, 0, 0, 0, 0, 0, 0, 0);
-	assert_int_equal(h_read(&h, SEC, t), 0);
-	assert_disk_masked(h.v);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_masked_in(h.v, FM_F_DISK_READ_OPS, FM_F_DISK_QUEUE);
 	disk_line(t, sizeof(t), "vda", 35, 0, 0, 0, 0, 0, 0, 0);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(5.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
@@ -635,7 +515,7 @@ test_collect_diskstats_grows(void **state)
 	enum { DISKS = 40 };
 	char *t = malloc(DISKS * 128);
 	char line[128];
-	harness h;
+	fm_test_fixture h;
 
 	assert_non_null(t);
 	for (int tick = 0; tick < 2; tick++) {
@@ -651,15 +531,15 @@ test_collect_diskstats_grows(void **state)
 			off += strlen(line);
 		}
 		if (tick == 0) {
-			h_open(&h, t);
-			assert_int_equal(h_read(&h, 0, NULL), 0);
+			fm_test_fixture_open(&h, &source, t);
+			assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 		} else {
-			assert_int_equal(h_read(&h, SEC, t), 0);
+			assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 		}
 	}
 	/* 0 + 1 + … + 39 reads. */
 	assert_near(h.v[FM_F_DISK_READ_OPS], log1p(780.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 	free(t);
 }
 

@@ -7,7 +7,6 @@
  * (-Wl,--wrap=statvfs64).
  */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,16 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
+#include "tests/agent/test-util.h"
 
-#define T0 FM_FIXTURES "/proc-debian12-t0"
 #define MS 1000000LL
 
 /* ---- the statvfs wrapper -------------------------------------------- */
@@ -178,27 +175,15 @@ wait_blocked(void)
 	}
 }
 
-static void
-assert_near(float got, double want)
-{
-	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
-
-	if (isnan(got) || fabs((double)got - want) > tol)
-		fail_msg("got %.9g, want %.9g", (double)got, want);
-}
-
 /* ---- parser --------------------------------------------------------- */
 
 static int
 parse_exact(const char *s, size_t len, bool network, fmi_mount *m, uint32_t cap,
     uint32_t *ret_n)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(s, len);
+	int r = fmi_mounts_parse(copy, len, network, m, cap, ret_n);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = fmi_mounts_parse(copy, len, network, m, cap, ret_n);
 	free(copy);
 	return r;
 }
@@ -210,29 +195,13 @@ parse_str(
 	return parse_exact(s, strlen(s), network, m, cap, ret_n);
 }
 
-static char *
-read_fixture(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(1 << 16);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	*ret_len = n;
-	return buf;
-}
-
 static void
 test_collect_fs_parses_fixture(void **state)
 {
 	static fmi_mount m[8];
 	uint32_t n = 99;
 	size_t len;
-	char *buf = read_fixture(T0 "/self/mounts", &len);
+	char *buf = fm_test_read_file(T0 "/self/mounts", &len);
 
 	/* proc, sysfs, tmpfs, devpts, cgroup…: only / is a real disk. */
 	assert_int_equal(parse_exact(buf, len, false, m, 8, &n), 0);
@@ -440,7 +409,7 @@ test_collect_fs_every_prefix(void **state)
 {
 	static fmi_mount m[8];
 	size_t len;
-	char *buf = read_fixture(T0 "/self/mounts", &len);
+	char *buf = fm_test_read_file(T0 "/self/mounts", &len);
 
 	for (size_t i = 0; i <= len; i++) {
 		uint32_t n = 0;
@@ -456,65 +425,36 @@ test_collect_fs_every_prefix(void **state)
 
 /* ---- collector ------------------------------------------------------ */
 
-typedef struct harness {
-	char dir[64];
-	char path[PATH_MAX];
-	void *state;
-	fm_sampler_config cfg;
-	float v[FM_FEATURE_COUNT];
-} harness;
+static const fm_test_source source = { &fmi_collector_fs, "self/mounts" };
 
+/* A procfs tree holding self/mounts only; the collector is not opened. */
 static void
-h_write(harness *h, const char *content)
+h_init(fm_test_fixture *h, const char *mounts, uint32_t refresh_ms,
+    uint32_t stale_ms)
 {
-	FILE *f = fopen(h->path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(
-	    fwrite(content, 1, strlen(content), f), strlen(content));
-	fclose(f);
-}
-
-/* A procfs tree holding self/mounts only. */
-static void
-h_init(harness *h, const char *mounts, uint32_t refresh_ms, uint32_t stale_ms)
-{
-	char self[PATH_MAX];
-
-	strcpy(h->dir, "/tmp/fm-test-fs-XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
-	snprintf(self, sizeof(self), "%s/self", h->dir);
-	assert_int_equal(mkdir(self, 0700), 0);
-	snprintf(h->path, sizeof(h->path), "%s/self/mounts", h->dir);
-	h_write(h, mounts);
-	fm_sampler_config_init(&h->cfg);
-	h->cfg.procfs = h->dir;
+	fm_test_fixture_init(h, &source);
+	fm_test_put_text(h, mounts);
 	h->cfg.fs_refresh_ms = refresh_ms;
 	h->cfg.fs_stale_ms = stale_ms;
-	h->state = calloc(1, fmi_collector_fs.state_bytes);
-	assert_non_null(h->state);
 }
 
 static void
-h_open(harness *h, const char *mounts, uint32_t refresh_ms, uint32_t stale_ms)
+h_open(fm_test_fixture *h, const char *mounts, uint32_t refresh_ms,
+    uint32_t stale_ms)
 {
 	h_init(h, mounts, refresh_ms, stale_ms);
-	assert_int_equal(fmi_collector_fs.open(h->state, &h->cfg), 0);
+	assert_int_equal(fm_test_open(h), 0);
 }
 
 static int
-h_read(harness *h)
+h_read(fm_test_fixture *h)
 {
-	fmi_collect_ctx ctx = { .dt_ns = 0, .ncpu = 2, .v = h->v };
-
-	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		h->v[i] = NAN;
-	return fmi_collector_fs.read(h->state, &ctx);
+	return fm_test_read(h, 0, 2);
 }
 
 /* Reads until FS_FULLEST is set (the worker's first scan), up to 2 s. */
 static void
-h_read_until_set(harness *h)
+h_read_until_set(fm_test_fixture *h)
 {
 	int64_t until = now_ms() + 2000;
 
@@ -530,21 +470,17 @@ h_read_until_set(harness *h)
 	fail_msg("no filesystem result within 2 s");
 }
 
-/* Closes the collector and returns how long close took, in ms. */
+/* Closes the collector and returns how long close took, in ms; then
+ * cleans up. */
 static int64_t
-h_close(harness *h)
+h_close(fm_test_fixture *h)
 {
-	char self[PATH_MAX];
 	int64_t start = now_ms();
 	int64_t took;
 
-	fmi_collector_fs.close(h->state);
+	h->src.ops->close(h->state);
 	took = now_ms() - start;
-	free(h->state);
-	unlink(h->path);
-	snprintf(self, sizeof(self), "%s/self", h->dir);
-	rmdir(self);
-	rmdir(h->dir);
+	fm_test_fixture_fini(h);
 	return took;
 }
 
@@ -566,7 +502,7 @@ static const fake_fs fakes[] = {
 static void
 test_collect_fs_fullest(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 
 	wrap_set(fakes, FM_ELEMENTSOF(fakes), 0);
 	h_open(&h, FAKE_MOUNTS, 10000, 30000);
@@ -593,9 +529,9 @@ static void
 test_collect_fs_real_statvfs(void **state)
 {
 	struct statvfs st;
-	harness h;
+	fm_test_fixture h;
 	size_t len;
-	char *mounts = read_fixture(T0 "/self/mounts", &len);
+	char *mounts = fm_test_read_file(T0 "/self/mounts", &len);
 	double used;
 
 	/* The fixture lists / as ext4: compare with statvfs("/") now. */
@@ -646,7 +582,7 @@ test_collect_fs_host_proc(void **state)
 static void
 test_collect_fs_stale(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 
 	/* One scan a minute, stale after 50 ms. */
 	wrap_set(fakes, FM_ELEMENTSOF(fakes), 0);
@@ -663,7 +599,7 @@ test_collect_fs_stale(void **state)
 static void
 test_collect_fs_rescans(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 	int64_t until;
 
 	wrap_set(fakes, FM_ELEMENTSOF(fakes), 0);
@@ -671,7 +607,7 @@ test_collect_fs_rescans(void **state)
 	h_read_until_set(&h);
 	assert_near(h.v[FM_F_FS_FULLEST], 600.0 / 900.0);
 	/* A new mount shows up on a later scan. */
-	h_write(&h, FAKE_MOUNTS);
+	fm_test_put_text(&h, FAKE_MOUNTS);
 	until = now_ms() + 2000;
 	do {
 		sleep_ms(5);
@@ -685,7 +621,7 @@ test_collect_fs_rescans(void **state)
 static void
 test_collect_fs_statvfs_fails(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 	unsigned calls = wrap_get_calls();
 
 	/* Every statvfs fails: a result, with nothing measured. */
@@ -708,7 +644,7 @@ test_collect_fs_statvfs_fails(void **state)
 static void
 test_collect_fs_bad_mounts_go_stale(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 
 	/* A mount list that never parses publishes nothing. */
 	h_open(&h, "garbage\n", 10, 300);
@@ -723,7 +659,7 @@ test_collect_fs_bad_mounts_go_stale(void **state)
 static void
 test_collect_fs_hung_statvfs(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 	int64_t took, until;
 
 	/* The first scan hangs, like statvfs on a dead NFS server. */
@@ -753,7 +689,7 @@ test_collect_fs_hung_statvfs(void **state)
 static void
 test_collect_fs_hang_after_result(void **state)
 {
-	harness h;
+	fm_test_fixture h;
 	unsigned calls;
 
 	wrap_set(fakes, FM_ELEMENTSOF(fakes), 0);
@@ -781,7 +717,7 @@ test_collect_fs_open_errors(void **state)
 	void *st = calloc(1, fmi_collector_fs.state_bytes);
 	float v[FM_FEATURE_COUNT];
 	fmi_collect_ctx ctx = { .v = v };
-	harness h;
+	fm_test_fixture h;
 
 	assert_non_null(st);
 	fmi_collector_fs.close(st); /* never opened */

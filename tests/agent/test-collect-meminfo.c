@@ -1,193 +1,29 @@
 /* Tests for agent/collect-meminfo.c: the /proc/meminfo parser and
  * collector. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-#define T0 FM_FIXTURES "/proc-debian12-t0"
-#define T1 FM_FIXTURES "/proc-debian12-t1"
+#include "tests/agent/test-util.h"
 
 #define MEM_ALL ((1u << 10) - 1)
 
-/* A collector on a temporary procfs root whose files the test rewrites in
- * place (the collector keeps them open). */
-typedef struct fixture {
-	char dir[32];
-	void *state;
-	float v[FM_FEATURE_COUNT];
-	fmi_collect_ctx ctx;
-} fixture;
-
-static const fmi_collector_ops *const ops = &fmi_collector_meminfo;
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	char *buf = malloc(1 << 16);
-	ssize_t n;
-	int fd;
-
-	assert_non_null(buf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	n = read(fd, buf, (1 << 16) - 1);
-	assert_true(n > 0);
-	close(fd);
-	buf[n] = '\0';
-	*ret_len = (size_t)n;
-	return buf;
-}
-
-static void
-put_bytes(fixture *fx, const void *buf, size_t len)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/meminfo", fx->dir);
-	/* Rewritten in place (the collector holds it open); no O_TRUNC, which
-	 * on ext4 forces a flush at close and makes per-offset loops slow. */
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
-	assert_int_equal(ftruncate(fd, (off_t)len), 0);
-	close(fd);
-}
-
-static void
-put_text(fixture *fx, const char *text)
-{
-	put_bytes(fx, text, strlen(text));
-}
-
-static void
-put_fixture(fixture *fx, const char *path)
-{
-	size_t len;
-	char *buf = slurp(path, &len);
-
-	put_bytes(fx, buf, len);
-	free(buf);
-}
-
-static int
-collect(fixture *fx)
-{
-	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
-		fx->v[i] = NAN;
-	fx->ctx.dt_ns = 1000000000;
-	fx->ctx.ncpu = 2;
-	fx->ctx.v = fx->v;
-	return ops->read(fx->state, &fx->ctx);
-}
-
-static int
-open_collector(fixture *fx)
-{
-	fm_sampler_config cfg = { .procfs = fx->dir };
-
-	return ops->open(fx->state, &cfg);
-}
-
-static int
-setup(void **state)
-{
-	fixture *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	strcpy(fx->dir, "/tmp/fm-meminfo-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->state = calloc(1, ops->state_bytes);
-	assert_non_null(fx->state);
-	*state = fx;
-	return 0;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
-teardown(void **state)
-{
-	fixture *fx = *state;
-
-	ops->close(fx->state);
-	ops->close(fx->state); /* idempotent */
-	free(fx->state);
-	assert_int_equal(
-	    nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
-	free(fx);
-	return 0;
-}
-
-#define assert_feature(v, f, x) check_feature((v), (f), (x), __FILE__, __LINE__)
-#define assert_masked(v, f)     check_masked((v), (f), __FILE__, __LINE__)
-
-static void
-check_feature(const float *v, enum fm_feature f, double expected,
-    const char *file, int line)
-{
-	char what[128];
-	double tol = 1e-6 * fmax(1.0, fabs(expected));
-
-	snprintf(what, sizeof(what), "feature %d is %.9g, expected %.9g", f,
-	    v[f], expected);
-	_assert_true(
-	    !isnan(v[f]) && fabs(v[f] - expected) <= tol, what, file, line);
-}
-
-static void
-check_masked(const float *v, enum fm_feature f, const char *file, int line)
-{
-	char what[64];
-
-	snprintf(
-	    what, sizeof(what), "feature %d is %.9g, expected masked", f, v[f]);
-	_assert_true(isnan(v[f]), what, file, line);
-}
-
-static void
-assert_others_masked(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
-		if (f < FM_F_MEM_USED || f > FM_F_SWAP_USED)
-			assert_masked(v, f);
-	}
-}
-
-static void
-assert_all_masked(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++)
-		assert_masked(v, f);
-}
+static fm_test_source source = { &fmi_collector_meminfo, "meminfo" };
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
 parse(const char *buf, size_t len, fmi_meminfo *ret)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(buf, len);
+	int r = fmi_meminfo_parse(copy, len, ret);
 
-	assert_non_null(copy);
-	memcpy(copy, buf, len);
-	r = fmi_meminfo_parse(copy, len, ret);
 	free(copy);
 	return r;
 }
@@ -205,7 +41,7 @@ test_collect_meminfo_parse_fixture(void **state)
 {
 	fmi_meminfo mi;
 	size_t len;
-	char *buf = slurp(T0 "/meminfo", &len);
+	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 
 	assert_int_equal(parse(buf, len, &mi), 0);
 	assert_int_equal(mi.has, MEM_ALL);
@@ -221,7 +57,7 @@ test_collect_meminfo_parse_fixture(void **state)
 	assert_int_equal(mi.committed_as, 647604);
 	free(buf);
 
-	buf = slurp(T1 "/meminfo", &len);
+	buf = fm_test_read_file(T1 "/meminfo", &len);
 	assert_int_equal(parse(buf, len, &mi), 0);
 	assert_int_equal(mi.available, 24125452);
 	assert_int_equal(mi.dirty, 340);
@@ -289,7 +125,7 @@ static void
 test_collect_meminfo_parse_embedded_nul(void **state)
 {
 	size_t len;
-	char *buf = slurp(T0 "/meminfo", &len);
+	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 	char *active = strstr(buf, "Active:");
 	char *dirty = strstr(buf, "Dirty:");
 	fmi_meminfo mi;
@@ -343,7 +179,7 @@ static void
 test_collect_meminfo_parse_truncated(void **state)
 {
 	size_t len;
-	char *buf = slurp(T0 "/meminfo", &len);
+	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 	unsigned failures = 0;
 
 	for (size_t n = 0; n <= len; n++) {
@@ -368,17 +204,8 @@ test_collect_meminfo_parse_garbage(void **state)
 		size_t len;
 		fmi_meminfo mi;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		len = (size_t)(x % sizeof(buf));
-		for (size_t j = 0; j < len; j++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[j] = i & 1 ? (char)x
-			               : "MemTotal: 0123456789kB\n"[x % 23];
-		}
+		len = fm_test_rand_bytes(&x, buf, sizeof(buf),
+		    i & 1 ? NULL : "MemTotal: 0123456789kB\n");
 		if (memmem(buf, len, "MemTotal:", 9))
 			continue;
 		assert_int_equal(parse(buf, len, &mi), -EINVAL);
@@ -390,62 +217,62 @@ test_collect_meminfo_parse_garbage(void **state)
 static void
 test_collect_meminfo_fixture(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	const double total = 24684092;
 
-	put_fixture(fx, T0 "/meminfo");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx), 0);
-	assert_feature(fx->v, FM_F_MEM_USED, 1.0 - 24141824 / total);
-	assert_feature(fx->v, FM_F_MEM_CACHE, (375060 + 10640) / total);
-	assert_feature(fx->v, FM_F_MEM_DIRTY, 200 / total);
-	assert_feature(fx->v, FM_F_MEM_COMMITTED, 647604 / total);
+	fm_test_put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_near(fx->v[FM_F_MEM_USED], 1.0 - 24141824 / total);
+	assert_near(fx->v[FM_F_MEM_CACHE], (375060 + 10640) / total);
+	assert_near(fx->v[FM_F_MEM_DIRTY], 200 / total);
+	assert_near(fx->v[FM_F_MEM_COMMITTED], 647604 / total);
 	/* SwapTotal 0: 1 - 0/0 is unknown, not 0. */
-	assert_masked(fx->v, FM_F_SWAP_USED);
-	assert_others_masked(fx->v);
+	assert_masked(fx->v[FM_F_SWAP_USED]);
+	assert_masked_outside(fx->v, FM_F_MEM_USED, FM_F_SWAP_USED);
 
-	put_fixture(fx, T1 "/meminfo");
-	assert_int_equal(collect(fx), 0);
-	assert_feature(fx->v, FM_F_MEM_USED, 1.0 - 24125452 / total);
-	assert_feature(fx->v, FM_F_MEM_DIRTY, 340 / total);
+	fm_test_put_fixture(fx, T1 "/meminfo");
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_near(fx->v[FM_F_MEM_USED], 1.0 - 24125452 / total);
+	assert_near(fx->v[FM_F_MEM_DIRTY], 340 / total);
 }
 
 static void
 test_collect_meminfo_swap(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_text(fx,
+	fm_test_put_text(fx,
 	    "MemTotal: 1000 kB\nMemAvailable: 250 kB\n"
 	    "Buffers: 10 kB\nCached: 90 kB\nDirty: 5 kB\n"
 	    "Writeback: 5 kB\nSwapTotal: 1000 kB\nSwapFree: 750 kB\n"
 	    "Committed_AS: 3000 kB\n");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx), 0);
-	assert_feature(fx->v, FM_F_MEM_USED, 0.75);
-	assert_feature(fx->v, FM_F_MEM_CACHE, 0.1);
-	assert_feature(fx->v, FM_F_MEM_DIRTY, 0.01);
-	assert_feature(fx->v, FM_F_SWAP_USED, 0.25);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_near(fx->v[FM_F_MEM_USED], 0.75);
+	assert_near(fx->v[FM_F_MEM_CACHE], 0.1);
+	assert_near(fx->v[FM_F_MEM_DIRTY], 0.01);
+	assert_near(fx->v[FM_F_SWAP_USED], 0.25);
 	/* Overcommit shows above 1. */
-	assert_feature(fx->v, FM_F_MEM_COMMITTED, 1.5);
+	assert_near(fx->v[FM_F_MEM_COMMITTED], 1.5);
 }
 
 /* Fields this kernel lacks (MemAvailable before 3.14) stay masked. */
 static void
 test_collect_meminfo_missing_fields(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_text(fx,
+	fm_test_put_text(fx,
 	    "MemTotal: 1000 kB\nBuffers: 10 kB\nCached: 90 kB\n"
 	    "SwapTotal: 100 kB\n");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx), 0);
-	assert_masked(fx->v, FM_F_MEM_USED);
-	assert_feature(fx->v, FM_F_MEM_CACHE, 0.1);
-	assert_masked(fx->v, FM_F_MEM_DIRTY);
-	assert_masked(fx->v, FM_F_MEM_COMMITTED);
-	assert_masked(fx->v, FM_F_SWAP_USED);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_masked(fx->v[FM_F_MEM_USED]);
+	assert_near(fx->v[FM_F_MEM_CACHE], 0.1);
+	assert_masked(fx->v[FM_F_MEM_DIRTY]);
+	assert_masked(fx->v[FM_F_MEM_COMMITTED]);
+	assert_masked(fx->v[FM_F_SWAP_USED]);
 }
 
 /* Values beyond the total (racy reads, bogus files) stay in [0, 1], and
@@ -453,72 +280,73 @@ test_collect_meminfo_missing_fields(void **state)
 static void
 test_collect_meminfo_clamped(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_text(fx,
+	fm_test_put_text(fx,
 	    "MemTotal: 1000 kB\nMemAvailable: 2000 kB\n"
 	    "Buffers: 18446744073709551615 kB\n"
 	    "Cached: 18446744073709551615 kB\n"
 	    "SwapTotal: 10 kB\nSwapFree: 20 kB\n");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx), 0);
-	assert_feature(fx->v, FM_F_MEM_USED, 0.0);
-	assert_feature(fx->v, FM_F_MEM_CACHE, 1.0);
-	assert_feature(fx->v, FM_F_SWAP_USED, 0.0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_near(fx->v[FM_F_MEM_USED], 0.0);
+	assert_near(fx->v[FM_F_MEM_CACHE], 1.0);
+	assert_near(fx->v[FM_F_SWAP_USED], 0.0);
 
 	/* No swap but a SwapFree: 1 - 5/0 must not clamp to a real 0. */
-	put_text(fx, "MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 5 kB\n");
-	assert_int_equal(collect(fx), 0);
-	assert_masked(fx->v, FM_F_SWAP_USED);
+	fm_test_put_text(
+	    fx, "MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 5 kB\n");
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_masked(fx->v[FM_F_SWAP_USED]);
 }
 
 static void
 test_collect_meminfo_zero_total(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_text(fx,
+	fm_test_put_text(fx,
 	    "MemTotal: 0 kB\nMemAvailable: 0 kB\nBuffers: 0 kB\n"
 	    "Cached: 0 kB\nDirty: 0 kB\nWriteback: 0 kB\n"
 	    "Committed_AS: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
 	assert_all_masked(fx->v);
 }
 
 static void
 test_collect_meminfo_garbage_file(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_fixture(fx, T0 "/meminfo");
-	assert_int_equal(open_collector(fx), 0);
-	put_text(fx, "MemTotal: lots\n");
-	assert_int_equal(collect(fx), -EINVAL);
+	fm_test_put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(fm_test_open(fx), 0);
+	fm_test_put_text(fx, "MemTotal: lots\n");
+	assert_int_equal(fm_test_read(fx, SEC, 2), -EINVAL);
 	assert_all_masked(fx->v);
-	put_fixture(fx, T0 "/meminfo");
-	assert_int_equal(collect(fx), 0);
-	assert_feature(fx->v, FM_F_MEM_DIRTY, 200 / 24684092.0);
+	fm_test_put_fixture(fx, T0 "/meminfo");
+	assert_int_equal(fm_test_read(fx, SEC, 2), 0);
+	assert_near(fx->v[FM_F_MEM_DIRTY], 200 / 24684092.0);
 }
 
 static void
 test_collect_meminfo_truncated_file(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	size_t len;
-	char *buf = slurp(T0 "/meminfo", &len);
+	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 
-	put_bytes(fx, buf, len);
-	assert_int_equal(open_collector(fx), 0);
+	fm_test_put_bytes(fx, buf, len);
+	assert_int_equal(fm_test_open(fx), 0);
 	for (size_t n = 0; n <= len; n++) {
 		int r;
 
-		put_bytes(fx, buf, n);
-		r = collect(fx);
+		fm_test_put_bytes(fx, buf, n);
+		r = fm_test_read(fx, SEC, 2);
 		assert_int_equal(r, prefix_parses(buf, n) ? 0 : -EINVAL);
 		if (r < 0)
 			assert_all_masked(fx->v);
-		assert_masked(fx->v, FM_F_SWAP_USED);
+		assert_masked(fx->v[FM_F_SWAP_USED]);
 	}
 	free(buf);
 }
@@ -526,9 +354,7 @@ test_collect_meminfo_truncated_file(void **state)
 static void
 test_collect_meminfo_missing_file(void **state)
 {
-	fixture *fx = *state;
-
-	assert_int_equal(open_collector(fx), -ENOENT);
+	fm_test_check_missing(&source);
 }
 
 int
@@ -541,22 +367,18 @@ main(void)
 		cmocka_unit_test(test_collect_meminfo_parse_embedded_nul),
 		cmocka_unit_test(test_collect_meminfo_parse_truncated),
 		cmocka_unit_test(test_collect_meminfo_parse_garbage),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_fixture, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_swap, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_missing_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_clamped, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_zero_total, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_garbage_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_truncated_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_meminfo_missing_file, setup, teardown),
+		fm_test_collector_test(test_collect_meminfo_fixture, &source),
+		fm_test_collector_test(test_collect_meminfo_swap, &source),
+		fm_test_collector_test(
+		    test_collect_meminfo_missing_fields, &source),
+		fm_test_collector_test(test_collect_meminfo_clamped, &source),
+		fm_test_collector_test(
+		    test_collect_meminfo_zero_total, &source),
+		fm_test_collector_test(
+		    test_collect_meminfo_garbage_file, &source),
+		fm_test_collector_test(
+		    test_collect_meminfo_truncated_file, &source),
+		cmocka_unit_test(test_collect_meminfo_missing_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

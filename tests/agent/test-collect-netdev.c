@@ -1,6 +1,5 @@
 /* Tests for agent/collect-netdev.c: the parser and the collector. */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,16 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-#define T0  FM_FIXTURES "/proc-debian12-t0"
-#define T1  FM_FIXTURES "/proc-debian12-t1"
-#define SEC 1000000000LL
+#include "tests/agent/test-util.h"
 
 #define HEADER                                                                 \
 	"Inter-|   Receive                                                |  " \
@@ -26,34 +20,15 @@
 	" face |bytes    packets errs drop fifo frame compressed multicast|"   \
 	"bytes    packets errs drop fifo colls carrier compressed\n"
 
-static char *
-read_fixture(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(1 << 16);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	*ret_len = n;
-	return buf;
-}
-
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
 static int
 parse_exact(
     const char *s, size_t len, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(s, len);
+	int r = fmi_netdev_parse(copy, len, nics, cap, ret_n);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = fmi_netdev_parse(copy, len, nics, cap, ret_n);
 	free(copy);
 	return r;
 }
@@ -82,21 +57,6 @@ nic_line(char *buf, size_t size, const char *name, uint64_t rx_bytes,
 	return (size_t)n;
 }
 
-static void
-assert_near(float got, double want)
-{
-	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
-
-	if (isnan(got) || fabs((double)got - want) > tol)
-		fail_msg("got %.9g, want %.9g", (double)got, want);
-}
-
-static void
-assert_masked(float v)
-{
-	assert_true(fm_feature_is_masked(v));
-}
-
 /* ---- parser --------------------------------------------------------- */
 
 static void
@@ -105,7 +65,7 @@ test_collect_netdev_parses_fixture(void **state)
 	fmi_nic nics[8];
 	uint32_t n = 99;
 	size_t len;
-	char *buf = read_fixture(T0 "/net/dev", &len);
+	char *buf = fm_test_read_file(T0 "/net/dev", &len);
 
 	/* lo is skipped; ifb0, ifb1 and eth0 remain, in file order. */
 	assert_int_equal(parse_exact(buf, len, nics, 8, &n), 0);
@@ -243,7 +203,7 @@ test_collect_netdev_every_prefix(void **state)
 
 	for (size_t p = 0; p < FM_ELEMENTSOF(paths); p++) {
 		size_t len;
-		char *buf = read_fixture(paths[p], &len);
+		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
 			fmi_nic nics[8];
@@ -264,7 +224,7 @@ test_collect_netdev_capacity(void **state)
 {
 	static fmi_nic many[FMI_NICS_MAX + 1];
 	size_t len, off;
-	char *buf = read_fixture(T0 "/net/dev", &len);
+	char *buf = fm_test_read_file(T0 "/net/dev", &len);
 	char *big;
 	uint32_t n = 77;
 
@@ -288,84 +248,7 @@ test_collect_netdev_capacity(void **state)
 
 /* ---- collector ------------------------------------------------------ */
 
-typedef struct harness {
-	char dir[64];
-	char path[PATH_MAX];
-	void *state;
-	fm_sampler_config cfg;
-	float v[FM_FEATURE_COUNT];
-} harness;
-
-static void
-h_write(harness *h, const char *content)
-{
-	FILE *f = fopen(h->path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(
-	    fwrite(content, 1, strlen(content), f), strlen(content));
-	fclose(f);
-}
-
-static void
-h_open(harness *h, const char *content)
-{
-	char net[PATH_MAX];
-
-	strcpy(h->dir, "/tmp/fm-test-netdev-XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
-	snprintf(net, sizeof(net), "%s/net", h->dir);
-	assert_int_equal(mkdir(net, 0700), 0);
-	snprintf(h->path, sizeof(h->path), "%s/net/dev", h->dir);
-	h_write(h, content);
-	fm_sampler_config_init(&h->cfg);
-	h->cfg.procfs = h->dir;
-	h->state = calloc(1, fmi_collector_netdev.state_bytes);
-	assert_non_null(h->state);
-	assert_int_equal(fmi_collector_netdev.open(h->state, &h->cfg), 0);
-}
-
-/* Rewrites the file in place (when content is not NULL) and reads. */
-static int
-h_read(harness *h, int64_t dt_ns, const char *content)
-{
-	fmi_collect_ctx ctx = { .dt_ns = dt_ns, .ncpu = 2, .v = h->v };
-
-	if (content)
-		h_write(h, content);
-	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		h->v[i] = NAN;
-	return fmi_collector_netdev.read(h->state, &ctx);
-}
-
-static void
-h_close(harness *h)
-{
-	char net[PATH_MAX];
-
-	fmi_collector_netdev.close(h->state);
-	free(h->state);
-	unlink(h->path);
-	snprintf(net, sizeof(net), "%s/net", h->dir);
-	rmdir(net);
-	rmdir(h->dir);
-}
-
-static void
-assert_net_masked(const float *v)
-{
-	for (int f = FM_F_NET_RX_BYTES; f <= FM_F_NET_DROPS; f++)
-		assert_masked(v[f]);
-}
-
-static void
-assert_others_masked(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
-		if (f < FM_F_NET_RX_BYTES || f > FM_F_NET_DROPS)
-			assert_masked(v[f]);
-	}
-}
+static const fm_test_source source = { &fmi_collector_netdev, "net/dev" };
 
 /* HEADER plus two interface lines. */
 static void
@@ -379,41 +262,28 @@ two_nics(char *buf, size_t size, const char *a, const char *b)
 static void
 test_collect_netdev_missing_file(void **state)
 {
-	fm_sampler_config cfg;
-	void *st = calloc(1, fmi_collector_netdev.state_bytes);
-
-	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
-	cfg.procfs = "/nonexistent-fedmon";
-	assert_int_equal(fmi_collector_netdev.open(st, &cfg), -ENOENT);
-	fmi_collector_netdev.close(st);
-	fmi_collector_netdev.close(st);
-	free(st);
-	st = calloc(1, fmi_collector_netdev.state_bytes);
-	assert_non_null(st);
-	fmi_collector_netdev.close(st); /* never opened */
-	free(st);
+	fm_test_check_missing(&source);
 }
 
 static void
 test_collect_netdev_fixture_rates(void **state)
 {
 	size_t len;
-	char *t0 = read_fixture(T0 "/net/dev", &len);
-	char *t1 = read_fixture(T1 "/net/dev", &len);
-	harness h;
+	char *t0 = fm_test_read_file(T0 "/net/dev", &len);
+	char *t1 = fm_test_read_file(T1 "/net/dev", &len);
+	fm_test_fixture h;
 
-	h_open(&h, t0);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
-	assert_net_masked(h.v);
-	assert_others_masked(h.v);
+	fm_test_fixture_open(&h, &source, t0);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	assert_masked_in(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
+	assert_masked_outside(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
 	/* The capture saw no traffic in that second: every rate is a real
 	 * 0, not a mask. */
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	for (int f = FM_F_NET_RX_BYTES; f <= FM_F_NET_DROPS; f++)
 		assert_near(h.v[f], 0.0);
-	assert_others_masked(h.v);
-	h_close(&h);
+	assert_masked_outside(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
+	fm_test_fixture_fini(&h);
 	free(t0);
 	free(t1);
 }
@@ -422,18 +292,18 @@ static void
 test_collect_netdev_rates(void **state)
 {
 	char a[256], b[256], lo[256], t[1024];
-	harness h;
+	fm_test_fixture h;
 
 	nic_line(a, sizeof(a), "eth0", 1000, 10, 1, 2, 500, 5, 3, 4);
 	nic_line(lo, sizeof(lo), "lo", 1, 1, 1, 1, 1, 1, 1, 1);
 	two_nics(t, sizeof(t), lo, a);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* Over 0.5 s; lo's huge jump is ignored. */
 	nic_line(a, sizeof(a), "eth0", 3000, 30, 2, 4, 1500, 15, 4, 6);
 	nic_line(lo, sizeof(lo), "lo", 1u << 30, 1u << 20, 9, 9, 1, 1, 1, 1);
 	two_nics(t, sizeof(t), lo, a);
-	assert_int_equal(h_read(&h, SEC / 2, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC / 2, t), 0);
 	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(4000.0));
 	assert_near(h.v[FM_F_NET_TX_BYTES], log1p(2000.0));
 	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(40.0));
@@ -443,76 +313,77 @@ test_collect_netdev_rates(void **state)
 	/* A second interface is summed in. */
 	nic_line(b, sizeof(b), "eth1", 0, 0, 0, 0, 0, 0, 0, 0);
 	two_nics(t, sizeof(t), a, b);
-	assert_int_equal(h_read(&h, SEC, t), 0); /* eth1 is new */
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0); /* eth1 is new */
 	assert_near(h.v[FM_F_NET_RX_BYTES], 0.0);
 	nic_line(a, sizeof(a), "eth0", 3100, 30, 2, 4, 1500, 15, 4, 6);
 	nic_line(b, sizeof(b), "eth1", 50, 0, 0, 0, 0, 0, 0, 0);
 	two_nics(t, sizeof(t), b, a); /* reordered */
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(150.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_netdev_removed_and_reset(void **state)
 {
 	char a[256], b[256], t[1024];
-	harness h;
+	fm_test_fixture h;
 
 	nic_line(a, sizeof(a), "eth0", 1000, 10, 0, 0, 1000, 10, 0, 0);
 	nic_line(b, sizeof(b), "veth1", 900000, 900, 0, 0, 900000, 900, 0, 0);
 	two_nics(t, sizeof(t), a, b);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* veth1 deleted and re-created: counters restart. */
 	nic_line(a, sizeof(a), "eth0", 1100, 11, 0, 0, 1000, 10, 0, 0);
 	nic_line(b, sizeof(b), "veth1", 10, 1, 0, 0, 0, 0, 0, 0);
 	two_nics(t, sizeof(t), a, b);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(100.0));
 	assert_near(h.v[FM_F_NET_TX_BYTES], 0.0);
 	/* Only the reset interface: masked. */
 	nic_line(b, sizeof(b), "veth1", 5, 1, 0, 0, 0, 0, 0, 0);
 	two_nics(t, sizeof(t), b, "");
-	assert_int_equal(h_read(&h, SEC, t), 0);
-	assert_net_masked(h.v);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_masked_in(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
 	/* Gone entirely: masked, not an error. */
-	assert_int_equal(h_read(&h, SEC, HEADER), 0);
-	assert_net_masked(h.v);
-	h_close(&h);
+	assert_int_equal(fm_test_read_text(&h, SEC, HEADER), 0);
+	assert_masked_in(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_netdev_absurd_and_failure(void **state)
 {
 	char a[256], t[1024];
-	harness h;
+	fm_test_fixture h;
 
 	nic_line(a, sizeof(a), "eth0", 1000, 10, 0, 0, 1000, 10, 0, 0);
 	two_nics(t, sizeof(t), a, "");
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* 2^50 bytes in a second: no NIC does that. */
 	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 11, 0, 0, 1000, 10,
 	    0, 0);
 	two_nics(t, sizeof(t), a, "");
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_masked(h.v[FM_F_NET_RX_BYTES]);
 	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(1.0));
 	/* A garbled tick, then no rate across it. */
-	assert_int_equal(h_read(&h, SEC, HEADER "eth0: 1 2\n"), -EINVAL);
-	assert_net_masked(h.v);
+	assert_int_equal(
+	    fm_test_read_text(&h, SEC, HEADER "eth0: 1 2\n"), -EINVAL);
+	assert_masked_in(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
 	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 21, 0, 0, 1000, 10,
 	    0, 0);
 	two_nics(t, sizeof(t), a, "");
-	assert_int_equal(h_read(&h, SEC, t), 0);
-	assert_net_masked(h.v);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_masked_in(h.v, FM_F_NET_RX_BYTES, FM_F_NET_DROPS);
 	nic_line(a, sizeof(a), "eth0", 1000 + (1ull << 50), 26, 0, 0, 1000, 10,
 	    0, 0);
 	two_nics(t, sizeof(t), a, "");
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_near(h.v[FM_F_NET_RX_PACKETS], log1p(5.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
@@ -520,7 +391,7 @@ test_collect_netdev_grows(void **state)
 {
 	enum { NICS = 40 };
 	char *t = malloc(sizeof(HEADER) + NICS * 256);
-	harness h;
+	fm_test_fixture h;
 
 	assert_non_null(t);
 	for (int tick = 0; tick < 2; tick++) {
@@ -535,14 +406,14 @@ test_collect_netdev_grows(void **state)
 			    0, 0, 0, 0, 0, 0);
 		}
 		if (tick == 0) {
-			h_open(&h, t);
-			assert_int_equal(h_read(&h, 0, NULL), 0);
+			fm_test_fixture_open(&h, &source, t);
+			assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 		} else {
-			assert_int_equal(h_read(&h, SEC, t), 0);
+			assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 		}
 	}
 	assert_near(h.v[FM_F_NET_RX_BYTES], log1p(780.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 	free(t);
 }
 

@@ -18,20 +18,10 @@
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-#define T0 FM_FIXTURES "/proc-debian12-t0"
+#include "tests/agent/test-util.h"
 
 /* d_ino, d_off, d_reclen, d_type, then the name. */
 #define NAME_OFFSET 19
-
-static void
-assert_near(float got, double want)
-{
-	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
-
-	if (isnan(got) || fabs((double)got - want) > tol)
-		fail_msg("got %.9g, want %.9g", (double)got, want);
-}
 
 /*
  * Appends one record at buf + *off: name with its NUL, padded to 8 bytes
@@ -223,7 +213,7 @@ static void
 test_collect_procs_many_and_changing(void **state)
 {
 	enum { DIRS = 1000 };
-	char dir[] = "/tmp/fm-test-procs-XXXXXX";
+	char dir[FM_TEST_DIR_BYTES];
 	char path[PATH_MAX];
 	float v[FM_FEATURE_COUNT];
 	fm_sampler_config cfg;
@@ -231,7 +221,7 @@ test_collect_procs_many_and_changing(void **state)
 	int fd;
 
 	assert_non_null(st);
-	assert_non_null(mkdtemp(dir));
+	fm_test_tmpdir_new(dir, "procs");
 	/* More entries than one getdents64 buffer holds. */
 	for (int i = 1; i <= DIRS; i++) {
 		snprintf(path, sizeof(path), "%s/%d", dir, i);
@@ -253,12 +243,7 @@ test_collect_procs_many_and_changing(void **state)
 	assert_near(v[FM_F_PROC_COUNT], log1p((double)DIRS - 1));
 	fmi_collector_procs.close(st);
 	free(st);
-	unlink(path);
-	for (int i = 1; i < DIRS; i++) {
-		snprintf(path, sizeof(path), "%s/%d", dir, i);
-		rmdir(path);
-	}
-	rmdir(dir);
+	fm_test_tmpdir_remove(dir);
 }
 
 static void

@@ -1,6 +1,5 @@
 /* Tests for agent/collect-snmp.c: the parser and the collector. */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,16 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-#define T0  FM_FIXTURES "/proc-debian12-t0"
-#define T1  FM_FIXTURES "/proc-debian12-t1"
-#define SEC 1000000000LL
+#include "tests/agent/test-util.h"
 
 #define TCP_HEADER                                                             \
 	"Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens "    \
@@ -28,33 +22,14 @@
 	"Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors "         \
 	"SndbufErrors InCsumErrors IgnoredMulti MemErrors\n"
 
-static char *
-read_fixture(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(1 << 16);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	*ret_len = n;
-	return buf;
-}
-
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
 static int
 parse_exact(const char *s, size_t len, fmi_snmp *ret)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(s, len);
+	int r = fmi_snmp_parse(copy, len, ret);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = fmi_snmp_parse(copy, len, ret);
 	free(copy);
 	return r;
 }
@@ -86,21 +61,6 @@ snmp_text(char *buf, size_t size, uint64_t active, uint64_t passive,
 	assert_true(n > 0 && (size_t)n < size);
 }
 
-static void
-assert_near(float got, double want)
-{
-	double tol = 1e-6 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
-
-	if (isnan(got) || fabs((double)got - want) > tol)
-		fail_msg("got %.9g, want %.9g", (double)got, want);
-}
-
-static void
-assert_masked(float v)
-{
-	assert_true(fm_feature_is_masked(v));
-}
-
 /* ---- parser --------------------------------------------------------- */
 
 static void
@@ -108,7 +68,7 @@ test_collect_snmp_parses_fixture(void **state)
 {
 	fmi_snmp s;
 	size_t len;
-	char *buf = read_fixture(T0 "/net/snmp", &len);
+	char *buf = fm_test_read_file(T0 "/net/snmp", &len);
 
 	assert_int_equal(parse_exact(buf, len, &s), 0);
 	assert_int_equal(s.has, FMI_SNMP_TCP | FMI_SNMP_UDP);
@@ -254,7 +214,7 @@ test_collect_snmp_every_prefix(void **state)
 
 	for (size_t p = 0; p < FM_ELEMENTSOF(paths); p++) {
 		size_t len;
-		char *buf = read_fixture(paths[p], &len);
+		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
 			fmi_snmp s;
@@ -269,68 +229,7 @@ test_collect_snmp_every_prefix(void **state)
 
 /* ---- collector ------------------------------------------------------ */
 
-typedef struct harness {
-	char dir[64];
-	char path[PATH_MAX];
-	void *state;
-	fm_sampler_config cfg;
-	float v[FM_FEATURE_COUNT];
-} harness;
-
-static void
-h_write(harness *h, const char *content)
-{
-	FILE *f = fopen(h->path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(
-	    fwrite(content, 1, strlen(content), f), strlen(content));
-	fclose(f);
-}
-
-static void
-h_open(harness *h, const char *content)
-{
-	char net[PATH_MAX];
-
-	strcpy(h->dir, "/tmp/fm-test-snmp-XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
-	snprintf(net, sizeof(net), "%s/net", h->dir);
-	assert_int_equal(mkdir(net, 0700), 0);
-	snprintf(h->path, sizeof(h->path), "%s/net/snmp", h->dir);
-	h_write(h, content);
-	fm_sampler_config_init(&h->cfg);
-	h->cfg.procfs = h->dir;
-	h->state = calloc(1, fmi_collector_snmp.state_bytes);
-	assert_non_null(h->state);
-	assert_int_equal(fmi_collector_snmp.open(h->state, &h->cfg), 0);
-}
-
-/* Rewrites the file in place (when content is not NULL) and reads. */
-static int
-h_read(harness *h, int64_t dt_ns, const char *content)
-{
-	fmi_collect_ctx ctx = { .dt_ns = dt_ns, .ncpu = 2, .v = h->v };
-
-	if (content)
-		h_write(h, content);
-	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		h->v[i] = NAN;
-	return fmi_collector_snmp.read(h->state, &ctx);
-}
-
-static void
-h_close(harness *h)
-{
-	char net[PATH_MAX];
-
-	fmi_collector_snmp.close(h->state);
-	free(h->state);
-	unlink(h->path);
-	snprintf(net, sizeof(net), "%s/net", h->dir);
-	rmdir(net);
-	rmdir(h->dir);
-}
+static const fm_test_source source = { &fmi_collector_snmp, "net/snmp" };
 
 static const enum fm_feature rate_features[] = {
 	FM_F_TCP_ACTIVE_OPENS,
@@ -350,50 +249,28 @@ assert_rates_masked(const float *v)
 }
 
 static void
-assert_others_masked(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
-		if (f < FM_F_TCP_ACTIVE_OPENS || f > FM_F_UDP_ERRORS)
-			assert_masked(v[f]);
-	}
-}
-
-static void
 test_collect_snmp_missing_file(void **state)
 {
-	fm_sampler_config cfg;
-	void *st = calloc(1, fmi_collector_snmp.state_bytes);
-
-	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
-	cfg.procfs = "/nonexistent-fedmon";
-	assert_int_equal(fmi_collector_snmp.open(st, &cfg), -ENOENT);
-	fmi_collector_snmp.close(st);
-	fmi_collector_snmp.close(st);
-	free(st);
-	st = calloc(1, fmi_collector_snmp.state_bytes);
-	assert_non_null(st);
-	fmi_collector_snmp.close(st); /* never opened */
-	free(st);
+	fm_test_check_missing(&source);
 }
 
 static void
 test_collect_snmp_fixture_rates(void **state)
 {
 	size_t len;
-	char *t0 = read_fixture(T0 "/net/snmp", &len);
-	char *t1 = read_fixture(T1 "/net/snmp", &len);
-	harness h;
+	char *t0 = fm_test_read_file(T0 "/net/snmp", &len);
+	char *t1 = fm_test_read_file(T1 "/net/snmp", &len);
+	fm_test_fixture h;
 
-	h_open(&h, t0);
+	fm_test_fixture_open(&h, &source, t0);
 	/* First read: the gauge only. */
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	assert_near(h.v[FM_F_TCP_ESTAB], 0.0);
 	assert_rates_masked(h.v);
-	assert_others_masked(h.v);
+	assert_masked_outside(h.v, FM_F_TCP_ACTIVE_OPENS, FM_F_UDP_ERRORS);
 	/* Nothing moved in the captured second: real zeros, but no
 	 * segment was sent, so there is no retransmission ratio. */
-	assert_int_equal(h_read(&h, SEC, t1), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t1), 0);
 	assert_near(h.v[FM_F_TCP_ACTIVE_OPENS], 0.0);
 	assert_near(h.v[FM_F_TCP_PASSIVE_OPENS], 0.0);
 	assert_near(h.v[FM_F_TCP_RETRANS], 0.0);
@@ -402,8 +279,8 @@ test_collect_snmp_fixture_rates(void **state)
 	assert_near(h.v[FM_F_TCP_ERRORS], 0.0);
 	assert_near(h.v[FM_F_UDP_ERRORS], 0.0);
 	assert_near(h.v[FM_F_TCP_ESTAB], 0.0);
-	assert_others_masked(h.v);
-	h_close(&h);
+	assert_masked_outside(h.v, FM_F_TCP_ACTIVE_OPENS, FM_F_UDP_ERRORS);
+	fm_test_fixture_fini(&h);
 	free(t0);
 	free(t1);
 }
@@ -412,46 +289,75 @@ static void
 test_collect_snmp_rates(void **state)
 {
 	char t[2048];
-	harness h;
+	fm_test_fixture h;
 
 	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1000, 10, 1, 30, 2, 3, 4);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	assert_near(h.v[FM_F_TCP_ESTAB], log1p(5.0));
 	/* Over 2 s. */
 	snmp_text(t, sizeof(t), 120, 204, 12, 26, 9, 1400, 30, 3, 36, 4, 7, 8);
-	assert_int_equal(h_read(&h, 2 * SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, 2 * SEC, t), 0);
 	assert_near(h.v[FM_F_TCP_ACTIVE_OPENS], log1p(10.0));
 	assert_near(h.v[FM_F_TCP_PASSIVE_OPENS], log1p(2.0));
 	assert_near(h.v[FM_F_TCP_RETRANS], log1p(10.0));
-	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 20.0 / 400.0);
+	/* 20 retransmitted of 400 new + 20 retransmitted segments. */
+	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 20.0 / 420.0);
 	assert_near(h.v[FM_F_TCP_RESETS], log1p((6.0 + 6.0) / 2.0));
 	assert_near(h.v[FM_F_TCP_ERRORS], log1p((2.0 + 2.0) / 2.0));
 	assert_near(h.v[FM_F_UDP_ERRORS], log1p((2.0 + 4.0 + 4.0) / 2.0));
 	assert_near(h.v[FM_F_TCP_ESTAB], log1p(9.0));
-	assert_others_masked(h.v);
-	/* OutSegs counts only segments with new data: a tick of mostly
-	 * retransmissions has a ratio above 1, which is kept. */
+	assert_masked_outside(h.v, FM_F_TCP_ACTIVE_OPENS, FM_F_UDP_ERRORS);
+	/* OutSegs counts only segments with new data, so a tick of mostly
+	 * retransmissions (10 new, 30 again) is 30 of 40 sent: 0.75, where
+	 * retransmitted / OutSegs would be 3. */
 	snmp_text(t, sizeof(t), 120, 204, 12, 26, 9, 1410, 60, 3, 36, 4, 7, 8);
-	assert_int_equal(h_read(&h, SEC, t), 0);
-	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 3.0);
-	h_close(&h);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 0.75);
+	fm_test_fixture_fini(&h);
+}
+
+/* The ratio is a fraction of all segments sent: 1 when only
+ * retransmissions went out, masked when nothing did (0 / 0). */
+static void
+test_collect_snmp_retrans_ratio_bounds(void **state)
+{
+	char t[2048];
+	fm_test_fixture h;
+
+	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1000, 10, 1, 30, 2, 3, 4);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
+	/* No new data, 5 retransmissions. */
+	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1000, 15, 1, 30, 2, 3, 4);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 1.0);
+	assert_near(h.v[FM_F_TCP_RETRANS], log1p(5.0));
+	/* Nothing sent at all. */
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_masked(h.v[FM_F_TCP_RETRANS_RATIO]);
+	assert_near(h.v[FM_F_TCP_RETRANS], 0.0);
+	/* New data only. */
+	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1700, 15, 1, 30, 2, 3, 4);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
+	assert_near(h.v[FM_F_TCP_RETRANS_RATIO], 0.0);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_snmp_reset_and_absurd(void **state)
 {
 	char t[2048];
-	harness h;
+	fm_test_fixture h;
 
 	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1000, 10, 1, 30, 2, 3, 4);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* ActiveOpens went back (a reset) and RetransSegs leapt by 2^40 in
 	 * a second: those two masked, the rest fine. */
 	snmp_text(t, sizeof(t), 50, 201, 10, 20, 5, 1100, 10 + (1ull << 40), 1,
 	    30, 2, 3, 4);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_masked(h.v[FM_F_TCP_ACTIVE_OPENS]);
 	assert_masked(h.v[FM_F_TCP_RETRANS]);
 	assert_masked(h.v[FM_F_TCP_RETRANS_RATIO]);
@@ -461,40 +367,41 @@ test_collect_snmp_reset_and_absurd(void **state)
 	/* A reset of one counter of a sum masks the sum. */
 	snmp_text(t, sizeof(t), 50, 201, 10, 20, 5, 1100, 10 + (1ull << 40), 1,
 	    29, 2, 3, 4);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_masked(h.v[FM_F_TCP_RESETS]);
 	assert_near(h.v[FM_F_TCP_ERRORS], 0.0);
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 static void
 test_collect_snmp_failure_and_missing_proto(void **state)
 {
 	char t[2048];
-	harness h;
+	fm_test_fixture h;
 
 	snmp_text(t, sizeof(t), 100, 200, 10, 20, 5, 1000, 10, 1, 30, 2, 3, 4);
-	h_open(&h, t);
-	assert_int_equal(h_read(&h, 0, NULL), 0);
+	fm_test_fixture_open(&h, &source, t);
+	assert_int_equal(fm_test_read_text(&h, 0, NULL), 0);
 	/* Truncated: an error, everything masked, and no rate across it. */
-	assert_int_equal(h_read(&h, SEC, TCP_HEADER), -EINVAL);
+	assert_int_equal(fm_test_read_text(&h, SEC, TCP_HEADER), -EINVAL);
 	assert_masked(h.v[FM_F_TCP_ESTAB]);
 	assert_rates_masked(h.v);
 	snmp_text(t, sizeof(t), 110, 200, 10, 20, 5, 1000, 10, 1, 30, 2, 3, 4);
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_rates_masked(h.v);
 	assert_near(h.v[FM_F_TCP_ESTAB], log1p(5.0));
 	/* Udp only this tick: Tcp features masked, Udp ones computed. */
 	assert_int_equal(
-	    h_read(&h, SEC, UDP_HEADER "Udp: 1 0 3 1 3 5 0 0 0\n"), 0);
+	    fm_test_read_text(&h, SEC, UDP_HEADER "Udp: 1 0 3 1 3 5 0 0 0\n"),
+	    0);
 	assert_masked(h.v[FM_F_TCP_ESTAB]);
 	assert_masked(h.v[FM_F_TCP_ACTIVE_OPENS]);
 	assert_near(h.v[FM_F_UDP_ERRORS], log1p(2.0));
 	/* Tcp back: no previous Tcp, so no Tcp rate yet. */
-	assert_int_equal(h_read(&h, SEC, t), 0);
+	assert_int_equal(fm_test_read_text(&h, SEC, t), 0);
 	assert_masked(h.v[FM_F_TCP_ACTIVE_OPENS]);
 	assert_near(h.v[FM_F_TCP_ESTAB], log1p(5.0));
-	h_close(&h);
+	fm_test_fixture_fini(&h);
 }
 
 int
@@ -510,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_collect_snmp_missing_file),
 		cmocka_unit_test(test_collect_snmp_fixture_rates),
 		cmocka_unit_test(test_collect_snmp_rates),
+		cmocka_unit_test(test_collect_snmp_retrans_ratio_bounds),
 		cmocka_unit_test(test_collect_snmp_reset_and_absurd),
 		cmocka_unit_test(test_collect_snmp_failure_and_missing_proto),
 	};

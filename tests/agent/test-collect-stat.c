@@ -1,7 +1,6 @@
 /* Tests for agent/collect-stat.c: the /proc/stat parser and collector. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,83 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
+#include "tests/agent/test-util.h"
 
-#define T0  FM_FIXTURES "/proc-debian12-t0"
-#define T1  FM_FIXTURES "/proc-debian12-t1"
-#define SEC 1000000000LL
-
-/* A collector on a temporary procfs root whose files the test rewrites in
- * place (the collector keeps them open). */
-typedef struct fixture {
-	char dir[32];
-	void *state;
-	float v[FM_FEATURE_COUNT];
-	fmi_collect_ctx ctx;
-} fixture;
-
-static const fmi_collector_ops *const ops = &fmi_collector_stat;
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	char *buf = malloc(1 << 16);
-	ssize_t n;
-	int fd;
-
-	assert_non_null(buf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	n = read(fd, buf, (1 << 16) - 1);
-	assert_true(n > 0);
-	close(fd);
-	buf[n] = '\0';
-	*ret_len = (size_t)n;
-	return buf;
-}
-
-static void
-put_bytes(fixture *fx, const char *rel, const void *buf, size_t len)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fx->dir, rel);
-	/* Rewritten in place (the collector holds it open); no O_TRUNC, which
-	 * on ext4 forces a flush at close and makes per-offset loops slow. */
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
-	assert_int_equal(ftruncate(fd, (off_t)len), 0);
-	close(fd);
-}
-
-/* Copies a fixture file (T0 "/stat") into the procfs root as "stat". */
-static void
-put_fixture(fixture *fx, const char *path)
-{
-	size_t len;
-	char *buf = slurp(path, &len);
-
-	put_bytes(fx, "stat", buf, len);
-	free(buf);
-}
-
-static void
-put_text(fixture *fx, const char *text)
-{
-	put_bytes(fx, "stat", text, strlen(text));
-}
+static fm_test_source source = { &fmi_collector_stat, "stat" };
 
 /* Writes a stat file with one aggregate line, the given per-CPU lines and
  * the counters. */
 static void
-put_stat(fixture *fx, const char *cpu, const char *percpu, uint64_t ctxt,
-    uint64_t intr, uint64_t processes)
+put_stat(fm_test_fixture *fx, const char *cpu, const char *percpu,
+    uint64_t ctxt, uint64_t intr, uint64_t processes)
 {
 	char text[4096];
 
@@ -95,104 +30,7 @@ put_stat(fixture *fx, const char *cpu, const char *percpu, uint64_t ctxt,
 	    "processes %llu\nprocs_running 4\nprocs_blocked 1\n",
 	    cpu, percpu, (unsigned long long)intr, (unsigned long long)ctxt,
 	    (unsigned long long)processes);
-	put_text(fx, text);
-}
-
-static int
-collect(fixture *fx, int64_t dt_ns)
-{
-	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
-		fx->v[i] = NAN;
-	fx->ctx.dt_ns = dt_ns;
-	fx->ctx.ncpu = 0;
-	fx->ctx.v = fx->v;
-	return ops->read(fx->state, &fx->ctx);
-}
-
-static int
-open_collector(fixture *fx)
-{
-	fm_sampler_config cfg = { .procfs = fx->dir };
-
-	return ops->open(fx->state, &cfg);
-}
-
-static int
-setup(void **state)
-{
-	fixture *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	strcpy(fx->dir, "/tmp/fm-stat-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->state = calloc(1, ops->state_bytes);
-	assert_non_null(fx->state);
-	*state = fx;
-	return 0;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
-teardown(void **state)
-{
-	fixture *fx = *state;
-
-	ops->close(fx->state);
-	ops->close(fx->state); /* idempotent */
-	free(fx->state);
-	assert_int_equal(
-	    nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
-	free(fx);
-	return 0;
-}
-
-#define assert_feature(v, f, x) check_feature((v), (f), (x), __FILE__, __LINE__)
-#define assert_masked(v, f)     check_masked((v), (f), __FILE__, __LINE__)
-
-static void
-check_feature(const float *v, enum fm_feature f, double expected,
-    const char *file, int line)
-{
-	char what[128];
-	double tol = 1e-6 * fmax(1.0, fabs(expected));
-
-	snprintf(what, sizeof(what), "feature %d is %.9g, expected %.9g", f,
-	    v[f], expected);
-	_assert_true(
-	    !isnan(v[f]) && fabs(v[f] - expected) <= tol, what, file, line);
-}
-
-static void
-check_masked(const float *v, enum fm_feature f, const char *file, int line)
-{
-	char what[64];
-
-	snprintf(
-	    what, sizeof(what), "feature %d is %.9g, expected masked", f, v[f]);
-	_assert_true(isnan(v[f]), what, file, line);
-}
-
-/* Every feature outside this collector's range is masked. */
-static void
-assert_only_stat_features(const float *v)
-{
-	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
-		if (f >= FM_F_CPU_USER && f <= FM_F_PROC_BLOCKED)
-			continue;
-		assert_masked(v, f);
-	}
-}
-
-static void
-assert_all_stat_masked(const float *v)
-{
-	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_BLOCKED; f++)
-		assert_masked(v, f);
+	fm_test_put_text(fx, text);
 }
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
@@ -200,12 +38,9 @@ static int
 parse(const char *buf, size_t len, fmi_stat *ret, fmi_cpu_times *cpus,
     bool *present, uint32_t cap)
 {
-	char *copy = malloc(len ? len : 1);
-	int r;
+	char *copy = fm_test_exact_copy(buf, len);
+	int r = fmi_stat_parse(copy, len, ret, cpus, present, cap);
 
-	assert_non_null(copy);
-	memcpy(copy, buf, len);
-	r = fmi_stat_parse(copy, len, ret, cpus, present, cap);
 	free(copy);
 	return r;
 }
@@ -225,7 +60,7 @@ test_collect_stat_parse_fixture(void **state)
 	bool present[4] = { true, true, true, true };
 	fmi_stat st;
 	size_t len;
-	char *buf = slurp(T0 "/stat", &len);
+	char *buf = fm_test_read_file(T0 "/stat", &len);
 
 	assert_int_equal(parse(buf, len, &st, cpus, present, 4), 0);
 	assert_int_equal(st.total.user, 7846);
@@ -250,7 +85,7 @@ test_collect_stat_parse_fixture(void **state)
 	assert_int_equal(st.procs_blocked, 0);
 	free(buf);
 
-	buf = slurp(T1 "/stat", &len);
+	buf = fm_test_read_file(T1 "/stat", &len);
 	assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), 0);
 	assert_int_equal(st.total.user, 8050);
 	assert_int_equal(st.total.idle, 25519);
@@ -380,7 +215,7 @@ static void
 test_collect_stat_parse_embedded_nul(void **state)
 {
 	size_t len;
-	char *buf = slurp(T0 "/stat", &len);
+	char *buf = fm_test_read_file(T0 "/stat", &len);
 	char *btime = strstr(buf, "btime");
 	char *ctxt = strstr(buf, "ctxt");
 	char saved = ctxt[6];
@@ -432,7 +267,7 @@ static void
 test_collect_stat_parse_truncated(void **state)
 {
 	size_t len;
-	char *buf = slurp(T0 "/stat", &len);
+	char *buf = fm_test_read_file(T0 "/stat", &len);
 	size_t ok_from = (size_t)(strstr(buf, "procs_blocked 0") - buf) +
 	    strlen("procs_blocked 0");
 
@@ -457,17 +292,9 @@ test_collect_stat_parse_garbage(void **state)
 		size_t len;
 		fmi_stat st;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		len = (size_t)(x % sizeof(buf));
-		for (size_t j = 0; j < len; j++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			/* Half the inputs from a stat-like alphabet. */
-			buf[j] = i & 1 ? (char)x : "cpu0123456789 \n"[x % 15];
-		}
+		/* Half the inputs from a stat-like alphabet. */
+		len = fm_test_rand_bytes(
+		    &x, buf, sizeof(buf), i & 1 ? NULL : "cpu0123456789 \n");
 		assert_int_equal(parse(buf, len, &st, NULL, NULL, 0), -EINVAL);
 	}
 }
@@ -477,95 +304,95 @@ test_collect_stat_parse_garbage(void **state)
 static void
 test_collect_stat_fixture_rates(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(open_collector(fx), 0);
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_open(fx), 0);
 
 	/* First tick: gauges only. */
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 2);
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
-	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.0);
+	assert_near(fx->v[FM_F_PROC_RUNNING], 1.5);
+	assert_near(fx->v[FM_F_PROC_BLOCKED], 0.0);
 	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_FORKS; f++)
-		assert_masked(fx->v, f);
-	assert_only_stat_features(fx->v);
+		assert_masked(fx->v[f]);
+	assert_masked_outside(fx->v, FM_F_CPU_USER, FM_F_PROC_BLOCKED);
 
 	/* t1, one second later. Total deltas: user 204, system 6, idle 10,
 	 * steal 1 (221); cpu0 111 with idle 5, cpu1 112 with idle 6;
 	 * ctxt +399, intr +680, processes +27. */
-	put_fixture(fx, T1 "/stat");
-	assert_int_equal(collect(fx, SEC), 0);
+	fm_test_put_fixture(fx, T1 "/stat");
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 2);
-	assert_feature(fx->v, FM_F_CPU_USER, 204.0 / 221);
-	assert_feature(fx->v, FM_F_CPU_SYSTEM, 6.0 / 221);
-	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.0);
-	assert_feature(fx->v, FM_F_CPU_IRQ, 0.0);
-	assert_feature(fx->v, FM_F_CPU_STEAL, 1.0 / 221);
-	assert_feature(fx->v, FM_F_CPU_IDLE, 10.0 / 221);
-	assert_feature(fx->v, FM_F_CPU_BUSIEST, 106.0 / 111);
-	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 / 2));
-	assert_feature(fx->v, FM_F_CPU_INTR, log1p(680.0 / 2));
-	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(27.0));
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
-	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.0);
-	assert_only_stat_features(fx->v);
+	assert_near(fx->v[FM_F_CPU_USER], 204.0 / 221);
+	assert_near(fx->v[FM_F_CPU_SYSTEM], 6.0 / 221);
+	assert_near(fx->v[FM_F_CPU_IOWAIT], 0.0);
+	assert_near(fx->v[FM_F_CPU_IRQ], 0.0);
+	assert_near(fx->v[FM_F_CPU_STEAL], 1.0 / 221);
+	assert_near(fx->v[FM_F_CPU_IDLE], 10.0 / 221);
+	assert_near(fx->v[FM_F_CPU_BUSIEST], 106.0 / 111);
+	assert_near(fx->v[FM_F_CPU_CTXT], log1p(399.0 / 2));
+	assert_near(fx->v[FM_F_CPU_INTR], log1p(680.0 / 2));
+	assert_near(fx->v[FM_F_PROC_FORKS], log1p(27.0));
+	assert_near(fx->v[FM_F_PROC_RUNNING], 1.5);
+	assert_near(fx->v[FM_F_PROC_BLOCKED], 0.0);
+	assert_masked_outside(fx->v, FM_F_CPU_USER, FM_F_PROC_BLOCKED);
 }
 
 static void
 test_collect_stat_rates_scale_with_dt(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
-	put_fixture(fx, T1 "/stat");
-	assert_int_equal(collect(fx, SEC / 4), 0);
-	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 * 4 / 2));
-	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(27.0 * 4));
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
+	fm_test_put_fixture(fx, T1 "/stat");
+	assert_int_equal(fm_test_read(fx, SEC / 4, 0), 0);
+	assert_near(fx->v[FM_F_CPU_CTXT], log1p(399.0 * 4 / 2));
+	assert_near(fx->v[FM_F_PROC_FORKS], log1p(27.0 * 4));
 	/* Fractions do not depend on dt. */
-	assert_feature(fx->v, FM_F_CPU_USER, 204.0 / 221);
+	assert_near(fx->v[FM_F_CPU_USER], 204.0 / 221);
 }
 
 static void
 test_collect_stat_zero_dt_masks_rates(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
-	put_fixture(fx, T1 "/stat");
-	assert_int_equal(collect(fx, 0), 0);
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
+	fm_test_put_fixture(fx, T1 "/stat");
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	for (int f = FM_F_CPU_USER; f <= FM_F_PROC_FORKS; f++)
-		assert_masked(fx->v, f);
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+		assert_masked(fx->v[f]);
+	assert_near(fx->v[FM_F_PROC_RUNNING], 1.5);
 }
 
 static void
 test_collect_stat_counter_reset(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
 
 	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 5000, 7000, 300);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 
 	/* ctxt goes backwards: a reset, masked; the others move on. */
 	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 100, 7100, 310);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_masked(fx->v, FM_F_CPU_CTXT);
-	assert_feature(fx->v, FM_F_CPU_INTR, log1p(100.0));
-	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(10.0));
-	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_masked(fx->v[FM_F_CPU_CTXT]);
+	assert_near(fx->v[FM_F_CPU_INTR], log1p(100.0));
+	assert_near(fx->v[FM_F_PROC_FORKS], log1p(10.0));
+	assert_near(fx->v[FM_F_CPU_USER], 0.5);
 
 	/* The next tick measures from the reset value. */
 	put_stat(fx, "30 0 10 30 0 0 0 0", cpu0, 150, 7200, 320);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(50.0));
-	assert_feature(fx->v, FM_F_CPU_INTR, log1p(100.0));
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_near(fx->v[FM_F_CPU_CTXT], log1p(50.0));
+	assert_near(fx->v[FM_F_CPU_INTR], log1p(100.0));
 }
 
 /* ctxt and intr are u64: going back from near 2^32 is a reset, not a
@@ -574,39 +401,39 @@ test_collect_stat_counter_reset(void **state)
 static void
 test_collect_stat_counter_wrap(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
 
 	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 4294967290u, 4294967290u,
 	    4294967290u);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 10, 4294967300u, 10);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_masked(fx->v, FM_F_CPU_CTXT);
-	assert_feature(fx->v, FM_F_CPU_INTR, log1p(10.0));
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_masked(fx->v[FM_F_CPU_CTXT]);
+	assert_near(fx->v[FM_F_CPU_INTR], log1p(10.0));
 	if (sizeof(unsigned long) == 4)
-		assert_feature(fx->v, FM_F_PROC_FORKS, log1p(16.0));
+		assert_near(fx->v[FM_F_PROC_FORKS], log1p(16.0));
 	else
-		assert_masked(fx->v, FM_F_PROC_FORKS);
+		assert_masked(fx->v[FM_F_PROC_FORKS]);
 }
 
 static void
 test_collect_stat_absurd_rate_masked(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	const char *cpu0 = "cpu0 10 0 10 10 0 0 0 0\n";
 
 	put_stat(fx, "10 0 10 10 0 0 0 0", cpu0, 1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	/* 2e12 context switches in a second: a broken counter. */
 	put_stat(fx, "20 0 10 20 0 0 0 0", cpu0, 2000000000001ull,
 	    1000000000001ull, 2);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_masked(fx->v, FM_F_CPU_CTXT);
-	assert_feature(fx->v, FM_F_CPU_INTR, log1p(1e12));
-	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(1.0));
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_masked(fx->v[FM_F_CPU_CTXT]);
+	assert_near(fx->v[FM_F_CPU_INTR], log1p(1e12));
+	assert_near(fx->v[FM_F_PROC_FORKS], log1p(1.0));
 }
 
 /* iowait stepping back (NO_HZ) counts as 0; fractions are over the sum of
@@ -614,20 +441,20 @@ test_collect_stat_absurd_rate_masked(void **state)
 static void
 test_collect_stat_cpu_time_backwards(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(fx, "100 0 100 100 50 0 0 0", "cpu0 100 0 100 100 50 0 0 0\n",
 	    1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	put_stat(fx, "150 0 100 140 40 0 0 0", "cpu0 150 0 100 140 40 0 0 0\n",
 	    1, 1, 1);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_feature(fx->v, FM_F_CPU_USER, 50.0 / 90);
-	assert_feature(fx->v, FM_F_CPU_IDLE, 40.0 / 90);
-	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.0);
-	assert_feature(fx->v, FM_F_CPU_SYSTEM, 0.0);
-	assert_feature(fx->v, FM_F_CPU_BUSIEST, 50.0 / 90);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_near(fx->v[FM_F_CPU_USER], 50.0 / 90);
+	assert_near(fx->v[FM_F_CPU_IDLE], 40.0 / 90);
+	assert_near(fx->v[FM_F_CPU_IOWAIT], 0.0);
+	assert_near(fx->v[FM_F_CPU_SYSTEM], 0.0);
+	assert_near(fx->v[FM_F_CPU_BUSIEST], 50.0 / 90);
 }
 
 /* A core waiting on I/O is not busy: busiest is 1 - (idle+iowait)/total
@@ -635,23 +462,23 @@ test_collect_stat_cpu_time_backwards(void **state)
 static void
 test_collect_stat_iowait_is_not_busy(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(fx, "0 0 0 0 0 0 0 0",
 	    "cpu0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0\n", 1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	/* cpu0: 10 user, 90 iowait; cpu1: 30 system, 5 irq, 5 softirq,
 	 * 60 idle. */
 	put_stat(fx, "10 0 30 60 90 5 5 0",
 	    "cpu0 10 0 0 0 90 0 0 0\ncpu1 0 0 30 60 0 5 5 0\n", 1, 1, 1);
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_feature(fx->v, FM_F_CPU_BUSIEST, 0.4);
-	assert_feature(fx->v, FM_F_CPU_IOWAIT, 0.45);
-	assert_feature(fx->v, FM_F_CPU_IRQ, 0.05);
-	assert_feature(fx->v, FM_F_CPU_SYSTEM, 0.15);
-	assert_feature(fx->v, FM_F_CPU_USER, 0.05);
-	assert_feature(fx->v, FM_F_CPU_IDLE, 0.3);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_near(fx->v[FM_F_CPU_BUSIEST], 0.4);
+	assert_near(fx->v[FM_F_CPU_IOWAIT], 0.45);
+	assert_near(fx->v[FM_F_CPU_IRQ], 0.05);
+	assert_near(fx->v[FM_F_CPU_SYSTEM], 0.15);
+	assert_near(fx->v[FM_F_CPU_USER], 0.05);
+	assert_near(fx->v[FM_F_CPU_IDLE], 0.3);
 }
 
 /* No CPU time passed: fractions are 0/0, masked; counters that did not
@@ -659,19 +486,19 @@ test_collect_stat_iowait_is_not_busy(void **state)
 static void
 test_collect_stat_no_time_passed(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(
 	    fx, "10 0 10 10 0 0 0 0", "cpu0 10 0 10 10 0 0 0 0\n", 5, 5, 5);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
-	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	for (int f = FM_F_CPU_USER; f <= FM_F_CPU_BUSIEST; f++)
-		assert_masked(fx->v, f);
-	assert_feature(fx->v, FM_F_CPU_CTXT, 0.0);
-	assert_feature(fx->v, FM_F_CPU_INTR, 0.0);
-	assert_feature(fx->v, FM_F_PROC_FORKS, 0.0);
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 4.0);
+		assert_masked(fx->v[f]);
+	assert_near(fx->v[FM_F_CPU_CTXT], 0.0);
+	assert_near(fx->v[FM_F_CPU_INTR], 0.0);
+	assert_near(fx->v[FM_F_PROC_FORKS], 0.0);
+	assert_near(fx->v[FM_F_PROC_RUNNING], 4.0);
 }
 
 /* CPUs beyond this host's count (sparse, from a bigger host) are sized
@@ -679,60 +506,60 @@ test_collect_stat_no_time_passed(void **state)
 static void
 test_collect_stat_sparse_cpus(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(fx, "0 0 0 0 0 0 0 0",
 	    "cpu0 0 0 0 0\ncpu5 0 0 0 0\ncpu200 0 0 0 0\n", 1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 3);
 	put_stat(fx, "170 0 0 130 0 0 0 0",
 	    "cpu0 10 0 0 90\ncpu5 70 0 0 30\ncpu7 100 0 0 0\n"
 	    "cpu200 90 0 0 10\n",
 	    1, 1, 1);
-	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 4);
-	assert_feature(fx->v, FM_F_CPU_BUSIEST, 0.9);
-	assert_feature(fx->v, FM_F_CPU_USER, 170.0 / 300);
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.0);
-	assert_feature(fx->v, FM_F_PROC_BLOCKED, 0.25);
+	assert_near(fx->v[FM_F_CPU_BUSIEST], 0.9);
+	assert_near(fx->v[FM_F_CPU_USER], 170.0 / 300);
+	assert_near(fx->v[FM_F_PROC_RUNNING], 1.0);
+	assert_near(fx->v[FM_F_PROC_BLOCKED], 0.25);
 }
 
 /* A CPU index no array can hold still counts, but no busiest is known. */
 static void
 test_collect_stat_cpu_beyond_max(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(fx, "0 0 0 0", "cpu9000 0 0 0 0\n", 1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	put_stat(fx, "5 0 0 5", "cpu9000 5 0 0 5\n", 1, 1, 1);
-	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 1);
-	assert_masked(fx->v, FM_F_CPU_BUSIEST);
-	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+	assert_masked(fx->v[FM_F_CPU_BUSIEST]);
+	assert_near(fx->v[FM_F_CPU_USER], 0.5);
 }
 
 /* No cpuN lines: nothing to normalise per core by. */
 static void
 test_collect_stat_no_percpu_lines(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	put_stat(fx, "0 0 0 0", "", 1, 1, 1);
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 	put_stat(fx, "5 0 0 5", "", 3, 3, 3);
-	assert_int_equal(collect(fx, SEC), 0);
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	assert_int_equal(fx->ctx.ncpu, 0);
-	assert_masked(fx->v, FM_F_CPU_CTXT);
-	assert_masked(fx->v, FM_F_CPU_INTR);
-	assert_masked(fx->v, FM_F_PROC_RUNNING);
-	assert_masked(fx->v, FM_F_PROC_BLOCKED);
-	assert_masked(fx->v, FM_F_CPU_BUSIEST);
-	assert_feature(fx->v, FM_F_PROC_FORKS, log1p(2.0));
-	assert_feature(fx->v, FM_F_CPU_USER, 0.5);
+	assert_masked(fx->v[FM_F_CPU_CTXT]);
+	assert_masked(fx->v[FM_F_CPU_INTR]);
+	assert_masked(fx->v[FM_F_PROC_RUNNING]);
+	assert_masked(fx->v[FM_F_PROC_BLOCKED]);
+	assert_masked(fx->v[FM_F_CPU_BUSIEST]);
+	assert_near(fx->v[FM_F_PROC_FORKS], log1p(2.0));
+	assert_near(fx->v[FM_F_CPU_USER], 0.5);
 }
 
 /* A tick that does not parse masks everything and forgets the previous
@@ -741,28 +568,28 @@ test_collect_stat_no_percpu_lines(void **state)
 static void
 test_collect_stat_parse_failure_gap(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(open_collector(fx), 0);
-	assert_int_equal(collect(fx, 0), 0);
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_open(fx), 0);
+	assert_int_equal(fm_test_read(fx, 0, 0), 0);
 
-	put_text(fx, "cpu  garbage\n");
-	assert_int_equal(collect(fx, SEC), -EINVAL);
-	assert_all_stat_masked(fx->v);
+	fm_test_put_text(fx, "cpu  garbage\n");
+	assert_int_equal(fm_test_read(fx, SEC, 0), -EINVAL);
+	assert_masked_in(fx->v, FM_F_CPU_USER, FM_F_PROC_BLOCKED);
 	assert_int_equal(fx->ctx.ncpu, 2); /* the last good count */
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(collect(fx, SEC), 0);
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
 	/* With t0 kept as previous this would be a zero rate, not masked. */
-	assert_masked(fx->v, FM_F_CPU_CTXT);
-	assert_masked(fx->v, FM_F_PROC_FORKS);
-	assert_feature(fx->v, FM_F_PROC_RUNNING, 1.5);
+	assert_masked(fx->v[FM_F_CPU_CTXT]);
+	assert_masked(fx->v[FM_F_PROC_FORKS]);
+	assert_near(fx->v[FM_F_PROC_RUNNING], 1.5);
 
-	put_fixture(fx, T1 "/stat");
-	assert_int_equal(collect(fx, SEC), 0);
-	assert_feature(fx->v, FM_F_CPU_CTXT, log1p(399.0 / 2));
-	assert_feature(fx->v, FM_F_CPU_BUSIEST, 106.0 / 111);
+	fm_test_put_fixture(fx, T1 "/stat");
+	assert_int_equal(fm_test_read(fx, SEC, 0), 0);
+	assert_near(fx->v[FM_F_CPU_CTXT], log1p(399.0 / 2));
+	assert_near(fx->v[FM_F_CPU_BUSIEST], 106.0 / 111);
 }
 
 /* The file truncated at every byte offset: read fails with -EINVAL and
@@ -770,22 +597,23 @@ test_collect_stat_parse_failure_gap(void **state)
 static void
 test_collect_stat_truncated_file(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 	size_t len;
-	char *buf = slurp(T0 "/stat", &len);
+	char *buf = fm_test_read_file(T0 "/stat", &len);
 	size_t ok_from = (size_t)(strstr(buf, "procs_blocked 0") - buf) +
 	    strlen("procs_blocked 0");
 
-	put_fixture(fx, T0 "/stat");
-	assert_int_equal(open_collector(fx), 0);
+	fm_test_put_fixture(fx, T0 "/stat");
+	assert_int_equal(fm_test_open(fx), 0);
 	for (size_t n = 0; n <= len; n++) {
 		int r;
 
-		put_bytes(fx, "stat", buf, n);
-		r = collect(fx, SEC);
+		fm_test_put_bytes(fx, buf, n);
+		r = fm_test_read(fx, SEC, 0);
 		assert_int_equal(r, n >= ok_from ? 0 : -EINVAL);
 		if (r < 0)
-			assert_all_stat_masked(fx->v);
+			assert_masked_in(
+			    fx->v, FM_F_CPU_USER, FM_F_PROC_BLOCKED);
 	}
 	free(buf);
 }
@@ -793,20 +621,18 @@ test_collect_stat_truncated_file(void **state)
 static void
 test_collect_stat_missing_file(void **state)
 {
-	fixture *fx = *state;
-
-	assert_int_equal(open_collector(fx), -ENOENT);
+	fm_test_check_missing(&source);
 }
 
 static void
 test_collect_stat_close_without_open(void **state)
 {
-	fixture *fx = *state;
+	fm_test_fixture *fx = *state;
 
 	bool stdin_open = fcntl(0, F_GETFD) >= 0;
 
 	/* A zeroed state holds fd 0 in its file: close must not close it. */
-	ops->close(fx->state);
+	fx->src.ops->close(fx->state);
 	assert_int_equal(fcntl(0, F_GETFD) >= 0, stdin_open);
 }
 
@@ -823,38 +649,35 @@ main(void)
 		cmocka_unit_test(test_collect_stat_parse_cpus_beyond_cap),
 		cmocka_unit_test(test_collect_stat_parse_truncated),
 		cmocka_unit_test(test_collect_stat_parse_garbage),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_fixture_rates, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_rates_scale_with_dt, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_zero_dt_masks_rates, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_counter_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_counter_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_absurd_rate_masked, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_cpu_time_backwards, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_iowait_is_not_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_no_time_passed, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_sparse_cpus, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_cpu_beyond_max, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_no_percpu_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_parse_failure_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_truncated_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_collect_stat_close_without_open, setup, teardown),
+		fm_test_collector_test(
+		    test_collect_stat_fixture_rates, &source),
+		fm_test_collector_test(
+		    test_collect_stat_rates_scale_with_dt, &source),
+		fm_test_collector_test(
+		    test_collect_stat_zero_dt_masks_rates, &source),
+		fm_test_collector_test(
+		    test_collect_stat_counter_reset, &source),
+		fm_test_collector_test(test_collect_stat_counter_wrap, &source),
+		fm_test_collector_test(
+		    test_collect_stat_absurd_rate_masked, &source),
+		fm_test_collector_test(
+		    test_collect_stat_cpu_time_backwards, &source),
+		fm_test_collector_test(
+		    test_collect_stat_iowait_is_not_busy, &source),
+		fm_test_collector_test(
+		    test_collect_stat_no_time_passed, &source),
+		fm_test_collector_test(test_collect_stat_sparse_cpus, &source),
+		fm_test_collector_test(
+		    test_collect_stat_cpu_beyond_max, &source),
+		fm_test_collector_test(
+		    test_collect_stat_no_percpu_lines, &source),
+		fm_test_collector_test(
+		    test_collect_stat_parse_failure_gap, &source),
+		fm_test_collector_test(
+		    test_collect_stat_truncated_file, &source),
+		cmocka_unit_test(test_collect_stat_missing_file),
+		fm_test_collector_test(
+		    test_collect_stat_close_without_open, &source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

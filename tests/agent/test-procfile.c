@@ -1,27 +1,17 @@
 /* Tests for agent/procfile.c: open once, pread again, growth, absence. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent-int.h"
-
-static void
-write_file(const char *path, const char *content, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, len, f), len);
-	fclose(f);
-}
+#include "tests/agent/test-util.h"
 
 static void
 test_procfile_reads_fixture(void **state)
@@ -43,48 +33,42 @@ test_procfile_reads_fixture(void **state)
 static void
 test_procfile_rereads_in_place(void **state)
 {
-	char dir[] = "/tmp/fm-test-procfile-XXXXXX";
-	char path[PATH_MAX];
+	char dir[FM_TEST_DIR_BYTES];
 	fmi_procfile f;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/x", dir);
-	write_file(path, "one\n", 4);
+	fm_test_tmpdir_new(dir, "procfile");
+	fm_test_write_text(dir, "x", "one\n");
 	assert_int_equal(fmi_procfile_open(&f, dir, "x"), 0);
 	assert_string_equal(f.buf, "one\n");
 	/* Rewritten in place (same inode), as procfs content changes. */
-	write_file(path, "two!!\n", 6);
+	fm_test_write_text(dir, "x", "two!!\n");
 	assert_int_equal(fmi_procfile_read(&f), 6);
 	assert_string_equal(f.buf, "two!!\n");
 	fmi_procfile_close(&f);
-	unlink(path);
-	rmdir(dir);
+	fm_test_tmpdir_remove(dir);
 }
 
 static void
 test_procfile_grows_for_big_files(void **state)
 {
-	char dir[] = "/tmp/fm-test-procfile-XXXXXX";
-	char path[PATH_MAX];
+	char dir[FM_TEST_DIR_BYTES];
 	size_t big = 100000;
 	char *content = malloc(big);
 	fmi_procfile f;
 
 	assert_non_null(content);
 	memset(content, 'a', big);
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/x", dir);
-	write_file(path, "small\n", 6);
+	fm_test_tmpdir_new(dir, "procfile");
+	fm_test_write_text(dir, "x", "small\n");
 	assert_int_equal(fmi_procfile_open(&f, dir, "x"), 0);
-	write_file(path, content, big);
+	fm_test_write_file(dir, "x", content, big);
 	assert_int_equal(fmi_procfile_read(&f), (int)big);
 	assert_int_equal(f.len, big);
 	assert_true(f.cap > big);
 	assert_int_equal(f.buf[big - 1], 'a');
 	fmi_procfile_close(&f);
 	free(content);
-	unlink(path);
-	rmdir(dir);
+	fm_test_tmpdir_remove(dir);
 }
 
 static void
@@ -128,6 +112,32 @@ test_procfile_path_too_long(void **state)
 	assert_int_equal(f.fd, -1);
 }
 
+/* A procfile that was never opened is closed, whatever its fd says: a
+ * zeroed one holds fd 0, which close must leave alone. */
+static void
+test_procfile_close_never_opened(void **state)
+{
+	bool stdin_open = fcntl(0, F_GETFD) >= 0;
+	fmi_procfile f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(fmi_procfile_read(&f), -EBADF);
+	fmi_procfile_close(&f);
+	assert_int_equal(fcntl(0, F_GETFD) >= 0, stdin_open);
+	fmi_procfile_init(&f);
+	fmi_procfile_close(&f);
+	assert_int_equal(f.fd, -1);
+	/* After a failed open, twice. */
+	assert_int_equal(fmi_procfile_open(&f, FM_FIXTURES "/proc-debian12-t0",
+	                     "no-such-file"),
+	    -ENOENT);
+	fmi_procfile_close(&f);
+	fmi_procfile_close(&f);
+	assert_int_equal(f.fd, -1);
+	assert_null(f.buf);
+	assert_int_equal(fcntl(0, F_GETFD) >= 0, stdin_open);
+}
+
 int
 main(void)
 {
@@ -138,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_procfile_missing_is_enoent),
 		cmocka_unit_test(test_procfile_real_proc_pread),
 		cmocka_unit_test(test_procfile_path_too_long),
+		cmocka_unit_test(test_procfile_close_never_opened),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

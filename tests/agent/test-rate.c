@@ -1,4 +1,4 @@
-/* Tests for agent/rate.c: counter deltas with wrap and reset. */
+/* Tests for agent/rate.c: counter deltas with wrap and reset, rates. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +54,20 @@ test_rate_per_second(void **state)
 	assert_true(isnan(fmi_per_second(3, -1)));
 }
 
+static void
+test_rate_counter_rate(void **state)
+{
+	/* 50 over half a second, 32-bit wrap included. */
+	assert_true(fmi_counter_rate(10, 60, 64, 500000000, 1e9) == 100.0);
+	assert_true(
+	    fmi_counter_rate(UINT32_MAX - 4, 45, 32, 500000000, 1e9) == 100.0);
+	/* The limit itself passes; above it, a reset or no time: NAN. */
+	assert_true(fmi_counter_rate(0, 100, 64, 1000000000, 100.0) == 100.0);
+	assert_true(isnan(fmi_counter_rate(0, 101, 64, 1000000000, 100.0)));
+	assert_true(isnan(fmi_counter_rate(60, 10, 64, 1000000000, 1e9)));
+	assert_true(isnan(fmi_counter_rate(10, 60, 64, 0, 1e9)));
+}
+
 int
 main(void)
 {
@@ -62,6 +76,7 @@ main(void)
 		cmocka_unit_test(test_rate_delta_32bit_wrap),
 		cmocka_unit_test(test_rate_delta_reset_is_refused),
 		cmocka_unit_test(test_rate_per_second),
+		cmocka_unit_test(test_rate_counter_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,22 +4,20 @@
  * calloc and realloc are wrapped (-Wl,--wrap) and counted.
  */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "tests/agent/test-util.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -92,27 +90,21 @@ test_sampler_fixture_all_sources(void **state)
 static void
 test_sampler_missing_sources_are_masked(void **state)
 {
-	char dir[] = "/tmp/fm-test-sampler-XXXXXX";
-	char path[PATH_MAX];
+	char dir[FM_TEST_DIR_BYTES];
 	fm_sampler_config cfg;
 	fm_sampler *s = NULL;
 	fm_sample a;
-	FILE *f;
 
-	assert_non_null(mkdtemp(dir));
+	fm_test_tmpdir_new(dir, "sampler");
 	fm_sampler_config_init(&cfg);
 	cfg.procfs = dir;
 	/* No /proc/stat: not a procfs at all. */
 	assert_int_equal(fm_sampler_new(&cfg, &s), -ENOENT);
 	assert_null(s);
 	/* Only /proc/stat: everything else missing and masked. */
-	snprintf(path, sizeof(path), "%s/stat", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 10 0 10 80 0 0 0 0 0 0\n"
-	      "ctxt 5\nprocesses 3\nprocs_running 1\nprocs_blocked 0\n",
-	    f);
-	fclose(f);
+	fm_test_write_text(dir, "stat",
+	    "cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 10 0 10 80 0 0 0 0 0 0\n"
+	    "ctxt 5\nprocesses 3\nprocs_running 1\nprocs_blocked 0\n");
 	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
 	assert_non_null(strstr(fm_sampler_missing(s), "meminfo"));
 	assert_non_null(strstr(fm_sampler_missing(s), "pressure"));
@@ -124,8 +116,7 @@ test_sampler_missing_sources_are_masked(void **state)
 	assert_true(fm_feature_is_masked(a.v[FM_F_PSI_IO_SOME]));
 	assert_true(fm_feature_is_masked(a.v[FM_F_FS_FULLEST]));
 	fm_sampler_free(s);
-	unlink(path);
-	rmdir(dir);
+	fm_test_tmpdir_remove(dir);
 }
 
 static void

@@ -1,0 +1,301 @@
+/* Helpers shared by the agent tests; see test-util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/agent/test-util.h"
+
+/* ---- files ----------------------------------------------------------- */
+
+char *
+fm_test_read_file(const char *path, size_t *ret_len)
+{
+	char *buf = malloc(FM_TEST_FILE_MAX_BYTES);
+	size_t len = 0;
+	int fd;
+
+	assert_non_null(buf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (;;) {
+		ssize_t n = read(fd, buf + len, FM_TEST_FILE_MAX_BYTES - len);
+
+		assert_true(n >= 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		assert_true(len < FM_TEST_FILE_MAX_BYTES);
+	}
+	close(fd);
+	assert_true(len > 0);
+	buf[len] = '\0';
+	*ret_len = len;
+	return buf;
+}
+
+char *
+fm_test_exact_copy(const void *buf, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	return copy;
+}
+
+static uint64_t
+xorshift64(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+size_t
+fm_test_rand_bytes(uint64_t *x, char *buf, size_t size, const char *alphabet)
+{
+	size_t len = (size_t)(xorshift64(x) % size);
+
+	for (size_t j = 0; j < len; j++) {
+		uint64_t r = xorshift64(x);
+
+		buf[j] = alphabet ? alphabet[r % strlen(alphabet)] : (char)r;
+	}
+	return len;
+}
+
+/* Creates the directories of root/rel's parent that do not exist yet. */
+static void
+make_parents(const char *root, const char *rel)
+{
+	char path[PATH_MAX];
+
+	for (const char *slash = strchr(rel, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		int n = snprintf(path, sizeof(path), "%s/%.*s", root,
+		    (int)(slash - rel), rel);
+
+		assert_true(n > 0 && (size_t)n < sizeof(path));
+		assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+	}
+}
+
+void
+fm_test_write_file(
+    const char *root, const char *rel, const void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int fd, n;
+
+	make_parents(root, rel);
+	n = snprintf(path, sizeof(path), "%s/%s", root, rel);
+	assert_true(n > 0 && (size_t)n < sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, len, 0), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	close(fd);
+}
+
+void
+fm_test_write_text(const char *root, const char *rel, const char *text)
+{
+	fm_test_write_file(root, rel, text, strlen(text));
+}
+
+void
+fm_test_tmpdir_new(char *dir, const char *tag)
+{
+	int n = snprintf(dir, FM_TEST_DIR_BYTES, "/tmp/fm-test-%s-XXXXXX", tag);
+
+	assert_true(n > 0 && n < FM_TEST_DIR_BYTES);
+	assert_non_null(mkdtemp(dir));
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+void
+fm_test_tmpdir_remove(const char *dir)
+{
+	assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* ---- a collector on a temporary procfs root -------------------------- */
+
+void
+fm_test_fixture_init(fm_test_fixture *fx, const fm_test_source *src)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->src = *src;
+	fm_test_tmpdir_new(fx->dir, src->ops->name);
+	fm_sampler_config_init(&fx->cfg);
+	fx->cfg.procfs = fx->dir;
+	fx->state = calloc(1, src->ops->state_bytes);
+	assert_non_null(fx->state);
+	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
+		fx->v[i] = NAN;
+	fx->ctx.v = fx->v;
+}
+
+void
+fm_test_fixture_fini(fm_test_fixture *fx)
+{
+	fx->src.ops->close(fx->state);
+	fx->src.ops->close(fx->state); /* idempotent */
+	free(fx->state);
+	fx->state = NULL;
+	fm_test_tmpdir_remove(fx->dir);
+}
+
+int
+fm_test_fixture_setup(void **state)
+{
+	const fm_test_source *src = *state;
+	fm_test_fixture *fx = malloc(sizeof(*fx));
+
+	assert_non_null(src);
+	assert_non_null(fx);
+	fm_test_fixture_init(fx, src);
+	*state = fx;
+	return 0;
+}
+
+int
+fm_test_fixture_teardown(void **state)
+{
+	fm_test_fixture *fx = *state;
+
+	fm_test_fixture_fini(fx);
+	free(fx);
+	return 0;
+}
+
+void
+fm_test_check_missing(const fm_test_source *src)
+{
+	fm_test_fixture fx;
+
+	fm_test_fixture_init(&fx, src);
+	assert_int_equal(fm_test_open(&fx), -ENOENT);
+	fm_test_fixture_fini(&fx); /* closes twice */
+	fm_test_fixture_init(&fx, src);
+	fx.cfg.procfs = "/nonexistent-fedmon";
+	assert_int_equal(fm_test_open(&fx), -ENOENT);
+	fm_test_fixture_fini(&fx);
+	fm_test_fixture_init(&fx, src);
+	fm_test_fixture_fini(&fx); /* open never ran */
+}
+
+int
+fm_test_open(fm_test_fixture *fx)
+{
+	return fx->src.ops->open(fx->state, &fx->cfg);
+}
+
+void
+fm_test_fixture_open(
+    fm_test_fixture *fx, const fm_test_source *src, const char *text)
+{
+	fm_test_fixture_init(fx, src);
+	fm_test_put_text(fx, text);
+	assert_int_equal(fm_test_open(fx), 0);
+}
+
+int
+fm_test_read(fm_test_fixture *fx, int64_t dt_ns, uint32_t ncpu)
+{
+	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
+		fx->v[i] = NAN;
+	fx->ctx.dt_ns = dt_ns;
+	fx->ctx.ncpu = ncpu;
+	fx->ctx.v = fx->v;
+	return fx->src.ops->read(fx->state, &fx->ctx);
+}
+
+int
+fm_test_read_text(fm_test_fixture *fx, int64_t dt_ns, const char *text)
+{
+	if (text)
+		fm_test_put_text(fx, text);
+	return fm_test_read(fx, dt_ns, 2);
+}
+
+void
+fm_test_put_bytes(fm_test_fixture *fx, const void *buf, size_t len)
+{
+	fm_test_write_file(fx->dir, fx->src.rel, buf, len);
+}
+
+void
+fm_test_put_text(fm_test_fixture *fx, const char *text)
+{
+	fm_test_write_file(fx->dir, fx->src.rel, text, strlen(text));
+}
+
+void
+fm_test_put_fixture(fm_test_fixture *fx, const char *path)
+{
+	size_t len;
+	char *buf = fm_test_read_file(path, &len);
+
+	fm_test_put_bytes(fx, buf, len);
+	free(buf);
+}
+
+/* ---- feature asserts ------------------------------------------------- */
+
+void
+fm_test_check_near(
+    float got, double want, const char *expr, const char *file, int line)
+{
+	char what[256];
+	double tol = 1e-6 * fmax(1.0, fabs(want));
+
+	snprintf(what, sizeof(what), "%s is %.9g, expected %.9g", expr,
+	    (double)got, want);
+	_assert_true(
+	    !isnan(got) && fabs((double)got - want) <= tol, what, file, line);
+}
+
+void
+fm_test_check_masked(float got, const char *expr, const char *file, int line)
+{
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s is %.9g, expected masked", expr,
+	    (double)got);
+	_assert_true(fm_feature_is_masked(got), what, file, line);
+}
+
+void
+fm_test_check_masked_range(const float *v, int first, int last, bool inside,
+    const char *file, int line)
+{
+	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
+		char what[96];
+
+		if ((f >= first && f <= last) != inside)
+			continue;
+		snprintf(what, sizeof(what),
+		    "feature %d is %.9g, expected masked", f, (double)v[f]);
+		_assert_true(fm_feature_is_masked(v[f]), what, file, line);
+	}
+}
