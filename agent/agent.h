@@ -133,6 +133,7 @@ typedef struct fm_agent_config {
 	bool fs_network;
 	uint32_t fs_refresh_ms;
 	uint32_t fs_stale_ms;
+	uint32_t slow_every;              /* slow sources every N samples */
 	/* [history] */
 	uint32_t history_raw_seconds; /* raw samples kept, in seconds */
 	uint32_t history_minutes;     /* per-minute aggregates kept */
@@ -168,10 +169,17 @@ typedef struct fm_sampler_config {
 	bool fs_network;        /* also statvfs network filesystems */
 	uint32_t fs_refresh_ms; /* statvfs period (worker thread) */
 	uint32_t fs_stale_ms;   /* mask fs features older than this */
+	uint32_t slow_every;    /* read the slow sources every N reads */
 } fm_sampler_config;
 
 /* Fills *cfg with the defaults (procfs "/proc", fs refresh 10 s, stale
- * after 30 s, network filesystems skipped). */
+ * after 30 s, network filesystems skipped, slow sources every 5th read).
+ *
+ * Slow sources are those whose kernel side costs most to produce and whose
+ * features move slowly (vmstat, net/snmp, file-nr, the process count):
+ * they are read on every slow_every-th call only, their rates averaged
+ * over their own interval, and their last values repeated in between.
+ * slow_every 1 reads everything every time. */
 void fm_sampler_config_init(fm_sampler_config *cfg);
 
 /*

@@ -19,6 +19,7 @@ fm_agent_config_init(fm_agent_config *c)
 		.fs_network = false,
 		.fs_refresh_ms = 10000,
 		.fs_stale_ms = 30000,
+		.slow_every = 5,
 		.history_raw_seconds = 900,
 		.history_minutes = 1440,
 	};
@@ -58,6 +59,8 @@ static const struct key keys[] = {
 	    "milliseconds, 100 to 3600000" },
 	{ "collect", "fs_stale_ms", KEY_U32, OFF(fs_stale_ms), 100, 86400000,
 	    "milliseconds, 100 to 86400000" },
+	{ "collect", "slow_every", KEY_U32, OFF(slow_every), 1, 60,
+	    "a number of samples, 1 to 60" },
 	{ "history", "raw_seconds", KEY_U32, OFF(history_raw_seconds), 10,
 	    86400, "seconds, 10 to 86400" },
 	{ "history", "minutes", KEY_U32, OFF(history_minutes), 1, 43200,

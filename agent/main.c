@@ -358,7 +358,8 @@ reload(struct run *run)
 	    strcmp(next.procfs, run->cfg.procfs) != 0 ||
 	    next.fs_network != run->cfg.fs_network ||
 	    next.fs_refresh_ms != run->cfg.fs_refresh_ms ||
-	    next.fs_stale_ms != run->cfg.fs_stale_ms)
+	    next.fs_stale_ms != run->cfg.fs_stale_ms ||
+	    next.slow_every != run->cfg.slow_every)
 		fm_log(LOG_NOTICE,
 		    "Configuration reloaded; [agent] interval_ms, [collect] "
 		    "and [history] changes take effect at the next restart.");
@@ -440,6 +441,8 @@ run_daemon(struct run *run)
 	scfg.fs_network = cfg->fs_network;
 	scfg.fs_refresh_ms = cfg->fs_refresh_ms;
 	scfg.fs_stale_ms = cfg->fs_stale_ms;
+	/* --once reads twice: every source both times. */
+	scfg.slow_every = run->opt->once ? 1 : cfg->slow_every;
 	r = fm_sampler_new(&scfg, &sampler);
 	if (r < 0)
 		return fm_log_errno(LOG_ERR, r,

@@ -10,18 +10,21 @@
 
 #include "agent/agent-int.h"
 
-static const fmi_collector_ops *const collectors[] = {
-	&fmi_collector_stat, /* first: sets ctx->ncpu */
-	&fmi_collector_loadavg,
-	&fmi_collector_procs,
-	&fmi_collector_pressure,
-	&fmi_collector_meminfo,
-	&fmi_collector_vmstat,
-	&fmi_collector_diskstats,
-	&fmi_collector_netdev,
-	&fmi_collector_snmp,
-	&fmi_collector_filenr,
-	&fmi_collector_fs,
+struct collector {
+	const fmi_collector_ops *ops;
+	bool slow; /* costly to produce and slow-moving: every slow_every */
+};
+
+/* Kernel-side cost per read measured on a 2-vCPU VM: getdents of /proc
+ * 42 us, vmstat 25 us, net/snmp 18 us, file-nr 7 us; the others 2-11 us. */
+static const struct collector collectors[] = {
+	{ &fmi_collector_stat, false }, /* first: sets ctx->ncpu */
+	{ &fmi_collector_loadavg, false }, { &fmi_collector_procs, true },
+	{ &fmi_collector_pressure, false }, { &fmi_collector_meminfo, false },
+	{ &fmi_collector_vmstat, true }, { &fmi_collector_diskstats, false },
+	{ &fmi_collector_netdev, false }, { &fmi_collector_snmp, true },
+	{ &fmi_collector_filenr, true },
+	{ &fmi_collector_fs, false }, /* cheap: copies the worker's result */
 };
 
 #define N_COLLECTORS  FM_ELEMENTSOF(collectors)
@@ -29,15 +32,20 @@ static const fmi_collector_ops *const collectors[] = {
 
 struct slot {
 	void *state;
-	bool present;   /* opened successfully */
-	int last_error; /* of the last read, for transition logging */
+	bool present;         /* opened successfully */
+	int last_error;       /* of the last read, for transition logging */
+	int64_t prev_mono_ns; /* of its previous read, 0 before the first */
+	/* slow collectors: the features their last read set, repeated until
+	 * their next read */
+	bool owned[FM_FEATURE_COUNT];
+	float held[FM_FEATURE_COUNT];
 };
 
 struct fm_sampler {
 	fm_sampler_config cfg;
 	char procfs[PATH_MAX];
 	struct slot slots[N_COLLECTORS];
-	int64_t prev_mono_ns; /* 0 before the first read */
+	uint64_t reads; /* calls to fm_sampler_read so far */
 	char missing[MISSING_BYTES];
 };
 
@@ -49,6 +57,7 @@ fm_sampler_config_init(fm_sampler_config *cfg)
 		.fs_network = false,
 		.fs_refresh_ms = 10000,
 		.fs_stale_ms = 30000,
+		.slow_every = 5,
 	};
 }
 
@@ -60,7 +69,7 @@ fm_sampler_free(fm_sampler *s)
 	for (size_t i = 0; i < N_COLLECTORS; i++) {
 		if (!s->slots[i].state)
 			continue;
-		collectors[i]->close(s->slots[i].state);
+		collectors[i].ops->close(s->slots[i].state);
 		free(s->slots[i].state);
 	}
 	free(s);
@@ -83,7 +92,7 @@ fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret)
 	int r;
 
 	if (!cfg || !cfg->procfs || cfg->fs_refresh_ms == 0 ||
-	    cfg->fs_stale_ms < cfg->fs_refresh_ms)
+	    cfg->fs_stale_ms < cfg->fs_refresh_ms || cfg->slow_every == 0)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -94,7 +103,7 @@ fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret)
 	s->cfg = *cfg;
 	s->cfg.procfs = s->procfs;
 	for (size_t i = 0; i < N_COLLECTORS; i++) {
-		const fmi_collector_ops *c = collectors[i];
+		const fmi_collector_ops *c = collectors[i].ops;
 
 		s->slots[i].state = calloc(1, c->state_bytes);
 		if (!s->slots[i].state) {
@@ -135,39 +144,70 @@ fm_sampler_missing(const fm_sampler *s)
 	return s->missing;
 }
 
+/* Runs one collector, with the interval since its own previous read. */
+static int
+read_one(fm_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
+{
+	struct slot *sl = &s->slots[i];
+	fmi_collect_ctx ctx = {
+		.dt_ns = sl->prev_mono_ns ? now - sl->prev_mono_ns : 0,
+		.ncpu = *ncpu,
+		.v = v,
+	};
+	bool was_masked[FM_FEATURE_COUNT];
+	int r;
+
+	if (collectors[i].slow)
+		for (size_t f = 0; f < FM_FEATURE_COUNT; f++)
+			was_masked[f] = fm_feature_is_masked(v[f]);
+	r = collectors[i].ops->read(sl->state, &ctx);
+	sl->prev_mono_ns = now;
+	*ncpu = ctx.ncpu;
+	if (collectors[i].slow)
+		for (size_t f = 0; f < FM_FEATURE_COUNT; f++) {
+			sl->owned[f] =
+			    was_masked[f] && !fm_feature_is_masked(v[f]);
+			sl->held[f] = v[f];
+		}
+	return r;
+}
+
 int
 fm_sampler_read(fm_sampler *s, fm_sample *ret)
 {
-	fmi_collect_ctx ctx;
 	int64_t now = fm_time_mono_ns();
+	bool slow_turn = s->reads % s->cfg.slow_every == 0;
+	uint32_t ncpu = 0;
 	unsigned ok = 0;
 
 	for (size_t f = 0; f < FM_FEATURE_COUNT; f++)
 		ret->v[f] = NAN;
-	ctx = (fmi_collect_ctx) {
-		.dt_ns = s->prev_mono_ns ? now - s->prev_mono_ns : 0,
-		.ncpu = 0,
-		.v = ret->v,
-	};
 	for (size_t i = 0; i < N_COLLECTORS; i++) {
 		struct slot *sl = &s->slots[i];
 		int r;
 
 		if (!sl->present)
 			continue;
-		r = collectors[i]->read(sl->state, &ctx);
+		if (collectors[i].slow && !slow_turn) {
+			for (size_t f = 0; f < FM_FEATURE_COUNT; f++)
+				if (sl->owned[f])
+					ret->v[f] = sl->held[f];
+			ok += sl->last_error == 0;
+			continue;
+		}
+		r = read_one(s, i, now, ret->v, &ncpu);
 		if (r < 0 && sl->last_error == 0)
 			fm_log_errno(LOG_WARNING, r,
 			    "Failed to read source '%s', masking its "
 			    "features until it recovers",
-			    collectors[i]->name);
+			    collectors[i].ops->name);
 		else if (r == 0 && sl->last_error < 0)
 			fm_log(LOG_NOTICE, "Source '%s' recovered.",
-			    collectors[i]->name);
+			    collectors[i].ops->name);
 		sl->last_error = r < 0 ? r : 0;
 		ok += r == 0;
 	}
-	s->prev_mono_ns = now;
+	s->reads++;
 	ret->mono_ns = fm_time_mono_ns();
 	ret->real_ns = fm_time_real_ns();
 	return ok ? 0 : -EIO;

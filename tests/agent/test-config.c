@@ -50,6 +50,8 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_int_equal(c.fs_network, def.fs_network);
 	assert_int_equal(c.fs_refresh_ms, def.fs_refresh_ms);
 	assert_int_equal(c.fs_stale_ms, def.fs_stale_ms);
+	assert_int_equal(c.slow_every, 5);
+	assert_int_equal(c.slow_every, def.slow_every);
 	assert_int_equal(c.history_raw_seconds, def.history_raw_seconds);
 	assert_int_equal(c.history_minutes, def.history_minutes);
 	assert_int_equal(fm_agent_config_check(&c, err), 0);

@@ -128,6 +128,7 @@ test_sampler_real_proc(void **state)
 	double sum;
 
 	fm_sampler_config_init(&cfg);
+	cfg.slow_every = 1; /* every source on both reads */
 	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
 	assert_int_equal(fm_sampler_read(s, &a), 0);
 	usleep(200000);
@@ -142,6 +143,43 @@ test_sampler_real_proc(void **state)
 		assert_true(fm_feature_is_masked(b.v[f]) ||
 		    (isfinite(b.v[f]) && b.v[f] >= 0.0f));
 	fm_sampler_free(s);
+}
+
+static void
+test_sampler_slow_sources_held_between_reads(void **state)
+{
+	fm_sampler_config cfg;
+	fm_sampler *s;
+	fm_sample a[4];
+
+	fm_sampler_config_init(&cfg);
+	cfg.slow_every = 3;
+	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(fm_sampler_read(s, &a[i]), 0);
+		usleep(20000);
+	}
+	/* tcp.established (net/snmp, slow) is read on calls 0 and 3 and
+	 * repeated bit for bit in between */
+	assert_false(fm_feature_is_masked(a[0].v[FM_F_TCP_ESTAB]));
+	assert_memory_equal(
+	    &a[1].v[FM_F_TCP_ESTAB], &a[0].v[FM_F_TCP_ESTAB], sizeof(float));
+	assert_memory_equal(
+	    &a[2].v[FM_F_TCP_ESTAB], &a[0].v[FM_F_TCP_ESTAB], sizeof(float));
+	assert_memory_equal(
+	    &a[1].v[FM_F_PROC_COUNT], &a[0].v[FM_F_PROC_COUNT], sizeof(float));
+	/* slow rates need two slow reads: masked until call 3 */
+	for (int i = 0; i < 3; i++) {
+		assert_true(fm_feature_is_masked(a[i].v[FM_F_MEM_MAJFAULTS]));
+		assert_true(fm_feature_is_masked(a[i].v[FM_F_TCP_RETRANS]));
+	}
+	assert_false(fm_feature_is_masked(a[3].v[FM_F_MEM_MAJFAULTS]));
+	assert_false(fm_feature_is_masked(a[3].v[FM_F_TCP_RETRANS]));
+	/* fast rates are there from call 1 on */
+	assert_false(fm_feature_is_masked(a[1].v[FM_F_DISK_READ_OPS]));
+	fm_sampler_free(s);
+	cfg.slow_every = 0;
+	assert_int_equal(fm_sampler_new(&cfg, &s), -EINVAL);
 }
 
 static void
@@ -195,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_sampler_fixture_all_sources),
 		cmocka_unit_test(test_sampler_missing_sources_are_masked),
 		cmocka_unit_test(test_sampler_real_proc),
+		cmocka_unit_test(test_sampler_slow_sources_held_between_reads),
 		cmocka_unit_test(test_sampler_tick_never_allocates),
 		cmocka_unit_test(test_sampler_rejects_bad_config),
 	};
