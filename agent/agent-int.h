@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "agent/agent.h"
 
@@ -259,12 +260,30 @@ fmi_scan_is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Moves *p past the blanks at it. */
-void fmi_scan_skip_blanks(const char **p, const char *end);
+/* Moves *p past the blanks at it. Inline: every parser calls it per
+ * field. */
+static inline void
+fmi_scan_skip_blanks(const char **p, const char *end)
+{
+	const char *q = *p;
+
+	while (q < end && fmi_scan_is_blank(*q))
+		q++;
+	*p = q;
+}
 
 /* Moves *p past the non-blank bytes at it (none when it is at a blank)
  * and returns how many there were: the key that starts a line. */
-size_t fmi_scan_skip_word(const char **p, const char *end);
+static inline size_t
+fmi_scan_skip_word(const char **p, const char *end)
+{
+	const char *q = *p, *start = *p;
+
+	while (q < end && !fmi_scan_is_blank(*q))
+		q++;
+	*p = q;
+	return (size_t)(q - start);
+}
 
 /* Cuts the next line (without its '\n') off *rest into *ret; false when
  * rest is empty. A last line without '\n' is a line: "a\nb" is two lines,
@@ -278,6 +297,12 @@ bool fmi_scan_next_token(fmi_span *line, fmi_span *ret);
 /* Whether the len bytes at s are exactly the C string word (a keyword
  * match: no prefix, no case folding). */
 bool fmi_scan_is(const char *s, size_t len, const char *word);
+
+/* fmi_scan_is() of a string literal lit (anything else does not compile),
+ * folded into a length check and a few compares. */
+#define FMI_SCAN_IS(s, len, lit)                                               \
+	((len) == sizeof("" lit) - 1 &&                                        \
+	    memcmp((s), "" lit, sizeof("" lit) - 1) == 0)
 
 /* Whether the len bytes at s are ASCII digits, at least one. */
 bool fmi_scan_is_digits(const char *s, size_t len);
@@ -319,6 +344,18 @@ int fmi_scan_u64_alone(
  * most max. -EINVAL otherwise. */
 int fmi_scan_token_u64(fmi_span tok, uint64_t max, uint64_t *ret) FM_WUR;
 
+/*
+ * Parses the rest of a line, [p, end): blank-separated tokens, each of
+ * them decimal digits (at least one) at most UINT64_MAX, as a loop of
+ * fmi_scan_next_token() and fmi_scan_token_u64() would, in one pass.
+ * Stores the first cap values in ret[cap] (NULL when cap is 0) and the
+ * number of tokens, saturated at UINT32_MAX, in *ret_n. -EINVAL for any
+ * other token; *ret_n is written only on success, ret[] may then hold
+ * some of the values.
+ */
+int fmi_scan_u64_list(const char *p, const char *end, uint64_t *ret, size_t cap,
+    uint32_t *ret_n) FM_WUR;
+
 /* Fraction digits fmi_scan_decimal() keeps; more are checked and
  * ignored (the kernel prints two). */
 #define FMI_SCAN_FRACTION_DIGITS_MAX 9
@@ -339,6 +376,64 @@ typedef struct fmi_scan_key {
 /* The row of keys[n] named by the len bytes at name, or NULL. */
 const fmi_scan_key *fmi_scan_key_find(
     const fmi_scan_key *keys, size_t n, const char *name, size_t len);
+
+/*
+ * The first bytes of the names of a key table, so that a parser rejects
+ * most lines of a long file (vmstat, meminfo) on their first byte, before
+ * comparing any key. Names must not be empty.
+ */
+typedef struct fmi_scan_firsts {
+	uint64_t bits[4]; /* bit c set: a name starts with byte c */
+} fmi_scan_firsts;
+
+/* Sets *ret to the first bytes of the names of keys[n]. */
+void fmi_scan_firsts_init(
+    fmi_scan_firsts *ret, const fmi_scan_key *keys, size_t n);
+
+/* Adds the byte c to *f. */
+static inline void
+fmi_scan_firsts_add(fmi_scan_firsts *f, char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	f->bits[u >> 6] |= UINT64_C(1) << (u & 63);
+}
+
+/* Whether [p, end) is not empty and starts with a byte of *f. */
+static inline bool
+fmi_scan_firsts_has(const fmi_scan_firsts *f, const char *p, const char *end)
+{
+	unsigned char u;
+
+	if (p == end)
+		return false;
+	u = (unsigned char)*p;
+	return (f->bits[u >> 6] >> (u & 63)) & 1u;
+}
+
+/*
+ * The row of keys[n] named by the first word of the line [p, end) (its
+ * bytes up to a blank or end), or NULL: fmi_scan_key_find() of that word,
+ * but without scanning a word that no key starts like, which keeps the
+ * lines a parser does not use cheap. Names must not be empty nor hold a
+ * blank. On a match *ret_after is set past the name.
+ */
+const fmi_scan_key *fmi_scan_key_find_word(const fmi_scan_key *keys, size_t n,
+    const char *p, const char *end, const char **ret_after);
+
+/*
+ * The row of keys[n] named by the bytes of [p, end) before its first byte
+ * sep (as a "Key:" of meminfo), or NULL, also when there is no sep: like
+ * fmi_scan_key_find_word(), without searching for sep first. Names must
+ * not be empty nor hold sep. On a match *ret_after is set past the sep.
+ */
+const fmi_scan_key *fmi_scan_key_find_before(const fmi_scan_key *keys, size_t n,
+    const char *p, const char *end, char sep, const char **ret_after);
+
+/* Whether [p, end) starts with the C string word (no byte past end is
+ * read); *ret_after is then set past it. */
+bool fmi_scan_starts_with(
+    const char *p, const char *end, const char *word, const char **ret_after);
 
 /* ---- pure parsers ---------------------------------------------------- */
 

@@ -24,19 +24,30 @@
  * "major minor name"; 4.18 added discards, 5.5 flushes (ignored). */
 #define DISK_FIELDS 11
 
+/* A device name as parse_line() cuts it: not NUL-terminated. */
+typedef struct name_span {
+	const char *p, *end;
+} name_span;
+
+/* Whether name starts with prefix; *rest is then what follows it. */
 static bool
-has_prefix(const char *s, const char *prefix)
+has_prefix(name_span name, const char *prefix, name_span *rest)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	const char *q;
+
+	if (!fmi_scan_starts_with(name.p, name.end, prefix, &q))
+		return false;
+	*rest = (name_span) { q, name.end };
+	return true;
 }
 
-/* Skips the ASCII digits at s (at least one); NULL when there are none. */
+/* Skips the ASCII digits at p (at least one); NULL when there are none. */
 static const char *
-skip_digits(const char *s)
+skip_digits(const char *p, const char *end)
 {
-	const char *p = s;
+	const char *s = p;
 
-	while (*p >= '0' && *p <= '9')
+	while (p < end && *p >= '0' && *p <= '9')
 		p++;
 	return p > s ? p : NULL;
 }
@@ -44,56 +55,79 @@ skip_digits(const char *s)
 /* Whether s is "<digits>" followed by sep and more "<digits>", up to the
  * end: the "0p1" of mmcblk0p1. */
 static bool
-is_digits_sep_digits(const char *s, char sep)
+is_digits_sep_digits(name_span s, char sep)
 {
-	s = skip_digits(s);
-	if (!s || *s != sep)
+	const char *p = skip_digits(s.p, s.end);
+
+	if (!p || p == s.end || *p != sep)
 		return false;
-	s = skip_digits(s + 1);
-	return s && *s == '\0';
+	return skip_digits(p + 1, s.end) == s.end;
 }
 
 /* sda1, hdb2, vdc3, xvda4: a SCSI/IDE/virtio/Xen disk's partition. */
 static bool
-is_sd_partition(const char *name)
+is_sd_partition(name_span name)
 {
-	const char *p;
+	const char *p, *end = name.end;
+	name_span rest;
 
-	if (has_prefix(name, "xvd"))
-		p = name + 3;
-	else if ((name[0] == 's' || name[0] == 'h' || name[0] == 'v') &&
-	    name[1] == 'd')
-		p = name + 2;
+	if (has_prefix(name, "xvd", &rest))
+		p = rest.p;
+	else if (end - name.p >= 2 &&
+	    (name.p[0] == 's' || name.p[0] == 'h' || name.p[0] == 'v') &&
+	    name.p[1] == 'd')
+		p = name.p + 2;
 	else
 		return false;
-	if (*p < 'a' || *p > 'z')
+	if (p == end || *p < 'a' || *p > 'z')
 		return false;
-	while (*p >= 'a' && *p <= 'z')
+	while (p < end && *p >= 'a' && *p <= 'z')
 		p++;
-	p = skip_digits(p);
-	return p && *p == '\0';
+	return skip_digits(p, end) == end;
 }
 
 /* nvme0n1p2 */
 static bool
-is_nvme_partition(const char *name)
+is_nvme_partition(name_span name)
 {
+	name_span rest;
 	const char *p;
 
-	if (!has_prefix(name, "nvme"))
+	if (!has_prefix(name, "nvme", &rest))
 		return false;
-	p = skip_digits(name + 4);
-	if (!p || *p != 'n')
+	p = skip_digits(rest.p, rest.end);
+	if (!p || p == rest.end || *p != 'n')
 		return false;
-	return is_digits_sep_digits(p + 1, 'p');
+	return is_digits_sep_digits((name_span) { p + 1, rest.end }, 'p');
 }
 
 /* mmcblk0p1 */
 static bool
-is_mmc_partition(const char *name)
+is_mmc_partition(name_span name)
 {
-	return has_prefix(name, "mmcblk") &&
-	    is_digits_sep_digits(name + 6, 'p');
+	name_span rest;
+
+	return has_prefix(name, "mmcblk", &rest) &&
+	    is_digits_sep_digits(rest, 'p');
+}
+
+/* fmi_disk_is_counted() of a name that is not NUL-terminated (and holds
+ * no NUL). */
+static bool
+name_is_counted(name_span name)
+{
+	static const char *const skipped[] = { "loop", "ram", "zram", "fd",
+		"dm-", "md", "sr" };
+	name_span rest;
+
+	if (name.p == name.end)
+		return false;
+	for (size_t i = 0; i < FM_ELEMENTSOF(skipped); i++) {
+		if (has_prefix(name, skipped[i], &rest))
+			return false;
+	}
+	return !is_sd_partition(name) && !is_nvme_partition(name) &&
+	    !is_mmc_partition(name);
 }
 
 /*
@@ -107,17 +141,24 @@ is_mmc_partition(const char *name)
 bool
 fmi_disk_is_counted(const char *name)
 {
-	static const char *const skipped[] = { "loop", "ram", "zram", "fd",
-		"dm-", "md", "sr" };
-
-	if (!name || name[0] == '\0')
+	if (!name)
 		return false;
-	for (size_t i = 0; i < FM_ELEMENTSOF(skipped); i++) {
-		if (has_prefix(name, skipped[i]))
-			return false;
-	}
-	return !is_sd_partition(name) && !is_nvme_partition(name) &&
-	    !is_mmc_partition(name);
+	return name_is_counted((name_span) { name, name + strlen(name) });
+}
+
+/* Scans the number that ends a field at *p (after blanks) into *ret: at
+ * most UINT32_MAX. */
+static int
+scan_u32_field(const char **p, const char *end, uint64_t *ret)
+{
+	const char *q = *p;
+	uint64_t v;
+
+	if (fmi_scan_u64_field(&q, end, &v) < 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*p = q;
+	*ret = v;
+	return 0;
 }
 
 /*
@@ -125,43 +166,46 @@ fmi_disk_is_counted(const char *name)
  * device that is skipped (or a blank line), -EINVAL for a malformed line. A
  * name longer than FMI_DEV_NAME_BYTES - 1 is skipped: the kernel's own limit
  * (DISK_NAME_LEN) is shorter, and truncating it could make it collide with
- * another disk.
+ * another disk. The name decides first, so that the numbers of a skipped
+ * device (most lines: loop, zram, partitions) are only checked, not
+ * stored, and not even checked when valid tells that this buffer passed
+ * this parser before.
  */
 static int
-parse_line(fmi_span line, fmi_disk *ret)
+parse_line(fmi_span line, bool valid, fmi_disk *ret)
 {
+	const char *p = line.p, *end = line.p + line.len;
 	uint64_t v[DISK_FIELDS];
-	uint64_t major, minor, x;
-	fmi_span tok, name;
-	unsigned n = 0;
+	uint64_t major, minor;
+	fmi_span name;
+	uint32_t n;
 	fmi_disk d;
+	int r;
 
-	if (!fmi_scan_next_token(&line, &tok))
+	fmi_scan_skip_blanks(&p, end);
+	if (p == end)
 		return 0; /* a blank line */
-	if (fmi_scan_token_u64(tok, UINT32_MAX, &major) < 0)
+	if (scan_u32_field(&p, end, &major) < 0 ||
+	    scan_u32_field(&p, end, &minor) < 0)
 		return -EINVAL;
-	if (!fmi_scan_next_token(&line, &tok) ||
-	    fmi_scan_token_u64(tok, UINT32_MAX, &minor) < 0)
-		return -EINVAL;
-	if (!fmi_scan_next_token(&line, &name) || !fmi_scan_is_name(name))
+	fmi_scan_skip_blanks(&p, end);
+	name.p = p;
+	name.len = fmi_scan_skip_word(&p, end);
+	if (!fmi_scan_is_name(name))
 		return -EINVAL;
 	/* Every field must be a number, also those we do not use. */
-	while (fmi_scan_next_token(&line, &tok)) {
-		if (fmi_scan_token_u64(tok, UINT64_MAX, &x) < 0)
-			return -EINVAL;
-		if (n < DISK_FIELDS)
-			v[n] = x;
-		if (n < UINT_MAX)
-			n++;
+	if (name.len >= FMI_DEV_NAME_BYTES ||
+	    !name_is_counted((name_span) { name.p, name.p + name.len })) {
+		if (valid)
+			return 0;
+		r = fmi_scan_u64_list(p, end, NULL, 0, &n);
+		return r < 0 ? r : 0;
 	}
-	if (name.len >= FMI_DEV_NAME_BYTES)
-		return 0;
+	if (fmi_scan_u64_list(p, end, v, DISK_FIELDS, &n) < 0 ||
+	    n < DISK_FIELDS)
+		return -EINVAL;
 	memset(&d, 0, sizeof(d));
 	memcpy(d.name, name.p, name.len);
-	if (!fmi_disk_is_counted(d.name))
-		return 0;
-	if (n < DISK_FIELDS)
-		return -EINVAL;
 	d.major = (uint32_t)major;
 	d.minor = (uint32_t)minor;
 	/* v[1] and v[5] are merged reads and writes: not used. */
@@ -178,10 +222,18 @@ parse_line(fmi_span line, fmi_disk *ret)
 	return 1;
 }
 
-/* One pass over the file: counts the disks into *ret_n and, when disks is
- * not NULL, stores them (the caller has checked that they fit). */
+/* Counted disks that the validating pass keeps on the stack: a host with
+ * up to this many is parsed once. */
+#define STAGED_DISKS 16
+
+/*
+ * One pass over the file: counts the disks into *ret_n and stores the first
+ * out_cap of them in out[]. valid tells that these bytes passed this
+ * function before, so that the numbers of skipped devices need no check.
+ */
 static int
-parse_all(const char *buf, size_t len, fmi_disk *disks, uint32_t *ret_n)
+parse_all(const char *buf, size_t len, bool valid, fmi_disk *out,
+    uint32_t out_cap, uint32_t *ret_n)
 {
 	fmi_span rest = { buf, len }, line;
 	uint32_t n = 0;
@@ -190,15 +242,15 @@ parse_all(const char *buf, size_t len, fmi_disk *disks, uint32_t *ret_n)
 		fmi_disk d;
 		int r;
 
-		r = parse_line(line, &d);
+		r = parse_line(line, valid, &d);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			continue;
 		if (n == FMI_DISKS_MAX)
 			return -E2BIG;
-		if (disks)
-			disks[n] = d;
+		if (n < out_cap)
+			out[n] = d;
 		n++;
 	}
 	*ret_n = n;
@@ -219,19 +271,25 @@ int
 fmi_diskstats_parse(
     const char *buf, size_t len, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
 {
+	fmi_disk staged[STAGED_DISKS];
 	uint32_t n;
 	int r;
 
 	/* Validate and count first, so that a failure leaves disks[]
-	 * untouched. */
-	r = parse_all(buf, len, NULL, &n);
+	 * untouched; a second pass only when the disks did not all fit on
+	 * the stack. */
+	r = parse_all(buf, len, false, staged, STAGED_DISKS, &n);
 	if (r < 0)
 		return r;
 	if (n > cap)
 		return -E2BIG;
-	r = parse_all(buf, len, disks, &n);
-	if (r < 0)
-		return r;
+	if (n > STAGED_DISKS) {
+		r = parse_all(buf, len, true, disks, n, &n);
+		if (r < 0)
+			return r;
+	} else if (n > 0) {
+		memcpy(disks, staged, n * sizeof(*disks));
+	}
 	*ret_n = n;
 	return 0;
 }

@@ -39,23 +39,26 @@ fmi_meminfo_parse(const char *buf, size_t len, fmi_meminfo *ret)
 {
 	fmi_span rest = { buf, len }, line;
 	fmi_meminfo mi = { 0 };
+	fmi_scan_firsts firsts;
 
+	fmi_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
 	while (fmi_scan_next_line(&rest, &line)) {
-		const char *colon = memchr(line.p, ':', line.len);
+		const char *end = line.p + line.len, *value;
 		const fmi_scan_key *f;
 		uint64_t v;
 		int r;
 
-		if (!colon)
+		if (!fmi_scan_firsts_has(&firsts, line.p, end))
 			continue;
-		f = fmi_scan_key_find(keys, FM_ELEMENTSOF(keys), line.p,
-		    (size_t)(colon - line.p));
+		/* The name is what comes before the first ':'. */
+		f = fmi_scan_key_find_before(
+		    keys, FM_ELEMENTSOF(keys), line.p, end, ':', &value);
 		if (!f)
 			continue;
 		if (mi.has & f->bit)
 			return -EINVAL;
 		/* A number, an optional " kB", nothing else. */
-		r = fmi_scan_u64_alone(colon + 1, line.p + line.len, "kB", &v);
+		r = fmi_scan_u64_alone(value, end, "kB", &v);
 		if (r < 0)
 			return r;
 		memcpy((char *)&mi + f->off, &v, sizeof(v));

@@ -31,8 +31,8 @@ parse_line(fmi_span line, fmi_nic *ret)
 	const char *p = line.p, *end = line.p + line.len;
 	uint64_t v[NIC_FIELDS];
 	const char *colon;
-	unsigned n = 0;
-	fmi_span name, tok;
+	fmi_span name;
+	uint32_t n;
 	fmi_nic nic;
 
 	fmi_scan_skip_blanks(&p, end);
@@ -45,18 +45,8 @@ parse_line(fmi_span line, fmi_nic *ret)
 	name = (fmi_span) { p, (size_t)(colon - p) };
 	if (!fmi_scan_is_name(name))
 		return -EINVAL;
-	line = (fmi_span) { colon + 1, (size_t)(end - colon - 1) };
-	while (fmi_scan_next_token(&line, &tok)) {
-		uint64_t x;
-
-		if (fmi_scan_token_u64(tok, UINT64_MAX, &x) < 0)
-			return -EINVAL;
-		if (n < NIC_FIELDS)
-			v[n] = x;
-		if (n < NIC_FIELDS + 1)
-			n++;
-	}
-	if (n < NIC_FIELDS)
+	if (fmi_scan_u64_list(colon + 1, end, v, NIC_FIELDS, &n) < 0 ||
+	    n < NIC_FIELDS)
 		return -EINVAL;
 	if (name.len >= FMI_DEV_NAME_BYTES ||
 	    (name.len == 2 && memcmp(name.p, "lo", 2) == 0))
@@ -75,10 +65,15 @@ parse_line(fmi_span line, fmi_nic *ret)
 	return 1;
 }
 
-/* One pass over the file: counts the interfaces into *ret_n and, when nics
- * is not NULL, stores them (the caller has checked that they fit). */
+/* Interfaces that the validating pass keeps on the stack: a host with up
+ * to this many is parsed once. */
+#define STAGED_NICS 16
+
+/* One pass over the file: counts the interfaces into *ret_n and stores the
+ * first out_cap of them in out[]. */
 static int
-parse_all(const char *buf, size_t len, fmi_nic *nics, uint32_t *ret_n)
+parse_all(const char *buf, size_t len, fmi_nic *out, uint32_t out_cap,
+    uint32_t *ret_n)
 {
 	fmi_span rest = { buf, len }, line;
 	unsigned lineno = 0;
@@ -104,8 +99,8 @@ parse_all(const char *buf, size_t len, fmi_nic *nics, uint32_t *ret_n)
 			continue;
 		if (n == FMI_NICS_MAX)
 			return -E2BIG;
-		if (nics)
-			nics[n] = nic;
+		if (n < out_cap)
+			out[n] = nic;
 		n++;
 	}
 	if (lineno == 0)
@@ -127,19 +122,25 @@ int
 fmi_netdev_parse(
     const char *buf, size_t len, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
 {
+	fmi_nic staged[STAGED_NICS];
 	uint32_t n;
 	int r;
 
 	/* Validate and count first, so that a failure leaves nics[]
-	 * untouched. */
-	r = parse_all(buf, len, NULL, &n);
+	 * untouched; a second pass only when the interfaces did not all fit
+	 * on the stack. */
+	r = parse_all(buf, len, staged, STAGED_NICS, &n);
 	if (r < 0)
 		return r;
 	if (n > cap)
 		return -E2BIG;
-	r = parse_all(buf, len, nics, &n);
-	if (r < 0)
-		return r;
+	if (n > STAGED_NICS) {
+		r = parse_all(buf, len, nics, n, &n);
+		if (r < 0)
+			return r;
+	} else if (n > 0) {
+		memcpy(nics, staged, n * sizeof(*nics));
+	}
 	*ret_n = n;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * fail with EOPNOTSUPP. Either way the source is absent, file by file.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "agent/agent-int.h"
 
@@ -61,15 +62,15 @@ parse_fields(const char *p, const char *end, double *ret_avg10)
 		name_len = (size_t)(p - name);
 		if (fmi_scan_char(&p, end, '=') < 0)
 			return -EINVAL;
-		if (fmi_scan_is(name, name_len, "avg10")) {
+		if (FMI_SCAN_IS(name, name_len, "avg10")) {
 			if (has_avg10)
 				return -EINVAL;
 			has_avg10 = true;
 			r = fmi_scan_decimal(&p, end, &avg10);
-		} else if (fmi_scan_is(name, name_len, "avg60") ||
-		    fmi_scan_is(name, name_len, "avg300")) {
+		} else if (FMI_SCAN_IS(name, name_len, "avg60") ||
+		    FMI_SCAN_IS(name, name_len, "avg300")) {
 			r = fmi_scan_decimal(&p, end, &d);
-		} else if (fmi_scan_is(name, name_len, "total")) {
+		} else if (FMI_SCAN_IS(name, name_len, "total")) {
 			r = fmi_scan_u64(&p, end, &u);
 		} else {
 			(void)fmi_scan_skip_word(&p, end);
@@ -108,9 +109,9 @@ fmi_pressure_parse(const char *buf, size_t len, fmi_pressure *ret)
 		double avg10;
 		int r;
 
-		if (fmi_scan_is(line.p, key_len, "some"))
+		if (FMI_SCAN_IS(line.p, key_len, "some"))
 			bit = SEEN_SOME;
-		else if (fmi_scan_is(line.p, key_len, "full"))
+		else if (FMI_SCAN_IS(line.p, key_len, "full"))
 			bit = SEEN_FULL;
 		if (bit == 0)
 			continue;

@@ -95,11 +95,56 @@ split_proto(fmi_span line, fmi_span *ret_proto, fmi_span *ret_rest)
 static int
 column_find(uint32_t proto, fmi_span name)
 {
+	if (name.len == 0)
+		return -1;
 	for (size_t i = 0; i < FM_ELEMENTSOF(columns); i++) {
-		if (columns[i].proto == proto && span_is(name, columns[i].name))
+		if (columns[i].proto == proto &&
+		    columns[i].name[0] == name.p[0] &&
+		    span_is(name, columns[i].name))
 			return (int)i;
 	}
 	return -1;
+}
+
+/* The number of blank-separated tokens in s. */
+static uint32_t
+count_tokens(fmi_span s)
+{
+	const char *p = s.p, *end = s.p + s.len;
+	uint32_t n = 0;
+
+	for (;;) {
+		fmi_scan_skip_blanks(&p, end);
+		if (p == end)
+			return n;
+		(void)fmi_scan_skip_word(&p, end);
+		n++;
+	}
+}
+
+/* Checks that every token of s is an integer (see parse_integer) and
+ * counts them into *ret_n. -EINVAL otherwise. */
+static int
+check_integers(fmi_span s, uint32_t *ret_n)
+{
+	const char *p = s.p, *end = s.p + s.len;
+	uint32_t n = 0;
+
+	for (;;) {
+		uint64_t v;
+
+		fmi_scan_skip_blanks(&p, end);
+		if (p == end)
+			break;
+		if (*p == '-')
+			p++;
+		if (fmi_scan_u64(&p, end, &v) < 0 ||
+		    (p < end && !fmi_scan_is_blank(*p)))
+			return -EINVAL;
+		n++;
+	}
+	*ret_n = n;
+	return 0;
 }
 
 /*
@@ -114,7 +159,14 @@ parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
     uint32_t *found)
 {
 	fmi_span name, value;
+	uint32_t n;
 
+	/* A protocol we do not read: its names need no matching. */
+	if (!proto) {
+		if (check_integers(values, &n) < 0 || n != count_tokens(names))
+			return -EINVAL;
+		return 0;
+	}
 	for (;;) {
 		bool has_name = fmi_scan_next_token(&names, &name);
 		bool has_value = fmi_scan_next_token(&values, &value);
@@ -128,7 +180,7 @@ parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
 			return 0;
 		if (parse_integer(value, &negative, &v) < 0)
 			return -EINVAL;
-		i = proto ? column_find(proto, name) : -1;
+		i = column_find(proto, name);
 		if (i < 0)
 			continue;
 		if (negative || (*found & (1u << i)))

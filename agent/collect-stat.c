@@ -44,21 +44,12 @@ static int
 scan_cpu_times(const char *p, const char *end, fmi_cpu_times *ret)
 {
 	uint64_t v[CPU_FIELDS_MAX] = { 0 };
-	unsigned n = 0;
+	uint32_t n;
+	int r;
 
-	for (;;) {
-		uint64_t x;
-		int r;
-
-		fmi_scan_skip_blanks(&p, end);
-		if (p == end)
-			break;
-		r = fmi_scan_u64_field(&p, end, &x);
-		if (r < 0)
-			return r;
-		if (n < CPU_FIELDS_MAX)
-			v[n++] = x;
-	}
+	r = fmi_scan_u64_list(p, end, v, CPU_FIELDS_MAX, &n);
+	if (r < 0)
+		return r;
 	if (n < CPU_FIELDS_MIN)
 		return -EINVAL;
 	*ret = (fmi_cpu_times) { .user = v[0],
@@ -127,7 +118,7 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
 	fmi_cpu_times t;
 	int r;
 
-	if (fmi_scan_is(key, key_len, "cpu")) {
+	if (FMI_SCAN_IS(key, key_len, "cpu")) {
 		r = mark_seen(seen, SEEN_CPU);
 		return r < 0 ? r : scan_cpu_times(p, end, &st->total);
 	}
@@ -147,28 +138,28 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
 		}
 		return 0;
 	}
-	if (fmi_scan_is(key, key_len, "intr")) {
+	if (FMI_SCAN_IS(key, key_len, "intr")) {
 		/* The total, then one count per IRQ, which we do not use. */
 		r = mark_seen(seen, SEEN_INTR);
 		if (r < 0)
 			return r;
 		return fmi_scan_u64_field(&p, end, &st->intr);
 	}
-	if (fmi_scan_is(key, key_len, "ctxt")) {
+	if (FMI_SCAN_IS(key, key_len, "ctxt")) {
 		r = mark_seen(seen, SEEN_CTXT);
 		return r < 0 ? r : fmi_scan_u64_alone(p, end, NULL, &st->ctxt);
 	}
-	if (fmi_scan_is(key, key_len, "processes")) {
+	if (FMI_SCAN_IS(key, key_len, "processes")) {
 		r = mark_seen(seen, SEEN_PROCESSES);
 		if (r < 0)
 			return r;
 		return fmi_scan_u64_alone(p, end, NULL, &st->processes);
 	}
-	if (fmi_scan_is(key, key_len, "procs_running")) {
+	if (FMI_SCAN_IS(key, key_len, "procs_running")) {
 		r = mark_seen(seen, SEEN_RUNNING);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_running);
 	}
-	if (fmi_scan_is(key, key_len, "procs_blocked")) {
+	if (FMI_SCAN_IS(key, key_len, "procs_blocked")) {
 		r = mark_seen(seen, SEEN_BLOCKED);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_blocked);
 	}

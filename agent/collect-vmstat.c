@@ -11,7 +11,8 @@
 /* A rate above this is a broken counter, not a busy host: masked. */
 #define RATE_MAX_PER_SEC 1e12
 
-#define ALLOCSTALL_PREFIX "allocstall_"
+/* "allocstall" before 4.8, one "allocstall_<zone>" per zone since. */
+#define ALLOCSTALL "allocstall"
 
 static const fmi_scan_key keys[] = {
 	{ "pgmajfault", FMI_VM_PGMAJFAULT, offsetof(fmi_vmstat, pgmajfault) },
@@ -45,29 +46,46 @@ typedef struct vmstat_state {
 	fmi_vmstat prev;
 } vmstat_state;
 
+/*
+ * Whether the line [p, end) is an allocstall line: its name is
+ * "allocstall" or "allocstall_" with a zone after it. *ret_value is then
+ * set past the name.
+ */
 static bool
-is_allocstall(const char *name, size_t name_len)
+is_allocstall(const char *p, const char *end, const char **ret_value)
 {
-	size_t n = strlen(ALLOCSTALL_PREFIX);
+	const char *q;
 
-	/* "allocstall" before 4.8, one "allocstall_<zone>" per zone since */
-	if (name_len == n - 1)
-		return memcmp(name, ALLOCSTALL_PREFIX, n - 1) == 0;
-	return name_len > n && memcmp(name, ALLOCSTALL_PREFIX, n) == 0;
+	if (!fmi_scan_starts_with(p, end, ALLOCSTALL, &q))
+		return false;
+	if (q < end && !fmi_scan_is_blank(*q)) {
+		if (*q != '_')
+			return false; /* another name */
+		q++;
+		if (q == end || fmi_scan_is_blank(*q))
+			return false; /* "allocstall_": no zone */
+		(void)fmi_scan_skip_word(&q, end);
+	}
+	*ret_value = q;
+	return true;
 }
 
-/* Parses one "name value" line into *vm. */
+/* Parses one "name value" line into *vm. Most lines are not ours: they
+ * are rejected on their first bytes (firsts), without scanning their
+ * name. */
 static int
-parse_line(const char *p, const char *end, fmi_vmstat *vm)
+parse_line(const char *p, const char *end, const fmi_scan_firsts *firsts,
+    fmi_vmstat *vm)
 {
-	const char *name = p;
-	size_t name_len = fmi_scan_skip_word(&p, end);
 	const fmi_scan_key *f;
+	const char *value;
 	uint64_t v;
 	int r;
 
-	if (is_allocstall(name, name_len)) {
-		r = fmi_scan_u64_alone(p, end, NULL, &v);
+	if (!fmi_scan_firsts_has(firsts, p, end))
+		return 0;
+	if (*p == ALLOCSTALL[0] && is_allocstall(p, end, &value)) {
+		r = fmi_scan_u64_alone(value, end, NULL, &v);
 		if (r < 0)
 			return r;
 		/* The sum wraps like the counters do; a wrap reads as a
@@ -76,12 +94,12 @@ parse_line(const char *p, const char *end, fmi_vmstat *vm)
 		vm->has |= FMI_VM_ALLOCSTALL;
 		return 0;
 	}
-	f = fmi_scan_key_find(keys, FM_ELEMENTSOF(keys), name, name_len);
+	f = fmi_scan_key_find_word(keys, FM_ELEMENTSOF(keys), p, end, &value);
 	if (!f)
 		return 0;
 	if (vm->has & f->bit)
 		return -EINVAL;
-	r = fmi_scan_u64_alone(p, end, NULL, &v);
+	r = fmi_scan_u64_alone(value, end, NULL, &v);
 	if (r < 0)
 		return r;
 	memcpy((char *)vm + f->off, &v, sizeof(v));
@@ -103,9 +121,12 @@ fmi_vmstat_parse(const char *buf, size_t len, fmi_vmstat *ret)
 {
 	fmi_span rest = { buf, len }, line;
 	fmi_vmstat vm = { 0 };
+	fmi_scan_firsts firsts;
 
+	fmi_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
+	fmi_scan_firsts_add(&firsts, ALLOCSTALL[0]);
 	while (fmi_scan_next_line(&rest, &line)) {
-		int r = parse_line(line.p, line.p + line.len, &vm);
+		int r = parse_line(line.p, line.p + line.len, &firsts, &vm);
 
 		if (r < 0)
 			return r;

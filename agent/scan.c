@@ -8,27 +8,65 @@
 
 #include "agent/agent-int.h"
 
-static bool
+/* Decimal digits that fit a uint64_t whatever they are: 10^19 - 1 is
+ * below UINT64_MAX, so the first 19 digits need no overflow check. */
+#define U64_SAFE_DIGITS 19
+
+static inline bool
 is_digit(char c)
 {
-	return c >= '0' && c <= '9';
+	return (unsigned)((unsigned char)c - '0') < 10u;
 }
 
-void
-fmi_scan_skip_blanks(const char **p, const char *end)
+/* Scans the digits of [p, end) into *ret checking every step for
+ * overflow, and returns where they end: the slow path for runs longer
+ * than U64_SAFE_DIGITS (leading zeros are allowed). NULL beyond
+ * UINT64_MAX. */
+static const char *
+scan_digits_checked(const char *p, const char *end, uint64_t *ret)
 {
-	while (*p < end && fmi_scan_is_blank(**p))
-		(*p)++;
+	uint64_t v = 0;
+
+	for (; p < end && is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return NULL;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return p;
 }
 
-size_t
-fmi_scan_skip_word(const char **p, const char *end)
+/* Scans the digits at p (none is fine: then *ret is 0 and p is returned)
+ * into *ret and returns where they end, or NULL beyond UINT64_MAX. */
+static inline const char *
+scan_digits(const char *p, const char *end, uint64_t *ret)
 {
-	const char *start = *p;
+	const char *start = p;
+	uint64_t v = 0;
 
-	while (*p < end && !fmi_scan_is_blank(**p))
-		(*p)++;
-	return (size_t)(*p - start);
+	/* Unchecked, and only when the run is long re-scanned with checks:
+	 * the wrapped value is thrown away. */
+	for (; p < end && is_digit(*p); p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (p - start > U64_SAFE_DIGITS)
+		return scan_digits_checked(start, p, ret);
+	*ret = v;
+	return p;
+}
+
+/* Whether the C string word starts [p, end); *ret_after is then past it. */
+static inline bool
+starts_with(
+    const char *p, const char *end, const char *word, const char **ret_after)
+{
+	for (; *word != '\0'; p++, word++) {
+		if (p == end || *p != *word)
+			return false;
+	}
+	*ret_after = p;
+	return true;
 }
 
 bool
@@ -49,16 +87,20 @@ fmi_scan_next_line(fmi_span *rest, fmi_span *ret)
 bool
 fmi_scan_next_token(fmi_span *line, fmi_span *ret)
 {
-	const char *p = line->p, *end = line->p + line->len;
+	const char *p = line->p, *end = line->p + line->len, *start;
 
-	fmi_scan_skip_blanks(&p, end);
+	while (p < end && fmi_scan_is_blank(*p))
+		p++;
 	if (p == end) {
 		line->p = p;
 		line->len = 0;
 		return false;
 	}
-	ret->p = p;
-	ret->len = fmi_scan_skip_word(&p, end);
+	start = p;
+	while (p < end && !fmi_scan_is_blank(*p))
+		p++;
+	ret->p = start;
+	ret->len = (size_t)(p - start);
 	line->p = p;
 	line->len = (size_t)(end - p);
 	return true;
@@ -67,7 +109,13 @@ fmi_scan_next_token(fmi_span *line, fmi_span *ret)
 bool
 fmi_scan_is(const char *s, size_t len, const char *word)
 {
-	return len == strlen(word) && memcmp(s, word, len) == 0;
+	/* Without measuring word first: most words differ in their first
+	 * byte. */
+	for (size_t i = 0; i < len; i++) {
+		if (word[i] != s[i] || word[i] == '\0')
+			return false;
+	}
+	return word[len] == '\0';
 }
 
 bool
@@ -113,17 +161,13 @@ int
 fmi_scan_u64(const char **p, const char *end, uint64_t *ret)
 {
 	const char *q = *p;
-	uint64_t v = 0;
+	uint64_t v;
 
 	if (q == end || !is_digit(*q))
 		return -EINVAL;
-	for (; q < end && is_digit(*q); q++) {
-		unsigned d = (unsigned)(*q - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
+	q = scan_digits(q, end, &v);
+	if (!q)
+		return -EINVAL;
 	*p = q;
 	*ret = v;
 	return 0;
@@ -176,9 +220,8 @@ fmi_scan_u64_alone(
 	if (r < 0)
 		return r;
 	fmi_scan_skip_blanks(&p, end);
-	if (unit && (size_t)(end - p) >= strlen(unit) &&
-	    memcmp(p, unit, strlen(unit)) == 0)
-		p += strlen(unit);
+	if (unit)
+		(void)starts_with(p, end, unit, &p);
 	fmi_scan_skip_blanks(&p, end);
 	if (p != end)
 		return -EINVAL;
@@ -189,13 +232,78 @@ fmi_scan_u64_alone(
 int
 fmi_scan_token_u64(fmi_span tok, uint64_t max, uint64_t *ret)
 {
-	const char *p = tok.p, *end = tok.p + tok.len;
-	uint64_t v;
+	const char *end = tok.p + tok.len, *p;
+	uint64_t v = 0;
 
-	if (fmi_scan_u64(&p, end, &v) < 0 || p != end || v > max)
+	if (tok.len == 0)
+		return -EINVAL;
+	p = scan_digits(tok.p, end, &v);
+	if (p != end || v > max)
 		return -EINVAL;
 	*ret = v;
 	return 0;
+}
+
+/* fmi_scan_u64_list(), building every value. */
+static int
+list_values(
+    const char *p, const char *end, uint64_t *ret, size_t cap, uint32_t *ret_n)
+{
+	uint32_t n = 0;
+
+	for (;;) {
+		const char *start;
+		uint64_t v = 0;
+
+		while (p < end && fmi_scan_is_blank(*p))
+			p++;
+		if (p == end)
+			break;
+		start = p;
+		p = scan_digits(p, end, &v);
+		if (!p || p == start || (p < end && !fmi_scan_is_blank(*p)))
+			return -EINVAL;
+		if (n < cap)
+			ret[n] = v;
+		if (n < UINT32_MAX)
+			n++;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+/* fmi_scan_u64_list() with cap 0, one byte at a time: no value is built,
+ * and only a run of digits too long to be sure it fits is parsed. */
+static int
+list_check(const char *p, const char *end, uint32_t *ret_n)
+{
+	const char *start = p;
+	unsigned run = 0;
+	uint32_t n = 0;
+
+	for (; p < end; p++) {
+		if (is_digit(*p)) {
+			if (run == 0 && n < UINT32_MAX)
+				n++;
+			if (++run > U64_SAFE_DIGITS)
+				return list_values(start, end, NULL, 0, ret_n);
+		} else if (fmi_scan_is_blank(*p)) {
+			run = 0;
+		} else {
+			return -EINVAL;
+		}
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int
+fmi_scan_u64_list(
+    const char *p, const char *end, uint64_t *ret, size_t cap, uint32_t *ret_n)
+{
+	if (cap == 0)
+		return list_check(p, end, ret_n);
+	return list_values(p, end, ret, cap, ret_n);
 }
 
 int
@@ -233,4 +341,59 @@ fmi_scan_key_find(
 			return &keys[i];
 	}
 	return NULL;
+}
+
+void
+fmi_scan_firsts_init(fmi_scan_firsts *ret, const fmi_scan_key *keys, size_t n)
+{
+	*ret = (fmi_scan_firsts) { { 0 } };
+	for (size_t i = 0; i < n; i++)
+		fmi_scan_firsts_add(ret, keys[i].name[0]);
+}
+
+const fmi_scan_key *
+fmi_scan_key_find_word(const fmi_scan_key *keys, size_t n, const char *p,
+    const char *end, const char **ret_after)
+{
+	if (p == end)
+		return NULL; /* names are not empty */
+	for (size_t i = 0; i < n; i++) {
+		const char *q;
+
+		if (keys[i].name[0] != *p)
+			continue;
+		if (starts_with(p, end, keys[i].name, &q) &&
+		    (q == end || fmi_scan_is_blank(*q))) {
+			*ret_after = q;
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+const fmi_scan_key *
+fmi_scan_key_find_before(const fmi_scan_key *keys, size_t n, const char *p,
+    const char *end, char sep, const char **ret_after)
+{
+	if (p == end)
+		return NULL; /* names are not empty */
+	for (size_t i = 0; i < n; i++) {
+		const char *q;
+
+		if (keys[i].name[0] != *p)
+			continue;
+		if (starts_with(p, end, keys[i].name, &q) && q < end &&
+		    *q == sep) {
+			*ret_after = q + 1;
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+bool
+fmi_scan_starts_with(
+    const char *p, const char *end, const char *word, const char **ret_after)
+{
+	return starts_with(p, end, word, ret_after);
 }

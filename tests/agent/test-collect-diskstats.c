@@ -280,6 +280,82 @@ test_collect_diskstats_capacity(void **state)
 	free(big);
 }
 
+/* More counted disks than the parser keeps on its stack, between skipped
+ * devices: a second pass stores them, in file order. */
+static void
+test_collect_diskstats_many_disks(void **state)
+{
+	enum { DISKS = 40 };
+	static fmi_disk d[DISKS];
+	char line[256], *big;
+	size_t off = 0;
+	uint32_t n = 77;
+
+	big = malloc(DISKS * 3 * sizeof(line));
+	assert_non_null(big);
+	for (unsigned i = 0; i < DISKS; i++) {
+		char name[16];
+		int k;
+
+		snprintf(name, sizeof(name), "rbd%u", i);
+		disk_line(line, sizeof(line), name, i, 2 * i, 0, 0, 0, 0, 0, 0);
+		memcpy(big + off, line, strlen(line));
+		off += strlen(line);
+		k = snprintf(big + off, 2 * sizeof(line),
+		    "   7 %u loop%u 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+		    "   8 %u sda%u 1 2 3 4\n",
+		    i, i, i, i);
+		assert_true(k > 0);
+		off += (size_t)k;
+	}
+	assert_int_equal(parse_exact(big, off, d, DISKS, &n), 0);
+	assert_int_equal(n, DISKS);
+	for (unsigned i = 0; i < DISKS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "rbd%u", i);
+		assert_string_equal(d[i].name, name);
+		assert_true(d[i].reads == i && d[i].read_sectors == 2 * i);
+	}
+	/* One short: -E2BIG, nothing written. */
+	memset(d, 0xa5, sizeof(d));
+	n = 77;
+	assert_int_equal(parse_exact(big, off, d, DISKS - 1, &n), -E2BIG);
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)d)[0], 0xa5);
+	/* A bad line after them all: -EINVAL, nothing written. */
+	memcpy(big + off, "7 0 loop0 x\n", 12);
+	assert_int_equal(parse_exact(big, off + 12, d, DISKS, &n), -EINVAL);
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)d)[0], 0xa5);
+	free(big);
+}
+
+/* The numbers of a skipped device are checked like those of a counted
+ * one, long runs of digits too. */
+static void
+test_collect_diskstats_skipped_numbers(void **state)
+{
+	fmi_disk d[2];
+	uint32_t n = 77;
+
+	assert_int_equal(parse_str("7 0 loop0 "
+	                           "0000000000000000000000018446744073709551615"
+	                           " 10000000000000000000\n",
+	                     d, 2, &n),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    parse_str("7 0 loop0 1 18446744073709551616\n", d, 2, &n), -EINVAL);
+	assert_int_equal(parse_str("7 0 loop0 1 00000000000000000000000"
+	                           "018446744073709551616\n",
+	                     d, 2, &n),
+	    -EINVAL);
+	assert_int_equal(parse_str("7 0 loop0 1\t2 -3\n", d, 2, &n), -EINVAL);
+	assert_int_equal(parse_str("7 0 loop0 1\r\n", d, 2, &n), -EINVAL);
+	assert_int_equal(n, 0);
+}
+
 /* ---- collector ------------------------------------------------------ */
 
 static const fm_test_source source = { &fmi_collector_diskstats, "diskstats" };
@@ -555,6 +631,8 @@ main(void)
 		cmocka_unit_test(test_collect_diskstats_names),
 		cmocka_unit_test(test_collect_diskstats_every_prefix),
 		cmocka_unit_test(test_collect_diskstats_capacity),
+		cmocka_unit_test(test_collect_diskstats_many_disks),
+		cmocka_unit_test(test_collect_diskstats_skipped_numbers),
 		cmocka_unit_test(test_collect_diskstats_missing_file),
 		cmocka_unit_test(test_collect_diskstats_fixture_rates),
 		cmocka_unit_test(test_collect_diskstats_device_added_removed),

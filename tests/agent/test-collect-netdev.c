@@ -246,6 +246,51 @@ test_collect_netdev_capacity(void **state)
 	free(big);
 }
 
+/* More interfaces than the parser keeps on its stack: a second pass
+ * stores them, in file order, lo still skipped. */
+static void
+test_collect_netdev_many_nics(void **state)
+{
+	enum { NICS = 40 };
+	static fmi_nic nics[NICS];
+	char *big;
+	size_t off;
+	uint32_t n = 77;
+
+	big = malloc(sizeof(HEADER) + (NICS + 1) * 256 + 16);
+	assert_non_null(big);
+	off = strlen(HEADER);
+	memcpy(big, HEADER, off);
+	for (unsigned i = 0; i < NICS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "veth%u", i);
+		off +=
+		    nic_line(big + off, 256, name, i, 0, 0, 0, 3 * i, 0, 0, 0);
+		if (i == NICS / 2)
+			off += nic_line(
+			    big + off, 256, "lo", 1, 1, 1, 1, 1, 1, 1, 1);
+	}
+	assert_int_equal(parse_exact(big, off, nics, NICS, &n), 0);
+	assert_int_equal(n, NICS);
+	for (unsigned i = 0; i < NICS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "veth%u", i);
+		assert_string_equal(nics[i].name, name);
+		assert_true(nics[i].rx_bytes == i && nics[i].tx_bytes == 3 * i);
+	}
+	/* One short: -E2BIG; a bad line last: -EINVAL; nothing written. */
+	memset(nics, 0xa5, sizeof(nics));
+	n = 77;
+	assert_int_equal(parse_exact(big, off, nics, NICS - 1, &n), -E2BIG);
+	memcpy(big + off, "  eth9: 1 x\n", 12);
+	assert_int_equal(parse_exact(big, off + 12, nics, NICS, &n), -EINVAL);
+	assert_int_equal(n, 77);
+	assert_int_equal(((unsigned char *)nics)[0], 0xa5);
+	free(big);
+}
+
 /* ---- collector ------------------------------------------------------ */
 
 static const fm_test_source source = { &fmi_collector_netdev, "net/dev" };
@@ -428,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_collect_netdev_names),
 		cmocka_unit_test(test_collect_netdev_every_prefix),
 		cmocka_unit_test(test_collect_netdev_capacity),
+		cmocka_unit_test(test_collect_netdev_many_nics),
 		cmocka_unit_test(test_collect_netdev_missing_file),
 		cmocka_unit_test(test_collect_netdev_fixture_rates),
 		cmocka_unit_test(test_collect_netdev_rates),

@@ -104,6 +104,25 @@ test_collect_vmstat_parse_forms(void **state)
 	assert_true(vm.pswpin == UINT64_MAX);
 }
 
+/* Lines that start like ours but name something else are not read, nor
+ * is a name after a blank; a tab ends a name like a space. */
+static void
+test_collect_vmstat_parse_lookalikes(void **state)
+{
+	fmi_vmstat vm;
+
+	assert_int_equal(parse_str("pgmajfaults x\n pgmajfault y\n"
+	                           "oom_kill_x z\npswpinpswpout w\n"
+	                           "allocstallx v\nallocstall_\tu\n"
+	                           "pswpout\t5\nallocstall_dma\t2\n"
+	                           "allocstall_normal 3",
+	                     &vm),
+	    0);
+	assert_int_equal(vm.has, FMI_VM_PSWPOUT | FMI_VM_ALLOCSTALL);
+	assert_int_equal(vm.pswpout, 5);
+	assert_int_equal(vm.allocstall, 5);
+}
+
 static void
 test_collect_vmstat_parse_rejects_malformed(void **state)
 {
@@ -417,6 +436,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collect_vmstat_parse_fixture),
 		cmocka_unit_test(test_collect_vmstat_parse_forms),
+		cmocka_unit_test(test_collect_vmstat_parse_lookalikes),
 		cmocka_unit_test(test_collect_vmstat_parse_rejects_malformed),
 		cmocka_unit_test(test_collect_vmstat_parse_embedded_nul),
 		cmocka_unit_test(test_collect_vmstat_parse_truncated),

@@ -319,6 +319,197 @@ test_scan_key_find(void **state)
 	free(copy);
 }
 
+/* fmi_scan_u64_list() over an exact-size copy of s, storing at most cap
+ * values in v[]. */
+static int
+u64_list(const char *s, uint64_t *v, size_t cap, uint32_t *ret_n)
+{
+	size_t len = strlen(s);
+	char *copy = fm_test_exact_copy(s, len);
+	int r = fmi_scan_u64_list(copy, copy + len, v, cap, ret_n);
+
+	free(copy);
+	return r;
+}
+
+static void
+test_scan_u64_list(void **state)
+{
+	/* Leading zeros: 40 digits, still UINT64_MAX. */
+	static const char *const long_ok =
+	    " 1 "
+	    "0000000000000000000018446744073709551615"
+	    " 2";
+	static const char *const bad[] = { "1 x", "1 2a", "-1", "1 +2", "1\n2",
+		"1 2 18446744073709551616",
+		"00000000000000000000018446744073709551616",
+		"99999999999999999999 1" };
+	uint64_t v[3] = { 7, 7, 7 };
+	uint32_t n = 99;
+
+	assert_int_equal(u64_list("", v, 3, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(u64_list(" \t ", NULL, 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(u64_list("\t12 0\t 345  6 7", v, 3, &n), 0);
+	assert_int_equal(n, 5); /* every token counted, three stored */
+	assert_true(v[0] == 12 && v[1] == 0 && v[2] == 345);
+	/* cap 0 only checks and counts, whatever the path it takes. */
+	assert_int_equal(u64_list("\t12 0\t 345  6 7", NULL, 0, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(u64_list(long_ok, v, 3, &n), 0);
+	assert_true(n == 3 && v[0] == 1 && v[1] == UINT64_MAX && v[2] == 2);
+	assert_int_equal(u64_list(long_ok, NULL, 0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(u64_list("10000000000000000000", v, 1, &n), 0);
+	assert_true(n == 1 && v[0] == 10000000000000000000u);
+	/* Failures leave *ret_n alone, with and without values. */
+	n = 99;
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
+		size_t len = strlen(bad[i]);
+		char *copy = fm_test_exact_copy(bad[i], len);
+
+		if (fmi_scan_u64_list(copy, copy + len, v, 3, &n) != -EINVAL ||
+		    fmi_scan_u64_list(copy, copy + len, NULL, 0, &n) != -EINVAL)
+			fail_msg("\"%s\" should be rejected", bad[i]);
+		free(copy);
+	}
+	/* A NUL is not a blank. */
+	assert_int_equal(
+	    fmi_scan_u64_list("1\0", "1\0" + 2, v, 3, &n), -EINVAL);
+	assert_int_equal(
+	    fmi_scan_u64_list("1\0", "1\0" + 2, NULL, 0, &n), -EINVAL);
+	assert_int_equal(n, 99);
+}
+
+static void
+test_scan_key_find_word(void **state)
+{
+	static const fmi_scan_key keys[] = {
+		{ "pswpin", 1u, 0 },
+		{ "pswpout", 2u, 8 },
+		{ "oom_kill", 4u, 16 },
+	};
+	static const char *const misses[] = { "", " pswpin 1", "pswpinx 1",
+		"pswp 1", "oom_kil", "pswpin:1", "x" };
+	const char *after = NULL;
+	char *copy = fm_test_exact_copy("pswpout\t5", 9);
+
+	assert_ptr_equal(
+	    fmi_scan_key_find_word(keys, 3, copy, copy + 9, &after), &keys[1]);
+	assert_ptr_equal(after, copy + 7);
+	/* The name alone, up to the end. */
+	assert_ptr_equal(
+	    fmi_scan_key_find_word(keys, 3, copy, copy + 7, &after), &keys[1]);
+	assert_ptr_equal(after, copy + 7);
+	assert_null(fmi_scan_key_find_word(keys, 3, copy, copy + 6, &after));
+	assert_null(fmi_scan_key_find_word(keys, 0, copy, copy + 9, &after));
+	free(copy);
+	for (size_t i = 0; i < FM_ELEMENTSOF(misses); i++) {
+		size_t len = strlen(misses[i]);
+
+		copy = fm_test_exact_copy(misses[i], len);
+		if (fmi_scan_key_find_word(keys, 3, copy, copy + len, &after))
+			fail_msg("\"%s\" should match no key", misses[i]);
+		free(copy);
+	}
+	/* A NUL ends no name. */
+	assert_null(fmi_scan_key_find_word(
+	    keys, 3, "oom_kill\0", "oom_kill\0" + 9, &after));
+}
+
+static void
+test_scan_key_find_before(void **state)
+{
+	static const fmi_scan_key keys[] = {
+		{ "MemTotal", 1u, 0 },
+		{ "MemFree", 2u, 8 },
+	};
+	static const char *const misses[] = { "", "MemFree", "MemFree ",
+		"MemFreeX:", " MemFree:", "Mem:", "SwapFree:" };
+	const char *after = NULL;
+	char *copy = fm_test_exact_copy("MemFree: 5 kB", 13);
+
+	assert_ptr_equal(
+	    fmi_scan_key_find_before(keys, 2, copy, copy + 13, ':', &after),
+	    &keys[1]);
+	assert_ptr_equal(after, copy + 8);
+	assert_ptr_equal(
+	    fmi_scan_key_find_before(keys, 2, copy, copy + 8, ':', &after),
+	    &keys[1]);
+	assert_ptr_equal(after, copy + 8);
+	assert_null(
+	    fmi_scan_key_find_before(keys, 2, copy, copy + 7, ':', &after));
+	assert_null(
+	    fmi_scan_key_find_before(keys, 2, copy, copy + 13, ' ', &after));
+	free(copy);
+	for (size_t i = 0; i < FM_ELEMENTSOF(misses); i++) {
+		size_t len = strlen(misses[i]);
+
+		copy = fm_test_exact_copy(misses[i], len);
+		if (fmi_scan_key_find_before(
+		        keys, 2, copy, copy + len, ':', &after))
+			fail_msg("\"%s\" should match no key", misses[i]);
+		free(copy);
+	}
+}
+
+static void
+test_scan_firsts(void **state)
+{
+	static const fmi_scan_key keys[] = {
+		{ "pgmajfault", 1u, 0 },
+		{ "oom_kill", 2u, 8 },
+		{ "\xff", 4u, 16 },
+	};
+	char *copy = fm_test_exact_copy("po\xff\x01"
+	                                "a",
+	    5);
+	fmi_scan_firsts f;
+
+	memset(&f, 0xa5, sizeof(f));
+	fmi_scan_firsts_init(&f, keys, 3);
+	assert_true(fmi_scan_firsts_has(&f, copy, copy + 5));
+	assert_true(fmi_scan_firsts_has(&f, copy + 1, copy + 5));
+	assert_true(fmi_scan_firsts_has(&f, copy + 2, copy + 5));
+	assert_false(fmi_scan_firsts_has(&f, copy + 3, copy + 5));
+	assert_false(fmi_scan_firsts_has(&f, copy + 4, copy + 5));
+	/* Nothing at the end. */
+	assert_false(fmi_scan_firsts_has(&f, copy + 5, copy + 5));
+	fmi_scan_firsts_add(&f, 'a');
+	fmi_scan_firsts_add(&f, '\x01');
+	assert_true(fmi_scan_firsts_has(&f, copy + 4, copy + 5));
+	assert_true(fmi_scan_firsts_has(&f, copy + 3, copy + 5));
+	fmi_scan_firsts_init(&f, keys, 0);
+	assert_false(fmi_scan_firsts_has(&f, copy, copy + 5));
+	free(copy);
+}
+
+static void
+test_scan_starts_with(void **state)
+{
+	char *copy = fm_test_exact_copy("cpu12", 5);
+	const char *after = NULL;
+
+	assert_true(fmi_scan_starts_with(copy, copy + 5, "cpu", &after));
+	assert_ptr_equal(after, copy + 3);
+	assert_true(fmi_scan_starts_with(copy, copy + 5, "cpu12", &after));
+	assert_ptr_equal(after, copy + 5);
+	assert_true(fmi_scan_starts_with(copy, copy + 5, "", &after));
+	assert_ptr_equal(after, copy);
+	after = NULL;
+	assert_false(fmi_scan_starts_with(copy, copy + 5, "cpu123", &after));
+	assert_false(fmi_scan_starts_with(copy, copy + 2, "cpu", &after));
+	assert_false(fmi_scan_starts_with(copy, copy + 5, "cpx", &after));
+	assert_null(after);
+	/* The literal form of fmi_scan_is(). */
+	assert_true(FMI_SCAN_IS(copy, 3, "cpu"));
+	assert_false(FMI_SCAN_IS(copy, 4, "cpu"));
+	assert_false(FMI_SCAN_IS(copy, 2, "cpu"));
+	assert_true(FMI_SCAN_IS(copy, 0, ""));
+	free(copy);
+}
+
 int
 main(void)
 {
@@ -335,6 +526,11 @@ main(void)
 		cmocka_unit_test(test_scan_tokens),
 		cmocka_unit_test(test_scan_predicates),
 		cmocka_unit_test(test_scan_key_find),
+		cmocka_unit_test(test_scan_u64_list),
+		cmocka_unit_test(test_scan_key_find_word),
+		cmocka_unit_test(test_scan_key_find_before),
+		cmocka_unit_test(test_scan_firsts),
+		cmocka_unit_test(test_scan_starts_with),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
