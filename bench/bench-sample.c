@@ -5,11 +5,15 @@
  * the median per tick. The filesystem worker thread runs beside it and is
  * not counted here (bench/agent-cost.sh counts the whole process).
  *
- * Usage: bench-sample [TICKS [REPEATS [PROCFS]]]   (default 2000 7 /proc)
+ * Usage: bench-sample [TICKS [REPEATS [PROCFS [SLEEP_MS]]]]
+ *        (default 2000 7 /proc 0)
+ * With SLEEP_MS > 0 the thread sleeps between ticks, as the agent does, so
+ * each tick runs with cold caches: the cost the agent really pays.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 
@@ -35,6 +39,7 @@ main(int argc, char **argv)
 {
 	int ticks = argc > 1 ? atoi(argv[1]) : 2000;
 	int repeats = argc > 2 ? atoi(argv[2]) : 7;
+	int sleep_ms = argc > 4 ? atoi(argv[4]) : 0;
 	fm_sampler_config cfg;
 	fm_sampler *s;
 	fm_history *h;
@@ -64,20 +69,27 @@ main(int argc, char **argv)
 		return 1;
 	(void)!fm_sampler_read(s, &smp); /* warm-up: sizes buffers */
 	for (int k = 0; k < repeats; k++) {
-		int64_t t0 = thread_cpu_ns();
+		int64_t cpu = 0;
 
 		for (int i = 0; i < ticks; i++) {
+			int64_t t0;
+
+			if (sleep_ms)
+				usleep((useconds_t)sleep_ms * 1000);
+			t0 = thread_cpu_ns();
 			if (fm_sampler_read(s, &smp) < 0)
 				return 1;
 			fm_history_push(h, &smp);
+			cpu += thread_cpu_ns() - t0;
 		}
-		per_tick[k] = (double)(thread_cpu_ns() - t0) / ticks / 1e3;
+		per_tick[k] = (double)cpu / ticks / 1e3;
 	}
 	qsort(per_tick, (size_t)repeats, sizeof(*per_tick), cmp_double);
 	printf("sampler tick + history push: median %.1f us CPU per sample "
-	       "(min %.1f, max %.1f; %d repeats of %d ticks; %u features)\n",
+	       "(min %.1f, max %.1f; %d repeats of %d ticks, %d ms apart; "
+	       "%u features)\n",
 	    per_tick[repeats / 2], per_tick[0], per_tick[repeats - 1], repeats,
-	    ticks, FM_FEATURE_COUNT);
+	    ticks, sleep_ms, FM_FEATURE_COUNT);
 	free(per_tick);
 	fm_history_free(h);
 	fm_sampler_free(s);
