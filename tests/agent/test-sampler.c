@@ -7,7 +7,6 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,37 +16,8 @@
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "tests/support/alloc-hook.h"
 #include "tests/agent/test-util.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static atomic_uint allocations;
-
-void *
-__wrap_malloc(size_t n)
-{
-	atomic_fetch_add(&allocations, 1);
-	return __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	atomic_fetch_add(&allocations, 1);
-	return __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	atomic_fetch_add(&allocations, 1);
-	return __real_realloc(p, n);
-}
 
 static unsigned
 count_unmasked(const fm_sample *s)
@@ -192,20 +162,23 @@ test_sampler_tick_never_allocates(void **state)
 	unsigned before;
 
 	fm_sampler_config_init(&cfg);
+	before = fm_test_alloc_count();
 	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	/* the hook is live: start-up does allocate */
+	assert_true(fm_test_alloc_count() > before);
 	assert_int_equal(fm_history_new(30, 5, &h), 0);
 	/* warm-up: the first reads may size buffers */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fm_sampler_read(s, &a), 0);
 		fm_history_push(h, &a);
 	}
-	before = atomic_load(&allocations);
+	before = fm_test_alloc_count();
 	for (int i = 0; i < 50; i++) {
 		assert_int_equal(fm_sampler_read(s, &a), 0);
 		fm_history_push(h, &a);
 		usleep(1000);
 	}
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	fm_history_free(h);
 	fm_sampler_free(s);
 }

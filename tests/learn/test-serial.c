@@ -8,7 +8,6 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,42 +17,7 @@
 #include <cmocka.h>
 
 #include "learn/learn.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static atomic_uint allocations;
-static atomic_int fail_in = -1; /* fail the allocation after this many */
-
-/* Counts an allocation; false when it is the one to fail. */
-static bool
-allocation_ok(void)
-{
-	atomic_fetch_add(&allocations, 1);
-	return atomic_fetch_sub(&fail_in, 1) != 0;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-	return allocation_ok() ? __real_malloc(n) : NULL;
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	return allocation_ok() ? __real_calloc(n, size) : NULL;
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	return allocation_ok() ? __real_realloc(p, n) : NULL;
-}
+#include "tests/support/alloc-hook.h"
 
 #define KIND     7u
 #define SCHEMA   3u
@@ -235,7 +199,7 @@ test_serial_caller_buffer_matches_growing(void **state)
 	unsigned before;
 
 	/* exact size: identical bytes, and no allocation at all */
-	before = atomic_load(&allocations);
+	before = fm_test_alloc_count();
 	assert_int_equal(fm_learn_model_writer_init(&w, &info, buf, len), 0);
 	assert_int_equal(fm_learn_model_writer_put_u32(&w, 1, 0x01020304u), 0);
 	assert_int_equal(fm_learn_model_writer_put_f32(
@@ -250,7 +214,7 @@ test_serial_caller_buffer_matches_growing(void **state)
 	                     &w, 11, FM_LEARN_SECTION_PARAM, weights + 3, 2),
 	    0);
 	assert_int_equal(fm_learn_model_writer_finish(&w, &out, &got), 0);
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	assert_ptr_equal(out, buf);
 	assert_int_equal(got, len);
 	assert_memory_equal(buf, ref, len);
@@ -361,16 +325,16 @@ test_serial_writer_out_of_memory(void **state)
 	size_t len = 0;
 	int r;
 
-	atomic_store(&fail_in, 0);
+	fm_test_alloc_fail_after(0);
 	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
-	atomic_store(&fail_in, -1);
+	fm_test_alloc_fail_after(-1);
 	assert_int_equal(r, -ENOMEM);
 	fm_learn_model_writer_release(&w);
 
 	assert_int_equal(fm_learn_model_writer_init(&w, &info, NULL, 0), 0);
-	atomic_store(&fail_in, 0);
+	fm_test_alloc_fail_after(0);
 	r = fm_learn_model_writer_put_f32(&w, 1, 0, big, 100000);
-	atomic_store(&fail_in, -1);
+	fm_test_alloc_fail_after(-1);
 	assert_int_equal(r, -ENOMEM);
 	assert_int_equal(fm_learn_model_writer_put_u32(&w, 2, 1), -ENOMEM);
 	assert_int_equal(fm_learn_model_writer_finish(&w, &out, &len), -ENOMEM);
@@ -519,9 +483,9 @@ test_serial_caps_refused_without_allocating(void **state)
 	hdr[52] = FM_LEARN_SECTION_F32;
 	put_le64(hdr + 56, 1ull << 40);
 	reseal(hdr, len);
-	before = atomic_load(&allocations);
+	before = fm_test_alloc_count();
 	rc = fm_learn_model_decode(hdr, len, NULL, &r);
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	assert_int_equal(rc, -EMSGSIZE);
 
 	/* one element past the per-section cap */
@@ -544,10 +508,10 @@ test_serial_caps_refused_without_allocating(void **state)
 	/* a buffer beyond the file cap is refused before it is read */
 	huge = calloc(1, FM_LEARN_MODEL_MAX_BYTES + 1u);
 	assert_non_null(huge);
-	before = atomic_load(&allocations);
+	before = fm_test_alloc_count();
 	rc = fm_learn_model_decode(
 	    huge, FM_LEARN_MODEL_MAX_BYTES + 1u, NULL, &r);
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	assert_int_equal(rc, -EMSGSIZE);
 	free(huge);
 }
@@ -559,12 +523,12 @@ test_serial_decode_never_allocates(void **state)
 	size_t len, n = 0;
 	uint8_t *buf = sample_file(&len);
 	float flat[7];
-	unsigned before = atomic_load(&allocations);
+	unsigned before = fm_test_alloc_count();
 	int rc;
 
 	rc = fm_learn_model_decode(buf, len, NULL, &r);
 	rc |= fm_learn_model_reader_params_export(&r, flat, 7, &n);
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	assert_int_equal(rc, 0);
 	free(buf);
 }

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,42 +17,7 @@
 #include <cmocka.h>
 
 #include "learn/learn.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static atomic_uint allocations;
-static atomic_int fail_in = -1; /* fail the allocation after this many */
-
-/* Counts an allocation; false when it is the one to fail. */
-static bool
-allocation_ok(void)
-{
-	atomic_fetch_add(&allocations, 1);
-	return atomic_fetch_sub(&fail_in, 1) != 0;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-	return allocation_ok() ? __real_malloc(n) : NULL;
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	return allocation_ok() ? __real_calloc(n, size) : NULL;
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	return allocation_ok() ? __real_realloc(p, n) : NULL;
-}
+#include "tests/support/alloc-hook.h"
 
 /* ---- a deterministic generator (splitmix64) ---------------------------- */
 
@@ -512,11 +476,11 @@ test_threshold_update_never_allocates(void **state)
 	fm_learn_pot_config_default(&c);
 	c.drift_window = 20;
 	p = exp_pot(&c, 5000);
-	before = atomic_load(&allocations);
+	before = fm_test_alloc_count();
 	for (int i = 0; i < 20000; i++)
 		peaks += (fm_learn_pot_update(p, rng_exp(&r)) &
 		             FM_LEARN_POT_PEAK) != 0;
-	assert_int_equal(atomic_load(&allocations), before);
+	assert_int_equal(fm_test_alloc_count(), before);
 	assert_true(peaks > 100); /* refits happened */
 	fm_learn_pot_free(p);
 }
@@ -859,27 +823,27 @@ test_threshold_out_of_memory(void **state)
 	c.drift_window = 10;
 	/* the pot, its peaks, its drift window */
 	for (int k = 0; k < 3; k++) {
-		atomic_store(&fail_in, k);
+		fm_test_alloc_fail_after(k);
 		r = fm_learn_pot_new(&c, &p);
-		atomic_store(&fail_in, -1);
+		fm_test_alloc_fail_after(-1);
 		assert_int_equal(r, -ENOMEM);
 		assert_null(p);
 	}
 	p = pot_new(&c);
 	for (int i = 0; i < 100; i++)
 		s[i] = (float)i;
-	atomic_store(&fail_in, 0);
+	fm_test_alloc_fail_after(0);
 	r = fm_learn_pot_calibrate(p, s, 100);
-	atomic_store(&fail_in, -1);
+	fm_test_alloc_fail_after(-1);
 	assert_int_equal(r, -ENOMEM);
 	fm_learn_pot_status_get(p, &st);
 	assert_false(st.ready);
 	assert_int_equal(fm_learn_pot_calibrate(p, s, 100), 0);
 	buf = save(p, 0, &len);
 	for (int k = 0; k < 3; k++) {
-		atomic_store(&fail_in, k);
+		fm_test_alloc_fail_after(k);
 		q = load(buf, len, 0, NULL, -ENOMEM);
-		atomic_store(&fail_in, -1);
+		fm_test_alloc_fail_after(-1);
 		assert_null(q);
 	}
 	free(buf);
