@@ -42,4 +42,69 @@ int fmi_learn_gpd_fit_mle(
 int fmi_learn_gpd_fit_mom(
     const fmi_learn_peaks *v, double *ret_gamma, double *ret_sigma);
 
+/* ---- a small seeded PRNG (splitmix64), so results depend on the seed
+ * alone, not on libc ---------------------------------------------------- */
+
+typedef struct fmi_learn_rng {
+	uint64_t s;
+} fmi_learn_rng;
+
+static inline void
+fmi_learn_rng_init(fmi_learn_rng *g, uint64_t seed)
+{
+	g->s = seed ^ 0x6a09e667f3bcc909ull;
+}
+
+static inline uint64_t
+fmi_learn_rng_next(fmi_learn_rng *g)
+{
+	uint64_t z = (g->s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1), 53 bits. */
+static inline double
+fmi_learn_rng_uniform(fmi_learn_rng *g)
+{
+	return (double)(fmi_learn_rng_next(g) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform in [0, n), n >= 1 (Lemire's multiply-shift; the bias is below
+ * 2^-32 for the n used here, and the result depends on the seed only). */
+static inline uint32_t
+fmi_learn_rng_below(fmi_learn_rng *g, uint32_t n)
+{
+	return (uint32_t)(((fmi_learn_rng_next(g) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* A standard normal deviate (Box-Muller, one of the pair). */
+double fmi_learn_rng_normal(fmi_learn_rng *g);
+
+/* Shuffles idx[n] in place (Fisher-Yates). */
+void fmi_learn_rng_shuffle(fmi_learn_rng *g, uint32_t *idx, size_t n);
+
+/* ---- Adam (learn/adam.c) ------------------------------------------------- */
+
+/* Adam's moments for n parameters, and its step count. */
+typedef struct fmi_learn_adam {
+	float *m;
+	float *v;
+	size_t n;
+	uint64_t t;
+} fmi_learn_adam;
+
+/* Allocates zeroed moments for n parameters. Returns 0 or -ENOMEM. */
+int fmi_learn_adam_init(fmi_learn_adam *a, size_t n);
+
+/* Frees the moments; idempotent. */
+void fmi_learn_adam_release(fmi_learn_adam *a);
+
+/* One Adam step of size lr on theta[a->n] with gradient g[a->n]
+ * (Kingma & Ba 2015, bias-corrected). */
+void fmi_learn_adam_step(fmi_learn_adam *a, float *theta, const float *g,
+    float lr, float beta1, float beta2, float eps);
+
 #endif

@@ -424,4 +424,566 @@ int fm_learn_pot_save(
 int fm_learn_pot_load(const fm_learn_model_reader *r, uint32_t base,
     const fm_learn_pot_config *cfg, fm_learn_pot **ret) FM_WUR;
 
+/* ---- failure predictor (learn/predictor.c) ---- */
+
+/*
+ * A supervised, calibrated failure predictor: the probability that a
+ * failure of one kind (an OOM kill, a full filesystem, a failing health
+ * check, a manual label: one predictor per label source) begins within
+ * the next H rows. Logistic regression on a causal window of the
+ * caller's normalised rows, trained by Adam on seeded mini-batches with
+ * an L2 penalty and a positive-class weight (failures are rare), then
+ * calibrated so that the weighting does not inflate the probability.
+ *
+ * Inputs. Rows are normalised per feature (0 = typical) by the caller;
+ * NaN marks a masked value. fm_learn_predictor_features() turns row t of
+ * a history into the input x_t of n_inputs = 3 n_features + n_extra
+ * values: z_t, the window mean, the change over the window, then the
+ * caller's extra scalars (e.g. the detector's anomaly score). Every input
+ * the model sees, from the builder or not, is sanitised the same way in
+ * training and in prediction: NaN and infinities count as 0 (masked =
+ * typical) and finite values are clipped to +-FM_LEARN_PREDICTOR_INPUT_MAX,
+ * so no input can make a weight non-finite.
+ *
+ * Bias and calibration. Training weights each positive by pos_weight =
+ * n_neg / n_pos of the call's data (clamped to [1, max_pos_weight]) and
+ * fits the logit w.x + b + log(pos_weight): the weighted optimum is the
+ * unweighted one shifted by log(pos_weight) (the prior correction), so
+ * the stored bias b is already on the unweighted scale. That keeps the
+ * shared parameters comparable between hosts whose failure rates, hence
+ * weights, differ. With FM_LEARN_PREDICTOR_CALIB_PLATT (the default) the
+ * output is then sigmoid(a (w.x + b) + c) with (a, c) fitted on the
+ * training rows by Newton's method on the unweighted log loss with
+ * Platt's smoothed targets, which also undoes the shrinkage of L2; with
+ * FM_LEARN_PREDICTOR_CALIB_PRIOR, a = 1 and c = 0. The calibration and
+ * the counts are local state, saved but not among the shared parameters.
+ *
+ * Untrained. Until a training call sees a positive (or trained weights
+ * are loaded or imported) the predictor is untrained: it predicts 0, the
+ * base rate of the failures it has seen, and says so in its status.
+ *
+ * Threads: fm_learn_predictor_predict() and the getters may run
+ * concurrently with each other; everything that modifies the predictor
+ * (train, loss_grad, import, reset) needs the caller's exclusion.
+ */
+
+/* The model-file kind of a file holding only a predictor. */
+#define FM_LEARN_KIND_PREDICTOR 3u
+
+#define FM_LEARN_PREDICTOR_MAX_FEATURES 4096u   /* per row */
+#define FM_LEARN_PREDICTOR_MAX_WINDOW   100000u /* rows */
+#define FM_LEARN_PREDICTOR_MAX_EXTRA    16u     /* extra scalars */
+#define FM_LEARN_PREDICTOR_MAX_BATCH    4096u   /* rows per step */
+#define FM_LEARN_PREDICTOR_MAX_EPOCHS   10000u
+#define FM_LEARN_PREDICTOR_MAX_ROWS     10000000u /* per training call */
+#define FM_LEARN_PREDICTOR_MAX_HORIZON  1000000u  /* rows */
+/* |input| beyond this is clipped: a z-score of 1000 is extreme enough,
+ * and the bound keeps every gradient finite. */
+#define FM_LEARN_PREDICTOR_INPUT_MAX 1000.0f
+/* A training target excluded from training (see _labels()). */
+#define FM_LEARN_PREDICTOR_LABEL_SKIP 0xffu
+/* Section ids base … base + FM_LEARN_PREDICTOR_SECTIONS - 1 hold a saved
+ * predictor. */
+#define FM_LEARN_PREDICTOR_SECTIONS 16u
+/* Parameter blocks: the weights w (n_inputs), then the bias b (1). */
+#define FM_LEARN_PREDICTOR_PARAM_BLOCKS 2u
+
+typedef struct fm_learn_predictor fm_learn_predictor;
+
+/* How probabilities are calibrated (see above). */
+enum fm_learn_predictor_calibration {
+	FM_LEARN_PREDICTOR_CALIB_PRIOR = 0, /* a = 1, c = 0 */
+	FM_LEARN_PREDICTOR_CALIB_PLATT = 1, /* (a, c) fitted when trained */
+};
+
+typedef struct fm_learn_predictor_config {
+	/* The input's shape, part of the layout id. */
+	uint32_t n_features;     /* d, values per row, 1…MAX_FEATURES */
+	uint32_t window;         /* W rows, 1…MAX_WINDOW; default 10 */
+	uint32_t n_extra;        /* extra scalars, 0…MAX_EXTRA; default 1 */
+	uint32_t schema_version; /* of the rows' feature schema; default 0 */
+	/* Training. */
+	float l2;             /* penalty on w (not b), [0, 1]; 1e-4 */
+	float lr;             /* Adam step, (0, 1]; default 0.01 */
+	uint32_t epochs;      /* passes per training call, 1…; default 10 */
+	uint32_t batch;       /* rows per step, 1…MAX_BATCH; default 64 */
+	uint64_t seed;        /* of the shuffling; default 1 */
+	float max_pos_weight; /* cap of pos_weight, [1, 1e6]; default 100 */
+	enum fm_learn_predictor_calibration calibration; /* default PLATT */
+} fm_learn_predictor_config;
+
+/* What one training call did. */
+typedef struct fm_learn_predictor_stats {
+	double loss;       /* after training, as from _loss_grad() */
+	double pos_weight; /* the weight given to positives */
+	size_t n_pos;      /* rows used, by target */
+	size_t n_neg;
+	size_t n_skipped; /* targets FM_LEARN_PREDICTOR_LABEL_SKIP */
+	uint32_t epochs;  /* run: 0 when the data held no positive */
+} fm_learn_predictor_stats;
+
+typedef struct fm_learn_predictor_status {
+	bool trained; /* false: predicts base_rate */
+	enum fm_learn_predictor_calibration calibration; /* in use */
+	double calib_a, calib_c; /* p = sigmoid(a (w.x + b) + c) */
+	uint64_t n_pos, n_neg;   /* rows trained on since new or reset */
+	double base_rate;        /* n_pos / (n_pos + n_neg), 0 with none */
+} fm_learn_predictor_status;
+
+/* Fills *ret with the defaults above; n_features is 0 and must be set. */
+void fm_learn_predictor_config_default(fm_learn_predictor_config *ret);
+
+/* Whether cfg holds values fm_learn_predictor_new() accepts. */
+bool fm_learn_predictor_config_is_valid(const fm_learn_predictor_config *cfg);
+
+/* The input length of a predictor of cfg: 3 n_features + n_extra. Pure. */
+size_t fm_learn_predictor_n_inputs(const fm_learn_predictor_config *cfg);
+
+/*
+ * Builds the input of row t from rows[n_rows x n_features] (row-major,
+ * time order, NaN = masked) and extra[n_extra] (NULL: all masked) into
+ * ret_x[n_inputs]:
+ *   x[0, d)   z_t
+ *   x[d, 2d)  mean of the finite z over rows max(0, t-W+1) … t (0 when
+ *             none: the mean of observed values, so a masked value does
+ *             not drag it towards 0)
+ *   x[2d, 3d) z_t - z_s, s = max(0, t-W+1) (0 when either is masked: an
+ *             unknown change is no evidence of one)
+ *   x[3d, …)  extra
+ * after clipping each z to +-FM_LEARN_PREDICTOR_INPUT_MAX; masked values
+ * become 0. Causal: only rows up to t are read, so rows after t may be
+ * absent or change freely. Returns 0, or -EINVAL for an invalid cfg,
+ * NULL rows or t >= n_rows; ret_x is written only on success. Pure;
+ * thread-safe.
+ */
+int fm_learn_predictor_features(const fm_learn_predictor_config *cfg,
+    const float *rows, size_t n_rows, size_t t, const float *extra,
+    float *ret_x) FM_WUR;
+
+/*
+ * Turns per-row event flags (non-zero: the failure is present in the
+ * row) into training targets for a horizon of H rows. An event begins at
+ * row s when events[s] != 0 and s is 0 or events[s - 1] == 0. Then:
+ *   1     when an event begins in (t, t + H];
+ *   SKIP  otherwise, when events[t] != 0 (during an event nothing is left
+ *         to predict, and its rows are not normal ones either);
+ *   SKIP  otherwise, when t + H >= n (the end of the data cuts the
+ *         horizon short: a failure may yet follow);
+ *   0     otherwise.
+ * SKIP is FM_LEARN_PREDICTOR_LABEL_SKIP. ret_y[n] may be events itself.
+ * Returns 0, -EINVAL for horizon 0 or above FM_LEARN_PREDICTOR_MAX_HORIZON
+ * or a NULL array with n > 0, -EMSGSIZE for n above
+ * FM_LEARN_PREDICTOR_MAX_ROWS (nothing written). Pure; thread-safe.
+ */
+int fm_learn_predictor_labels(
+    const uint8_t *events, size_t n, uint32_t horizon, uint8_t *ret_y) FM_WUR;
+
+/*
+ * Allocates an untrained predictor (zero weights, every buffer training
+ * steps will use) with a copy of cfg. On success *ret owns it
+ * (fm_learn_predictor_free()); on failure *ret is untouched. Returns 0,
+ * -EINVAL for an invalid cfg, -ENOMEM.
+ */
+int fm_learn_predictor_new(
+    const fm_learn_predictor_config *cfg, fm_learn_predictor **ret) FM_WUR;
+
+/* Frees p (NULL-safe); returns NULL. */
+fm_learn_predictor *fm_learn_predictor_free(fm_learn_predictor *p);
+
+/* Forgets everything learned: zero weights, no calibration, no counts,
+ * untrained. Never fails. */
+void fm_learn_predictor_reset(fm_learn_predictor *p);
+
+/*
+ * Trains p on X[n x n_inputs] (row-major, borrowed for the call) with
+ * targets y[n] (0, 1 or FM_LEARN_PREDICTOR_LABEL_SKIP), continuing from
+ * the current weights (warm start: e.g. a fleet model, fine-tuned): cfg
+ * epochs of Adam over seeded shuffles (fresh moments each call), then the
+ * calibration refit on the same rows. Same predictor state, data and
+ * seed give bit-identical weights (on one host, one cblas build). With no
+ * positive in the data the weights and calibration are left alone and
+ * only the counts grow (no error). Non-finite and out-of-range inputs are
+ * sanitised (see above), never skipped. Allocates scratch for the call
+ * (O(n)). Fills *ret_stats when it is not NULL. Returns 0; -EINVAL for a
+ * NULL array with n > 0 or a target other than 0, 1, SKIP; -EMSGSIZE for
+ * n above FM_LEARN_PREDICTOR_MAX_ROWS; -ENOMEM. On failure p is unchanged.
+ */
+int fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
+    const uint8_t *y, size_t n, fm_learn_predictor_stats *ret_stats) FM_WUR;
+
+/*
+ * The calibrated probability, in [0, 1], that a failure begins within
+ * the horizon, for the input x[n_inputs] (sanitised as in training).
+ * Untrained: the base rate, 0. Never allocates; thread-safe against
+ * other readers.
+ */
+double fm_learn_predictor_predict(const fm_learn_predictor *p, const float *x);
+
+/*
+ * The training objective at the current parameters on X[n x n_inputs]
+ * and y[n] (rows with target SKIP left out), for gradient checks:
+ *   L = (1/N) sum_i c_i l(w.x_i + b + log(pw), y_i) + (l2/2) |w|^2
+ * with l the log loss, c_i = pw for positives and 1 for negatives, pw as
+ * in training (1 with no positive), N the rows used (L = (l2/2)|w|^2
+ * when N = 0). Writes L and dL/d(w, b) into ret_grad[n_inputs + 1] (w
+ * then b). Uses p's scratch buffers (allocates nothing); parameters
+ * unchanged. Returns 0; -EINVAL, -EMSGSIZE as fm_learn_predictor_train().
+ */
+int fm_learn_predictor_loss_grad(fm_learn_predictor *p, const float *X,
+    const uint8_t *y, size_t n, double *ret_loss, float *ret_grad) FM_WUR;
+
+/* Fills *ret with p's state. */
+void fm_learn_predictor_status_get(
+    const fm_learn_predictor *p, fm_learn_predictor_status *ret);
+
+/*
+ * Describes p's shared parameters as FM_LEARN_PREDICTOR_PARAM_BLOCKS
+ * blocks in flat-vector order (w, then b) in blocks[cap], for
+ * fm_learn_params_export(). The blocks point into p and live as long as
+ * it does. Writing through them changes the weights but not the state or
+ * the calibration; use fm_learn_predictor_params_import() to install a
+ * fleet model. Returns the number of blocks, or -ENOBUFS when cap is too
+ * small.
+ */
+int fm_learn_predictor_params(
+    fm_learn_predictor *p, fm_learn_param_block *blocks, size_t cap) FM_WUR;
+
+/*
+ * The layout id of p's flat parameter vector: kind FM_LEARN_KIND_PREDICTOR,
+ * cfg schema_version, dims { n_features, window, n_extra }. Two predictors
+ * with equal ids may average their vectors. Pure.
+ */
+uint32_t fm_learn_predictor_layout_id(const fm_learn_predictor *p);
+
+/*
+ * Installs the flat parameter vector src[n] (w, then b) that claims
+ * layout src_layout_id, e.g. a fleet model. All or nothing. On success p
+ * is trained and calibrated by the prior correction (a = 1, c = 0) until
+ * the next training call with a positive refits it; counts are kept.
+ * Returns 0; -ESTALE for another layout; -EINVAL when n is not
+ * n_inputs + 1; -EDOM for a non-finite value. On failure p is unchanged.
+ */
+int fm_learn_predictor_params_import(fm_learn_predictor *p,
+    uint32_t src_layout_id, const float *src, size_t n) FM_WUR;
+
+/*
+ * Appends p (its shape, state, calibration, counts, and the weights as
+ * FM_LEARN_SECTION_PARAM sections) as sections base … base +
+ * FM_LEARN_PREDICTOR_SECTIONS - 1, so several predictors and a detector
+ * can share a file; a file of its own uses kind FM_LEARN_KIND_PREDICTOR.
+ * The training settings are not saved: they are the loader's cfg.
+ * Returns 0, -EINVAL when the ids would overflow or do not follow the
+ * writer's last id, or the writer's error.
+ */
+int fm_learn_predictor_save(const fm_learn_predictor *p, uint32_t base,
+    fm_learn_model_writer *w) FM_WUR;
+
+/*
+ * Restores a predictor saved at base in a decoded file, with the
+ * training settings of cfg, whose shape (n_features, window, n_extra,
+ * schema_version) must be the saved one. The restored predictor predicts
+ * bit-identically to the saved one. On success *ret owns a new predictor;
+ * on failure *ret is untouched. Returns 0; -EINVAL for an invalid cfg or
+ * a base that would overflow; -ENOENT when nothing is saved at base;
+ * -ESTALE when another model is saved there or the shape differs;
+ * -EPROTONOSUPPORT for an unknown state version; -EDOM for a non-finite
+ * or out-of-domain value (calibration slope <= 0); -EBADMSG for missing
+ * or inconsistent sections; -ENOMEM.
+ */
+int fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
+    const fm_learn_predictor_config *cfg, fm_learn_predictor **ret) FM_WUR;
+
+/* ---- the BLAS (learn/ae.c) ------------------------------------------- */
+
+/*
+ * Makes the BLAS run every call on the calling thread: no worker threads
+ * (whose stacks and buffers would cost the agent megabytes) and results
+ * that do not depend on how work was split. Call once, before any other
+ * learn/ function, from a process's main thread.
+ */
+void fm_learn_blas_single_thread(void);
+
+/* The BLAS's build description (e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH …
+ * Haswell"), static, for benchmarks and --version. */
+const char *fm_learn_blas_config(void);
+
+/* ---- linear autoencoder (learn/ae.c) ---------------------------------- */
+
+/*
+ * A linear autoencoder: h = E x + be (k latent units), y = Dm h + bd,
+ * trained by Adam on mini-batches to minimise the mean squared
+ * reconstruction error (1 / (n D)) sum ||y - x||^2 over n rows of D
+ * inputs. At its optimum it spans the principal subspace (what PCA
+ * finds), but unlike an eigen-decomposition it continues from where it
+ * stands: from the fleet's model, from yesterday's, with a proximal term
+ * toward its starting point (FedProx), and its parameters average
+ * (FedAvg). The parameters are one flat float vector, in this order:
+ * E (k x D, row-major), be (k), Dm (D x k, row-major), bd (D).
+ *
+ * An autoencoder is not thread-safe: one thread at a time.
+ */
+typedef struct fm_learn_ae fm_learn_ae;
+
+#define FM_LEARN_AE_MAX_INPUTS 16384u
+#define FM_LEARN_AE_MAX_LATENT 1024u
+#define FM_LEARN_AE_MAX_BATCH  65536u
+#define FM_LEARN_AE_MAX_ROWS   100000000u
+
+/* Fills batch[n x D] (row-major) with the rows idx[n] of the caller's
+ * data; the trainer owns nothing the callback touches. */
+typedef void (*fm_learn_rows_fn)(
+    void *userdata, const uint32_t *idx, size_t n, float *batch);
+
+typedef struct fm_learn_ae_train_config {
+	uint32_t steps; /* mini-batch steps; default 2000 */
+	uint32_t batch; /* rows per step (fewer if there are fewer); 64 */
+	float lr;       /* peak step size, cosine-decayed to 0; 3e-3 */
+	float beta1;    /* Adam; 0.9 */
+	float beta2;    /* Adam; 0.999 */
+	float eps;      /* Adam; 1e-8 */
+	float prox_mu;  /* FedProx mu / 2 ||theta - theta_start||^2; 0 */
+	uint64_t seed;  /* mini-batch order; 1 */
+} fm_learn_ae_train_config;
+
+typedef struct fm_learn_ae_train_stats {
+	double loss_first; /* mean squared error of the first mini-batch */
+	double loss_last;  /* … of the last one */
+	uint32_t steps;
+} fm_learn_ae_train_stats;
+
+/* Fills *ret with the defaults above. */
+void fm_learn_ae_train_config_default(fm_learn_ae_train_config *ret);
+
+/*
+ * Allocates an autoencoder with n_inputs inputs (D, 1 … MAX_INPUTS) and
+ * n_latent latent units (1 … min(D, MAX_LATENT)), initialised from seed:
+ * every weight ~ N(0, 1/D), biases 0. On success *ret owns it. Errors:
+ * -EINVAL, -ENOMEM.
+ */
+int fm_learn_ae_new(uint32_t n_inputs, uint32_t n_latent, uint64_t seed,
+    fm_learn_ae **ret) FM_WUR;
+
+/* Frees ae (NULL-safe); returns NULL. */
+fm_learn_ae *fm_learn_ae_free(fm_learn_ae *ae);
+
+uint32_t fm_learn_ae_inputs(const fm_learn_ae *ae);
+uint32_t fm_learn_ae_latent(const fm_learn_ae *ae);
+
+/* The flat parameter vector (fm_learn_ae_params_count() floats), owned
+ * by ae, valid while it lives; callers may write it (import). */
+float *fm_learn_ae_params(fm_learn_ae *ae);
+size_t fm_learn_ae_params_count(const fm_learn_ae *ae);
+
+/*
+ * The mean squared reconstruction error over x[n x D] in *ret_loss and,
+ * if grad is not NULL, its gradient in grad[params_count]. Allocates
+ * scratch. Errors: -EINVAL (n = 0 or above MAX_BATCH), -ENOMEM.
+ */
+int fm_learn_ae_loss_grad(fm_learn_ae *ae, const float *x, size_t n,
+    double *ret_loss, float *grad) FM_WUR;
+
+/*
+ * Trains on n_rows rows that fill() supplies, cfg->steps Adam steps on
+ * mini-batches drawn without replacement (reshuffled every pass) with
+ * cfg->seed, from the current parameters. Rows must be finite: the
+ * caller masks before. If a step would make a parameter non-finite the
+ * parameters go back to where training started and -EDOM is returned.
+ * *ret (may be NULL) gets the losses. Errors: -EINVAL (bad config,
+ * n_rows 0 or above MAX_ROWS), -ENOMEM, -EDOM.
+ */
+int fm_learn_ae_train(fm_learn_ae *ae, const fm_learn_ae_train_config *cfg,
+    size_t n_rows, fm_learn_rows_fn fill, void *userdata,
+    fm_learn_ae_train_stats *ret) FM_WUR;
+
+/*
+ * The reconstruction residual of one row, for its first n_out inputs:
+ * ret_r[j] = x[j] - y[j], j < n_out <= D. Two matrix-vector products,
+ * no allocation.
+ */
+void fm_learn_ae_residual(
+    fm_learn_ae *ae, const float *x, uint32_t n_out, float *ret_r);
+
+/*
+ * The residuals of n rows x[n x D] at once (matrix products), their first
+ * n_out columns into ret_r[n x n_out]. Allocates scratch. Errors:
+ * -EINVAL, -ENOMEM.
+ */
+int fm_learn_ae_residual_batch(fm_learn_ae *ae, const float *x, size_t n,
+    uint32_t n_out, float *ret_r) FM_WUR;
+
+/* ---- anomaly detector (learn/detector.c) ------------------------------ */
+
+/*
+ * The anomaly detector of one host, over rows of d features (set at run
+ * time; NaN or infinite = masked):
+ *
+ *  1. normalise: z_j = (x_j - m_j) / s_j with the host's own mean and
+ *     standard deviation (s_j at least std_floor; a feature never seen
+ *     in training, or masked now, gives z_j = 0);
+ *  2. a linear autoencoder over a window of the last `window` rows of z
+ *     clipped to +-clip (current row first) gives the residual r_j of the
+ *     current row; rho_j is r_j's RMS over the training rows;
+ *  3. per feature contribution c_j = (min((r_j/rho_j)^2, cap) +
+ *     z_weight min(z_j^2, cap)) / d: the autoencoder catches a broken
+ *     relation between features, the z term a feature far from its own
+ *     normal (the cheap per-feature baseline). The raw score is sum c_j;
+ *  4. smoothing by an EMA of span ema_span rows;
+ *  5. relative score R = smoothed / b, where b, the score's baseline,
+ *     follows slow drift (time constant baseline_rows) but only learns
+ *     from rows with R < baseline_gate: an incident is never absorbed;
+ *  6. a POT threshold (fm_learn_pot) calibrated on the training rows'
+ *     R; an alarm is raised after alarm_on rows in a row at or above it
+ *     and cleared after alarm_off rows in a row below clear_ratio times
+ *     it.
+ *
+ * Scoring is causal (row t uses rows <= t only), costs two
+ * matrix-vector products and never allocates. Before the first training
+ * every row scores 0 without alarm. A detector is not thread-safe; the
+ * agent trains a new one in the background and swaps it in.
+ */
+typedef struct fm_learn_detector fm_learn_detector;
+
+/* The model-file kind of a detector. */
+#define FM_LEARN_KIND_DETECTOR 2u
+
+#define FM_LEARN_DETECTOR_MAX_FEATURES 1024u
+#define FM_LEARN_DETECTOR_MAX_WINDOW   64u
+#define FM_LEARN_DETECTOR_MIN_ROWS     64u /* training rows needed */
+#define FM_LEARN_DETECTOR_MAX_ROWS     10000000u
+
+typedef struct fm_learn_detector_config {
+	uint32_t n_features;     /* d, 1 … MAX_FEATURES */
+	uint32_t schema_version; /* carried into files; 0 = none (replay) */
+	uint32_t window;         /* rows of context, 1 … MAX_WINDOW; 5 */
+	uint32_t latent;         /* autoencoder units, <= window * d; 8 */
+	float std_floor;         /* > 0; 0.01 */
+	float clip;              /* autoencoder inputs clipped, > 0; 10 */
+	float rho_floor;         /* > 0; 1e-3 */
+	float cap;               /* of each squared term, > 0; 100 */
+	float z_weight;          /* >= 0; 1 */
+	float ema_span;          /* rows, >= 1 (1 = no smoothing); 10 */
+	float baseline_rows;     /* baseline time constant, rows; 3 days */
+	float baseline_gate;     /* > 1; 3 */
+	uint32_t alarm_on;       /* rows at or above the threshold; 3 */
+	uint32_t alarm_off;      /* rows below it to clear; 10 */
+	float clear_ratio;       /* (0, 1]; 1 */
+	bool threshold_online;   /* keep fitting the tail while scoring */
+	fm_learn_ae_train_config train;
+	fm_learn_pot_config pot; /* 0.95 / 0.02 quantile and risk */
+} fm_learn_detector_config;
+
+/* One row's verdict. */
+typedef struct fm_learn_verdict {
+	float score;     /* relative score R, finite, >= 0 */
+	float raw;       /* unsmoothed score (sum of contributions) */
+	float threshold; /* current alarm threshold (INFINITY untrained) */
+	bool alarm;
+	bool ready; /* trained: score and alarm mean something */
+} fm_learn_verdict;
+
+typedef struct fm_learn_detector_train_stats {
+	uint32_t rows;
+	uint32_t features_seen; /* features with finite training values */
+	double loss_first;      /* autoencoder, first and last mini-batch */
+	double loss_last;
+	float threshold;
+	float baseline;
+} fm_learn_detector_train_stats;
+
+/* Fills *ret with the defaults above for d features sampled rows_per_day
+ * times a day (the baseline's 3 days are in rows). */
+void fm_learn_detector_config_default(fm_learn_detector_config *ret,
+    uint32_t n_features, uint32_t rows_per_day);
+
+/* Whether cfg holds values fm_learn_detector_new() accepts. */
+bool fm_learn_detector_config_is_valid(const fm_learn_detector_config *cfg);
+
+/* Allocates an untrained detector; *ret owns it on success. Errors:
+ * -EINVAL (invalid cfg), -ENOMEM. */
+int fm_learn_detector_new(
+    const fm_learn_detector_config *cfg, fm_learn_detector **ret) FM_WUR;
+
+/* Frees det (NULL-safe); returns NULL. */
+fm_learn_detector *fm_learn_detector_free(fm_learn_detector *det);
+
+/*
+ * Trains on rows[n x d] (row-major, oldest first): the normalisation,
+ * then the autoencoder, continuing from its current parameters (random
+ * from cfg->train.seed at first; the fleet's after an import), then the
+ * residual scales, the baseline and the threshold; the scoring state
+ * then continues from the last row. Masked values never reach the
+ * weights. Allocates scratch of about n * d floats. On failure det is
+ * unchanged. Errors: -ENODATA (fewer than MIN_ROWS rows), -EINVAL
+ * (more than MAX_ROWS), -ENOMEM, -EDOM (training diverged).
+ */
+int fm_learn_detector_train(fm_learn_detector *det, const float *rows,
+    size_t n, fm_learn_detector_train_stats *ret) FM_WUR;
+
+/* Scores one row x[d] (causal; see above) into *ret. Never fails, never
+ * allocates. */
+void fm_learn_detector_score(
+    fm_learn_detector *det, const float *x, fm_learn_verdict *ret);
+
+/* Whether det was trained (or loaded trained). */
+bool fm_learn_detector_is_ready(const fm_learn_detector *det);
+
+/* The per-feature contributions of the last scored row (d floats, sum =
+ * raw score), valid while det lives. */
+const float *fm_learn_detector_contrib(const fm_learn_detector *det);
+
+/*
+ * The indices of the (at most) k features contributing most, highest
+ * first, into ret_idx[k]: summed over the rows of the alarm in progress,
+ * else of the last row. Returns how many were written (features with a
+ * zero contribution are left out).
+ */
+size_t fm_learn_detector_top(
+    const fm_learn_detector *det, size_t k, uint32_t *ret_idx);
+
+/* Carries the scoring state that belongs to the host rather than to a
+ * model (the recent rows of the window and the alarm in progress) from
+ * prev into det, a newly trained detector with the same d and window.
+ * Returns 0 or -ESTALE (another shape). */
+int fm_learn_detector_continue(
+    fm_learn_detector *det, const fm_learn_detector *prev) FM_WUR;
+
+/*
+ * Serialises det (model and scoring state) into a new model file in
+ * *ret_buf (malloc'd; the caller frees) of *ret_len bytes. Errors:
+ * -ENOMEM, -EMSGSIZE.
+ */
+int fm_learn_detector_save(const fm_learn_detector *det, uint8_t **ret_buf,
+    size_t *ret_len) FM_WUR;
+
+/*
+ * Loads a detector saved by fm_learn_detector_save(), using the
+ * hyperparameters of cfg (the file's shape must match: d, schema,
+ * window, latent). On success *ret owns a new detector. Errors: those of
+ * fm_learn_model_decode() (-EPROTO foreign, -EBADMSG corrupt or
+ * truncated, -EPROTONOSUPPORT, -EMSGSIZE), -ESTALE (another shape or
+ * schema), -EDOM (a non-finite or out-of-range value), -EINVAL, -ENOMEM.
+ */
+int fm_learn_detector_load(const uint8_t *buf, size_t len,
+    const fm_learn_detector_config *cfg, fm_learn_detector **ret) FM_WUR;
+
+/* The layout id of the detector's shared parameters (the autoencoder):
+ * kind, schema, d, window and latent. */
+uint32_t fm_learn_detector_layout_id(const fm_learn_detector *det);
+
+/* The length of the shared parameter vector. */
+size_t fm_learn_detector_params_count(const fm_learn_detector *det);
+
+/* Exports the shared parameters into dst[cap]; *ret_n gets the count.
+ * Errors: -ENOBUFS. */
+int fm_learn_detector_params_export(const fm_learn_detector *det,
+    float *dst, size_t cap, size_t *ret_n) FM_WUR;
+
+/* Imports shared parameters (the fleet's) into the autoencoder. The
+ * host's own parts (normalisation, residual scales, baseline, threshold)
+ * are refit by the next training, which continues from the imported
+ * parameters: train soon after an import. Errors: -ESTALE (layout),
+ * -EINVAL (count), -EDOM (non-finite); on error nothing changes. */
+int fm_learn_detector_params_import(fm_learn_detector *det,
+    uint32_t layout_id, const float *src, size_t n) FM_WUR;
+
 #endif

@@ -1,0 +1,900 @@
+/*
+ * The anomaly detector: per-host normalisation, a linear autoencoder over
+ * a short window, per-feature contributions, EMA smoothing, a gated
+ * relative baseline and a POT threshold with an alarm state machine. The
+ * design and its evaluation are in docs/research/detector.md.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "learn/learn.h"
+#include "learn/learn-int.h"
+
+#define DETECTOR_STATE_VERSION 1u
+#define BASELINE_MIN           1e-6 /* keeps R finite on constant data */
+#define CHUNK_ROWS             256u /* rows per batch when scoring training */
+
+/* The EMA of the raw score and the gated baseline of the relative score. */
+typedef struct smoother {
+	double ema;
+	double baseline;
+	bool started;
+} smoother;
+
+struct fm_learn_detector {
+	fm_learn_detector_config cfg;
+	uint32_t d;
+	uint32_t win_len; /* window * d */
+	bool ready;
+	/* the model */
+	float *m;   /* d: means */
+	float *s;   /* d: scales; 0 = feature unseen in training */
+	float *rho; /* d: residual RMS */
+	fm_learn_ae *ae;
+	fm_learn_pot *pot;
+	/* scoring state */
+	float *ring;      /* (window - 1) x d raw rows, a ring */
+	uint32_t ring_head; /* next slot */
+	uint32_t ring_held;
+	smoother sm;
+	bool alarm;
+	uint32_t run_on;  /* rows in a row at or above the threshold */
+	uint32_t run_off; /* rows in a row below the clear level */
+	/* scratch and outputs */
+	float *z;       /* d: unclipped z of the current row */
+	float *w;       /* win_len: the window */
+	float *r;       /* d: residual */
+	float *contrib; /* d */
+	float *event;   /* d: contributions summed over the alarm */
+};
+
+void
+fm_learn_detector_config_default(fm_learn_detector_config *ret,
+    uint32_t n_features, uint32_t rows_per_day)
+{
+	*ret = (fm_learn_detector_config) {
+		.n_features = n_features,
+		.window = 5,
+		.latent = 8,
+		.std_floor = 0.01f,
+		.clip = 10.0f,
+		.rho_floor = 1e-3f,
+		.cap = 100.0f,
+		.z_weight = 1.0f,
+		.ema_span = 10.0f,
+		.baseline_rows = 3.0f * (float)rows_per_day,
+		.baseline_gate = 3.0f,
+		.alarm_on = 3,
+		.alarm_off = 10,
+		.clear_ratio = 1.0f,
+		.threshold_online = false,
+	};
+	fm_learn_ae_train_config_default(&ret->train);
+	fm_learn_pot_config_default(&ret->pot);
+	ret->pot.init_quantile = 0.95;
+	ret->pot.risk = 0.02;
+	ret->pot.clear_ratio = 1.0;
+	ret->pot.min_duration = 3;
+}
+
+static bool
+positive_finite(float v)
+{
+	return isfinite(v) && v > 0.0f;
+}
+
+bool
+fm_learn_detector_config_is_valid(const fm_learn_detector_config *c)
+{
+	return c->n_features >= 1 &&
+	    c->n_features <= FM_LEARN_DETECTOR_MAX_FEATURES &&
+	    c->window >= 1 && c->window <= FM_LEARN_DETECTOR_MAX_WINDOW &&
+	    c->latent >= 1 && c->latent <= FM_LEARN_AE_MAX_LATENT &&
+	    c->latent <= c->window * c->n_features &&
+	    c->window * c->n_features <= FM_LEARN_AE_MAX_INPUTS &&
+	    positive_finite(c->std_floor) && positive_finite(c->clip) &&
+	    positive_finite(c->rho_floor) && positive_finite(c->cap) &&
+	    isfinite(c->z_weight) && c->z_weight >= 0.0f &&
+	    isfinite(c->ema_span) && c->ema_span >= 1.0f &&
+	    isfinite(c->baseline_rows) && c->baseline_rows >= 1.0f &&
+	    isfinite(c->baseline_gate) && c->baseline_gate > 1.0f &&
+	    c->alarm_on >= 1 && c->alarm_on <= FM_LEARN_POT_MAX_DURATION &&
+	    c->alarm_off >= 1 && c->alarm_off <= FM_LEARN_POT_MAX_DURATION &&
+	    isfinite(c->clear_ratio) && c->clear_ratio > 0.0f &&
+	    c->clear_ratio <= 1.0f &&
+	    fm_learn_pot_config_is_valid(&c->pot) && c->train.steps >= 1 &&
+	    c->train.batch >= 1 && c->train.batch <= FM_LEARN_AE_MAX_BATCH &&
+	    positive_finite(c->train.lr);
+}
+
+int
+fm_learn_detector_new(
+    const fm_learn_detector_config *cfg, fm_learn_detector **ret)
+{
+	fm_learn_detector *det;
+	size_t d, nf;
+
+	if (!fm_learn_detector_config_is_valid(cfg))
+		return -EINVAL;
+	det = calloc(1, sizeof(*det));
+	if (!det)
+		return -ENOMEM;
+	det->cfg = *cfg;
+	det->d = cfg->n_features;
+	det->win_len = cfg->window * cfg->n_features;
+	d = det->d;
+	/* m, s, rho, z, r, contrib, event; the ring; the window */
+	nf = 7 * d + (size_t)(cfg->window - 1) * d + det->win_len;
+	det->m = calloc(nf, sizeof(float));
+	if (!det->m)
+		return fm_learn_detector_free(det), -ENOMEM;
+	det->s = det->m + d;
+	det->rho = det->s + d;
+	det->z = det->rho + d;
+	det->r = det->z + d;
+	det->contrib = det->r + d;
+	det->event = det->contrib + d;
+	det->ring = det->event + d;
+	det->w = det->ring + (size_t)(cfg->window - 1) * d;
+	det->sm.baseline = 1.0;
+	*ret = det;
+	return 0;
+}
+
+fm_learn_detector *
+fm_learn_detector_free(fm_learn_detector *det)
+{
+	if (det) {
+		fm_learn_ae_free(det->ae);
+		fm_learn_pot_free(det->pot);
+		free(det->m);
+		free(det);
+	}
+	return NULL;
+}
+
+bool
+fm_learn_detector_is_ready(const fm_learn_detector *det)
+{
+	return det->ready;
+}
+
+const float *
+fm_learn_detector_contrib(const fm_learn_detector *det)
+{
+	return det->contrib;
+}
+
+/* ---- the per-row pipeline, shared by training and scoring ------------- */
+
+/* The normalised value of x against (m, s): 0 when masked or unseen. */
+static inline float
+norm1(float x, float m, float s)
+{
+	if (!isfinite(x) || s == 0.0f)
+		return 0.0f;
+	return (x - m) / s;
+}
+
+static inline float
+clipf(float v, float c)
+{
+	return v > c ? c : (v < -c ? -c : v);
+}
+
+/* The normalised, clipped row x[d] into dst[d] with the given model. */
+static void
+norm_row(const float *x, const float *m, const float *s, uint32_t d,
+    float clip, float *dst)
+{
+	for (uint32_t j = 0; j < d; j++)
+		dst[j] = clipf(norm1(x[j], m[j], s[j]), clip);
+}
+
+/* Contributions from the current row x[d] (its unclipped z[d] and
+ * residual r[d] against the residual scales rho[d] and scales s[d]);
+ * returns their sum. A masked or unseen feature contributes nothing: its
+ * value is unknown, not normal. */
+static double
+contributions(const fm_learn_detector_config *c, uint32_t d, const float *x,
+    const float *s, const float *z, const float *r, const float *rho,
+    float *contrib)
+{
+	double sum = 0.0;
+
+	for (uint32_t j = 0; j < d; j++) {
+		float e = r[j] / rho[j], q = z[j];
+
+		if (!isfinite(x[j]) || s[j] == 0.0f) {
+			contrib[j] = 0.0f;
+			continue;
+		}
+
+		e *= e;
+		q *= q;
+		contrib[j] = ((e < c->cap ? e : c->cap) +
+				 c->z_weight * (q < c->cap ? q : c->cap)) /
+		    (float)d;
+		sum += contrib[j];
+	}
+	return sum;
+}
+
+/* One step of the EMA and the gated baseline: the relative score of raw
+ * score a. */
+static double
+smoother_step(smoother *sm, const fm_learn_detector_config *c, double a)
+{
+	double alpha = 2.0 / ((double)c->ema_span + 1.0), rel;
+
+	if (!sm->started) {
+		sm->ema = a;
+		sm->started = true;
+	} else {
+		sm->ema = alpha * a + (1.0 - alpha) * sm->ema;
+	}
+	rel = sm->ema / sm->baseline;
+	if (rel < c->baseline_gate) {
+		sm->baseline += (sm->ema - sm->baseline) / c->baseline_rows;
+		if (sm->baseline < BASELINE_MIN)
+			sm->baseline = BASELINE_MIN;
+	}
+	return rel;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+/* Training rows, normalised and clipped, for the window filler. */
+typedef struct train_rows {
+	const float *zc; /* n x d */
+	uint32_t d;
+	uint32_t window;
+} train_rows;
+
+/* Window of row t: rows t, t-1, …, t-window+1; before row 0, row 0. */
+static void
+window_of(const train_rows *tr, size_t t, float *dst)
+{
+	for (uint32_t j = 0; j < tr->window; j++) {
+		size_t src = t >= j ? t - j : 0;
+
+		memcpy(dst + (size_t)j * tr->d, tr->zc + src * tr->d,
+		    tr->d * sizeof(float));
+	}
+}
+
+static void
+fill_windows(void *userdata, const uint32_t *idx, size_t n, float *batch)
+{
+	const train_rows *tr = userdata;
+	size_t len = (size_t)tr->window * tr->d;
+
+	for (size_t i = 0; i < n; i++)
+		window_of(tr, idx[i], batch + i * len);
+}
+
+/* Mean and standard deviation of each feature over its finite values;
+ * s = 0 marks a feature without any. Returns the features seen. */
+static uint32_t
+fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
+    float *m, float *s)
+{
+	uint32_t seen = 0;
+
+	for (uint32_t j = 0; j < d; j++) {
+		double sum = 0.0, sq = 0.0, mean;
+		size_t cnt = 0;
+
+		for (size_t t = 0; t < n; t++) {
+			float v = rows[t * d + j];
+
+			if (isfinite(v)) {
+				sum += v;
+				cnt++;
+			}
+		}
+		m[j] = 0.0f;
+		s[j] = 0.0f;
+		if (cnt == 0)
+			continue;
+		mean = sum / (double)cnt;
+		for (size_t t = 0; t < n; t++) {
+			float v = rows[t * d + j];
+
+			if (isfinite(v))
+				sq += ((double)v - mean) * ((double)v - mean);
+		}
+		m[j] = (float)mean;
+		s[j] = (float)sqrt(sq / (double)cnt);
+		if (!(s[j] >= floor))
+			s[j] = floor;
+		seen++;
+	}
+	return seen;
+}
+
+/* What training builds before it replaces the detector's model. */
+typedef struct fitted {
+	float *m, *s, *rho; /* d each, one allocation */
+	fm_learn_ae *ae;
+	fm_learn_pot *pot;
+	smoother sm;
+} fitted;
+
+static void
+fitted_release(fitted *f)
+{
+	free(f->m);
+	f->m = NULL;
+	f->ae = fm_learn_ae_free(f->ae);
+	f->pot = fm_learn_pot_free(f->pot);
+}
+
+/* A copy of det's autoencoder, or a new one from the seed. */
+static int
+ae_start(const fm_learn_detector *det, fm_learn_ae **ret)
+{
+	fm_learn_ae *ae;
+	int r;
+
+	r = fm_learn_ae_new(
+	    det->win_len, det->cfg.latent, det->cfg.train.seed, &ae);
+	if (r < 0)
+		return r;
+	if (det->ae)
+		memcpy(fm_learn_ae_params(ae), fm_learn_ae_params(det->ae),
+		    fm_learn_ae_params_count(ae) * sizeof(float));
+	*ret = ae;
+	return 0;
+}
+
+/*
+ * With f's normaliser and autoencoder: the residual scales, then the
+ * training rows' scores through the same pipeline new rows go through,
+ * their baseline and the threshold calibrated on them.
+ */
+static int
+fit_scores(const fm_learn_detector *det, const float *rows,
+    const train_rows *tr, size_t n, fitted *f)
+{
+	const fm_learn_detector_config *c = &det->cfg;
+	uint32_t d = det->d;
+	size_t chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
+	float *win, *res, *rel, *z, *contrib;
+	double *sq, *raw, sum = 0.0;
+	int r;
+
+	win = malloc((chunk * det->win_len + n * d + n + 2 * (size_t)d) *
+	    sizeof(float));
+	sq = calloc(d + n, sizeof(double));
+	if (!win || !sq) {
+		r = -ENOMEM;
+		goto out;
+	}
+	res = win + chunk * det->win_len;
+	rel = res + n * d;
+	z = rel + n;
+	contrib = z + d;
+	raw = sq + d;
+	for (size_t t0 = 0; t0 < n; t0 += chunk) {
+		size_t rows_now = n - t0 < chunk ? n - t0 : chunk;
+
+		for (size_t i = 0; i < rows_now; i++)
+			window_of(tr, t0 + i, win + i * det->win_len);
+		r = fm_learn_ae_residual_batch(
+		    f->ae, win, rows_now, d, res + t0 * d);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t t = 0; t < n; t++) {
+		for (uint32_t j = 0; j < d; j++)
+			sq[j] += (double)res[t * d + j] * res[t * d + j];
+	}
+	for (uint32_t j = 0; j < d; j++) {
+		f->rho[j] = (float)sqrt(sq[j] / (double)n);
+		if (!(f->rho[j] >= c->rho_floor))
+			f->rho[j] = c->rho_floor;
+	}
+	for (size_t t = 0; t < n; t++) {
+		for (uint32_t j = 0; j < d; j++)
+			z[j] = norm1(rows[t * d + j], f->m[j], f->s[j]);
+		raw[t] = contributions(c, d, rows + t * d, f->s, z,
+		    res + t * d, f->rho, contrib);
+	}
+	/* the baseline starts at the mean smoothed training score, then
+	 * follows the training rows as it will follow new ones */
+	f->sm = (smoother) { .baseline = 1.0 };
+	for (size_t t = 0; t < n; t++) {
+		(void)smoother_step(&f->sm, c, raw[t]);
+		sum += f->sm.ema;
+	}
+	f->sm = (smoother) { .baseline = sum / (double)n };
+	if (f->sm.baseline < BASELINE_MIN)
+		f->sm.baseline = BASELINE_MIN;
+	for (size_t t = 0; t < n; t++)
+		rel[t] = (float)smoother_step(&f->sm, c, raw[t]);
+	r = fm_learn_pot_new(&c->pot, &f->pot);
+	if (r < 0)
+		goto out;
+	r = fm_learn_pot_calibrate(f->pot, rel, n);
+out:
+	free(sq);
+	free(win);
+	return r;
+}
+
+int
+fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
+    fm_learn_detector_train_stats *ret)
+{
+	uint32_t d = det->d, seen;
+	fm_learn_ae_train_stats ts;
+	fitted f = { 0 };
+	train_rows tr;
+	float *zc;
+	int r;
+
+	if (n < FM_LEARN_DETECTOR_MIN_ROWS)
+		return -ENODATA;
+	if (n > FM_LEARN_DETECTOR_MAX_ROWS)
+		return -EINVAL;
+	f.m = malloc(3 * (size_t)d * sizeof(float));
+	zc = malloc(n * d * sizeof(float));
+	if (!f.m || !zc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	f.s = f.m + d;
+	f.rho = f.s + d;
+	seen = fit_normaliser(rows, n, d, det->cfg.std_floor, f.m, f.s);
+	for (size_t t = 0; t < n; t++)
+		norm_row(rows + t * d, f.m, f.s, d, det->cfg.clip, zc + t * d);
+	tr = (train_rows) { .zc = zc, .d = d, .window = det->cfg.window };
+	r = ae_start(det, &f.ae);
+	if (r < 0)
+		goto out;
+	r = fm_learn_ae_train(f.ae, &det->cfg.train, n, fill_windows, &tr, &ts);
+	if (r < 0)
+		goto out;
+	r = fit_scores(det, rows, &tr, n, &f);
+	if (r < 0)
+		goto out;
+
+	/* nothing fails from here: the fitted model replaces det's */
+	memcpy(det->m, f.m, 3 * (size_t)d * sizeof(float));
+	fm_learn_ae_free(det->ae);
+	det->ae = f.ae;
+	f.ae = NULL;
+	fm_learn_pot_free(det->pot);
+	det->pot = f.pot;
+	f.pot = NULL;
+	det->sm = f.sm;
+	det->ready = true;
+	det->alarm = false;
+	det->run_on = det->run_off = 0;
+	/* the window continues from the last training rows */
+	det->ring_head = det->ring_held = 0;
+	for (size_t t = n - (n < det->cfg.window - 1 ? n : det->cfg.window - 1);
+	    t < n; t++) {
+		memcpy(det->ring + (size_t)det->ring_head * d, rows + t * d,
+		    d * sizeof(float));
+		det->ring_head = (det->ring_head + 1) % (det->cfg.window - 1);
+		det->ring_held++;
+	}
+	if (ret) {
+		*ret = (fm_learn_detector_train_stats) {
+			.rows = (uint32_t)n,
+			.features_seen = seen,
+			.loss_first = ts.loss_first,
+			.loss_last = ts.loss_last,
+			.threshold =
+			    (float)fm_learn_pot_threshold_get(det->pot),
+			.baseline = (float)det->sm.baseline,
+		};
+	}
+	r = 0;
+out:
+	fitted_release(&f);
+	free(zc);
+	return r;
+}
+
+/* ---- scoring ------------------------------------------------------------- */
+
+/* The raw row i rows back (1 = the previous row) from the ring, or NULL
+ * when the ring holds fewer. */
+static const float *
+ring_back(const fm_learn_detector *det, uint32_t i)
+{
+	uint32_t cap = det->cfg.window - 1;
+
+	if (i == 0 || i > det->ring_held)
+		return NULL;
+	return det->ring + (size_t)((det->ring_head + cap - i) % cap) * det->d;
+}
+
+static void
+ring_push(fm_learn_detector *det, const float *x)
+{
+	uint32_t cap = det->cfg.window - 1;
+
+	if (cap == 0)
+		return;
+	memcpy(det->ring + (size_t)det->ring_head * det->d, x,
+	    det->d * sizeof(float));
+	det->ring_head = (det->ring_head + 1) % cap;
+	if (det->ring_held < cap)
+		det->ring_held++;
+}
+
+/* The alarm state machine on the relative score. */
+static void
+alarm_step(fm_learn_detector *det, double rel, double threshold)
+{
+	const fm_learn_detector_config *c = &det->cfg;
+
+	if (!det->alarm) {
+		det->run_on = rel >= threshold ? det->run_on + 1 : 0;
+		if (det->run_on >= c->alarm_on) {
+			det->alarm = true;
+			det->run_off = 0;
+			memset(det->event, 0, det->d * sizeof(float));
+		}
+	} else {
+		det->run_off = rel < c->clear_ratio * threshold
+		    ? det->run_off + 1
+		    : 0;
+		if (det->run_off >= c->alarm_off) {
+			det->alarm = false;
+			det->run_on = 0;
+		}
+	}
+}
+
+void
+fm_learn_detector_score(
+    fm_learn_detector *det, const float *x, fm_learn_verdict *ret)
+{
+	const fm_learn_detector_config *c = &det->cfg;
+	uint32_t d = det->d;
+	double raw, rel, threshold;
+
+	if (!det->ready) {
+		ring_push(det, x);
+		memset(det->contrib, 0, d * sizeof(float));
+		*ret = (fm_learn_verdict) { .threshold = INFINITY };
+		return;
+	}
+	for (uint32_t j = 0; j < d; j++)
+		det->z[j] = norm1(x[j], det->m[j], det->s[j]);
+	norm_row(x, det->m, det->s, d, c->clip, det->w);
+	for (uint32_t i = 1; i < c->window; i++) {
+		const float *prev = ring_back(det, i);
+		float *dst = det->w + (size_t)i * d;
+
+		if (prev)
+			norm_row(prev, det->m, det->s, d, c->clip, dst);
+		else /* fewer rows than the window: repeat the oldest */
+			memcpy(dst, dst - d, d * sizeof(float));
+	}
+	fm_learn_ae_residual(det->ae, det->w, d, det->r);
+	raw = contributions(
+	    c, d, x, det->s, det->z, det->r, det->rho, det->contrib);
+	rel = smoother_step(&det->sm, c, raw);
+	if (c->threshold_online)
+		(void)fm_learn_pot_update(det->pot, (float)rel);
+	threshold = fm_learn_pot_threshold_get(det->pot);
+	alarm_step(det, rel, threshold);
+	if (det->alarm)
+		cblas_saxpy((int)d, 1.0f, det->contrib, 1, det->event, 1);
+	ring_push(det, x);
+	*ret = (fm_learn_verdict) {
+		.score = (float)rel,
+		.raw = (float)raw,
+		.threshold = (float)threshold,
+		.alarm = det->alarm,
+		.ready = true,
+	};
+}
+
+size_t
+fm_learn_detector_top(
+    const fm_learn_detector *det, size_t k, uint32_t *ret_idx)
+{
+	const float *v = det->alarm ? det->event : det->contrib;
+	size_t n = 0;
+
+	/* selection by insertion: k is a handful */
+	for (uint32_t j = 0; j < det->d; j++) {
+		size_t i;
+
+		if (!(v[j] > 0.0f))
+			continue;
+		if (n == k && !(v[j] > v[ret_idx[n - 1]]))
+			continue;
+		i = n < k ? n++ : n - 1;
+		while (i > 0 && v[j] > v[ret_idx[i - 1]]) {
+			ret_idx[i] = ret_idx[i - 1];
+			i--;
+		}
+		ret_idx[i] = j;
+	}
+	return n;
+}
+
+int
+fm_learn_detector_continue(
+    fm_learn_detector *det, const fm_learn_detector *prev)
+{
+	if (det->d != prev->d || det->cfg.window != prev->cfg.window)
+		return -ESTALE;
+	memcpy(det->ring, prev->ring,
+	    (size_t)(det->cfg.window - 1) * det->d * sizeof(float));
+	det->ring_head = prev->ring_head;
+	det->ring_held = prev->ring_held;
+	det->alarm = prev->alarm;
+	det->run_on = prev->run_on;
+	det->run_off = prev->run_off;
+	memcpy(det->event, prev->event, det->d * sizeof(float));
+	return 0;
+}
+
+/* ---- persistence and shared parameters ---------------------------------- */
+
+/* Section ids of a detector file. */
+enum {
+	SEC_VERSION = 1,
+	SEC_WINDOW,
+	SEC_LATENT,
+	SEC_MEAN = 16,
+	SEC_SCALE,
+	SEC_RHO,
+	SEC_THETA = 32, /* the autoencoder: the shared parameters */
+	SEC_RING = 48,  /* raw rows, oldest first; may hold NaN */
+	SEC_EMA,
+	SEC_BASELINE,
+	SEC_FLAGS, /* bit 0 EMA started, bit 1 alarm */
+	SEC_RUN_ON,
+	SEC_RUN_OFF,
+	SEC_EVENT,
+	SEC_POT = 64, /* … + FM_LEARN_POT_SECTIONS - 1 */
+};
+
+uint32_t
+fm_learn_detector_layout_id(const fm_learn_detector *det)
+{
+	uint32_t dims[] = { det->d, det->cfg.window, det->cfg.latent };
+
+	return fm_learn_layout_id_compute(FM_LEARN_KIND_DETECTOR,
+	    det->cfg.schema_version, dims, FM_ELEMENTSOF(dims));
+}
+
+size_t
+fm_learn_detector_params_count(const fm_learn_detector *det)
+{
+	return 2 * (size_t)det->cfg.latent * det->win_len + det->cfg.latent +
+	    det->win_len;
+}
+
+int
+fm_learn_detector_params_export(
+    const fm_learn_detector *det, float *dst, size_t cap, size_t *ret_n)
+{
+	size_t n = fm_learn_detector_params_count(det);
+	fm_learn_ae *ae = det->ae;
+	int r;
+
+	if (n > cap)
+		return -ENOBUFS;
+	if (!ae) {
+		/* untrained: the seeded initial parameters */
+		r = ae_start(det, &ae);
+		if (r < 0)
+			return r;
+	}
+	memcpy(dst, fm_learn_ae_params(ae), n * sizeof(float));
+	if (ae != det->ae)
+		fm_learn_ae_free(ae);
+	*ret_n = n;
+	return 0;
+}
+
+int
+fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
+    const float *src, size_t n)
+{
+	fm_learn_param_block block;
+	int r;
+
+	if (layout_id != fm_learn_detector_layout_id(det))
+		return -ESTALE;
+	if (n != fm_learn_detector_params_count(det))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(src[i]))
+			return -EDOM;
+	}
+	if (!det->ae) {
+		r = ae_start(det, &det->ae);
+		if (r < 0)
+			return r;
+	}
+	block = (fm_learn_param_block) { fm_learn_ae_params(det->ae), n };
+	return fm_learn_params_import(&block, 1, layout_id, layout_id, src, n);
+}
+
+int
+fm_learn_detector_save(
+    const fm_learn_detector *det, uint8_t **ret_buf, size_t *ret_len)
+{
+	fm_learn_model_info info = {
+		.kind = FM_LEARN_KIND_DETECTOR,
+		.schema_version = det->cfg.schema_version,
+		.n_features = det->d,
+		.layout_id = fm_learn_detector_layout_id(det),
+	};
+	uint32_t d = det->d, flags;
+	fm_learn_model_writer w;
+	float *ring = NULL;
+	int r;
+
+	if (!det->ready)
+		return -ENODATA;
+	ring = malloc(((size_t)det->ring_held + 1) * d * sizeof(float));
+	if (!ring)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < det->ring_held; i++)
+		memcpy(ring + (size_t)i * d, ring_back(det, det->ring_held - i),
+		    d * sizeof(float));
+	flags = (det->sm.started ? 1u : 0u) | (det->alarm ? 2u : 0u);
+	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
+	if (r < 0)
+		goto out;
+	/* the writer's errors are sticky: _finish() reports the first */
+	(void)!fm_learn_model_writer_put_u32(
+	    &w, SEC_VERSION, DETECTOR_STATE_VERSION);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_WINDOW, det->cfg.window);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_LATENT, det->cfg.latent);
+	(void)!fm_learn_model_writer_put_f32(&w, SEC_MEAN, 0, det->m, d);
+	(void)!fm_learn_model_writer_put_f32(&w, SEC_SCALE, 0, det->s, d);
+	(void)!fm_learn_model_writer_put_f32(&w, SEC_RHO, 0, det->rho, d);
+	(void)!fm_learn_model_writer_put_f32(&w, SEC_THETA,
+	    FM_LEARN_SECTION_PARAM, fm_learn_ae_params(det->ae),
+	    fm_learn_ae_params_count(det->ae));
+	(void)!fm_learn_model_writer_put_f32(
+	    &w, SEC_RING, 0, ring, (size_t)det->ring_held * d);
+	(void)!fm_learn_model_writer_put_f64(&w, SEC_EMA, det->sm.ema);
+	(void)!fm_learn_model_writer_put_f64(
+	    &w, SEC_BASELINE, det->sm.baseline);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_FLAGS, flags);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_RUN_ON, det->run_on);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_RUN_OFF, det->run_off);
+	(void)!fm_learn_model_writer_put_f32(&w, SEC_EVENT, 0, det->event, d);
+	(void)!fm_learn_pot_save(det->pot, SEC_POT, &w);
+	r = fm_learn_model_writer_finish(&w, ret_buf, ret_len);
+out:
+	fm_learn_model_writer_release(&w);
+	free(ring);
+	return r;
+}
+
+/* Whether v[n] is finite throughout, and (if positive) > 0. */
+static bool
+values_are_valid(const float *v, size_t n, bool positive)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]) || (positive && !(v[i] > 0.0f)))
+			return false;
+	}
+	return true;
+}
+
+/* Reads an f32 section of exactly n values. */
+static int
+get_exact(const fm_learn_model_reader *rd, uint32_t id, float *dst, size_t n)
+{
+	fm_learn_section_info si;
+
+	if (fm_learn_model_reader_find(rd, id, &si) < 0 ||
+	    si.type != FM_LEARN_SECTION_F32 || si.count != n)
+		return -EBADMSG;
+	return fm_learn_model_reader_get_f32(rd, id, dst, n) < 0 ? -EBADMSG
+								 : 0;
+}
+
+int
+fm_learn_detector_load(const uint8_t *buf, size_t len,
+    const fm_learn_detector_config *cfg, fm_learn_detector **ret)
+{
+	fm_learn_model_info expect = {
+		.kind = FM_LEARN_KIND_DETECTOR,
+		.n_features = cfg->n_features,
+	};
+	fm_learn_model_reader rd;
+	fm_learn_section_info si;
+	fm_learn_detector *det = NULL;
+	uint32_t version, window, latent, flags, d = cfg->n_features;
+	size_t held;
+	int r;
+
+	if (!fm_learn_detector_config_is_valid(cfg))
+		return -EINVAL;
+	r = fm_learn_model_decode(buf, len, &expect, &rd);
+	if (r < 0)
+		return r;
+	if (fm_learn_model_reader_info(&rd)->schema_version !=
+	    cfg->schema_version)
+		return -ESTALE;
+	if (fm_learn_model_reader_get_u32(&rd, SEC_VERSION, &version) < 0 ||
+	    fm_learn_model_reader_get_u32(&rd, SEC_WINDOW, &window) < 0 ||
+	    fm_learn_model_reader_get_u32(&rd, SEC_LATENT, &latent) < 0)
+		return -EBADMSG;
+	if (version != DETECTOR_STATE_VERSION)
+		return -EPROTONOSUPPORT;
+	if (window != cfg->window || latent != cfg->latent)
+		return -ESTALE;
+	r = fm_learn_detector_new(cfg, &det);
+	if (r < 0)
+		return r;
+	if (fm_learn_model_reader_info(&rd)->layout_id !=
+	    fm_learn_detector_layout_id(det)) {
+		r = -EBADMSG;
+		goto out_free;
+	}
+	r = fm_learn_ae_new(det->win_len, latent, cfg->train.seed, &det->ae);
+	if (r < 0)
+		goto out_free;
+	r = -EBADMSG;
+	if (get_exact(&rd, SEC_MEAN, det->m, d) < 0 ||
+	    get_exact(&rd, SEC_SCALE, det->s, d) < 0 ||
+	    get_exact(&rd, SEC_RHO, det->rho, d) < 0 ||
+	    get_exact(&rd, SEC_THETA, fm_learn_ae_params(det->ae),
+	        fm_learn_ae_params_count(det->ae)) < 0 ||
+	    get_exact(&rd, SEC_EVENT, det->event, d) < 0)
+		goto out_free;
+	if (fm_learn_model_reader_find(&rd, SEC_RING, &si) < 0 ||
+	    si.type != FM_LEARN_SECTION_F32 || si.count % (d ? d : 1) != 0 ||
+	    si.count / d > cfg->window - 1)
+		goto out_free;
+	held = si.count / d;
+	if (fm_learn_model_reader_get_f32(&rd, SEC_RING, det->ring, si.count) <
+	        0 ||
+	    fm_learn_model_reader_get_f64(&rd, SEC_EMA, &det->sm.ema) < 0 ||
+	    fm_learn_model_reader_get_f64(
+	        &rd, SEC_BASELINE, &det->sm.baseline) < 0 ||
+	    fm_learn_model_reader_get_u32(&rd, SEC_FLAGS, &flags) < 0 ||
+	    fm_learn_model_reader_get_u32(&rd, SEC_RUN_ON, &det->run_on) < 0 ||
+	    fm_learn_model_reader_get_u32(&rd, SEC_RUN_OFF, &det->run_off) < 0)
+		goto out_free;
+	det->ring_held = (uint32_t)held;
+	det->ring_head = cfg->window > 1 ? det->ring_held % (cfg->window - 1)
+					 : 0;
+	det->sm.started = flags & 1u;
+	det->alarm = flags & 2u;
+	r = -EDOM;
+	if ((flags & ~3u) != 0 || !values_are_valid(det->m, d, false) ||
+	    !values_are_valid(det->rho, d, true) ||
+	    !values_are_valid(det->event, d, false) ||
+	    !isfinite(det->sm.ema) || !(det->sm.ema >= 0.0) ||
+	    !isfinite(det->sm.baseline) || !(det->sm.baseline > 0.0))
+		goto out_free;
+	for (uint32_t j = 0; j < d; j++) {
+		if (!isfinite(det->s[j]) || det->s[j] < 0.0f)
+			goto out_free;
+	}
+	r = fm_learn_pot_load(&rd, SEC_POT, NULL, &det->pot);
+	if (r < 0) {
+		r = r == -ENOENT ? -EBADMSG : r;
+		goto out_free;
+	}
+	det->ready = true;
+	*ret = det;
+	return 0;
+out_free:
+	fm_learn_detector_free(det);
+	return r;
+}

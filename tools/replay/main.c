@@ -1,0 +1,227 @@
+/*
+ * fedmon-replay: trains the detector on a CSV file as the agent would on
+ * its history, then scores another CSV file row by row, causally, and
+ * prints one "SCORE,ALARM" line per row. The contract (flags, output,
+ * exit status) is relied on by other tools; see tools/replay/README.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "fm-config.h"
+#include "learn/learn.h"
+#include "tools/replay/csv.h"
+
+#define EXIT_USAGE 2 /* bad flag or malformed input */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: fedmon-replay --train TRAIN --test TEST "
+	    "[--rows-per-day N] [--seed N]\n"
+	    "\n"
+	    "Trains the anomaly detector on TRAIN, then scores TEST row by "
+	    "row, causally,\n"
+	    "printing one SCORE,ALARM line per TEST row on stdout. Files "
+	    "hold rows of\n"
+	    "comma-separated floats without a header.\n"
+	    "\n"
+	    "  --train FILE        training rows (unlabelled)\n"
+	    "  --test FILE         rows to score\n"
+	    "  --rows-per-day N    sampling rate (default 1440: one row a "
+	    "minute)\n"
+	    "  --seed N            training seed (default 1); the same seed "
+	    "gives the\n"
+	    "                      same output on the same machine\n"
+	    "  -h, --help          this text\n"
+	    "  --version           the version\n"
+	    "\n"
+	    "Exit status: 0 success, 2 bad flag or malformed input.\n");
+}
+
+/* Reads a CSV file, or says why not, as "FILE:LINE: why". */
+static int
+read_csv(const char *path, fm_replay_csv **ret)
+{
+	fm_replay_csv_error err = { 0 };
+	int r;
+
+	r = fm_replay_csv_read_file(path, &err, ret);
+	if (r == 0)
+		return 0;
+	if (r == -ENODATA)
+		fprintf(stderr, "%s:1: no rows (the file is empty)\n", path);
+	else if (err.line > 0)
+		fprintf(stderr, "%s:%llu: %s\n", path,
+		    (unsigned long long)err.line, err.why);
+	else if (err.why[0])
+		fprintf(stderr, "%s:0: %s\n", path, err.why);
+	else
+		fprintf(stderr, "%s:0: cannot read: %s\n", path, strerror(-r));
+	return r;
+}
+
+typedef struct replay_args {
+	const char *train;
+	const char *test;
+	uint32_t rows_per_day;
+	uint64_t seed;
+} replay_args;
+
+/* Parses argv; returns 0, 1 (help or version printed) or -EINVAL. */
+static int
+parse_args(int argc, char **argv, replay_args *a)
+{
+	enum { OPT_TRAIN = 256, OPT_TEST, OPT_RPD, OPT_SEED, OPT_VERSION };
+	static const struct option opts[] = {
+		{ "train", required_argument, NULL, OPT_TRAIN },
+		{ "test", required_argument, NULL, OPT_TEST },
+		{ "rows-per-day", required_argument, NULL, OPT_RPD },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	*a = (replay_args) { .rows_per_day = 1440, .seed = 1 };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TRAIN:
+			a->train = optarg;
+			break;
+		case OPT_TEST:
+			a->test = optarg;
+			break;
+		case OPT_RPD:
+			if (fm_parse_u64_range(optarg, 1, 86400000, &v) < 0) {
+				fprintf(stderr,
+				    "fedmon-replay: --rows-per-day wants an "
+				    "integer from 1 to 86400000, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			a->rows_per_day = (uint32_t)v;
+			break;
+		case OPT_SEED:
+			if (fm_parse_u64(optarg, &v) < 0) {
+				fprintf(stderr,
+				    "fedmon-replay: --seed wants an unsigned "
+				    "integer, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			a->seed = v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("fedmon-replay %s\n", FM_VERSION);
+			return 1;
+		default:
+			if (optopt)
+				fprintf(stderr,
+				    "fedmon-replay: bad or incomplete flag "
+				    "'%s'\n",
+				    argv[optind - 1]);
+			else
+				fprintf(stderr,
+				    "fedmon-replay: unknown flag '%s'\n",
+				    argv[optind - 1]);
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fedmon-replay: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->train || !a->test) {
+		fprintf(stderr, "fedmon-replay: --train and --test are "
+				"required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	fm_replay_csv *train = NULL, *test = NULL;
+	fm_learn_detector_config cfg;
+	fm_learn_detector *det = NULL;
+	fm_learn_verdict v;
+	replay_args a;
+	int r, status = EXIT_FAILURE;
+
+	r = parse_args(argc, argv, &a);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	fm_learn_blas_single_thread();
+	if (read_csv(a.train, &train) < 0 || read_csv(a.test, &test) < 0) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (test->cols != train->cols) {
+		fprintf(stderr,
+		    "%s:1: %zu fields a row, but the training file '%s' has "
+		    "%zu\n",
+		    a.test, test->cols, a.train, train->cols);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (train->cols > FM_LEARN_DETECTOR_MAX_FEATURES) {
+		fprintf(stderr, "%s:1: %zu fields a row, more than the %u "
+				"the detector takes\n",
+		    a.train, train->cols, FM_LEARN_DETECTOR_MAX_FEATURES);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	fm_learn_detector_config_default(
+	    &cfg, (uint32_t)train->cols, a.rows_per_day);
+	cfg.train.seed = a.seed;
+	if (cfg.latent > cfg.window * cfg.n_features)
+		cfg.latent = cfg.window * cfg.n_features;
+	r = fm_learn_detector_new(&cfg, &det);
+	if (r < 0) {
+		fprintf(stderr, "fedmon-replay: cannot create the detector: "
+				"%s\n",
+		    strerror(-r));
+		goto out;
+	}
+	r = fm_learn_detector_train(det, train->v, train->rows, NULL);
+	if (r == -ENODATA)
+		fprintf(stderr,
+		    "fedmon-replay: %s has %zu rows, fewer than the %u "
+		    "training needs; every row scores 0\n",
+		    a.train, train->rows, FM_LEARN_DETECTOR_MIN_ROWS);
+	else if (r < 0) {
+		fprintf(stderr, "fedmon-replay: training failed: %s\n",
+		    strerror(-r));
+		goto out;
+	}
+	for (size_t t = 0; t < test->rows; t++) {
+		fm_learn_detector_score(det, test->v + t * test->cols, &v);
+		printf("%.6g,%d\n", (double)v.score, v.alarm ? 1 : 0);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "fedmon-replay: cannot write the scores: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	status = EXIT_SUCCESS;
+out:
+	fm_learn_detector_free(det);
+	fm_replay_csv_free(test);
+	fm_replay_csv_free(train);
+	return status;
+}
