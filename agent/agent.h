@@ -137,6 +137,20 @@ typedef struct fm_agent_config {
 	/* [history] */
 	uint32_t history_raw_seconds; /* raw samples kept, in seconds */
 	uint32_t history_minutes;     /* per-minute aggregates kept */
+	/* [labels] (see fm_labels_config) */
+	uint32_t labels_fs_full_percent;                 /* 0 = off */
+	uint32_t labels_fs_full_hysteresis_percent;      /* percentage points */
+	char labels_health_command[FM_AGENT_PATH_BYTES]; /* "" = off */
+	uint32_t labels_health_interval_ms;
+	uint32_t labels_health_timeout_ms;
+	/* [learn] (see fm_learner_config) */
+	bool learn_enabled;
+	uint32_t learn_train_seconds;     /* samples kept to train on */
+	uint32_t learn_min_train_seconds; /* before the first training */
+	uint32_t learn_retrain_seconds;   /* between trainings */
+	uint32_t learn_alarm_samples;     /* above the threshold to raise */
+	uint32_t learn_clear_samples;     /* below it to clear */
+	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
 } fm_agent_config;
 
 /* Fills *c with the built-in defaults (those documented in
@@ -252,6 +266,252 @@ uint32_t fm_history_minute_count(const fm_history *h);
 
 /* The i-th most recent closed minute (0 = newest), or NULL. */
 const fm_history_minute *fm_history_minute_get(const fm_history *h, uint32_t i);
+
+/* ---- failure labels (agent/labels.c) -------------------------------- */
+
+/*
+ * The host labels its own failures, for the failure predictor to learn
+ * from. Each source watches one kind of failure and reports its onsets: a
+ * sample's label mask has FM_LABEL_BIT(source) set when that source's
+ * failure began at that sample, and clear while it goes on or after it
+ * ended. Every source starts presumed healthy, so a failure already under
+ * way when the agent starts is an onset at the first sample that shows it.
+ */
+enum fm_label_source {
+	FM_LABEL_OOM,     /* "oom": the kernel OOM-killed processes */
+	FM_LABEL_FS_FULL, /* "fs_full": the fullest filesystem filled up */
+	FM_LABEL_HEALTH,  /* "health": the health command began failing */
+	FM_LABEL_MANUAL,  /* "manual": the operator reported a failure */
+	FM_LABEL_COUNT
+};
+
+#define FM_LABEL_BIT(source) (1u << (source))
+
+/* The stable name of label source s ("oom", "fs_full", "health",
+ * "manual"), or NULL when s >= FM_LABEL_COUNT. */
+const char *fm_label_source_name(unsigned s);
+
+/* The label source named name, or -ENOENT. */
+int fm_label_source_lookup(const char *name) FM_WUR;
+
+#define FM_LABELS_COMMAND_BYTES    FM_AGENT_PATH_BYTES
+#define FM_LABELS_COMMAND_ARGS_MAX 32  /* the program and its arguments */
+#define FM_LABELS_KILL_GRACE_MS    500 /* SIGTERM, then SIGKILL after this */
+
+typedef struct fm_labels_config {
+	/* fs_full: the used fraction of the fullest filesystem reaching
+	 * fs_full_percent / 100 is an onset (0 = source off); the source
+	 * re-arms once it falls below fs_full_percent -
+	 * fs_full_hysteresis_percent, so flapping around the line is one
+	 * onset. The hysteresis must be below fs_full_percent. */
+	uint32_t fs_full_percent;            /* 0 to 100 */
+	uint32_t fs_full_hysteresis_percent; /* percentage points */
+	/* health: NULL or "" = source off. Otherwise an absolute program path
+	 * and its arguments separated by blanks (no shell, no quoting, at
+	 * most FM_LABELS_COMMAND_ARGS_MAX words), run at start and then every
+	 * health_interval_ms; a run still going after health_timeout_ms is
+	 * killed. Copied by fm_labels_new(). */
+	const char *health_command;
+	uint32_t health_interval_ms; /* > 0 */
+	uint32_t health_timeout_ms;  /* > 0 */
+} fm_labels_config;
+
+/* Fills *cfg with the defaults documented in configs/agent.conf:
+ * fs_full at 95 % with 2 points of hysteresis, no health command, every
+ * 30 s with a 5 s timeout. */
+void fm_labels_config_init(fm_labels_config *cfg);
+
+/* Fills *ret from the [labels] keys of c. ret->health_command points into
+ * c, which must outlive *ret (fm_labels_new() copies it). */
+void fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret);
+
+/*
+ * Checks a health command: "" (off), or an absolute program path followed
+ * by arguments, split on spaces and tabs. Returns 0, -EINVAL (the program
+ * is not an absolute path), -ENAMETOOLONG (FM_LABELS_COMMAND_BYTES or
+ * more) or -E2BIG (more than FM_LABELS_COMMAND_ARGS_MAX words). Pure.
+ */
+int fm_labels_command_check(const char *command) FM_WUR;
+
+/* How the last health check run ended. */
+typedef enum fm_labels_health_outcome {
+	FM_LABELS_HEALTH_NONE,     /* no run finished yet (or source off) */
+	FM_LABELS_HEALTH_OK,       /* exited with status 0 */
+	FM_LABELS_HEALTH_EXITED,   /* exited with status code (nonzero) */
+	FM_LABELS_HEALTH_SIGNALED, /* killed by signal code */
+	FM_LABELS_HEALTH_TIMEOUT,  /* ran past the timeout; its group killed */
+	FM_LABELS_HEALTH_ERROR,    /* could not be started or waited for:
+	                            * code is a negative errno (-ENOENT: no
+	                            * such program) */
+} fm_labels_health_outcome;
+
+typedef struct fm_labels_health_result {
+	fm_labels_health_outcome outcome;
+	int code;             /* see the outcome; 0 otherwise */
+	uint32_t duration_ms; /* from its start until it was reaped */
+	int64_t real_ns;      /* CLOCK_REALTIME when it ended; 0 = NONE */
+} fm_labels_health_result;
+
+/* Whether a run with this outcome counts as a failing check. */
+static inline bool
+fm_labels_health_is_failing(fm_labels_health_outcome o)
+{
+	return o != FM_LABELS_HEALTH_NONE && o != FM_LABELS_HEALTH_OK;
+}
+
+typedef struct fm_labels_status {
+	bool enabled[FM_LABEL_COUNT];    /* fs_full and health can be off */
+	bool failing[FM_LABEL_COUNT];    /* in a failure now */
+	uint64_t events[FM_LABEL_COUNT]; /* onsets reported so far */
+	/* real_ns of the sample of the last onset; 0 = none yet */
+	int64_t last_event_real_ns[FM_LABEL_COUNT];
+	bool health_running;            /* a health check runs now */
+	uint64_t health_runs;           /* finished runs */
+	fm_labels_health_result health; /* the last finished run */
+} fm_labels_status;
+
+typedef struct fm_labels fm_labels;
+
+/*
+ * Validates cfg (-EINVAL: fs_full_percent above 100, a hysteresis not below
+ * a nonzero fs_full_percent, a health command fm_labels_command_check()
+ * refuses, a zero health interval or timeout) and, with a health command,
+ * starts the health worker thread, which runs the command at once and then
+ * every health_interval_ms: with stdin, stdout and stderr on /dev/null, in
+ * its own process group, default signal dispositions and an empty signal
+ * mask. A run past its timeout has its group sent SIGTERM, then SIGKILL
+ * after FM_LABELS_KILL_GRACE_MS, and is reaped. The process must not
+ * ignore SIGCHLD (its children would not be waitable). On success *ret
+ * owns a new fm_labels; on failure *ret is untouched. Errors: -EINVAL,
+ * -ENOMEM, or the errno of creating the thread or its wake-up eventfd.
+ */
+int fm_labels_new(const fm_labels_config *cfg, fm_labels **ret) FM_WUR;
+
+/* Stops the health worker, killing a running check's process group as on
+ * a timeout and reaping it (so it returns within about
+ * FM_LABELS_KILL_GRACE_MS), and frees l. Accepts NULL; returns NULL. No
+ * other call on l may run concurrently or follow. */
+fm_labels *fm_labels_free(fm_labels *l);
+
+/*
+ * Labels one sample: returns its mask of FM_LABEL_BIT()s, one bit per
+ * source whose failure began at this sample, and counts those onsets.
+ *   oom: the OOM-kill rate is > 0 after a sample where it was 0. The rate
+ *     is read every slow_every-th sample and repeated in between, so one
+ *     kill is one onset, and so is a run of consecutive intervals with
+ *     kills. A masked rate (unknown) changes nothing.
+ *   fs_full: see fm_labels_config; a masked value changes nothing.
+ *   health: a run failed after one that passed (or none), since the
+ *     previous sample.
+ *   manual: fm_labels_manual_set(l, true) began a failure since the
+ *     previous sample.
+ * Logs each onset at LOG_NOTICE. Never allocates. One thread at a time
+ * (the sampling thread); safe against the other calls.
+ */
+uint32_t fm_labels_on_sample(fm_labels *l, const fm_sample *s);
+
+/*
+ * The operator's report: failing = true begins a sticky manual failure,
+ * an onset at the next sample; failing = false ends it, so that the next
+ * report is a new onset. Returns whether the state changed (false: it
+ * already was so). Logs the change at LOG_NOTICE. Thread-safe.
+ */
+bool fm_labels_manual_set(fm_labels *l, bool failing);
+
+/* Copies the current counts, states and last health result into *ret.
+ * Thread-safe. */
+void fm_labels_status_get(fm_labels *l, fm_labels_status *ret);
+
+/* ---- on-device learning (agent/learner.c) ------------------------------ */
+
+/*
+ * The host's models, fed every sample: the anomaly detector (learn/'s,
+ * over the samples themselves) and one failure predictor per label source
+ * (over per-minute rows, predicting an onset within a horizon). Samples
+ * taken outside an alarm are kept, the last train_rows of them; training
+ * runs on a background thread at the lowest CPU priority (SCHED_IDLE,
+ * nice 19) on a copy of them, every retrain_seconds, continuing from the
+ * current models, and never delays sampling: the new models are swapped
+ * in by the next sample after training ends. Every sample is scored with
+ * whatever model is current. Models are written to state_dir after each
+ * training and at exit (crash-safe), and loaded at start, so they survive
+ * restarts.
+ */
+typedef struct fm_learner fm_learner;
+
+#define FM_LEARNER_MIN_ROWS 64u /* learn/'s minimum, in samples */
+#define FM_LEARNER_TOP      5u  /* features named for an alarm */
+#define FM_LEARNER_DETECTOR_FILE  "detector.fmm"
+#define FM_LEARNER_PREDICTOR_FILE "predictor.fmm"
+
+typedef struct fm_learner_config {
+	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
+	uint32_t interval_ms;                /* sampling period */
+	uint32_t train_rows;      /* samples kept to train on, >= min_rows */
+	uint32_t min_rows;        /* before the first training, >= MIN_ROWS */
+	uint32_t retrain_seconds; /* between trainings */
+	uint32_t alarm_samples;   /* at or above the threshold to raise */
+	uint32_t clear_samples;   /* below it to clear */
+	uint32_t horizon_minutes; /* failure within this many minutes */
+	uint64_t seed;            /* training seed */
+} fm_learner_config;
+
+/* The learner's view of one label source's predictor. */
+typedef struct fm_learner_failure {
+	bool trained;     /* seen onsets to learn from */
+	float probability; /* of an onset within the horizon, [0, 1] */
+	uint64_t onsets;   /* learned from, over the minute history */
+} fm_learner_failure;
+
+/* A consistent snapshot for the status interface. */
+typedef struct fm_learner_status {
+	bool ready;        /* a trained detector scores the samples */
+	bool training;     /* a training runs now */
+	float score;       /* relative score of the last sample */
+	float threshold;   /* its alarm threshold */
+	bool alarm;
+	uint32_t n_top;    /* features in top[] */
+	uint32_t top[FM_LEARNER_TOP]; /* feature indices, most first */
+	float top_contrib[FM_LEARNER_TOP];
+	uint64_t scored;      /* samples scored */
+	uint64_t alarms;      /* alarms raised */
+	uint32_t trainings;   /* completed since start */
+	uint32_t train_failures;
+	int last_error;       /* of the last failed training, or 0 */
+	int64_t trained_real_ns; /* end of the last training, 0 = never */
+	uint32_t trained_rows;   /* samples it used */
+	double train_cpu_seconds; /* CPU time of the last training */
+	uint32_t rows_held;      /* samples kept to train on */
+	fm_learner_failure failure[FM_LABEL_COUNT];
+} fm_learner_status;
+
+/* Fills *ret from the [agent] and [learn] keys of c. */
+void fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret);
+
+/*
+ * Creates the models (loading those saved in cfg->state_dir when their
+ * shape matches; a file that does not is logged and set aside) and starts
+ * the training thread. On success *ret owns the learner. Errors: -EINVAL,
+ * -ENOMEM, or the errno of creating the thread.
+ */
+int fm_learner_new(const fm_learner_config *cfg, fm_learner **ret) FM_WUR;
+
+/* Stops the training thread (waiting for a training in progress), saves
+ * the models, frees everything. NULL-safe; returns NULL. */
+fm_learner *fm_learner_free(fm_learner *l);
+
+/*
+ * Scores sample s, learns from it, and takes the label onsets of this
+ * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
+ * starts the next training when due. Never blocks on training and does
+ * not allocate, except when a training is handed over (every
+ * retrain_seconds). The sampling thread only.
+ */
+void fm_learner_on_sample(
+    fm_learner *l, const fm_sample *s, uint32_t label_onsets);
+
+/* Fills *ret with a snapshot; any thread. */
+void fm_learner_status_get(fm_learner *l, fm_learner_status *ret);
 
 /* ---- the sampling loop ---------------------------------------------- */
 

@@ -22,6 +22,17 @@ fm_agent_config_init(fm_agent_config *c)
 		.slow_every = 5,
 		.history_raw_seconds = 900,
 		.history_minutes = 1440,
+		.labels_fs_full_percent = 95,
+		.labels_fs_full_hysteresis_percent = 2,
+		.labels_health_interval_ms = 30000,
+		.labels_health_timeout_ms = 5000,
+		.learn_enabled = true,
+		.learn_train_seconds = 3600,
+		.learn_min_train_seconds = 600,
+		.learn_retrain_seconds = 900,
+		.learn_alarm_samples = 3,
+		.learn_clear_samples = 10,
+		.learn_horizon_minutes = 30,
 	};
 	/* Build-time constants, checked to fit below. */
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FM_STATEDIR);
@@ -29,7 +40,7 @@ fm_agent_config_init(fm_agent_config *c)
 	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
 }
 
-enum key_kind { KEY_U32, KEY_PATH, KEY_BOOL, KEY_LOGLEVEL };
+enum key_kind { KEY_U32, KEY_PATH, KEY_BOOL, KEY_LOGLEVEL, KEY_COMMAND };
 
 struct key {
 	const char *section;
@@ -65,7 +76,37 @@ static const struct key keys[] = {
 	    86400, "seconds, 10 to 86400" },
 	{ "history", "minutes", KEY_U32, OFF(history_minutes), 1, 43200,
 	    "minutes, 1 to 43200" },
+	{ "labels", "fs_full_percent", KEY_U32, OFF(labels_fs_full_percent), 0,
+	    100, "a percentage, 0 (off) to 100" },
+	{ "labels", "fs_full_hysteresis_percent", KEY_U32,
+	    OFF(labels_fs_full_hysteresis_percent), 0, 50,
+	    "percentage points, 0 to 50" },
+	{ "labels", "health_command", KEY_COMMAND, OFF(labels_health_command),
+	    0, 0, "an absolute program path" },
+	{ "labels", "health_interval_ms", KEY_U32,
+	    OFF(labels_health_interval_ms), 100, 86400000,
+	    "milliseconds, 100 to 86400000" },
+	{ "labels", "health_timeout_ms", KEY_U32, OFF(labels_health_timeout_ms),
+	    10, 3600000, "milliseconds, 10 to 3600000" },
+	{ "learn", "enabled", KEY_BOOL, OFF(learn_enabled), 0, 0,
+	    "yes or no" },
+	{ "learn", "train_seconds", KEY_U32, OFF(learn_train_seconds), 10,
+	    86400, "seconds, 10 to 86400" },
+	{ "learn", "min_train_seconds", KEY_U32, OFF(learn_min_train_seconds),
+	    10, 86400, "seconds, 10 to 86400" },
+	{ "learn", "retrain_seconds", KEY_U32, OFF(learn_retrain_seconds), 10,
+	    604800, "seconds, 10 to 604800" },
+	{ "learn", "alarm_samples", KEY_U32, OFF(learn_alarm_samples), 1, 3600,
+	    "samples, 1 to 3600" },
+	{ "learn", "clear_samples", KEY_U32, OFF(learn_clear_samples), 1, 3600,
+	    "samples, 1 to 3600" },
+	{ "learn", "horizon_minutes", KEY_U32, OFF(learn_horizon_minutes), 1,
+	    10080, "minutes, 1 to 10080" },
 };
+
+_Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
+        FM_LABELS_COMMAND_BYTES,
+    "health_command must fit fm_labels");
 
 static int
 set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
@@ -102,6 +143,21 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 		if (r < 0 || r < LOG_ERR)
 			break;
 		*(int *)(void *)field = r;
+		return 0;
+	case KEY_COMMAND:
+		r = fm_labels_command_check(value);
+		if (r == -E2BIG) {
+			snprintf(why, FM_INI_WHY_BYTES,
+			    "more than %d words (a program and its arguments) "
+			    "for key",
+			    FM_LABELS_COMMAND_ARGS_MAX);
+			return -EINVAL;
+		}
+		if (r < 0)
+			break;
+		r = fm_strlcpy(field, value, FM_LABELS_COMMAND_BYTES);
+		if (r < 0)
+			break;
 		return 0;
 	}
 	snprintf(why, FM_INI_WHY_BYTES,
@@ -151,6 +207,38 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		    c->history_raw_seconds, c->interval_ms);
 		return -EINVAL;
 	}
+	if (c->labels_fs_full_percent > 0 &&
+	    c->labels_fs_full_hysteresis_percent >= c->labels_fs_full_percent) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[labels] fs_full_hysteresis_percent (%u) must be below "
+		    "fs_full_percent (%u)",
+		    c->labels_fs_full_hysteresis_percent,
+		    c->labels_fs_full_percent);
+		return -EINVAL;
+	}
+	if (c->learn_min_train_seconds > c->learn_train_seconds) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[learn] min_train_seconds (%u) must be at most "
+		    "train_seconds (%u)",
+		    c->learn_min_train_seconds, c->learn_train_seconds);
+		return -EINVAL;
+	}
+	if ((uint64_t)c->learn_min_train_seconds * 1000 / c->interval_ms <
+	    FM_LEARNER_MIN_ROWS) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[learn] min_train_seconds (%u) must hold at least %u "
+		    "samples of [agent] interval_ms (%u)",
+		    c->learn_min_train_seconds, FM_LEARNER_MIN_ROWS,
+		    c->interval_ms);
+		return -EINVAL;
+	}
+	if (c->labels_health_timeout_ms > c->labels_health_interval_ms) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[labels] health_timeout_ms (%u) must be at most "
+		    "health_interval_ms (%u)",
+		    c->labels_health_timeout_ms, c->labels_health_interval_ms);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -160,4 +248,17 @@ fm_agent_config_raw_len(const fm_agent_config *c)
 	uint64_t n = (uint64_t)c->history_raw_seconds * 1000 / c->interval_ms;
 
 	return n < 1 ? 1 : (uint32_t)n;
+}
+
+void
+fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret)
+{
+	*ret = (fm_labels_config) {
+		.fs_full_percent = c->labels_fs_full_percent,
+		.fs_full_hysteresis_percent =
+		    c->labels_fs_full_hysteresis_percent,
+		.health_command = c->labels_health_command,
+		.health_interval_ms = c->labels_health_interval_ms,
+		.health_timeout_ms = c->labels_health_timeout_ms,
+	};
 }

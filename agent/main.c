@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "fm-config.h"
+#include "learn/learn.h"
 
 #define EXIT_USAGE     2
 #define DEFAULT_CONFIG FM_SYSCONFDIR "/agent.conf"
@@ -39,6 +40,8 @@ struct run {
 	const struct options *opt;
 	const char *config_path; /* the file actually read, or NULL */
 	fm_sample last;          /* --once: the latest sample */
+	fm_labels *labels;       /* the daemon's failure labels */
+	fm_learner *learner;     /* and its models */
 };
 
 static void
@@ -288,7 +291,7 @@ on_sample_print(void *userdata, const fm_sample *s)
 	(void)userdata;
 	printf("cpu %s%% busiest %s%%  load/core %s  mem %s%%  "
 	       "disk r/w %s/%s kB/s  net rx/tx %s/%s kB/s  "
-	       "psi cpu/mem/io %s/%s/%s%%  fs %s%%  procs %s\n",
+	       "psi cpu/mem/io %s/%s/%s%%  fs %s%%  procs %s",
 	    fmt_value(b[0], 24, 1, 100.0 - pct(v[FM_F_CPU_IDLE])),
 	    fmt_value(b[1], 24, 1, pct(v[FM_F_CPU_BUSIEST])),
 	    fmt_value(b[2], 24, 2, (double)v[FM_F_LOAD_1]),
@@ -302,7 +305,46 @@ on_sample_print(void *userdata, const fm_sample *s)
 	    fmt_value(b[10], 24, 1, pct(v[FM_F_PSI_IO_SOME])),
 	    fmt_value(b[11], 24, 1, pct(v[FM_F_FS_FULLEST])),
 	    fmt_value(b[12], 24, 0, unlog(v[FM_F_PROC_COUNT])));
-	fflush(stdout);
+}
+
+/* The learner's verdict on the last sample, for --print. */
+static void
+print_verdict(fm_learner *l)
+{
+	fm_learner_status st;
+
+	fm_learner_status_get(l, &st);
+	if (!st.ready) {
+		printf("  learning (%u samples kept%s)\n", st.rows_held,
+		    st.training ? ", training" : "");
+		return;
+	}
+	printf("  score %.2f / %.2f%s", (double)st.score,
+	    (double)st.threshold, st.alarm ? "  ALARM:" : "");
+	for (uint32_t i = 0; st.alarm && i < st.n_top && i < 3; i++)
+		printf(" %s", fm_feature_get(st.top[i])->name);
+	printf("\n");
+}
+
+/* The daemon's per-sample work: labels, then the models. */
+static void
+on_sample_daemon(void *userdata, const fm_sample *s)
+{
+	struct run *run = userdata;
+	uint32_t onsets = 0;
+
+	if (run->labels)
+		onsets = fm_labels_on_sample(run->labels, s);
+	if (run->learner)
+		fm_learner_on_sample(run->learner, s, onsets);
+	if (run->opt->print) {
+		on_sample_print(run, s);
+		if (run->learner)
+			print_verdict(run->learner);
+		else
+			printf("\n");
+		fflush(stdout);
+	}
 }
 
 static void
@@ -359,10 +401,27 @@ reload(struct run *run)
 	    next.fs_network != run->cfg.fs_network ||
 	    next.fs_refresh_ms != run->cfg.fs_refresh_ms ||
 	    next.fs_stale_ms != run->cfg.fs_stale_ms ||
-	    next.slow_every != run->cfg.slow_every)
+	    next.slow_every != run->cfg.slow_every ||
+	    strcmp(next.state_dir, run->cfg.state_dir) != 0 ||
+	    next.labels_fs_full_percent != run->cfg.labels_fs_full_percent ||
+	    next.labels_fs_full_hysteresis_percent !=
+		run->cfg.labels_fs_full_hysteresis_percent ||
+	    strcmp(next.labels_health_command,
+		run->cfg.labels_health_command) != 0 ||
+	    next.labels_health_interval_ms !=
+		run->cfg.labels_health_interval_ms ||
+	    next.labels_health_timeout_ms != run->cfg.labels_health_timeout_ms ||
+	    next.learn_enabled != run->cfg.learn_enabled ||
+	    next.learn_train_seconds != run->cfg.learn_train_seconds ||
+	    next.learn_min_train_seconds != run->cfg.learn_min_train_seconds ||
+	    next.learn_retrain_seconds != run->cfg.learn_retrain_seconds ||
+	    next.learn_alarm_samples != run->cfg.learn_alarm_samples ||
+	    next.learn_clear_samples != run->cfg.learn_clear_samples ||
+	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes)
 		fm_log(LOG_NOTICE,
-		    "Configuration reloaded; [agent] interval_ms, [collect] "
-		    "and [history] changes take effect at the next restart.");
+		    "Configuration reloaded; changes to [agent] interval_ms "
+		    "and state_dir, [collect], [history], [labels] and "
+		    "[learn] take effect at the next restart.");
 	else
 		fm_log(LOG_INFO, "Configuration reloaded.");
 }
@@ -413,11 +472,13 @@ run_daemon(struct run *run)
 {
 	const fm_agent_config *cfg = &run->cfg;
 	fm_sampler_config scfg;
+	fm_labels_config lcfg;
+	fm_learner_config learner_cfg;
 	fm_sampler *sampler = NULL;
 	fm_history *history = NULL;
 	fm_loop_stats stats;
 	fm_loop_hooks hooks = {
-		.on_sample = run->opt->print ? on_sample_print : NULL,
+		.on_sample = on_sample_daemon,
 		.keep_running = keep_running,
 		.userdata = run,
 	};
@@ -473,6 +534,20 @@ run_daemon(struct run *run)
 		fm_log_errno(LOG_ERR, r, "Failed to allocate the history");
 		goto out;
 	}
+	fm_agent_config_labels(cfg, &lcfg);
+	r = fm_labels_new(&lcfg, &run->labels);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r, "Failed to start the failure labels");
+		goto out;
+	}
+	if (cfg->learn_enabled) {
+		fm_agent_config_learner(cfg, &learner_cfg);
+		r = fm_learner_new(&learner_cfg, &run->learner);
+		if (r < 0) {
+			fm_log_errno(LOG_ERR, r, "Failed to start learning");
+			goto out;
+		}
+	}
 	if (run->opt->duration_s)
 		max_ticks = run->opt->duration_s * 1000 / cfg->interval_ms;
 	fm_log(LOG_INFO,
@@ -489,6 +564,9 @@ run_daemon(struct run *run)
 	    (unsigned long long)stats.ticks, (unsigned long long)stats.missed,
 	    (double)stats.max_lateness_ns / 1e6);
 out:
+	/* the learner saves its models on the way out */
+	run->learner = fm_learner_free(run->learner);
+	run->labels = fm_labels_free(run->labels);
 	fm_history_free(history);
 	fm_sampler_free(sampler);
 	return r;
@@ -516,6 +594,8 @@ main(int argc, char **argv)
 		           "Failed to install signal "
 		           "handlers"),
 		       EXIT_FAILURE;
+	/* the models train on a thread of their own, at idle priority */
+	fm_learn_blas_single_thread();
 	r = run_daemon(&run);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

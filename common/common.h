@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #define FM_WUR          __attribute__((warn_unused_result))
@@ -95,5 +96,26 @@ typedef int (*fm_ini_handler)(void *userdata, const char *section,
  */
 int fm_ini_parse_file(
     const char *path, fm_ini_handler handler, void *userdata, char *err) FM_WUR;
+
+/* ---- files (common/file.c) ------------------------------------------- */
+
+/*
+ * Reads the regular file at path whole, if it holds at most max bytes.
+ * On success *ret_buf (malloc'd; the caller frees) holds *ret_len bytes.
+ * Errors: the negative errno of open/read, -EISDIR, -EINVAL (not a
+ * regular file), -EFBIG (larger than max), -EAGAIN (it grew while read),
+ * -ENOMEM.
+ */
+int fm_file_read_all(const char *path, size_t max, uint8_t **ret_buf,
+    size_t *ret_len) FM_WUR;
+
+/*
+ * Replaces the file at path with buf[len] so that a crash at any moment
+ * leaves either the old or the new content: it writes path.tmp with the
+ * given mode, fsyncs it, renames it over path and fsyncs the directory.
+ * Returns 0 or a negative errno (path.tmp is removed on failure).
+ */
+int fm_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode) FM_WUR;
 
 #endif

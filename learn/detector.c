@@ -898,3 +898,14 @@ out_free:
 	fm_learn_detector_free(det);
 	return r;
 }
+
+void
+fm_learn_detector_normalise(
+    const fm_learn_detector *det, const float *x, float *ret_z)
+{
+	if (!det->ready) {
+		memset(ret_z, 0, det->d * sizeof(float));
+		return;
+	}
+	norm_row(x, det->m, det->s, det->d, det->cfg.clip, ret_z);
+}

@@ -940,6 +940,12 @@ const float *fm_learn_detector_contrib(const fm_learn_detector *det);
 size_t fm_learn_detector_top(
     const fm_learn_detector *det, size_t k, uint32_t *ret_idx);
 
+/* The normalised row of x[d] into ret_z[d], as the autoencoder sees it:
+ * z clipped to +-clip, 0 for a masked or unseen feature; all 0 before
+ * the first training. For models that share the detector's scale. */
+void fm_learn_detector_normalise(
+    const fm_learn_detector *det, const float *x, float *ret_z);
+
 /* Carries the scoring state that belongs to the host rather than to a
  * model (the recent rows of the window and the alarm in progress) from
  * prev into det, a newly trained detector with the same d and window.

@@ -54,6 +54,15 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_int_equal(c.slow_every, def.slow_every);
 	assert_int_equal(c.history_raw_seconds, def.history_raw_seconds);
 	assert_int_equal(c.history_minutes, def.history_minutes);
+	assert_int_equal(c.labels_fs_full_percent, 95);
+	assert_int_equal(c.labels_fs_full_percent, def.labels_fs_full_percent);
+	assert_int_equal(c.labels_fs_full_hysteresis_percent,
+	    def.labels_fs_full_hysteresis_percent);
+	assert_string_equal(c.labels_health_command, "");
+	assert_int_equal(
+	    c.labels_health_interval_ms, def.labels_health_interval_ms);
+	assert_int_equal(
+	    c.labels_health_timeout_ms, def.labels_health_timeout_ms);
 	assert_int_equal(fm_agent_config_check(&c, err), 0);
 	assert_int_equal(fm_agent_config_raw_len(&c), 900);
 }
@@ -77,6 +86,48 @@ test_config_overrides(void **state)
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_true(c.fs_network);
 	assert_int_equal(fm_agent_config_raw_len(&c), 240);
+}
+
+static void
+test_config_labels_keys(void **state)
+{
+	fm_agent_config c;
+	fm_labels_config lc, def;
+	char err[FM_INI_ERROR_BYTES];
+
+	fm_agent_config_init(&c);
+	fm_labels_config_init(&def);
+	fm_agent_config_labels(&c, &lc);
+	/* the [labels] defaults are fm_labels_config's */
+	assert_int_equal(lc.fs_full_percent, def.fs_full_percent);
+	assert_int_equal(
+	    lc.fs_full_hysteresis_percent, def.fs_full_hysteresis_percent);
+	assert_string_equal(lc.health_command, "");
+	assert_int_equal(lc.health_interval_ms, def.health_interval_ms);
+	assert_int_equal(lc.health_timeout_ms, def.health_timeout_ms);
+	assert_int_equal(
+	    fm_agent_config_load(&c,
+	        write_conf("[labels]\nfs_full_percent = 0\n"
+	                   "fs_full_hysteresis_percent = 50\n"
+	                   "health_command = /usr/bin/check -H  localhost\n"
+	                   "health_interval_ms = 1000\n"
+	                   "health_timeout_ms = 1000\n"),
+	        err),
+	    0);
+	unlink(tmp_path);
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	fm_agent_config_labels(&c, &lc);
+	assert_int_equal(lc.fs_full_percent, 0);
+	assert_int_equal(lc.fs_full_hysteresis_percent, 50);
+	assert_string_equal(lc.health_command, "/usr/bin/check -H  localhost");
+	assert_int_equal(lc.health_interval_ms, 1000);
+	assert_int_equal(lc.health_timeout_ms, 1000);
+	/* an empty command turns the source off again */
+	assert_int_equal(fm_agent_config_load(&c,
+	                     write_conf("[labels]\nhealth_command =\n"), err),
+	    0);
+	unlink(tmp_path);
+	assert_string_equal(c.labels_health_command, "");
 }
 
 static void
@@ -107,6 +158,30 @@ test_config_errors_name_file_line_key(void **state)
 		    "2: invalid value '99999999999999999999999' (expected "
 		    "milliseconds, 100 to 60000) for key 'interval_ms' in "
 		    "section [agent]" },
+		{ "[labels]\nfs_full_percent = 101\n",
+		    "2: invalid value '101' (expected a percentage, 0 (off) "
+		    "to 100) for key 'fs_full_percent' in section [labels]" },
+		{ "[labels]\nfs_full_hysteresis_percent = -1\n",
+		    "2: invalid value '-1' (expected percentage points, 0 to "
+		    "50) for key 'fs_full_hysteresis_percent' in section "
+		    "[labels]" },
+		{ "[labels]\n# a relative path\nhealth_command = check -v\n",
+		    "3: invalid value 'check -v' (expected an absolute program "
+		    "path) for key 'health_command' in section [labels]" },
+		{ "[labels]\nhealth_command = /bin/c a b c d e f g h i j k l "
+		  "m n o p q r s t u v w x y z 1 2 3 4 5 6\n",
+		    "2: more than 32 words (a program and its arguments) for "
+		    "key 'health_command' in section [labels]" },
+		{ "[labels]\nhealth_interval_ms = 50\n",
+		    "2: invalid value '50' (expected milliseconds, 100 to "
+		    "86400000) for key 'health_interval_ms' in section "
+		    "[labels]" },
+		{ "[labels]\nhealth_timeout_ms = 5s\n",
+		    "2: invalid value '5s' (expected milliseconds, 10 to "
+		    "3600000) for key 'health_timeout_ms' in section "
+		    "[labels]" },
+		{ "[labels]\nhealth_interval_s = 30\n",
+		    "2: unknown key 'health_interval_s' in section [labels]" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -138,6 +213,20 @@ test_config_check_relations(void **state)
 	c.history_raw_seconds = 10;
 	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
 	assert_non_null(strstr(err, "raw_seconds"));
+	fm_agent_config_init(&c);
+	c.labels_fs_full_percent = 2;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_string_equal(err,
+	    "[labels] fs_full_hysteresis_percent (2) must be below "
+	    "fs_full_percent (2)");
+	c.labels_fs_full_percent = 0; /* off: the hysteresis is moot */
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	fm_agent_config_init(&c);
+	c.labels_health_interval_ms = 1000;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_string_equal(err,
+	    "[labels] health_timeout_ms (5000) must be at most "
+	    "health_interval_ms (1000)");
 }
 
 static void
@@ -157,6 +246,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_shipped_file_equals_defaults),
 		cmocka_unit_test(test_config_overrides),
+		cmocka_unit_test(test_config_labels_keys),
 		cmocka_unit_test(test_config_errors_name_file_line_key),
 		cmocka_unit_test(test_config_check_relations),
 		cmocka_unit_test(test_config_missing_file),

@@ -1,0 +1,654 @@
+/*
+ * Failure labels: the onsets of OOM kills, a full filesystem, a failing
+ * health command and the operator's reports, one bit per source per
+ * sample, for the failure predictor to learn from.
+ *
+ * The health command runs in a worker thread, so a slow check never delays
+ * sampling. It waits for its child by polling waitid(WNOHANG) with a
+ * backoff from 1 to HEALTH_POLL_MAX_MS: that works on every kernel
+ * (pidfd_open needs 5.3, RHEL 8 runs 4.18), costs microseconds per check,
+ * and leaves SIGCHLD to the main program.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+
+#define HEALTH_POLL_MAX_MS 16
+
+static const char *const source_names[FM_LABEL_COUNT] = {
+	[FM_LABEL_OOM] = "oom",
+	[FM_LABEL_FS_FULL] = "fs_full",
+	[FM_LABEL_HEALTH] = "health",
+	[FM_LABEL_MANUAL] = "manual",
+};
+
+struct fm_labels {
+	/* Set by fm_labels_new(), read-only after. */
+	float fs_full;                         /* threshold fraction; 0 = off */
+	float fs_rearm;                        /* re-arm below this fraction */
+	char command[FM_LABELS_COMMAND_BYTES]; /* as configured, for logs */
+	char argbuf[FM_LABELS_COMMAND_BYTES];  /* the words, NUL-separated */
+	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	int64_t interval_ns;
+	int64_t timeout_ns;
+
+	/* The health worker. */
+	bool has_spawn_actions; /* spawn_actions initialised */
+	bool has_spawn_attr;    /* spawn_attr initialised */
+	posix_spawn_file_actions_t spawn_actions;
+	posix_spawnattr_t spawn_attr;
+	int stop_fd;      /* eventfd fm_labels_free() writes; -1 */
+	bool has_mutex;   /* mutex initialised */
+	bool has_worker;  /* worker started: free must join it */
+	pthread_t worker; /* all signals blocked */
+	int logged_error; /* worker only: the ERROR code last logged */
+
+	/* Everything below is under mutex. */
+	pthread_mutex_t mutex;
+	bool oom_active;     /* the last known OOM-kill rate was > 0 */
+	bool fs_armed;       /* an fs_full onset can be reported */
+	bool health_failing; /* the last finished run failed */
+	bool health_onset;   /* to report at the next sample */
+	bool manual_failing; /* sticky, until fm_labels_manual_set(false) */
+	bool manual_onset;   /* to report at the next sample */
+	fm_labels_status status;
+};
+
+const char *
+fm_label_source_name(unsigned s)
+{
+	return s < FM_LABEL_COUNT ? source_names[s] : NULL;
+}
+
+int
+fm_label_source_lookup(const char *name)
+{
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		if (strcmp(source_names[s], name) == 0)
+			return (int)s;
+	return -ENOENT;
+}
+
+void
+fm_labels_config_init(fm_labels_config *cfg)
+{
+	*cfg = (fm_labels_config) {
+		.fs_full_percent = 95,
+		.fs_full_hysteresis_percent = 2,
+		.health_command = NULL,
+		.health_interval_ms = 30000,
+		.health_timeout_ms = 5000,
+	};
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Splits command into words: copies it into buf[FM_LABELS_COMMAND_BYTES]
+ * with a NUL after each word and points argv[] (FM_LABELS_COMMAND_ARGS_MAX
+ * + 1 entries, NULL-terminated) at them. Returns the word count (0 for
+ * "", an unset source) or the errors of fm_labels_command_check().
+ */
+static int
+command_split(const char *command, char *buf, char **argv)
+{
+	size_t len = strlen(command);
+	int n = 0;
+
+	if (len >= FM_LABELS_COMMAND_BYTES)
+		return -ENAMETOOLONG;
+	memcpy(buf, command, len + 1);
+	for (char *p = buf; *p;) {
+		if (is_blank(*p)) {
+			*p++ = '\0';
+			continue;
+		}
+		if (n == FM_LABELS_COMMAND_ARGS_MAX)
+			return -E2BIG;
+		argv[n++] = p;
+		while (*p && !is_blank(*p))
+			p++;
+	}
+	argv[n] = NULL;
+	if (n > 0 && argv[0][0] != '/')
+		return -EINVAL;
+	return n;
+}
+
+int
+fm_labels_command_check(const char *command)
+{
+	char buf[FM_LABELS_COMMAND_BYTES];
+	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	int r;
+
+	r = command_split(command, buf, argv);
+	return r < 0 ? r : 0;
+}
+
+/* ---- the health worker ------------------------------------------------ */
+
+/* Prepares what every run of the health command shares: stdin, stdout and
+ * stderr on /dev/null; a new process group; default signal dispositions
+ * (the agent ignores SIGPIPE, and an ignored signal survives exec); no
+ * blocked signals (the worker blocks them all). */
+static int
+spawn_setup(fm_labels *l)
+{
+	sigset_t none, all;
+	int r;
+
+	r = posix_spawn_file_actions_init(&l->spawn_actions);
+	if (r != 0)
+		return -r;
+	l->has_spawn_actions = true;
+	for (int fd = 0; fd < 3; fd++) {
+		r = posix_spawn_file_actions_addopen(&l->spawn_actions, fd,
+		    "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+		if (r != 0)
+			return -r;
+	}
+	r = posix_spawnattr_init(&l->spawn_attr);
+	if (r != 0)
+		return -r;
+	l->has_spawn_attr = true;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	r = posix_spawnattr_setflags(&l->spawn_attr,
+	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	        POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawnattr_setpgroup(&l->spawn_attr, 0);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&l->spawn_attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&l->spawn_attr, &all);
+	return -r;
+}
+
+/* Milliseconds from now to deadline_ns, rounded up, at least 0. */
+static int
+ms_until(int64_t deadline_ns)
+{
+	int64_t left = deadline_ns - fm_time_mono_ns();
+
+	if (left <= 0)
+		return 0;
+	left = (left + FM_NSEC_PER_MSEC - 1) / FM_NSEC_PER_MSEC;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Sleeps ms milliseconds, or less when watch_stop and the worker is asked
+ * to stop. Returns whether it was asked to stop. */
+static bool
+pause_ms(const fm_labels *l, int ms, bool watch_stop)
+{
+	struct pollfd pfd = { .fd = l->stop_fd, .events = POLLIN };
+	int r = poll(&pfd, watch_stop ? 1 : 0, ms);
+
+	if (r < 0 && errno != EINTR) {
+		/* ENOMEM: wait all the same, rather than spin */
+		struct timespec ts = { 0, 10 * FM_NSEC_PER_MSEC };
+
+		(void)nanosleep(&ts, NULL);
+	}
+	return r > 0;
+}
+
+/* Sleeps until deadline_ns on CLOCK_MONOTONIC. Returns false when asked
+ * to stop. */
+static bool
+sleep_until(const fm_labels *l, int64_t deadline_ns)
+{
+	for (;;) {
+		int t = ms_until(deadline_ns);
+
+		if (t == 0)
+			return true;
+		if (pause_ms(l, t, true))
+			return false;
+	}
+}
+
+enum child_wait {
+	CHILD_EXITED,   /* it can be reaped without blocking */
+	CHILD_DEADLINE, /* still running at the deadline */
+	CHILD_STOP,     /* asked to stop (when watched) */
+};
+
+/* Waits, without reaping it, until the child pid exits, deadline_ns
+ * passes, or (when watch_stop) the worker is asked to stop. A child that
+ * cannot be waited for (ECHILD) counts as exited: the reap reports it. */
+static enum child_wait
+child_wait(const fm_labels *l, pid_t pid, int64_t deadline_ns, bool watch_stop)
+{
+	int step_ms = 1;
+
+	for (;;) {
+		siginfo_t si;
+		int t;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) <
+		    0) {
+			if (errno != EINTR)
+				return CHILD_EXITED;
+		} else if (si.si_pid != 0) {
+			return CHILD_EXITED;
+		}
+		t = ms_until(deadline_ns);
+		if (t == 0)
+			return CHILD_DEADLINE;
+		if (t > step_ms)
+			t = step_ms;
+		if (pause_ms(l, t, watch_stop))
+			return CHILD_STOP;
+		if (step_ms < HEALTH_POLL_MAX_MS)
+			step_ms *= 2;
+	}
+}
+
+/* Kills the process group of pid, the child we have not reaped yet (so
+ * its id cannot name another group): SIGTERM, then after the grace
+ * SIGKILL, also for what the leader left behind. */
+static void
+kill_group(const fm_labels *l, pid_t pid)
+{
+	int64_t grace_ns = (int64_t)FM_LABELS_KILL_GRACE_MS * FM_NSEC_PER_MSEC;
+
+	(void)kill(-pid, SIGTERM);
+	(void)child_wait(l, pid, fm_time_mono_ns() + grace_ns, false);
+	(void)kill(-pid, SIGKILL);
+}
+
+/* Reaps pid. Returns its wait status, or a negative errno. */
+static int
+reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return status;
+}
+
+static uint32_t
+elapsed_ms(int64_t start_ns)
+{
+	int64_t ms = (fm_time_mono_ns() - start_ns) / FM_NSEC_PER_MSEC;
+
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+/*
+ * Runs the health command once into *ret. Returns false, with *ret
+ * unwritten, when asked to stop during the run (the child is then killed
+ * and reaped all the same).
+ */
+static bool
+health_run(fm_labels *l, fm_labels_health_result *ret)
+{
+	int64_t start = fm_time_mono_ns();
+	fm_labels_health_result res = { .outcome = FM_LABELS_HEALTH_OK };
+	enum child_wait w;
+	pid_t pid;
+	int r;
+
+	r = posix_spawn(&pid, l->argv[0], &l->spawn_actions, &l->spawn_attr,
+	    l->argv, environ);
+	if (r != 0) {
+		res.outcome = FM_LABELS_HEALTH_ERROR;
+		res.code = -r;
+		goto out;
+	}
+	pthread_mutex_lock(&l->mutex);
+	l->status.health_running = true;
+	pthread_mutex_unlock(&l->mutex);
+	w = child_wait(l, pid, start + l->timeout_ns, true);
+	if (w != CHILD_EXITED)
+		kill_group(l, pid);
+	r = reap(pid);
+	pthread_mutex_lock(&l->mutex);
+	l->status.health_running = false;
+	pthread_mutex_unlock(&l->mutex);
+	if (w == CHILD_STOP)
+		return false;
+	if (w == CHILD_DEADLINE) {
+		res.outcome = FM_LABELS_HEALTH_TIMEOUT;
+	} else if (r < 0) {
+		res.outcome = FM_LABELS_HEALTH_ERROR;
+		res.code = r;
+	} else if (WIFSIGNALED(r)) {
+		res.outcome = FM_LABELS_HEALTH_SIGNALED;
+		res.code = WTERMSIG(r);
+	} else if (WEXITSTATUS(r) != 0) {
+		res.outcome = FM_LABELS_HEALTH_EXITED;
+		res.code = WEXITSTATUS(r);
+	}
+out:
+	res.duration_ms = elapsed_ms(start);
+	res.real_ns = fm_time_real_ns();
+	*ret = res;
+	return true;
+}
+
+/* Logs a run that changed the check's state, and every new reason it could
+ * not run at all (a missing program is logged once, not every interval). */
+static void
+health_log(fm_labels *l, const fm_labels_health_result *res, bool was_failing)
+{
+	bool failing = fm_labels_health_is_failing(res->outcome);
+
+	if (res->outcome == FM_LABELS_HEALTH_ERROR) {
+		if (res->code != l->logged_error)
+			(void)fm_log_errno(LOG_ERR, res->code,
+			    "Failed to run health check '%s'", l->command);
+		l->logged_error = res->code;
+		return;
+	}
+	l->logged_error = 0;
+	if (failing == was_failing)
+		return;
+	switch (res->outcome) {
+	case FM_LABELS_HEALTH_OK:
+		fm_log(
+		    LOG_NOTICE, "Health check '%s' passes again.", l->command);
+		break;
+	case FM_LABELS_HEALTH_EXITED:
+		fm_log(LOG_WARNING,
+		    "Health check '%s' failing: exit status %d after %u ms.",
+		    l->command, res->code, res->duration_ms);
+		break;
+	case FM_LABELS_HEALTH_SIGNALED:
+		fm_log(LOG_WARNING,
+		    "Health check '%s' failing: killed by signal %d after "
+		    "%u ms.",
+		    l->command, res->code, res->duration_ms);
+		break;
+	case FM_LABELS_HEALTH_TIMEOUT:
+		fm_log(LOG_WARNING,
+		    "Health check '%s' failing: still running after %u ms, "
+		    "killed.",
+		    l->command, res->duration_ms);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Publishes a finished run; a failure after a pass is an onset. */
+static void
+health_publish(fm_labels *l, const fm_labels_health_result *res)
+{
+	bool failing = fm_labels_health_is_failing(res->outcome);
+	bool was_failing;
+
+	pthread_mutex_lock(&l->mutex);
+	was_failing = l->health_failing;
+	if (failing && !was_failing)
+		l->health_onset = true;
+	l->health_failing = failing;
+	l->status.health = *res;
+	l->status.health_runs++;
+	pthread_mutex_unlock(&l->mutex);
+	health_log(l, res, was_failing);
+}
+
+/* Runs the check at once, then on the grid start + k * interval; a run
+ * longer than the interval skips the runs it overlapped. */
+static void *
+health_worker(void *arg)
+{
+	fm_labels *l = arg;
+	int64_t start = fm_time_mono_ns();
+
+	for (;;) {
+		fm_labels_health_result res;
+
+		if (!health_run(l, &res))
+			break;
+		health_publish(l, &res);
+		if (!sleep_until(l,
+		        fm_loop_next_deadline(
+		            start, l->interval_ns, fm_time_mono_ns())))
+			break;
+	}
+	return NULL;
+}
+
+/* Starts the worker with every signal blocked: they are the main
+ * thread's to handle. */
+static int
+health_start(fm_labels *l)
+{
+	sigset_t all, old;
+	int r;
+
+	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->stop_fd < 0)
+		return -errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&l->worker, NULL, health_worker, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	l->has_worker = true;
+	return 0;
+}
+
+/* ---- the object ------------------------------------------------------- */
+
+static int
+config_check(const fm_labels_config *cfg)
+{
+	const char *cmd = cfg->health_command ? cfg->health_command : "";
+
+	if (cfg->fs_full_percent > 100)
+		return -EINVAL;
+	if (cfg->fs_full_percent > 0 &&
+	    cfg->fs_full_hysteresis_percent >= cfg->fs_full_percent)
+		return -EINVAL;
+	if (cmd[0] &&
+	    (cfg->health_interval_ms == 0 || cfg->health_timeout_ms == 0))
+		return -EINVAL;
+	return fm_labels_command_check(cmd) < 0 ? -EINVAL : 0;
+}
+
+fm_labels *
+fm_labels_free(fm_labels *l)
+{
+	if (!l)
+		return NULL;
+	if (l->has_worker) {
+		(void)eventfd_write(l->stop_fd, 1);
+		pthread_join(l->worker, NULL);
+	}
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	if (l->has_spawn_attr)
+		posix_spawnattr_destroy(&l->spawn_attr);
+	if (l->has_spawn_actions)
+		posix_spawn_file_actions_destroy(&l->spawn_actions);
+	if (l->has_mutex)
+		pthread_mutex_destroy(&l->mutex);
+	free(l);
+	return NULL;
+}
+
+int
+fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
+{
+	const char *cmd = cfg->health_command ? cfg->health_command : "";
+	fm_labels *l;
+	int n, r;
+
+	r = config_check(cfg);
+	if (r < 0)
+		return r;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->stop_fd = -1;
+	r = -pthread_mutex_init(&l->mutex, NULL);
+	if (r < 0)
+		goto out_free;
+	l->has_mutex = true;
+	if (cfg->fs_full_percent > 0) {
+		l->fs_full = (float)cfg->fs_full_percent / 100.0f;
+		l->fs_rearm = (float)(cfg->fs_full_percent -
+		                  cfg->fs_full_hysteresis_percent) /
+		    100.0f;
+	}
+	l->fs_armed = true;
+	n = command_split(cmd, l->argbuf, l->argv);
+	assert(n >= 0); /* config_check() accepted it */
+	memcpy(l->command, cmd, strlen(cmd) + 1);
+	l->interval_ns = (int64_t)cfg->health_interval_ms * FM_NSEC_PER_MSEC;
+	l->timeout_ns = (int64_t)cfg->health_timeout_ms * FM_NSEC_PER_MSEC;
+	l->status.enabled[FM_LABEL_OOM] = true;
+	l->status.enabled[FM_LABEL_FS_FULL] = cfg->fs_full_percent > 0;
+	l->status.enabled[FM_LABEL_HEALTH] = n > 0;
+	l->status.enabled[FM_LABEL_MANUAL] = true;
+	if (n > 0) {
+		r = spawn_setup(l);
+		if (r == 0)
+			r = health_start(l);
+		if (r < 0)
+			goto out_free;
+	}
+	*ret = l;
+	return 0;
+out_free:
+	fm_labels_free(l);
+	return r;
+}
+
+/* ---- the sources ------------------------------------------------------ */
+
+/* The oom source: an onset where the rate turns positive. */
+static bool
+oom_onset(fm_labels *l, float rate)
+{
+	bool active;
+
+	if (fm_feature_is_masked(rate))
+		return false;
+	active = rate > 0.0f;
+	if (active == l->oom_active)
+		return false;
+	l->oom_active = active;
+	return active;
+}
+
+/* The fs_full source: an onset where the fraction reaches the threshold
+ * while armed; re-armed below the threshold minus the hysteresis. */
+static bool
+fs_full_onset(fm_labels *l, float used)
+{
+	if (l->fs_full <= 0.0f || fm_feature_is_masked(used))
+		return false;
+	if (l->fs_armed && used >= l->fs_full) {
+		l->fs_armed = false;
+		return true;
+	}
+	if (!l->fs_armed && used < l->fs_rearm)
+		l->fs_armed = true;
+	return false;
+}
+
+static void
+log_onsets(const fm_labels *l, uint32_t mask, const fm_sample *s)
+{
+	if (mask & FM_LABEL_BIT(FM_LABEL_OOM))
+		fm_log(LOG_NOTICE, "Failure label 'oom': %.3g OOM kills/s.",
+		    (double)s->v[FM_F_MEM_OOM_KILLS]);
+	if (mask & FM_LABEL_BIT(FM_LABEL_FS_FULL))
+		fm_log(LOG_NOTICE,
+		    "Failure label 'fs_full': the fullest filesystem is "
+		    "%.1f%% used (threshold %.0f%%).",
+		    100.0 * (double)s->v[FM_F_FS_FULLEST],
+		    100.0 * (double)l->fs_full);
+	if (mask & FM_LABEL_BIT(FM_LABEL_HEALTH))
+		fm_log(LOG_NOTICE, "Failure label 'health': '%s' failing.",
+		    l->command);
+	if (mask & FM_LABEL_BIT(FM_LABEL_MANUAL))
+		fm_log(LOG_NOTICE, "Failure label 'manual'.");
+}
+
+uint32_t
+fm_labels_on_sample(fm_labels *l, const fm_sample *s)
+{
+	fm_labels_status *st = &l->status;
+	uint32_t mask = 0;
+
+	pthread_mutex_lock(&l->mutex);
+	if (oom_onset(l, s->v[FM_F_MEM_OOM_KILLS]))
+		mask |= FM_LABEL_BIT(FM_LABEL_OOM);
+	if (fs_full_onset(l, s->v[FM_F_FS_FULLEST]))
+		mask |= FM_LABEL_BIT(FM_LABEL_FS_FULL);
+	if (l->health_onset)
+		mask |= FM_LABEL_BIT(FM_LABEL_HEALTH);
+	if (l->manual_onset)
+		mask |= FM_LABEL_BIT(FM_LABEL_MANUAL);
+	l->health_onset = false;
+	l->manual_onset = false;
+	for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
+		if (!(mask & FM_LABEL_BIT(i)))
+			continue;
+		st->events[i]++;
+		st->last_event_real_ns[i] = s->real_ns;
+	}
+	pthread_mutex_unlock(&l->mutex);
+	if (mask)
+		log_onsets(l, mask, s);
+	return mask;
+}
+
+bool
+fm_labels_manual_set(fm_labels *l, bool failing)
+{
+	bool changed;
+
+	pthread_mutex_lock(&l->mutex);
+	changed = l->manual_failing != failing;
+	if (changed && failing)
+		l->manual_onset = true;
+	l->manual_failing = failing;
+	pthread_mutex_unlock(&l->mutex);
+	if (changed)
+		fm_log(LOG_NOTICE, "Manual failure label %s by the operator.",
+		    failing ? "set" : "cleared");
+	return changed;
+}
+
+void
+fm_labels_status_get(fm_labels *l, fm_labels_status *ret)
+{
+	pthread_mutex_lock(&l->mutex);
+	*ret = l->status;
+	ret->failing[FM_LABEL_OOM] = l->oom_active;
+	ret->failing[FM_LABEL_FS_FULL] = l->fs_full > 0.0f && !l->fs_armed;
+	ret->failing[FM_LABEL_HEALTH] = l->health_failing;
+	ret->failing[FM_LABEL_MANUAL] = l->manual_failing;
+	pthread_mutex_unlock(&l->mutex);
+}

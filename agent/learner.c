@@ -1,0 +1,805 @@
+/*
+ * On-device learning in the agent: scoring every sample, keeping the
+ * samples to learn from, training in the background at idle priority,
+ * swapping the new models in, persisting them. learn/ does the maths;
+ * this file does the threads, the files and the logging.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "learn/learn.h"
+
+_Static_assert(FM_LEARNER_MIN_ROWS == FM_LEARN_DETECTOR_MIN_ROWS,
+    "the config check and learn/ must agree");
+
+#define MODEL_FILE_MAX_BYTES (16u << 20)
+#define PREDICT_WINDOW       10u /* minutes of context for the predictor */
+#define NS_PER_MINUTE        60000000000LL
+
+/* A training: what the sampling thread hands over, and what comes back. */
+typedef struct job {
+	float *rows; /* n x d samples, oldest first */
+	size_t n;
+	float *mrows;     /* nm x d per-minute means */
+	uint8_t *mevents; /* nm label onset masks */
+	float *mscore;    /* nm mean anomaly scores */
+	size_t nm;
+	uint8_t *det_file; /* the current detector, to continue from */
+	size_t det_len;
+	uint8_t *pred_file; /* the current predictors */
+	size_t pred_len;
+	/* results */
+	fm_learn_detector *det;
+	fm_learn_predictor *pred[FM_LABEL_COUNT];
+	uint64_t onsets[FM_LABEL_COUNT];
+	int r;
+	double cpu_seconds;
+	int64_t real_ns;
+} job;
+
+struct fm_learner {
+	fm_learner_config cfg;
+	fm_learn_detector_config dcfg;
+	fm_learn_predictor_config pcfg;
+	fm_learn_detector *det;
+	fm_learn_predictor *pred[FM_LABEL_COUNT];
+	uint64_t onsets[FM_LABEL_COUNT];
+	/* samples outside alarms, a ring of train_rows */
+	float *rows;
+	uint32_t rows_head, rows_held;
+	/* per-minute rows for the predictors, a ring of minutes_cap */
+	uint32_t minutes_cap;
+	float *mrows;
+	uint8_t *mevents;
+	float *mscore;
+	uint32_t m_head, m_held;
+	/* the minute being accumulated */
+	int64_t minute;
+	double *msum;
+	uint32_t *mcnt;
+	uint32_t msamples;
+	uint8_t mev;
+	double mscore_sum;
+	/* predictor inference scratch: PREDICT_WINDOW x d, then inputs */
+	float *pz;
+	float *px;
+	/* scheduling */
+	int64_t last_train_mono_ns;
+	bool trained_once;
+	/* the training thread */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	job *todo; /* to the trainer */
+	job *done; /* from the trainer */
+	bool busy;
+	/* the status snapshot */
+	pthread_mutex_t status_lock;
+	fm_learner_status status;
+};
+
+void
+fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret)
+{
+	uint64_t per_s = 1000;
+
+	*ret = (fm_learner_config) {
+		.interval_ms = c->interval_ms,
+		.train_rows = (uint32_t)((uint64_t)c->learn_train_seconds *
+		    per_s / c->interval_ms),
+		.min_rows = (uint32_t)((uint64_t)c->learn_min_train_seconds *
+		    per_s / c->interval_ms),
+		.retrain_seconds = c->learn_retrain_seconds,
+		.alarm_samples = c->learn_alarm_samples,
+		.clear_samples = c->learn_clear_samples,
+		.horizon_minutes = c->learn_horizon_minutes,
+		.seed = 1,
+	};
+	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", c->state_dir);
+}
+
+static void
+job_free(job *j)
+{
+	if (!j)
+		return;
+	free(j->rows);
+	free(j->mrows);
+	free(j->mevents);
+	free(j->mscore);
+	free(j->det_file);
+	free(j->pred_file);
+	fm_learn_detector_free(j->det);
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		fm_learn_predictor_free(j->pred[s]);
+	free(j);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static int
+state_path(const fm_learner *l, const char *name, char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s/%s", l->cfg.state_dir, name) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Serialises the predictors into one model file. */
+static int
+predictors_save(const fm_learner_config *cfg, uint32_t d,
+    fm_learn_predictor *const *pred, uint8_t **ret_buf, size_t *ret_len)
+{
+	fm_learn_model_info info = {
+		.kind = FM_LEARN_KIND_PREDICTOR,
+		.schema_version = FM_SCHEMA_VERSION,
+		.n_features = d,
+	};
+	fm_learn_model_writer w;
+	int r;
+
+	(void)cfg;
+	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
+	for (unsigned s = 0; r == 0 && s < FM_LABEL_COUNT; s++)
+		r = fm_learn_predictor_save(
+		    pred[s], 1 + s * FM_LEARN_PREDICTOR_SECTIONS, &w);
+	if (r == 0)
+		r = fm_learn_model_writer_finish(&w, ret_buf, ret_len);
+	fm_learn_model_writer_release(&w);
+	return r;
+}
+
+/* Loads the predictors from a model file, or makes new ones for those it
+ * does not hold. On failure nothing is returned. */
+static int
+predictors_load(const fm_learn_predictor_config *pcfg, const uint8_t *buf,
+    size_t len, fm_learn_predictor **ret)
+{
+	fm_learn_model_info expect = {
+		.kind = FM_LEARN_KIND_PREDICTOR,
+		.schema_version = FM_SCHEMA_VERSION,
+		.n_features = pcfg->n_features,
+	};
+	fm_learn_predictor *pred[FM_LABEL_COUNT] = { 0 };
+	fm_learn_model_reader rd;
+	int r = 0;
+
+	if (buf)
+		r = fm_learn_model_decode(buf, len, &expect, &rd);
+	for (unsigned s = 0; r == 0 && s < FM_LABEL_COUNT; s++) {
+		r = -ENOENT;
+		if (buf)
+			r = fm_learn_predictor_load(&rd,
+			    1 + s * FM_LEARN_PREDICTOR_SECTIONS, pcfg, &pred[s]);
+		if (r == -ENOENT)
+			r = fm_learn_predictor_new(pcfg, &pred[s]);
+	}
+	if (r < 0) {
+		for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+			fm_learn_predictor_free(pred[s]);
+		return r;
+	}
+	memcpy(ret, pred, sizeof(pred));
+	return 0;
+}
+
+/* Writes a model file into the state directory, crash-safe. Logs. */
+static void
+model_write(const fm_learner *l, const char *name, const uint8_t *buf,
+    size_t len)
+{
+	char path[FM_AGENT_PATH_BYTES + 32];
+	int r;
+
+	if (!l->cfg.state_dir[0])
+		return;
+	r = state_path(l, name, path, sizeof(path));
+	if (r == 0)
+		r = fm_file_write_atomic(path, buf, len, 0600);
+	if (r < 0)
+		fm_log_errno(LOG_WARNING, r, "Failed to save model '%s'", path);
+}
+
+/* Reads a model file from the state directory: 0 with the bytes, or
+ * -ENOENT when there is none; other errors are logged. */
+static int
+model_read(const fm_learner *l, const char *name, uint8_t **ret_buf,
+    size_t *ret_len)
+{
+	char path[FM_AGENT_PATH_BYTES + 32];
+	int r;
+
+	if (!l->cfg.state_dir[0])
+		return -ENOENT;
+	r = state_path(l, name, path, sizeof(path));
+	if (r == 0)
+		r = fm_file_read_all(path, MODEL_FILE_MAX_BYTES, ret_buf, ret_len);
+	if (r < 0 && r != -ENOENT)
+		fm_log_errno(LOG_WARNING, r, "Failed to read model '%s'", path);
+	return r;
+}
+
+/* Moves a model file that cannot be used out of the way (kept for a
+ * post-mortem as NAME.rejected), so it is not tried again. */
+static void
+model_reject(const fm_learner *l, const char *name, int why)
+{
+	char path[FM_AGENT_PATH_BYTES + 32], to[FM_AGENT_PATH_BYTES + 48];
+
+	if (state_path(l, name, path, sizeof(path)) < 0 ||
+	    snprintf(to, sizeof(to), "%s.rejected", path) >= (int)sizeof(to))
+		return;
+	fm_log_errno(LOG_WARNING, why,
+	    "Failed to load model '%s', moving it to '%s' and starting afresh",
+	    path, to);
+	if (rename(path, to) < 0)
+		fm_log_errno(LOG_WARNING, -errno, "Failed to rename '%s'", path);
+}
+
+/* ---- the training thread ------------------------------------------------- */
+
+static double
+thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0.0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Trains the predictor of every label source with onsets in the minute
+ * rows, on the rows normalised by the new detector. */
+static int
+train_predictors(const fm_learner *l, job *j)
+{
+	const fm_learn_predictor_config *pc = &l->pcfg;
+	size_t d = pc->n_features, p = fm_learn_predictor_n_inputs(pc);
+	float *z = NULL, *x = NULL;
+	uint8_t *ev = NULL, *y = NULL;
+	int r = 0;
+
+	if (j->nm == 0)
+		return 0;
+	z = malloc(j->nm * d * sizeof(float));
+	x = malloc(j->nm * p * sizeof(float));
+	ev = malloc(2 * j->nm);
+	if (!z || !x || !ev) {
+		r = -ENOMEM;
+		goto out;
+	}
+	y = ev + j->nm;
+	for (size_t t = 0; t < j->nm; t++)
+		fm_learn_detector_normalise(
+		    j->det, j->mrows + t * d, z + t * d);
+	for (size_t t = 0; r == 0 && t < j->nm; t++)
+		r = fm_learn_predictor_features(
+		    pc, z, j->nm, t, &j->mscore[t], x + t * p);
+	for (unsigned s = 0; r == 0 && s < FM_LABEL_COUNT; s++) {
+		uint64_t onsets = 0;
+
+		for (size_t t = 0; t < j->nm; t++) {
+			ev[t] = (j->mevents[t] >> s) & 1u;
+			onsets += ev[t];
+		}
+		j->onsets[s] = onsets;
+		if (onsets == 0)
+			continue;
+		r = fm_learn_predictor_labels(
+		    ev, j->nm, l->cfg.horizon_minutes, y);
+		if (r == 0)
+			r = fm_learn_predictor_train(j->pred[s], x, y, j->nm, NULL);
+	}
+out:
+	free(ev);
+	free(x);
+	free(z);
+	return r;
+}
+
+/* One training, on the trainer thread. */
+static void
+train(const fm_learner *l, job *j)
+{
+	double t0 = thread_cpu_seconds();
+	uint8_t *buf = NULL;
+	size_t len;
+	int r;
+
+	if (j->det_file)
+		r = fm_learn_detector_load(j->det_file, j->det_len, &l->dcfg,
+		    &j->det);
+	else
+		r = fm_learn_detector_new(&l->dcfg, &j->det);
+	if (r == 0)
+		r = fm_learn_detector_train(j->det, j->rows, j->n, NULL);
+	if (r == 0)
+		r = predictors_load(&l->pcfg, j->pred_file, j->pred_len, j->pred);
+	if (r == 0)
+		r = train_predictors(l, j);
+	j->cpu_seconds = thread_cpu_seconds() - t0;
+	j->real_ns = fm_time_real_ns();
+	j->r = r;
+	if (r < 0)
+		return;
+	/* persisted from here, so a crash keeps the new models */
+	if (fm_learn_detector_save(j->det, &buf, &len) == 0)
+		model_write(l, FM_LEARNER_DETECTOR_FILE, buf, len);
+	free(buf);
+	buf = NULL;
+	if (predictors_save(&l->cfg, l->dcfg.n_features, j->pred, &buf, &len) ==
+	    0)
+		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
+	free(buf);
+}
+
+/* The lowest priority the kernel offers a thread: SCHED_IDLE, and nice
+ * 19 where SCHED_IDLE is refused. */
+static void
+lower_priority(void)
+{
+	struct sched_param sp = { 0 };
+
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+		fm_log_errno(LOG_DEBUG, -errno,
+		    "Failed to lower the training thread's nice value");
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		fm_log(LOG_DEBUG, "SCHED_IDLE refused for the training thread");
+}
+
+static void *
+trainer_main(void *userdata)
+{
+	fm_learner *l = userdata;
+
+	lower_priority();
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		job *j;
+
+		while (!l->stop && !l->todo)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->stop)
+			break;
+		j = l->todo;
+		l->todo = NULL;
+		pthread_mutex_unlock(&l->lock);
+		train(l, j);
+		pthread_mutex_lock(&l->lock);
+		l->done = j;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* ---- the sampling thread's side ------------------------------------------ */
+
+int
+fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
+{
+	uint32_t d = FM_FEATURE_COUNT;
+	fm_learner *l;
+	uint8_t *buf = NULL;
+	size_t len = 0, p;
+	int r;
+
+	if (cfg->interval_ms == 0 || cfg->min_rows < FM_LEARNER_MIN_ROWS ||
+	    cfg->train_rows < cfg->min_rows || cfg->retrain_seconds == 0 ||
+	    cfg->horizon_minutes == 0)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cfg = *cfg;
+	fm_learn_detector_config_default(
+	    &l->dcfg, d, (uint32_t)(86400000u / cfg->interval_ms));
+	l->dcfg.schema_version = FM_SCHEMA_VERSION;
+	l->dcfg.alarm_on = cfg->alarm_samples;
+	l->dcfg.alarm_off = cfg->clear_samples;
+	l->dcfg.train.seed = cfg->seed;
+	fm_learn_predictor_config_default(&l->pcfg);
+	l->pcfg.n_features = d;
+	l->pcfg.window = PREDICT_WINDOW;
+	l->pcfg.n_extra = 1; /* the minute's mean anomaly score */
+	l->pcfg.schema_version = FM_SCHEMA_VERSION;
+	l->pcfg.seed = cfg->seed;
+	p = fm_learn_predictor_n_inputs(&l->pcfg);
+	/* the predictors see the last day of minutes, or the horizon x 48 */
+	l->minutes_cap = 1440;
+	if (cfg->horizon_minutes * 48u > l->minutes_cap)
+		l->minutes_cap = cfg->horizon_minutes * 48u;
+	l->rows = malloc((size_t)cfg->train_rows * d * sizeof(float));
+	l->mrows = malloc((size_t)l->minutes_cap * d * sizeof(float));
+	l->mevents = calloc(l->minutes_cap, 1);
+	l->mscore = calloc(l->minutes_cap, sizeof(float));
+	l->msum = calloc(d, sizeof(double));
+	l->mcnt = calloc(d, sizeof(uint32_t));
+	l->pz = malloc(((size_t)PREDICT_WINDOW * d + p) * sizeof(float));
+	if (!l->rows || !l->mrows || !l->mevents || !l->mscore || !l->msum ||
+	    !l->mcnt || !l->pz) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	l->px = l->pz + (size_t)PREDICT_WINDOW * d;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	pthread_mutex_init(&l->status_lock, NULL);
+
+	/* the models saved by the last run, if they still fit */
+	if (model_read(l, FM_LEARNER_DETECTOR_FILE, &buf, &len) == 0) {
+		r = fm_learn_detector_load(buf, len, &l->dcfg, &l->det);
+		if (r == -ENOMEM)
+			goto out_free;
+		if (r < 0)
+			model_reject(l, FM_LEARNER_DETECTOR_FILE, r);
+		else
+			fm_log(LOG_INFO, "Loaded the anomaly detector from "
+					 "'%s/%s'",
+			    cfg->state_dir, FM_LEARNER_DETECTOR_FILE);
+		free(buf);
+		buf = NULL;
+	}
+	if (!l->det) {
+		r = fm_learn_detector_new(&l->dcfg, &l->det);
+		if (r < 0)
+			goto out_free;
+	}
+	if (model_read(l, FM_LEARNER_PREDICTOR_FILE, &buf, &len) == 0) {
+		r = predictors_load(&l->pcfg, buf, len, l->pred);
+		if (r == -ENOMEM)
+			goto out_free;
+		if (r < 0)
+			model_reject(l, FM_LEARNER_PREDICTOR_FILE, r);
+		free(buf);
+		buf = NULL;
+	}
+	if (!l->pred[0]) {
+		r = predictors_load(&l->pcfg, NULL, 0, l->pred);
+		if (r < 0)
+			goto out_free;
+	}
+	l->status.ready = fm_learn_detector_is_ready(l->det);
+	l->minute = INT64_MIN;
+	r = -pthread_create(&l->thread, NULL, trainer_main, l);
+	if (r < 0)
+		goto out_free;
+	l->thread_started = true;
+	*ret = l;
+	return 0;
+out_free:
+	free(buf);
+	fm_learner_free(l);
+	return r;
+}
+
+/* Saves the current models (at exit: the detector with its live state). */
+static void
+save_all(fm_learner *l)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+
+	if (l->det && fm_learn_detector_is_ready(l->det) &&
+	    fm_learn_detector_save(l->det, &buf, &len) == 0)
+		model_write(l, FM_LEARNER_DETECTOR_FILE, buf, len);
+	free(buf);
+	buf = NULL;
+	if (l->pred[0] &&
+	    predictors_save(&l->cfg, l->dcfg.n_features, l->pred, &buf, &len) ==
+		0)
+		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
+	free(buf);
+}
+
+fm_learner *
+fm_learner_free(fm_learner *l)
+{
+	if (!l)
+		return NULL;
+	if (l->thread_started) {
+		pthread_mutex_lock(&l->lock);
+		l->stop = true;
+		pthread_cond_signal(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->thread, NULL);
+		save_all(l);
+	}
+	if (l->rows) {
+		pthread_mutex_destroy(&l->lock);
+		pthread_cond_destroy(&l->cond);
+		pthread_mutex_destroy(&l->status_lock);
+	}
+	job_free(l->todo);
+	job_free(l->done);
+	fm_learn_detector_free(l->det);
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		fm_learn_predictor_free(l->pred[s]);
+	free(l->rows);
+	free(l->mrows);
+	free(l->mevents);
+	free(l->mscore);
+	free(l->msum);
+	free(l->mcnt);
+	free(l->pz);
+	free(l);
+	return NULL;
+}
+
+/* Copies ring[cap] of rows of width w (head = next slot, held rows) out
+ * oldest first. */
+static void
+ring_copy(const void *ring, uint32_t cap, uint32_t head, uint32_t held,
+    size_t w, void *dst)
+{
+	uint32_t first = (head + cap - held) % cap;
+	uint32_t n1 = held < cap - first ? held : cap - first;
+
+	memcpy(dst, (const uint8_t *)ring + (size_t)first * w, (size_t)n1 * w);
+	memcpy((uint8_t *)dst + (size_t)n1 * w, ring, (size_t)(held - n1) * w);
+}
+
+/* Builds a training from the rows kept and the current models. */
+static int
+job_make(const fm_learner *l, job **ret)
+{
+	size_t d = l->dcfg.n_features;
+	job *j = calloc(1, sizeof(*j));
+	int r = -ENOMEM;
+
+	if (!j)
+		return -ENOMEM;
+	j->n = l->rows_held;
+	j->nm = l->m_held;
+	j->rows = malloc(j->n * d * sizeof(float));
+	j->mrows = malloc((j->nm + 1) * d * sizeof(float));
+	j->mevents = malloc(j->nm + 1);
+	j->mscore = malloc((j->nm + 1) * sizeof(float));
+	if (!j->rows || !j->mrows || !j->mevents || !j->mscore)
+		goto out_free;
+	ring_copy(l->rows, l->cfg.train_rows, l->rows_head, l->rows_held,
+	    d * sizeof(float), j->rows);
+	ring_copy(l->mrows, l->minutes_cap, l->m_head, l->m_held,
+	    d * sizeof(float), j->mrows);
+	ring_copy(l->mevents, l->minutes_cap, l->m_head, l->m_held, 1,
+	    j->mevents);
+	ring_copy(l->mscore, l->minutes_cap, l->m_head, l->m_held,
+	    sizeof(float), j->mscore);
+	if (fm_learn_detector_is_ready(l->det)) {
+		r = fm_learn_detector_save(l->det, &j->det_file, &j->det_len);
+		if (r < 0)
+			goto out_free;
+	}
+	r = predictors_save(
+	    &l->cfg, l->dcfg.n_features, l->pred, &j->pred_file, &j->pred_len);
+	if (r < 0)
+		goto out_free;
+	*ret = j;
+	return 0;
+out_free:
+	job_free(j);
+	return r;
+}
+
+/* Swaps in the models a finished training made, or logs why it failed. */
+static void
+adopt(fm_learner *l, job *j)
+{
+	if (j->r < 0) {
+		fm_log_errno(LOG_WARNING, j->r,
+		    "Failed to train the models on %zu samples, keeping the "
+		    "current ones",
+		    j->n);
+		pthread_mutex_lock(&l->status_lock);
+		l->status.train_failures++;
+		l->status.last_error = j->r;
+		l->status.training = false;
+		pthread_mutex_unlock(&l->status_lock);
+		return;
+	}
+	/* the window and an alarm in progress belong to the host */
+	(void)!fm_learn_detector_continue(j->det, l->det);
+	fm_learn_detector_free(l->det);
+	l->det = j->det;
+	j->det = NULL;
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
+		fm_learn_predictor_free(l->pred[s]);
+		l->pred[s] = j->pred[s];
+		j->pred[s] = NULL;
+		l->onsets[s] = j->onsets[s];
+	}
+	fm_log(l->trained_once ? LOG_DEBUG : LOG_INFO,
+	    "Trained the models on %zu samples and %zu minutes in %.3f s of "
+	    "CPU",
+	    j->n, j->nm, j->cpu_seconds);
+	l->trained_once = true;
+	pthread_mutex_lock(&l->status_lock);
+	l->status.ready = true;
+	l->status.training = false;
+	l->status.trainings++;
+	l->status.last_error = 0;
+	l->status.trained_real_ns = j->real_ns;
+	l->status.trained_rows = (uint32_t)j->n;
+	l->status.train_cpu_seconds = j->cpu_seconds;
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
+		fm_learn_predictor_status ps;
+
+		fm_learn_predictor_status_get(l->pred[s], &ps);
+		l->status.failure[s].trained = ps.trained;
+		l->status.failure[s].onsets = l->onsets[s];
+	}
+	pthread_mutex_unlock(&l->status_lock);
+}
+
+/* Hands over a training when one is due and none runs. */
+static void
+maybe_train(fm_learner *l, int64_t now_ns)
+{
+	job *j;
+	int r;
+
+	if (l->busy || l->rows_held < l->cfg.min_rows)
+		return;
+	if (l->last_train_mono_ns != 0 &&
+	    now_ns - l->last_train_mono_ns <
+		(int64_t)l->cfg.retrain_seconds * 1000000000LL)
+		return;
+	l->last_train_mono_ns = now_ns;
+	r = job_make(l, &j);
+	if (r < 0) {
+		fm_log_errno(LOG_WARNING, r, "Failed to start a training, "
+					     "retrying later");
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->todo = j;
+	l->busy = true;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->status_lock);
+	l->status.training = true;
+	pthread_mutex_unlock(&l->status_lock);
+}
+
+/* The failure probabilities for the newest minute row. */
+static void
+predict(fm_learner *l, float probability[FM_LABEL_COUNT])
+{
+	size_t d = l->dcfg.n_features;
+	uint32_t w = l->m_held < PREDICT_WINDOW ? l->m_held : PREDICT_WINDOW;
+	uint32_t cap = l->minutes_cap;
+	float score = l->mscore[(l->m_head + cap - 1) % cap];
+
+	for (uint32_t i = 0; i < w; i++) {
+		uint32_t slot = (l->m_head + cap - w + i) % cap;
+
+		fm_learn_detector_normalise(
+		    l->det, l->mrows + (size_t)slot * d, l->pz + i * d);
+	}
+	if (fm_learn_predictor_features(&l->pcfg, l->pz, w, w - 1, &score,
+	        l->px) < 0) {
+		memset(probability, 0, FM_LABEL_COUNT * sizeof(float));
+		return;
+	}
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		probability[s] =
+		    (float)fm_learn_predictor_predict(l->pred[s], l->px);
+}
+
+/* Closes the minute being accumulated into the minute ring. */
+static void
+minute_close(fm_learner *l, float probability[FM_LABEL_COUNT])
+{
+	size_t d = l->dcfg.n_features;
+	float *row = l->mrows + (size_t)l->m_head * d;
+
+	for (size_t j = 0; j < d; j++)
+		row[j] = l->mcnt[j] ? (float)(l->msum[j] / l->mcnt[j]) : NAN;
+	l->mevents[l->m_head] = l->mev;
+	l->mscore[l->m_head] = (float)(l->mscore_sum / l->msamples);
+	l->m_head = (l->m_head + 1) % l->minutes_cap;
+	if (l->m_held < l->minutes_cap)
+		l->m_held++;
+	memset(l->msum, 0, d * sizeof(double));
+	memset(l->mcnt, 0, d * sizeof(uint32_t));
+	l->msamples = 0;
+	l->mev = 0;
+	l->mscore_sum = 0.0;
+	predict(l, probability);
+}
+
+void
+fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
+{
+	size_t d = l->dcfg.n_features;
+	float probability[FM_LABEL_COUNT];
+	bool closed = false, any = false;
+	int64_t minute = s->real_ns / NS_PER_MINUTE;
+	fm_learn_verdict v;
+	uint32_t top[FM_LEARNER_TOP], n_top;
+	const float *contrib;
+	job *j;
+
+	/* models from a finished training first, so this sample uses them */
+	pthread_mutex_lock(&l->lock);
+	j = l->done;
+	l->done = NULL;
+	if (j)
+		l->busy = false;
+	pthread_mutex_unlock(&l->lock);
+	if (j) {
+		adopt(l, j);
+		job_free(j);
+	}
+
+	fm_learn_detector_score(l->det, s->v, &v);
+	n_top = v.ready ? (uint32_t)fm_learn_detector_top(
+			      l->det, FM_LEARNER_TOP, top)
+			: 0;
+	contrib = fm_learn_detector_contrib(l->det);
+
+	/* what to learn from: samples outside alarms */
+	for (size_t i = 0; i < d; i++)
+		any |= isfinite(s->v[i]) != 0;
+	if (any && !v.alarm) {
+		memcpy(l->rows + (size_t)l->rows_head * d, s->v,
+		    d * sizeof(float));
+		l->rows_head = (l->rows_head + 1) % l->cfg.train_rows;
+		if (l->rows_held < l->cfg.train_rows)
+			l->rows_held++;
+	}
+	if (minute != l->minute && l->msamples > 0) {
+		minute_close(l, probability);
+		closed = true;
+	}
+	l->minute = minute;
+	for (size_t i = 0; i < d; i++) {
+		if (isfinite(s->v[i])) {
+			l->msum[i] += s->v[i];
+			l->mcnt[i]++;
+		}
+	}
+	l->msamples++;
+	l->mev |= (uint8_t)label_onsets;
+	l->mscore_sum += v.score;
+
+	pthread_mutex_lock(&l->status_lock);
+	if (v.alarm && !l->status.alarm)
+		l->status.alarms++;
+	l->status.score = v.score;
+	l->status.threshold = v.threshold;
+	l->status.alarm = v.alarm;
+	l->status.n_top = n_top;
+	for (uint32_t i = 0; i < n_top; i++) {
+		l->status.top[i] = top[i];
+		l->status.top_contrib[i] = contrib[top[i]];
+	}
+	l->status.scored++;
+	l->status.rows_held = l->rows_held;
+	if (closed) {
+		for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
+			l->status.failure[i].probability = probability[i];
+	}
+	pthread_mutex_unlock(&l->status_lock);
+
+	maybe_train(l, s->mono_ns);
+}
+
+void
+fm_learner_status_get(fm_learner *l, fm_learner_status *ret)
+{
+	pthread_mutex_lock(&l->status_lock);
+	*ret = l->status;
+	pthread_mutex_unlock(&l->status_lock);
+}

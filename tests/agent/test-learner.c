@@ -1,0 +1,293 @@
+/*
+ * Tests for agent/learner.c: training in the background without holding
+ * up samples, every sample scored, alarms with named features, models
+ * persisted and loaded across restarts, a corrupt file set aside, label
+ * onsets reaching the failure predictors. Synthetic samples, fixed seed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent.h"
+#include "learn/learn.h"
+#include "tests/agent/test-util.h"
+
+#define INTERVAL_MS 1000
+#define NS_PER_MS   1000000LL
+
+typedef struct host {
+	uint64_t rng;
+	int64_t t;
+	char dir[64];
+} host;
+
+static double
+uniform(host *h)
+{
+	h->rng = h->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (double)(h->rng >> 11) * 0x1.0p-53;
+}
+
+/* A quiet host: every feature a level plus noise; cpu.user and
+ * cpu.system move together. */
+static void
+sample(host *h, fm_sample *s, double cpu_extra)
+{
+	double load = 0.2 + 0.05 * uniform(h);
+
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
+		s->v[i] = (float)(0.3 + 0.1 * uniform(h));
+	s->v[FM_F_CPU_USER] = (float)(load + cpu_extra);
+	s->v[FM_F_CPU_SYSTEM] = (float)(0.5 * load + 0.01 * uniform(h));
+	s->v[FM_F_SWAP_USED] = NAN; /* no swap on this host */
+	s->mono_ns = h->t * INTERVAL_MS * NS_PER_MS;
+	s->real_ns = 1700000000000000000LL + s->mono_ns;
+	h->t++;
+}
+
+static fm_learner_config
+config(const host *h)
+{
+	fm_agent_config ac;
+	fm_learner_config c;
+
+	fm_agent_config_init(&ac);
+	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", h->dir);
+	ac.learn_train_seconds = 600;
+	ac.learn_min_train_seconds = 300;
+	ac.learn_retrain_seconds = 300;
+	ac.learn_horizon_minutes = 5;
+	fm_agent_config_learner(&ac, &c);
+	return c;
+}
+
+static void
+host_init(host *h)
+{
+	*h = (host) { .rng = 42 };
+	snprintf(h->dir, sizeof(h->dir), "/tmp/fedmon-test-learner-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+}
+
+static void
+host_cleanup(host *h)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Feeds samples until the learner has a trained model (the training
+ * thread runs on its own; samples keep coming meanwhile). */
+static void
+feed_until_ready(fm_learner *l, host *h)
+{
+	fm_learner_status st;
+	fm_sample s;
+
+	for (int i = 0; i < 20000; i++) {
+		sample(h, &s, 0.0);
+		fm_learner_on_sample(l, &s, 0);
+		fm_learner_status_get(l, &st);
+		if (st.ready)
+			return;
+		if (st.training)
+			usleep(1000);
+	}
+	fail_msg("the learner never became ready");
+}
+
+static void
+test_learner_trains_in_background_and_scores(void **state)
+{
+	fm_learner_status st;
+	fm_learner_config c;
+	fm_learner *l;
+	fm_sample s;
+	bool named = false;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	fm_learner_status_get(l, &st);
+	assert_false(st.ready);
+	feed_until_ready(l, &h);
+	fm_learner_status_get(l, &st);
+	assert_int_equal(st.trainings, 1);
+	assert_true(st.trained_rows >= c.min_rows);
+	assert_true(st.train_cpu_seconds > 0.0);
+	assert_true(st.trained_real_ns > 0);
+	assert_int_equal(st.scored, (uint64_t)h.t);
+	/* a CPU burst far outside anything seen: an alarm naming cpu.user */
+	for (int i = 0; i < 20; i++) {
+		sample(&h, &s, 0.7);
+		fm_learner_on_sample(l, &s, 0);
+		fm_learner_status_get(l, &st);
+		if (st.alarm && st.n_top > 0)
+			named |= st.top[0] == FM_F_CPU_USER ||
+			    st.top[1] == FM_F_CPU_USER;
+	}
+	assert_true(st.alarm);
+	assert_true(named);
+	assert_int_equal(st.alarms, 1);
+	fm_learner_free(l);
+	host_cleanup(&h);
+}
+
+static void
+test_learner_models_survive_a_restart(void **state)
+{
+	fm_learner_status st;
+	fm_learner_config c;
+	fm_learner *l;
+	char path[128];
+	struct stat sb;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	feed_until_ready(l, &h);
+	fm_learner_free(l);
+	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_DETECTOR_FILE);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_PREDICTOR_FILE);
+	assert_int_equal(stat(path, &sb), 0);
+	/* a new process: ready before its first sample */
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	fm_learner_status_get(l, &st);
+	assert_true(st.ready);
+	fm_learner_free(l);
+	host_cleanup(&h);
+}
+
+static void
+test_learner_sets_a_corrupt_model_aside(void **state)
+{
+	fm_learner_status st;
+	fm_learner_config c;
+	fm_learner *l;
+	char path[128], rejected[160];
+	struct stat sb;
+	FILE *f;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_DETECTOR_FILE);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("FEDMONMD this is not a model", f);
+	fclose(f);
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	fm_learner_status_get(l, &st);
+	assert_false(st.ready);
+	snprintf(rejected, sizeof(rejected), "%s.rejected", path);
+	assert_int_equal(stat(rejected, &sb), 0);
+	assert_int_equal(stat(path, &sb), -1);
+	/* and it learns afresh */
+	feed_until_ready(l, &h);
+	fm_learner_free(l);
+	host_cleanup(&h);
+}
+
+static void
+test_learner_label_onsets_train_the_predictor(void **state)
+{
+	fm_learner_status st;
+	fm_learner_config c;
+	fm_learner *l;
+	fm_sample s;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.retrain_seconds = 1; /* every sample after the minimum */
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	/* an hour of samples; an OOM onset every 20 minutes, each after
+	 * 3 minutes of rising memory use */
+	for (int i = 0; i < 3600; i++) {
+		uint32_t onsets = 0;
+		int phase = i % 1200;
+
+		sample(&h, &s, 0.0);
+		if (phase >= 1020)
+			s.v[FM_F_MEM_USED] = (float)(0.5 + (phase - 1020) / 400.0);
+		if (phase == 1199)
+			onsets = FM_LABEL_BIT(FM_LABEL_OOM);
+		fm_learner_on_sample(l, &s, onsets);
+	}
+	/* let the last training finish, then adopt it */
+	for (int i = 0; i < 5000; i++) {
+		fm_learner_status_get(l, &st);
+		if (!st.training && st.failure[FM_LABEL_OOM].onsets > 0)
+			break;
+		usleep(1000);
+		sample(&h, &s, 0.0);
+		fm_learner_on_sample(l, &s, 0);
+	}
+	fm_learner_status_get(l, &st);
+	assert_true(st.failure[FM_LABEL_OOM].onsets >= 2);
+	assert_true(st.failure[FM_LABEL_OOM].trained);
+	assert_false(st.failure[FM_LABEL_HEALTH].trained);
+	for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
+		assert_true(st.failure[i].probability >= 0.0f &&
+		    st.failure[i].probability <= 1.0f);
+	fm_learner_free(l);
+	host_cleanup(&h);
+}
+
+static void
+test_learner_rejects_bad_config(void **state)
+{
+	fm_learner_config c;
+	fm_learner *l = NULL;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.min_rows = FM_LEARNER_MIN_ROWS - 1;
+	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	c = config(&h);
+	c.train_rows = c.min_rows - 1;
+	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	assert_null(l);
+	assert_null(fm_learner_free(NULL));
+	host_cleanup(&h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_learner_trains_in_background_and_scores),
+		cmocka_unit_test(test_learner_models_survive_a_restart),
+		cmocka_unit_test(test_learner_sets_a_corrupt_model_aside),
+		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
+		cmocka_unit_test(test_learner_rejects_bad_config),
+	};
+
+	fm_learn_blas_single_thread();
+	fm_log_set_max_level(LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
