@@ -17,6 +17,13 @@
 #define DETECTOR_STATE_VERSION 1u
 #define BASELINE_MIN           1e-6 /* keeps R finite on constant data */
 #define CHUNK_ROWS             256u /* rows per batch when scoring training */
+/* The level-shift guard's histogram of ln R: GUARD_BINS bins over
+ * [GUARD_LOG_MIN, GUARD_LOG_MAX) (6.25% wide), a median every
+ * GUARD_REFRESH rows. */
+#define GUARD_BINS    256u
+#define GUARD_LOG_MIN (-8.0)
+#define GUARD_LOG_MAX 8.0
+#define GUARD_REFRESH 30u
 
 /* The EMA of the raw score and the gated baseline of the relative score. */
 typedef struct smoother {
@@ -42,6 +49,9 @@ struct fm_learn_detector {
 	uint32_t ring_held;
 	smoother sm;
 	bool alarm;
+	float guard_hist[GUARD_BINS]; /* faded counts of ln R */
+	double guard;                 /* median R; 0 = none yet */
+	uint32_t guard_count;         /* rows since the last median */
 	uint32_t run_on;  /* rows in a row at or above the threshold */
 	uint32_t run_off; /* rows in a row below the clear level */
 	/* scratch and outputs */
@@ -71,6 +81,8 @@ fm_learn_detector_config_default(fm_learn_detector_config *ret,
 		.alarm_on = 3,
 		.alarm_off = 10,
 		.clear_ratio = 1.0f,
+		.guard_factor = 2.0f,
+		.guard_half_rows = 1.5f * (float)rows_per_day,
 		.threshold_online = false,
 	};
 	fm_learn_ae_train_config_default(&ret->train);
@@ -105,7 +117,9 @@ fm_learn_detector_config_is_valid(const fm_learn_detector_config *c)
 	    c->alarm_on >= 1 && c->alarm_on <= FM_LEARN_POT_MAX_DURATION &&
 	    c->alarm_off >= 1 && c->alarm_off <= FM_LEARN_POT_MAX_DURATION &&
 	    isfinite(c->clear_ratio) && c->clear_ratio > 0.0f &&
-	    c->clear_ratio <= 1.0f &&
+	    c->clear_ratio <= 1.0f && isfinite(c->guard_factor) &&
+	    c->guard_factor >= 0.0f && isfinite(c->guard_half_rows) &&
+	    c->guard_half_rows >= 1.0f &&
 	    fm_learn_pot_config_is_valid(&c->pot) && c->train.steps >= 1 &&
 	    c->train.batch >= 1 && c->train.batch <= FM_LEARN_AE_MAX_BATCH &&
 	    positive_finite(c->train.lr);
@@ -246,6 +260,61 @@ smoother_step(smoother *sm, const fm_learn_detector_config *c, double a)
 	return rel;
 }
 
+/* The guard's median: interpolated within the bin holding half the
+ * weight. */
+static double
+guard_median(const float *hist)
+{
+	const double width = (GUARD_LOG_MAX - GUARD_LOG_MIN) / GUARD_BINS;
+	double total = 0.0, below = 0.0, half;
+
+	for (uint32_t b = 0; b < GUARD_BINS; b++)
+		total += hist[b];
+	if (!(total > 0.0))
+		return 0.0;
+	half = 0.5 * total;
+	for (uint32_t b = 0; b < GUARD_BINS; b++) {
+		if (below + hist[b] >= half && hist[b] > 0.0f)
+			return exp(GUARD_LOG_MIN +
+			    width * ((double)b + (half - below) / hist[b]));
+		below += hist[b];
+	}
+	return exp(GUARD_LOG_MAX);
+}
+
+/* Counts relative score rel into the guard; every GUARD_REFRESH rows the
+ * median is refreshed and the counts fade by the half-life. */
+static void
+guard_push(float *hist, double *guard, uint32_t *count,
+    const fm_learn_detector_config *c, double rel)
+{
+	const double width = (GUARD_LOG_MAX - GUARD_LOG_MIN) / GUARD_BINS;
+	double lr = rel > 0.0 ? log(rel) : GUARD_LOG_MIN;
+	float fade;
+	long b;
+
+	b = (long)floor((lr - GUARD_LOG_MIN) / width);
+	b = b < 0 ? 0 : (b >= (long)GUARD_BINS ? (long)GUARD_BINS - 1 : b);
+	hist[b] += 1.0f;
+	if (++*count < GUARD_REFRESH)
+		return;
+	*count = 0;
+	*guard = guard_median(hist);
+	fade = (float)exp2(-(double)GUARD_REFRESH / c->guard_half_rows);
+	for (uint32_t i = 0; i < GUARD_BINS; i++)
+		hist[i] *= fade;
+}
+
+/* The alarm threshold now: the POT's, or the guard's when higher. */
+static double
+threshold_now(const fm_learn_detector *det)
+{
+	double t = fm_learn_pot_threshold_get(det->pot);
+	double g = (double)det->cfg.guard_factor * det->guard;
+
+	return g > t ? g : t;
+}
+
 /* ---- training ------------------------------------------------------------ */
 
 /* Training rows, normalised and clipped, for the window filler. */
@@ -323,6 +392,9 @@ typedef struct fitted {
 	fm_learn_ae *ae;
 	fm_learn_pot *pot;
 	smoother sm;
+	float guard_hist[GUARD_BINS];
+	double guard;
+	uint32_t guard_count;
 } fitted;
 
 static void
@@ -415,8 +487,10 @@ fit_scores(const fm_learn_detector *det, const float *rows,
 	f->sm = (smoother) { .baseline = sum / (double)n };
 	if (f->sm.baseline < BASELINE_MIN)
 		f->sm.baseline = BASELINE_MIN;
-	for (size_t t = 0; t < n; t++)
+	for (size_t t = 0; t < n; t++) {
 		rel[t] = (float)smoother_step(&f->sm, c, raw[t]);
+		guard_push(f->guard_hist, &f->guard, &f->guard_count, c, rel[t]);
+	}
 	r = fm_learn_pot_new(&c->pot, &f->pot);
 	if (r < 0)
 		goto out;
@@ -473,6 +547,9 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 	det->pot = f.pot;
 	f.pot = NULL;
 	det->sm = f.sm;
+	memcpy(det->guard_hist, f.guard_hist, sizeof(det->guard_hist));
+	det->guard = f.guard;
+	det->guard_count = f.guard_count;
 	det->ready = true;
 	det->alarm = false;
 	det->run_on = det->run_off = 0;
@@ -491,8 +568,7 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 			.features_seen = seen,
 			.loss_first = ts.loss_first,
 			.loss_last = ts.loss_last,
-			.threshold =
-			    (float)fm_learn_pot_threshold_get(det->pot),
+			.threshold = (float)threshold_now(det),
 			.baseline = (float)det->sm.baseline,
 		};
 	}
@@ -587,8 +663,9 @@ fm_learn_detector_score(
 	rel = smoother_step(&det->sm, c, raw);
 	if (c->threshold_online)
 		(void)fm_learn_pot_update(det->pot, (float)rel);
-	threshold = fm_learn_pot_threshold_get(det->pot);
+	threshold = threshold_now(det);
 	alarm_step(det, rel, threshold);
+	guard_push(det->guard_hist, &det->guard, &det->guard_count, c, rel);
 	if (det->alarm)
 		cblas_saxpy((int)d, 1.0f, det->contrib, 1, det->event, 1);
 	ring_push(det, x);
@@ -661,6 +738,9 @@ enum {
 	SEC_RUN_ON,
 	SEC_RUN_OFF,
 	SEC_EVENT,
+	SEC_GUARD_HIST,
+	SEC_GUARD,
+	SEC_GUARD_COUNT,
 	SEC_POT = 64, /* … + FM_LEARN_POT_SECTIONS - 1 */
 };
 
@@ -774,6 +854,11 @@ fm_learn_detector_save(
 	(void)!fm_learn_model_writer_put_u32(&w, SEC_RUN_ON, det->run_on);
 	(void)!fm_learn_model_writer_put_u32(&w, SEC_RUN_OFF, det->run_off);
 	(void)!fm_learn_model_writer_put_f32(&w, SEC_EVENT, 0, det->event, d);
+	(void)!fm_learn_model_writer_put_f32(
+	    &w, SEC_GUARD_HIST, 0, det->guard_hist, GUARD_BINS);
+	(void)!fm_learn_model_writer_put_f64(&w, SEC_GUARD, det->guard);
+	(void)!fm_learn_model_writer_put_u32(
+	    &w, SEC_GUARD_COUNT, det->guard_count);
 	(void)!fm_learn_pot_save(det->pot, SEC_POT, &w);
 	r = fm_learn_model_writer_finish(&w, ret_buf, ret_len);
 out:
@@ -854,7 +939,11 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 	    get_exact(&rd, SEC_RHO, det->rho, d) < 0 ||
 	    get_exact(&rd, SEC_THETA, fm_learn_ae_params(det->ae),
 	        fm_learn_ae_params_count(det->ae)) < 0 ||
-	    get_exact(&rd, SEC_EVENT, det->event, d) < 0)
+	    get_exact(&rd, SEC_EVENT, det->event, d) < 0 ||
+	    get_exact(&rd, SEC_GUARD_HIST, det->guard_hist, GUARD_BINS) < 0 ||
+	    fm_learn_model_reader_get_f64(&rd, SEC_GUARD, &det->guard) < 0 ||
+	    fm_learn_model_reader_get_u32(
+	        &rd, SEC_GUARD_COUNT, &det->guard_count) < 0)
 		goto out_free;
 	if (fm_learn_model_reader_find(&rd, SEC_RING, &si) < 0 ||
 	    si.type != FM_LEARN_SECTION_F32 || si.count % (d ? d : 1) != 0 ||
@@ -880,8 +969,15 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 	    !values_are_valid(det->rho, d, true) ||
 	    !values_are_valid(det->event, d, false) ||
 	    !isfinite(det->sm.ema) || !(det->sm.ema >= 0.0) ||
-	    !isfinite(det->sm.baseline) || !(det->sm.baseline > 0.0))
+	    !isfinite(det->sm.baseline) || !(det->sm.baseline > 0.0) ||
+	    !values_are_valid(det->guard_hist, GUARD_BINS, false) ||
+	    !isfinite(det->guard) || !(det->guard >= 0.0) ||
+	    det->guard_count >= GUARD_REFRESH)
 		goto out_free;
+	for (uint32_t b = 0; b < GUARD_BINS; b++) {
+		if (det->guard_hist[b] < 0.0f)
+			goto out_free;
+	}
 	for (uint32_t j = 0; j < d; j++) {
 		if (!isfinite(det->s[j]) || det->s[j] < 0.0f)
 			goto out_free;

@@ -832,9 +832,15 @@ int fm_learn_ae_residual_batch(fm_learn_ae *ae, const float *x, size_t n,
  *     follows slow drift (time constant baseline_rows) but only learns
  *     from rows with R < baseline_gate: an incident is never absorbed;
  *  6. a POT threshold (fm_learn_pot) calibrated on the training rows'
- *     R; an alarm is raised after alarm_on rows in a row at or above it
- *     and cleared after alarm_off rows in a row below clear_ratio times
- *     it.
+ *     R, raised to guard_factor times the median of R over the last days
+ *     (an exponentially fading log-histogram with a half-life of
+ *     guard_half_rows) when that is higher: an alarm needs a score well
+ *     above what is now typical for the host, so a lasting level shift
+ *     the baseline's gate keeps out does not hold an alarm for days,
+ *     while an incident shorter than the half-life cannot move the
+ *     median. An alarm is raised after alarm_on rows in a row at or
+ *     above the threshold and cleared after alarm_off rows in a row
+ *     below clear_ratio times it.
  *
  * Scoring is causal (row t uses rows <= t only), costs two
  * matrix-vector products and never allocates. Before the first training
@@ -867,6 +873,8 @@ typedef struct fm_learn_detector_config {
 	uint32_t alarm_on;       /* rows at or above the threshold; 3 */
 	uint32_t alarm_off;      /* rows below it to clear; 10 */
 	float clear_ratio;       /* (0, 1]; 1 */
+	float guard_factor;      /* level-shift guard, >= 0 (0 = off); 2 */
+	float guard_half_rows;   /* its memory's half-life, rows; 1.5 days */
 	bool threshold_online;   /* keep fitting the tail while scoring */
 	fm_learn_ae_train_config train;
 	fm_learn_pot_config pot; /* 0.95 / 0.02 quantile and risk */

@@ -319,7 +319,9 @@ test_detector_incident_is_not_learned_as_normal(void **state)
 	fm_learn_detector *det;
 	fm_learn_verdict v;
 	float x[D];
-	size_t alarmed = 0, rows_incident = 3 * PER_DAY;
+	/* a day: shorter than the level-shift guard's half-life (1.5 days),
+	 * past which a lasting shift counts as the host's new level */
+	size_t alarmed = 0, rows_incident = PER_DAY;
 	host h;
 	float *rows;
 
