@@ -79,6 +79,7 @@ struct fm_learner {
 	/* the training thread */
 	pthread_t thread;
 	bool thread_started;
+	bool sync_ready; /* the mutexes and condition below exist */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
@@ -126,6 +127,8 @@ job_free(job *j)
 		fm_learn_predictor_free(j->pred[s]);
 	free(j);
 }
+
+static void adopt(fm_learner *l, job *j);
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -436,6 +439,7 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	pthread_mutex_init(&l->status_lock, NULL);
+	l->sync_ready = true;
 
 	/* the models saved by the last run, if they still fit */
 	if (model_read(l, FM_LEARNER_DETECTOR_FILE, &buf, &len) == 0) {
@@ -514,9 +518,15 @@ fm_learner_free(fm_learner *l)
 		pthread_cond_signal(&l->cond);
 		pthread_mutex_unlock(&l->lock);
 		pthread_join(l->thread, NULL);
+		/* a training that ended meanwhile is newer than ours */
+		if (l->done) {
+			adopt(l, l->done);
+			job_free(l->done);
+			l->done = NULL;
+		}
 		save_all(l);
 	}
-	if (l->rows) {
+	if (l->sync_ready) {
 		pthread_mutex_destroy(&l->lock);
 		pthread_cond_destroy(&l->cond);
 		pthread_mutex_destroy(&l->status_lock);
