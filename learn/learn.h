@@ -786,8 +786,9 @@ int fm_learn_ae_loss_grad(fm_learn_ae *ae, const float *x, size_t n,
  * Trains on n_rows rows that fill() supplies, cfg->steps Adam steps on
  * mini-batches drawn without replacement (reshuffled every pass) with
  * cfg->seed, from the current parameters. Rows must be finite: the
- * caller masks before. If a step would make a parameter non-finite the
- * parameters go back to where training started and -EDOM is returned.
+ * caller masks before. If training ends with a non-finite loss or
+ * parameter, the parameters go back to where it started and -EDOM is
+ * returned.
  * *ret (may be NULL) gets the losses. Errors: -EINVAL (bad config,
  * n_rows 0 or above MAX_ROWS), -ENOMEM, -EDOM.
  */
