@@ -100,12 +100,17 @@ int fm_ini_parse_file(
 /* ---- files (common/file.c) ------------------------------------------- */
 
 /*
- * Reads the regular file at path whole, if it holds at most max bytes.
- * On success *ret_buf (malloc'd; the caller frees) holds *ret_len bytes.
- * Errors: the negative errno of open/read, -EISDIR, -EINVAL (not a
- * regular file), -EFBIG (larger than max), -EAGAIN (it grew while read),
- * -ENOMEM.
+ * Reads fd to its end, if that is at most max bytes (max < SIZE_MAX): a
+ * regular file is read in one buffer of its size, a pipe in a growing
+ * one. On success *ret_buf (malloc'd; the caller frees) holds *ret_len
+ * bytes followed by a NUL byte, not counted. Errors: the negative errno
+ * of fstat/read, -EISDIR, -EFBIG (more than max), -ENOMEM.
  */
+int fm_file_read_fd(
+    int fd, size_t max, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/* Opens path and reads it whole as fm_file_read_fd(); also the negative
+ * errno of open. */
 int fm_file_read_all(const char *path, size_t max, uint8_t **ret_buf,
     size_t *ret_len) FM_WUR;
 

@@ -10,59 +10,83 @@
 
 #include "common/common.h"
 
+#define READ_CHUNK_BYTES (64u << 10) /* first buffer for a pipe */
+
+int
+fm_file_read_fd(int fd, size_t max, uint8_t **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	uint8_t *buf, *nbuf;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return -EFBIG;
+	/* +1: a regular file's EOF is seen without growing, and the NUL */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : READ_CHUNK_BYTES;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap > max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 < max + 1 ? cap * 2 : max + 1;
+			nbuf = realloc(buf, cap);
+			if (!nbuf) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			free(buf);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		free(buf);
+		return -EFBIG;
+	}
+	if (len == cap) {
+		nbuf = realloc(buf, cap + 1);
+		if (!nbuf) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
 int
 fm_file_read_all(const char *path, size_t max, uint8_t **ret_buf,
     size_t *ret_len)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t len = 0;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out_close;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = -EFBIG;
-		goto out_close;
-	}
-	/* one byte more than the size, to see a file that grew */
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out_close;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			goto out_close;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > (size_t)st.st_size) {
-			r = -EAGAIN; /* changed under us */
-			free(buf);
-			goto out_close;
-		}
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	r = 0;
-out_close:
+	r = fm_file_read_fd(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;
 }

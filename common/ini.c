@@ -51,33 +51,18 @@ on_key(void *user, const char *section, const char *key, const char *value)
 static int
 read_file(const char *path, char **ret)
 {
-	FILE *f;
-	char *buf;
+	uint8_t *buf;
 	size_t n;
+	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	buf = malloc(INI_FILE_MAX_BYTES + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, INI_FILE_MAX_BYTES + 1, f);
-	if (ferror(f) || n > INI_FILE_MAX_BYTES) {
-		int r = ferror(f) ? -EIO : -EFBIG;
-
-		fclose(f);
-		free(buf);
+	r = fm_file_read_all(path, INI_FILE_MAX_BYTES, &buf, &n);
+	if (r < 0)
 		return r;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
+	if (strlen((const char *)buf) != n) {
 		free(buf);
 		return -EBADMSG; /* a NUL byte: not a text file */
 	}
-	*ret = buf;
+	*ret = (char *)buf;
 	return 0;
 }
 

@@ -14,12 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/replay/csv.h"
 
-#define READ_CHUNK_BYTES (64u << 10)
 #define QUOTE_CHARS      40 /* of a field, in a message */
 
 static int set_error(fm_replay_csv_error *err, int error, uint64_t line,
@@ -265,71 +263,12 @@ fm_replay_csv_free(fm_replay_csv *m)
 	return NULL;
 }
 
-/* Reads fd whole into a new buffer of at most FM_REPLAY_CSV_MAX_BYTES. */
-static int
-read_all(int fd, char **ret_buf, size_t *ret_len)
-{
-	struct stat st;
-	size_t cap, len = 0;
-	char *buf, *nbuf;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)FM_REPLAY_CSV_MAX_BYTES)
-		return -EFBIG;
-	/* +1: a regular file's EOF is seen without growing */
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : READ_CHUNK_BYTES;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			if (cap > FM_REPLAY_CSV_MAX_BYTES) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap = cap * 2 < (size_t)FM_REPLAY_CSV_MAX_BYTES + 1
-			    ? cap * 2
-			    : (size_t)FM_REPLAY_CSV_MAX_BYTES + 1;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			free(buf);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > FM_REPLAY_CSV_MAX_BYTES) {
-		free(buf);
-		return -EFBIG;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int
 fm_replay_csv_read_file(
     const char *path, fm_replay_csv_error *err, fm_replay_csv **ret)
 {
 	char why[64];
-	char *buf = NULL;
+	uint8_t *raw = NULL;
 	size_t len = 0;
 	int fd, r;
 
@@ -339,7 +278,7 @@ fm_replay_csv_read_file(
 		return set_error(err, r, 0, 0, "cannot open: %s",
 		    strerror_r(-r, why, sizeof(why)));
 	}
-	r = read_all(fd, &buf, &len);
+	r = fm_file_read_fd(fd, FM_REPLAY_CSV_MAX_BYTES, &raw, &len);
 	(void)close(fd);
 	if (r == -EFBIG)
 		return set_error(err, r, 0, 0, "larger than %u bytes",
@@ -347,7 +286,7 @@ fm_replay_csv_read_file(
 	if (r < 0)
 		return set_error(err, r, 0, 0, "cannot read: %s",
 		    strerror_r(-r, why, sizeof(why)));
-	r = fm_replay_csv_parse(buf, len, err, ret);
-	free(buf);
+	r = fm_replay_csv_parse((const char *)raw, len, err, ret);
+	free(raw);
 	return r;
 }
