@@ -88,7 +88,9 @@ void fmi_learn_rng_shuffle(fmi_learn_rng *g, uint32_t *idx, size_t n);
 
 /* ---- Adam (learn/adam.c) ------------------------------------------------- */
 
-/* Adam's moments for n parameters, and its step count. */
+/* Adam's moments for n parameters, and its step count. The moments come
+ * from fmi_learn_adam_init(), or from a model's own zeroed storage (with
+ * t = 0, and no _release()) where training must not allocate. */
 typedef struct fmi_learn_adam {
 	float *m;
 	float *v;

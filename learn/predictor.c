@@ -16,6 +16,7 @@
 #include <cblas.h>
 
 #include "learn/learn.h"
+#include "learn/learn-int.h"
 
 #define PREDICTOR_STATE_VERSION 1u
 #define ADAM_BETA1              0.9f
@@ -281,31 +282,6 @@ softplus(double z)
 	return (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
 }
 
-/* splitmix64 (Steele, Lea and Flood, 2014): small, seedable anywhere. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound), bound <= 2^32, unbiased (Lemire, 2019). */
-static uint32_t
-rng_below(uint64_t *s, uint64_t bound)
-{
-	uint64_t threshold = (((uint64_t)1 << 32) - bound) % bound;
-
-	for (;;) {
-		uint64_t m = (rng_next(s) >> 32) * bound;
-
-		if ((m & 0xffffffffu) >= threshold)
-			return (uint32_t)(m >> 32);
-	}
-}
-
 /* The weight of positives for n_pos positives and n_neg negatives. */
 static double
 pos_weight_of(const fm_learn_predictor *p, size_t n_pos, size_t n_neg)
@@ -445,26 +421,6 @@ full_pass(fm_learn_predictor *p, const float *X, const uint8_t *y, size_t n,
 	return loss / (double)n_used + penalty(p);
 }
 
-/* One Adam step (step t >= 1) along p->grad. */
-static void
-adam_step(fm_learn_predictor *p, uint64_t t)
-{
-	float lr = p->cfg.lr;
-	float c1 = 1.0f - powf(ADAM_BETA1, (float)t);
-	float c2 = 1.0f - powf(ADAM_BETA2, (float)t);
-	float step = lr * sqrtf(c2) / c1;
-
-	for (size_t j = 0; j <= p->n_in; j++) {
-		float g = p->grad[j];
-
-		p->adam_m[j] = ADAM_BETA1 * p->adam_m[j] + (1 - ADAM_BETA1) * g;
-		p->adam_v[j] =
-		    ADAM_BETA2 * p->adam_v[j] + (1 - ADAM_BETA2) * g * g;
-		p->theta[j] -= step * p->adam_m[j] /
-		    (sqrtf(p->adam_v[j]) + ADAM_EPSILON * sqrtf(c2));
-	}
-}
-
 /* ---- calibration -------------------------------------------------------- */
 
 /* Platt's objective at (a, c) over logits z[n] with smoothed targets. */
@@ -562,7 +518,8 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 	size_t n_pos, n_neg, n_used, batch = p->cfg.batch;
 	uint32_t *order;
 	float *logits;
-	uint64_t rng, t = 0;
+	fmi_learn_adam adam;
+	fmi_learn_rng rng;
 	double a = 1.0, c = 0.0;
 	int r;
 
@@ -595,18 +552,17 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 		if (y[i] != FM_LEARN_PREDICTOR_LABEL_SKIP)
 			order[k++] = (uint32_t)i;
 	}
+	/* fresh moments in the predictor's own storage: no allocation */
 	memset(p->adam_m, 0, (p->n_in + 1) * sizeof(*p->adam_m));
 	memset(p->adam_v, 0, (p->n_in + 1) * sizeof(*p->adam_v));
-	rng = p->cfg.seed;
+	adam = (fmi_learn_adam) {
+		.m = p->adam_m, .v = p->adam_v, .n = p->n_in + 1
+	};
+	/* the stream starts at the seed itself, as it did before this
+	 * file shared learn/'s generator: the measured calibration holds */
+	rng.s = p->cfg.seed;
 	for (uint32_t e = 0; e < p->cfg.epochs; e++) {
-		/* Fisher-Yates */
-		for (size_t i = n_used - 1; i > 0; i--) {
-			uint32_t j = rng_below(&rng, (uint64_t)i + 1);
-			uint32_t tmp = order[i];
-
-			order[i] = order[j];
-			order[j] = tmp;
-		}
+		fmi_learn_rng_shuffle(&rng, order, n_used);
 		for (size_t s = 0; s < n_used; s += batch) {
 			size_t k = n_used - s < batch ? n_used - s : batch;
 
@@ -616,7 +572,8 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 			memset(p->grad, 0, (p->n_in + 1) * sizeof(*p->grad));
 			(void)backward(p, k, st.pos_weight, 1.0 / (double)k);
 			(void)penalty(p);
-			adam_step(p, ++t);
+			fmi_learn_adam_step(&adam, p->theta, p->grad, p->cfg.lr,
+			    ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON);
 		}
 	}
 	st.epochs = p->cfg.epochs;
