@@ -142,8 +142,8 @@ state_path(const fm_learner *l, const char *name, char *buf, size_t size)
 
 /* Serialises the predictors into one model file. */
 static int
-predictors_save(const fm_learner_config *cfg, uint32_t d,
-    fm_learn_predictor *const *pred, uint8_t **ret_buf, size_t *ret_len)
+predictors_save(uint32_t d, fm_learn_predictor *const *pred,
+    uint8_t **ret_buf, size_t *ret_len)
 {
 	fm_learn_model_info info = {
 		.kind = FM_LEARN_KIND_PREDICTOR,
@@ -153,7 +153,6 @@ predictors_save(const fm_learner_config *cfg, uint32_t d,
 	fm_learn_model_writer w;
 	int r;
 
-	(void)cfg;
 	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
 	for (unsigned s = 0; r == 0 && s < FM_LABEL_COUNT; s++)
 		r = fm_learn_predictor_save(
@@ -342,7 +341,7 @@ train(const fm_learner *l, job *j)
 		model_write(l, FM_LEARNER_DETECTOR_FILE, buf, len);
 	free(buf);
 	buf = NULL;
-	if (predictors_save(&l->cfg, l->dcfg.n_features, j->pred, &buf, &len) ==
+	if (predictors_save(l->dcfg.n_features, j->pred, &buf, &len) ==
 	    0)
 		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
@@ -501,7 +500,7 @@ save_all(fm_learner *l)
 	free(buf);
 	buf = NULL;
 	if (l->pred[0] &&
-	    predictors_save(&l->cfg, l->dcfg.n_features, l->pred, &buf, &len) ==
+	    predictors_save(l->dcfg.n_features, l->pred, &buf, &len) ==
 		0)
 		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
@@ -592,7 +591,7 @@ job_make(const fm_learner *l, job **ret)
 			goto out_free;
 	}
 	r = predictors_save(
-	    &l->cfg, l->dcfg.n_features, l->pred, &j->pred_file, &j->pred_len);
+	    l->dcfg.n_features, l->pred, &j->pred_file, &j->pred_len);
 	if (r < 0)
 		goto out_free;
 	*ret = j;
