@@ -83,7 +83,7 @@ struct fm_learner {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
-	job *todo; /* to the trainer */
+	job *queued; /* handed to the trainer */
 	job *done; /* from the trainer */
 	bool busy;
 	/* the status snapshot */
@@ -371,12 +371,12 @@ trainer_main(void *userdata)
 	for (;;) {
 		job *j;
 
-		while (!l->stop && !l->todo)
+		while (!l->stop && !l->queued)
 			pthread_cond_wait(&l->cond, &l->lock);
 		if (l->stop)
 			break;
-		j = l->todo;
-		l->todo = NULL;
+		j = l->queued;
+		l->queued = NULL;
 		pthread_mutex_unlock(&l->lock);
 		train(l, j);
 		pthread_mutex_lock(&l->lock);
@@ -530,7 +530,7 @@ fm_learner_free(fm_learner *l)
 		pthread_cond_destroy(&l->cond);
 		pthread_mutex_destroy(&l->status_lock);
 	}
-	job_free(l->todo);
+	job_free(l->queued);
 	job_free(l->done);
 	fm_learn_detector_free(l->det);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
@@ -672,7 +672,7 @@ maybe_train(fm_learner *l, int64_t now_ns)
 		return;
 	}
 	pthread_mutex_lock(&l->lock);
-	l->todo = j;
+	l->queued = j;
 	l->busy = true;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
