@@ -237,8 +237,8 @@ fm_learn_ae_loss_grad(fm_learn_ae *ae, const float *x, size_t n,
 	return 0;
 }
 
-static bool
-train_config_is_valid(const fm_learn_ae_train_config *c)
+bool
+fm_learn_ae_train_config_is_valid(const fm_learn_ae_train_config *c)
 {
 	return c->steps >= 1 && c->batch >= 1 &&
 	    c->batch <= FM_LEARN_AE_MAX_BATCH && isfinite(c->lr) &&
@@ -271,7 +271,7 @@ fm_learn_ae_train(fm_learn_ae *ae, const fm_learn_ae_train_config *cfg,
 	float *batch = NULL, *grad = NULL, *start = NULL;
 	int r;
 
-	if (!train_config_is_valid(cfg) || n_rows == 0 ||
+	if (!fm_learn_ae_train_config_is_valid(cfg) || n_rows == 0 ||
 	    n_rows > FM_LEARN_AE_MAX_ROWS || !fill)
 		return -EINVAL;
 	b = cfg->batch < n_rows ? cfg->batch : n_rows;
@@ -306,9 +306,11 @@ fm_learn_ae_train(fm_learn_ae *ae, const fm_learn_ae_train_config *cfg,
 		pos += b;
 		loss = loss_grad(ae, batch, b, &s, grad);
 		if (cfg->prox_mu > 0.0f) {
-			/* d/dtheta mu/2 ||theta - start||^2 */
+			/* d/dtheta mu/2 ||theta - anchor||^2 */
 			cblas_saxpy((int)np, cfg->prox_mu, ae->theta, 1, grad, 1);
-			cblas_saxpy((int)np, -cfg->prox_mu, start, 1, grad, 1);
+			cblas_saxpy((int)np, -cfg->prox_mu,
+			    cfg->prox_anchor ? cfg->prox_anchor : start, 1, grad,
+			    1);
 		}
 		if (t == 0)
 			st.loss_first = loss;

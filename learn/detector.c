@@ -171,6 +171,22 @@ fm_learn_detector_free(fm_learn_detector *det)
 	return NULL;
 }
 
+int
+fm_learn_detector_set_train_config(
+    fm_learn_detector *det, const fm_learn_ae_train_config *c)
+{
+	if (!fm_learn_ae_train_config_is_valid(c))
+		return -EINVAL;
+	det->cfg.train = *c;
+	return 0;
+}
+
+const fm_learn_ae_train_config *
+fm_learn_detector_train_config(const fm_learn_detector *det)
+{
+	return &det->cfg.train;
+}
+
 bool
 fm_learn_detector_is_ready(const fm_learn_detector *det)
 {

@@ -741,8 +741,12 @@ typedef struct fm_learn_ae_train_config {
 	float beta1;    /* Adam; 0.9 */
 	float beta2;    /* Adam; 0.999 */
 	float eps;      /* Adam; 1e-8 */
-	float prox_mu;  /* FedProx mu / 2 ||theta - theta_start||^2; 0 */
+	float prox_mu;  /* FedProx mu / 2 ||theta - anchor||^2; 0 */
 	uint64_t seed;  /* mini-batch order; 1 */
+	/* The proximal term's anchor, params_count floats the caller keeps
+	 * alive during training (e.g. the fleet's model while training a
+	 * personal one, as in Ditto); NULL: the starting point (FedProx). */
+	const float *prox_anchor;
 } fm_learn_ae_train_config;
 
 typedef struct fm_learn_ae_train_stats {
@@ -753,6 +757,9 @@ typedef struct fm_learn_ae_train_stats {
 
 /* Fills *ret with the defaults above. */
 void fm_learn_ae_train_config_default(fm_learn_ae_train_config *ret);
+
+/* Whether fm_learn_ae_train() accepts c. Pure. */
+bool fm_learn_ae_train_config_is_valid(const fm_learn_ae_train_config *c);
 
 /*
  * Allocates an autoencoder with n_inputs inputs (D, 1 … MAX_INPUTS) and
@@ -932,6 +939,19 @@ int fm_learn_detector_train(fm_learn_detector *det, const float *rows,
  * allocates. */
 void fm_learn_detector_score(
     fm_learn_detector *det, const float *x, fm_learn_verdict *ret);
+
+/*
+ * Replaces the autoencoder's training settings for the next trainings
+ * (e.g. a federated round's steps and FedProx mu; the proximal term pulls
+ * toward the parameters training starts from, the fleet's after an
+ * import). Returns 0 or -EINVAL (invalid c; nothing changes).
+ */
+int fm_learn_detector_set_train_config(
+    fm_learn_detector *det, const fm_learn_ae_train_config *c) FM_WUR;
+
+/* The autoencoder's current training settings. */
+const fm_learn_ae_train_config *fm_learn_detector_train_config(
+    const fm_learn_detector *det);
 
 /* Whether det was trained (or loaded trained). */
 bool fm_learn_detector_is_ready(const fm_learn_detector *det);
