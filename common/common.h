@@ -123,4 +123,10 @@ int fm_file_read_all(const char *path, size_t max, uint8_t **ret_buf,
 int fm_file_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode) FM_WUR;
 
+/* Creates directory path and its missing parents (like mkdir -p): the
+ * last component gets mode, parents 0755; an existing directory is fine.
+ * Returns 0, -ENAMETOOLONG (4096 bytes or more), -ENOTDIR (a non-directory
+ * is in the way), or the errno of mkdir(2). */
+int fm_file_mkdir_p(const char *path, mode_t mode) FM_WUR;
+
 #endif

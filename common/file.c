@@ -151,3 +151,30 @@ fm_file_write_atomic(const char *path, const void *buf, size_t len,
 	close(dfd);
 	return r;
 }
+
+int
+fm_file_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	struct stat st;
+	int r;
+
+	r = fm_strlcpy(buf, path, sizeof(buf));
+	if (r < 0)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}

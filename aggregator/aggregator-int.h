@@ -1,0 +1,228 @@
+/*
+ * aggregator internals, shared by the files of aggregator/ only (and its
+ * tests): the object, the peer table, the rules' ops table, the state
+ * file and the replay journal.
+ */
+#ifndef FM_AGGREGATOR_INT_H
+#define FM_AGGREGATOR_INT_H
+
+#include <pthread.h>
+
+#include "aggregator/aggregator.h"
+
+/* A failed state or journal write is retried this much later. */
+#define FMI_AGG_RETRY_MS 1000
+
+/* ---- rules: one ops table per file, listed in round.c ------------------ */
+
+#define FMI_AGG_MAX_OPT_VECS 2
+
+typedef struct fmi_agg_rule_args {
+	size_t n;          /* parameters */
+	const double *acc; /* sum of w_i * delta_i, n */
+	double wsum;       /* sum of w_i, > 0 */
+	double lr;         /* server learning rate */
+	double beta1, beta2, tau;
+	float *g; /* the model to step, n, updated in place */
+	float *opt[FMI_AGG_MAX_OPT_VECS]; /* the rule's n_opt vectors, n each */
+} fmi_agg_rule_args;
+
+typedef struct fmi_agg_rule {
+	uint32_t id;      /* enum fm_agg_rule_id */
+	const char *name; /* config value */
+	double default_lr;
+	uint32_t n_opt; /* optimiser vectors kept between rounds */
+	/* One server step from the weighted mean delta acc / wsum. Pure. */
+	void (*apply)(const fmi_agg_rule_args *args);
+} fmi_agg_rule;
+
+extern const fmi_agg_rule fmi_agg_rule_fedavg;
+extern const fmi_agg_rule fmi_agg_rule_fedadam;
+
+/* The rule with that id or name, or NULL. */
+const fmi_agg_rule *fmi_agg_rule_get(uint32_t id);
+const fmi_agg_rule *fmi_agg_rule_find(const char *name);
+
+/* ---- peers: one slot per sender key id (open addressing) -------------- */
+
+typedef struct fmi_agg_peer {
+	uint64_t id;                /* key id; 0: free slot */
+	uint64_t seq;               /* replay mark: highest sequence seen */
+	uint64_t contributed;       /* round of its last accepted update */
+	fm_crypto_session *session; /* cached; NULL until needed */
+	bool joined;                /* HELLO seen by this process */
+} fmi_agg_peer;
+
+typedef struct fmi_agg_peers {
+	fmi_agg_peer *slots; /* cap slots, a power of two */
+	size_t cap;
+	size_t n;
+	size_t n_sessions; /* cached sessions, <= FMI_AGG_SESSIONS_MAX */
+} fmi_agg_peers;
+
+/* Sessions cached at most. Each holds its keys in guarded memory (four
+ * mappings: crypto.h), and a process has about 65,000 mappings, so the
+ * cache is emptied when full and sessions are derived again as agents
+ * come back (one X25519 multiplication each). */
+#define FMI_AGG_SESSIONS_MAX 8192u
+
+/* The peer with id, or NULL. */
+fmi_agg_peer *fmi_agg_peers_find(fmi_agg_peers *t, uint64_t id);
+
+/* The peer with id, added (zeroed) when missing. id != 0. Errors:
+ * -ENOMEM, -ENOSPC (FM_AGG_MAX_PEERS reached). */
+int fmi_agg_peers_get(fmi_agg_peers *t, uint64_t id, fmi_agg_peer **ret) FM_WUR;
+
+/* Frees every cached session (keyring reload). */
+void fmi_agg_peers_drop_sessions(fmi_agg_peers *t);
+
+/* Frees the table and its sessions; idempotent. */
+void fmi_agg_peers_clear(fmi_agg_peers *t);
+
+/* ---- the state file (state.c) ----------------------------------------- */
+
+typedef struct fmi_agg_mark {
+	uint64_t id;
+	uint64_t seq;
+} fmi_agg_mark;
+
+typedef struct fmi_agg_state {
+	uint32_t rule;        /* whose optimiser state opt[] holds */
+	uint64_t last_opened; /* last round opened */
+	uint64_t version;     /* global model version; 0: none */
+	uint64_t rounds_published;
+	uint32_t layout_id; /* 0 while none is fixed */
+	uint32_t n_params;  /* 0 when version is 0 */
+	uint32_t n_opt;     /* optimiser vectors (0 when version 0) */
+	float *params;      /* n_params (NULL when version 0) */
+	float *opt[FMI_AGG_MAX_OPT_VECS];
+	uint64_t n_marks;
+	fmi_agg_mark *marks; /* ids strictly increasing, never 0 */
+} fmi_agg_state;
+
+#define FMI_AGG_STATE_HEADER_BYTES 72
+#define FMI_AGG_STATE_FORMAT       1u
+/* The largest state file read (every cap at once). */
+#define FMI_AGG_STATE_MAX_BYTES                                                \
+	(FMI_AGG_STATE_HEADER_BYTES +                                          \
+	    (size_t)FM_PROTO_MAX_PARAMS * 4 * (1 + FMI_AGG_MAX_OPT_VECS) +     \
+	    (size_t)FM_AGG_MAX_PEERS * 16 + 4)
+
+/*
+ * Encodes s into *ret_buf (malloc'd) of *ret_len bytes. Borrowed
+ * pointers only. Errors: -EINVAL (s breaks the rules decode checks),
+ * -ENOMEM.
+ */
+int fmi_agg_state_encode(
+    const fmi_agg_state *s, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/*
+ * Decodes buf[len] into *ret, which then owns its arrays (free with
+ * fmi_agg_state_clear()). Pure. Errors: -EBADMSG (bad magic, length,
+ * checksum, reserved field, counts over caps, values out of range or
+ * non-finite, marks not increasing), -EPROTONOSUPPORT (another format
+ * version), -ENOMEM; *ret is zeroed on failure.
+ */
+int fmi_agg_state_decode(
+    const uint8_t *buf, size_t len, fmi_agg_state *ret) FM_WUR;
+
+/* Frees what s owns (after decode) and zeroes it. */
+void fmi_agg_state_clear(fmi_agg_state *s);
+
+/* ---- the replay journal (journal.c) ----------------------------------- */
+
+#define FMI_AGG_JOURNAL_RECORD_BYTES 20
+
+/* Opens (creating, mode 0600) the journal at path for appending. Returns
+ * the fd or a negative errno. */
+int fmi_agg_journal_open(const char *path) FM_WUR;
+
+/*
+ * Calls fn(userdata, id, seq) for each record of buf[len]. A trailing
+ * partial record, or a last record whose checksum fails, is a write torn
+ * by a power loss and ignored; a bad record before a good one is
+ * corruption: -EBADMSG. fn may fail (its error is returned). Pure.
+ */
+int fmi_agg_journal_parse(const uint8_t *buf, size_t len,
+    int (*fn)(void *userdata, uint64_t id, uint64_t seq),
+    void *userdata) FM_WUR;
+
+/* Encodes one record into out[FMI_AGG_JOURNAL_RECORD_BYTES]. */
+void fmi_agg_journal_record(
+    uint64_t id, uint64_t seq, uint8_t out[FMI_AGG_JOURNAL_RECORD_BYTES]);
+
+/* Appends one record with a single write(2). Returns 0 or a negative
+ * errno (-EIO for a short write). */
+int fmi_agg_journal_append(int fd, uint64_t id, uint64_t seq) FM_WUR;
+
+/* Empties the journal and fsyncs it. Returns 0 or a negative errno. */
+int fmi_agg_journal_reset(int fd) FM_WUR;
+
+/* ---- the object --------------------------------------------------------- */
+
+struct fm_agg {
+	pthread_mutex_t lock;
+	fm_agg_config cfg;
+	const fmi_agg_rule *rule;
+	double lr;
+	const fm_crypto_identity *self;
+	uint64_t self_id;
+	fm_crypto_keyring *kr;
+	fmi_agg_peers peers;
+	int journal_fd;           /* -1: memory only */
+	uint64_t journal_records; /* appended since the last save */
+	char state_path[FM_AGG_PATH_BYTES + 32];
+	char journal_path[FM_AGG_PATH_BYTES + 32];
+	fm_agg_event_fn on_event;
+	void *userdata;
+
+	/* The global model. */
+	uint64_t last_opened;
+	uint64_t version;
+	uint64_t rounds_published;
+	uint32_t layout_id; /* 0 while none is fixed */
+	uint32_t n_params;  /* 0 while unknown */
+	float *global;      /* n_params; NULL while version 0 */
+	float *opt[FMI_AGG_MAX_OPT_VECS];
+
+	/* The round in progress. */
+	uint32_t phase;
+	bool finished;
+	int64_t opened_ms;
+	int64_t deadline_ms;   /* COLLECT ends */
+	int64_t idle_until_ms; /* IDLE ends */
+	int64_t retry_ms;      /* a failed phase is retried */
+	uint32_t n_updates;
+	double *acc; /* n_params: sum of w * delta */
+	double wsum;
+	float *next; /* AGGREGATE's candidate model */
+	float *next_opt[FMI_AGG_MAX_OPT_VECS];
+
+	/* Counters. */
+	uint64_t requests, accepted, clipped, abandoned;
+	uint64_t rejections[FM_PROTO_REASON_COUNT];
+	int64_t last_round_ms;
+};
+
+/* round.c: the phase machine, with a->lock held. */
+void fmi_agg_tick(fm_agg *a, int64_t now_ms);
+uint32_t fmi_agg_next_tick(const fm_agg *a, int64_t now_ms);
+/* Updates the open round needs (quorum 0: every enrolled key). */
+uint32_t fmi_agg_quorum(const fm_agg *a);
+
+/* agg.c, with a->lock held. */
+void fmi_agg_emit(fm_agg *a, const fm_agg_event *ev);
+/* Writes the state file with the model given (the global one, or the
+ * candidate at PERSIST), then empties the journal. 0 without a
+ * state_dir. */
+int fmi_agg_save(fm_agg *a, uint64_t last_opened, uint64_t version,
+    uint64_t rounds_published, const float *params, float *const *opt) FM_WUR;
+
+/* Writes the state file when the journal has grown long. */
+void fmi_agg_compact(fm_agg *a);
+
+/* handle.c, with a->lock held. */
+int fmi_agg_handle(fm_agg *a, const uint8_t *req, size_t len, int64_t now_ms,
+    uint8_t **ret_reply, size_t *ret_len) FM_WUR;
+
+#endif

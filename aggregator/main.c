@@ -1,0 +1,475 @@
+/*
+ * fedmon-aggregator: listens for the enrolled agents' sealed requests,
+ * runs federated rounds (aggregator.h) and keeps the global model
+ * crash-safe in its state directory. Never connects to an agent.
+ *
+ * Signals: SIGTERM, SIGINT: write the state and exit 0; SIGHUP: re-read
+ * the authorized-agents file (a broken file keeps the running list).
+ * Exit status: 0 success, 1 runtime failure (keys, state, sockets),
+ * 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aggregator/aggregator.h"
+#include "fm-config.h"
+
+#define EXIT_USAGE     2
+#define DEFAULT_CONFIG FM_SYSCONFDIR "/aggregator.conf"
+/* The longest a request wait lasts, so signals are seen this soon. */
+#define SERVE_WAIT_MS 250
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+struct options {
+	const char *config; /* NULL: DEFAULT_CONFIG if it exists */
+	const char *state_dir;
+	const char *listen[FM_AGG_LISTEN_MAX];
+	unsigned n_listen;
+	const char *log_level;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: fedmon-aggregator [OPTIONS]\n"
+	    "\n"
+	    "Merges the enrolled agents' model updates into the fleet "
+	    "model.\n"
+	    "\n"
+	    "  -c, --config FILE      configuration (default %s)\n"
+	    "      --state-dir DIR    override [aggregator] state_dir\n"
+	    "      --listen URL       listen on URL instead of [aggregator] "
+	    "listen\n"
+	    "                         (repeatable: tcp://, ipc://)\n"
+	    "      --log-level LEVEL  err, warning, notice, info, debug\n"
+	    "      --foreground       accepted for compatibility: it never "
+	    "forks\n"
+	    "  -h, --help             this help\n"
+	    "      --version          print the version\n",
+	    DEFAULT_CONFIG);
+}
+
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_STATE = 256,
+		OPT_LISTEN,
+		OPT_LOGLEVEL,
+		OPT_FOREGROUND,
+		OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case OPT_STATE:
+			if (optarg[0] != '/') {
+				fprintf(stderr,
+				    "fedmon-aggregator: --state-dir '%s' is "
+				    "not an absolute path\n",
+				    optarg);
+				return -EINVAL;
+			}
+			o->state_dir = optarg;
+			break;
+		case OPT_LISTEN:
+			if (o->n_listen == FM_AGG_LISTEN_MAX) {
+				fprintf(stderr,
+				    "fedmon-aggregator: more than %d "
+				    "--listen\n",
+				    FM_AGG_LISTEN_MAX);
+				return -EINVAL;
+			}
+			if (strlen(optarg) >= FM_NET_URL_BYTES) {
+				fprintf(stderr,
+				    "fedmon-aggregator: --listen URL longer "
+				    "than %d bytes\n",
+				    FM_NET_URL_BYTES - 1);
+				return -EINVAL;
+			}
+			o->listen[o->n_listen++] = optarg;
+			break;
+		case OPT_LOGLEVEL:
+			if (fm_log_level_from_string(optarg) < LOG_ERR) {
+				fprintf(stderr,
+				    "fedmon-aggregator: invalid --log-level "
+				    "'%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			o->log_level = optarg;
+			break;
+		case OPT_FOREGROUND:
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("fedmon-aggregator %s\n", FM_VERSION);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fedmon-aggregator: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Built-in defaults, then the file, then flags. Returns 0 or -EINVAL
+ * (reported). */
+static int
+load_config(const struct options *o, fm_agg_config *cfg, const char **ret_path)
+{
+	char err[FM_INI_ERROR_BYTES];
+	const char *path = o->config;
+	int r;
+
+	fm_agg_config_init(cfg);
+	if (!path && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path) {
+		r = fm_agg_config_load(cfg, path, err);
+		if (r < 0) {
+			fm_log(
+			    LOG_ERR, "Failed to load configuration: %s", err);
+			return -EINVAL;
+		}
+	}
+	if (o->state_dir &&
+	    fm_strlcpy(cfg->state_dir, o->state_dir, sizeof(cfg->state_dir)) <
+	        0) {
+		fm_log(LOG_ERR, "--state-dir is longer than %d bytes.",
+		    FM_AGG_PATH_BYTES - 1);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->n_listen; i++)
+		snprintf(
+		    cfg->listen[i], sizeof(cfg->listen[i]), "%s", o->listen[i]);
+	if (o->n_listen)
+		cfg->n_listen = o->n_listen;
+	if (o->log_level)
+		cfg->log_level = fm_log_level_from_string(o->log_level);
+	r = fm_agg_config_check(cfg, err);
+	if (r == 0 && (!cfg->state_dir[0] || cfg->n_listen == 0)) {
+		snprintf(err, sizeof(err), "%s",
+		    "the daemon needs a state_dir and at least one listen URL");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		fm_log(LOG_ERR, "Invalid configuration %s: %s",
+		    path ? path : "(defaults)", err);
+		return -EINVAL;
+	}
+	*ret_path = path;
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static int
+install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void
+on_event(void *userdata, const fm_agg_event *ev)
+{
+	char id[FM_CRYPTO_KEY_ID_TEXT_BYTES];
+
+	(void)userdata;
+	fm_crypto_key_id_format(ev->key_id, id);
+	switch (ev->type) {
+	case FM_AGG_EVENT_JOINED:
+		fm_log(LOG_INFO, "Agent %s%s%s%s joined.", id,
+		    ev->label[0] ? " (" : "", ev->label,
+		    ev->label[0] ? ")" : "");
+		break;
+	case FM_AGG_EVENT_ROUND_OPENED:
+		fm_log(LOG_INFO, "Round %llu open (global model version %llu).",
+		    (unsigned long long)ev->round,
+		    (unsigned long long)ev->version);
+		break;
+	case FM_AGG_EVENT_ACCEPTED:
+		fm_log(LOG_DEBUG,
+		    "Round %llu: update %u from %s (%s) accepted, weight "
+		    "%llu, delta norm %.4g%s.",
+		    (unsigned long long)ev->round, ev->n_updates, id, ev->label,
+		    (unsigned long long)ev->samples, ev->norm,
+		    ev->clipped ? ", clipped" : "");
+		break;
+	case FM_AGG_EVENT_REFUSED:
+		fm_log(LOG_DEBUG, "Refused a request from %s: %s.",
+		    ev->key_id ? id : "(unknown)",
+		    fm_proto_reason_name(ev->reason));
+		break;
+	case FM_AGG_EVENT_ROUND_CLOSED:
+		fm_log(LOG_INFO, "Round %llu closed with %u updates (%s).",
+		    (unsigned long long)ev->round, ev->n_updates,
+		    ev->by_deadline ? "deadline" : "quorum");
+		break;
+	case FM_AGG_EVENT_ROUND_ABANDONED:
+		fm_log(LOG_NOTICE,
+		    "Round %llu abandoned with %u updates, fewer than "
+		    "min_updates; keeping model version %llu.",
+		    (unsigned long long)ev->round, ev->n_updates,
+		    (unsigned long long)ev->version);
+		break;
+	case FM_AGG_EVENT_PUBLISHED:
+		fm_log(LOG_INFO,
+		    "Published global model version %llu (%u updates, round "
+		    "took %lld ms).",
+		    (unsigned long long)ev->version, ev->n_updates,
+		    (long long)ev->duration_ms);
+		break;
+	case FM_AGG_EVENT_FINISHED:
+		fm_log(LOG_NOTICE,
+		    "Reached max_rounds: serving model version %llu, opening "
+		    "no more rounds.",
+		    (unsigned long long)ev->version);
+		break;
+	case FM_AGG_EVENT_FAILED:
+		if (ev->object && ev->object[0])
+			fm_log_errno(LOG_ERR, ev->error,
+			    "Failed to %s '%s', retrying", ev->what,
+			    ev->object);
+		else
+			fm_log_errno(LOG_ERR, ev->error,
+			    "Failed to %s, retrying", ev->what);
+		break;
+	}
+}
+
+static int
+load_keyring(const char *path, fm_crypto_keyring **ret)
+{
+	char err[FM_INI_ERROR_BYTES];
+	int r;
+
+	r = fm_crypto_keyring_load(path, err, ret);
+	if (r < 0)
+		fm_log(LOG_ERR, "Failed to load authorized agents '%s': %s",
+		    path, err);
+	return r;
+}
+
+static void
+reload_keyring(fm_agg *a, const fm_agg_config *cfg)
+{
+	fm_crypto_keyring *kr = NULL;
+	fm_agg_status st;
+
+	if (load_keyring(cfg->authorized_agents, &kr) < 0) {
+		fm_agg_status_get(a, &st);
+		fm_log(LOG_WARNING,
+		    "Keeping the %llu enrolled keys loaded before, ignoring.",
+		    (unsigned long long)st.enrolled);
+		return;
+	}
+	fm_log(LOG_INFO, "Reloaded authorized agents '%s': %zu keys.",
+	    cfg->authorized_agents, fm_crypto_keyring_count(kr));
+	fm_agg_keyring_replace(a, kr);
+}
+
+/* Why a state directory cannot be resumed, in words. */
+static const char *
+state_error(int r)
+{
+	switch (r) {
+	case -EBADMSG:
+		return "corrupt (bad checksum, length or values)";
+	case -EPROTONOSUPPORT:
+		return "written by another format version";
+	case -ESTALE:
+		return "holds a model of another layout than [round] layout_id";
+	default:
+		return strerror(-r);
+	}
+}
+
+static int
+open_listeners(const fm_agg_config *cfg, fm_net_sock **ret)
+{
+	fm_net_options o;
+	fm_net_sock *s = NULL;
+	bool tcp_seen = false;
+	int r;
+
+	fm_net_options_init(&o);
+	o.recv_max_bytes = cfg->max_message_bytes;
+	for (uint32_t i = 0; i < cfg->n_listen; i++) {
+		const char *url = cfg->listen[i];
+		size_t len = strlen(url);
+
+		r = i == 0 ? fm_net_rep_listen(url, &o, &s)
+		           : fm_net_listen_add(s, url);
+		if (r < 0) {
+			fm_log_errno(
+			    LOG_ERR, r, "Failed to listen on '%s'", url);
+			fm_net_sock_free(s);
+			return r;
+		}
+		/* net/ knows the first TCP listener's port. */
+		if (strncmp(url, "tcp://", 6) == 0 && !tcp_seen && len > 2 &&
+		    strcmp(url + len - 2, ":0") == 0)
+			fm_log(LOG_INFO, "Listening on %.*s:%u", (int)(len - 2),
+			    url, fm_net_listen_port(s));
+		else
+			fm_log(LOG_INFO, "Listening on %s", url);
+		tcp_seen = tcp_seen || strncmp(url, "tcp://", 6) == 0;
+	}
+	*ret = s;
+	return 0;
+}
+
+static int
+run(const fm_agg_config *cfg, const char *config_path)
+{
+	fm_crypto_identity *self = NULL;
+	fm_crypto_keyring *kr = NULL;
+	fm_agg *a = NULL;
+	fm_net_sock *s = NULL;
+	char id[FM_CRYPTO_KEY_ID_TEXT_BYTES];
+	fm_agg_status st;
+	int r;
+
+	r = fm_crypto_init();
+	if (r < 0)
+		return fm_log_errno(
+		    LOG_ERR, r, "Failed to initialise libsodium");
+	r = fm_crypto_identity_load(cfg->key_file, &self);
+	if (r < 0)
+		return fm_log_errno(
+		    LOG_ERR, r, "Failed to load key file '%s'", cfg->key_file);
+	r = load_keyring(cfg->authorized_agents, &kr);
+	if (r < 0)
+		goto out;
+	r = fm_file_mkdir_p(cfg->state_dir, 0700);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r,
+		    "Failed to create state directory '%s'", cfg->state_dir);
+		fm_crypto_keyring_free(kr);
+		goto out;
+	}
+	r = fm_agg_new(cfg, self, kr, &a);
+	if (r < 0) {
+		fm_log(LOG_ERR,
+		    "Failed to resume from state directory '%s': %s. To start "
+		    "over, move %s aside.",
+		    cfg->state_dir, state_error(r), FM_AGG_STATE_FILE);
+		goto out;
+	}
+	fm_agg_set_event_handler(a, on_event, NULL);
+	r = open_listeners(cfg, &s);
+	if (r < 0)
+		goto out;
+	fm_agg_status_get(a, &st);
+	fm_crypto_key_id_format(fm_crypto_identity_key_id(self), id);
+	fm_log(LOG_INFO,
+	    "fedmon-aggregator %s as %s: %llu enrolled keys, rule %s, "
+	    "global model version %llu after round %llu, config %s, state %s",
+	    FM_VERSION, id, (unsigned long long)st.enrolled,
+	    fm_agg_rule_name(cfg->rule), (unsigned long long)st.version,
+	    (unsigned long long)st.round,
+	    config_path ? config_path : "(built-in defaults)", cfg->state_dir);
+	while (!stop_requested) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_keyring(a, cfg);
+		}
+		r = fm_agg_serve(a, s, SERVE_WAIT_MS);
+		if (r == -ECANCELED) {
+			fm_log(
+			    LOG_ERR, "The listening socket closed, stopping.");
+			break;
+		}
+		if (r < 0 && r != -EMSGSIZE)
+			fm_log_errno(LOG_WARNING, r,
+			    "Failed to answer a request, ignoring");
+	}
+	r = fm_agg_persist(a);
+	if (r < 0)
+		fm_log_errno(LOG_ERR, r, "Failed to write state in '%s'",
+		    cfg->state_dir);
+	else
+		fm_log(LOG_INFO, "Stopping: state written.");
+	if (!stop_requested && r == 0)
+		r = -ECANCELED;
+out:
+	fm_net_sock_free(s);
+	fm_agg_free(a);
+	fm_crypto_identity_free(self);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	const char *config_path = NULL;
+	fm_agg_config cfg;
+	int r;
+
+	if (parse_args(argc, argv, &opt) < 0)
+		return EXIT_USAGE;
+	if (load_config(&opt, &cfg, &config_path) < 0)
+		return EXIT_USAGE;
+	fm_log_set_max_level(cfg.log_level);
+	/* Every request allocates a few buffers the size of a model: keep
+	 * them in the heap for the next one instead of handing them back to
+	 * the kernel and faulting them in again (a third of a round's CPU,
+	 * bench/bench-agg). Peak RSS is unchanged. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	r = install_signals();
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r, "Failed to install signal handlers");
+		return EXIT_FAILURE;
+	}
+	r = run(&cfg, config_path);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
