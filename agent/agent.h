@@ -151,6 +151,15 @@ typedef struct fm_agent_config {
 	uint32_t learn_alarm_samples;     /* above the threshold to raise */
 	uint32_t learn_clear_samples;     /* below it to clear */
 	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
+	/* [federation] (see fm_federation_config) */
+	char fed_aggregator[FM_AGENT_PATH_BYTES]; /* "" = standalone */
+	char fed_aggregator_key[64];              /* base64 */
+	char fed_key_file[FM_AGENT_PATH_BYTES];   /* "" = state_dir/agent.key */
+	uint32_t fed_timeout_ms;
+	uint32_t fed_retry_min_ms;
+	uint32_t fed_retry_max_ms;
+	uint32_t fed_max_message_bytes;
+	uint32_t fed_skew_seconds;
 } fm_agent_config;
 
 /* Fills *c with the built-in defaults (those documented in
@@ -443,6 +452,7 @@ typedef struct fm_learner fm_learner;
 #define FM_LEARNER_TOP      5u  /* features named for an alarm */
 #define FM_LEARNER_DETECTOR_FILE  "detector.fmm"
 #define FM_LEARNER_PREDICTOR_FILE "predictor.fmm"
+#define FM_LEARNER_FEDERATION_FILE "federation.state"
 
 typedef struct fm_learner_config {
 	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
@@ -512,6 +522,165 @@ void fm_learner_on_sample(
 
 /* Fills *ret with a snapshot; any thread. */
 void fm_learner_status_get(fm_learner *l, fm_learner_status *ret);
+
+/*
+ * Federation (agent/federation.c talks to the learner only through these;
+ * any thread). The shared part of the models is the detector's
+ * autoencoder; normalisation, residual scales, baseline and threshold stay
+ * the host's own, and every fleet model is personalised by a local
+ * training before it scores anything.
+ */
+
+/* A fleet model version, as the aggregator published it. */
+typedef struct fm_learner_global {
+	uint64_t version;     /* > 0 */
+	uint32_t layout_id;
+	uint32_t n_params;
+	const float *params;  /* n_params floats (borrowed for the call) */
+	float prox_mu;        /* FedProx mu for the personalising training */
+	uint32_t local_steps; /* its Adam steps; 0: the learner's default */
+} fm_learner_global;
+
+/* What a training made for the fleet: the detector's shared parameters. */
+typedef struct fm_learner_update {
+	uint64_t base_version; /* fleet version its lineage started from, 0:
+	                        * purely local */
+	uint32_t layout_id;
+	uint32_t n_params;
+	uint64_t samples;      /* training rows behind it */
+	float loss;            /* autoencoder loss at the end of training */
+	int64_t made_real_ns;  /* when the training ended */
+} fm_learner_update;
+
+/* The layout id and length of the shared parameters (fixed by the
+ * configuration; known before any training). */
+void fm_learner_fed_layout(
+    const fm_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params);
+
+/* The fleet version the current models descend from (0: none), persisted
+ * in state_dir across restarts. */
+uint64_t fm_learner_fed_version(fm_learner *l);
+
+/*
+ * Hands a fleet model to the learner (copied): the next training starts
+ * as soon as enough samples are kept, without waiting for
+ * retrain_seconds; it imports g into the current detector, trains it on
+ * the host's samples with g's settings (personalisation), and the result
+ * scores from then on. A later offer replaces one not yet trained on.
+ * Returns 0; -ESTALE (another layout); -EINVAL (count or version 0);
+ * -EDOM (a non-finite parameter); -ENOMEM.
+ */
+int fm_learner_fed_offer(fm_learner *l, const fm_learner_global *g) FM_WUR;
+
+/*
+ * Copies the shared parameters of the last training's models into
+ * dst[cap] and describes them in *ret. Returns 0; -ENODATA when nothing
+ * was trained since start; -ENOBUFS when cap is too small.
+ */
+int fm_learner_fed_update(fm_learner *l, float *dst, size_t cap,
+    fm_learner_update *ret) FM_WUR;
+
+/* ---- federation (agent/federation.c) ------------------------------------ */
+
+/*
+ * The agent's side of federated learning: it asks the aggregator (it
+ * never listens), fetches each new fleet model and hands it to the models
+ * to personalise, and sends the models' update for every round it can
+ * join. Raw samples never leave: the only things sent are the shared
+ * model parameters, a sample count and a loss (proto/'s messages have no
+ * field that could carry more). The models keep scoring and acting
+ * whatever the aggregator does; while it is away the agent retries with
+ * exponential backoff and jitter.
+ *
+ * The models are reached through fm_federation_model, so the daemon
+ * (the learner, training in the background) and fedmon-replay (its
+ * detectors, training synchronously) run the same federation code.
+ */
+typedef struct fm_federation fm_federation;
+
+typedef struct fm_federation_model {
+	/* the shared parameters' layout id and length */
+	void (*layout)(void *userdata, uint32_t *ret_layout_id,
+	    uint32_t *ret_n_params);
+	/* the fleet version the models descend from (0: none) */
+	uint64_t (*version)(void *userdata);
+	/* a new fleet model to personalise (errors as fm_learner_fed_offer) */
+	int (*offer)(void *userdata, const fm_learner_global *g);
+	/* the latest trained shared parameters (as fm_learner_fed_update) */
+	int (*update)(void *userdata, float *dst, size_t cap,
+	    fm_learner_update *ret);
+	void *userdata;
+} fm_federation_model;
+
+/* The learner as a federation model (the daemon's). */
+void fm_learner_fed_model(fm_learner *l, fm_federation_model *ret);
+
+#define FM_FEDERATION_KEY_BYTES 32 /* an X25519 public key */
+
+typedef struct fm_federation_config {
+	char url[FM_AGENT_PATH_BYTES]; /* aggregator: tcp:// or ipc:// */
+	uint8_t aggregator_key[FM_FEDERATION_KEY_BYTES]; /* pinned */
+	char key_file[FM_AGENT_PATH_BYTES];   /* this agent's secret key */
+	/* or, when not NULL, this identity (borrowed; fedmon-replay) */
+	const struct fm_crypto_identity *identity;
+	char state_dir[FM_AGENT_PATH_BYTES];  /* sequence lease; "" none */
+	uint32_t timeout_ms;        /* per request */
+	uint32_t retry_min_ms;      /* backoff while unreachable, from */
+	uint32_t retry_max_ms;      /* ... to */
+	uint32_t max_message_bytes; /* larger replies are refused */
+	uint32_t skew_seconds;      /* clock-skew window for replies */
+} fm_federation_config;
+
+/* What federation is doing, for status and /metrics. */
+typedef struct fm_federation_status {
+	bool reachable;            /* the last exchange got a sealed reply */
+	int64_t last_contact_ns;   /* CLOCK_REALTIME of it, 0 = never */
+	uint64_t round;            /* the aggregator's open or last round */
+	bool collecting;           /* that round takes updates */
+	uint64_t fleet_version;    /* the newest fleet model announced */
+	uint64_t applied_version;  /* what the models descend from */
+	uint64_t updates_sent;
+	uint64_t updates_accepted;
+	uint64_t updates_refused;
+	uint32_t last_reason;      /* proto/'s reason of the last refusal */
+	int last_error;            /* of the last failed exchange, or 0 */
+	uint64_t exchanges;        /* requests answered */
+	uint64_t failures;         /* requests not answered or refused */
+} fm_federation_status;
+
+/* Fills *ret from the [federation] keys of c (key_file defaults to
+ * state_dir/agent.key). */
+void fm_agent_config_federation(
+    const fm_agent_config *c, fm_federation_config *ret);
+
+/*
+ * Loads this agent's key pair from cfg->key_file and opens the client
+ * (dialling in the background). With threaded, starts a thread that
+ * steps until freed; otherwise the caller calls fm_federation_step().
+ * m is copied; its userdata must outlive f. On success *ret owns f.
+ * Errors: those of loading the key (-ENOENT, -EPERM, -EINVAL), of the
+ * client (-EINVAL bad URL), -ENOMEM, or the errno of creating the thread.
+ */
+int fm_federation_new(const fm_federation_config *cfg,
+    const fm_federation_model *m, bool threaded, fm_federation **ret) FM_WUR;
+
+/* Stops the thread (interrupting a request in progress), frees f.
+ * NULL-safe; returns NULL. */
+fm_federation *fm_federation_free(fm_federation *f);
+
+/*
+ * One exchange with the aggregator: HELLO; hands a new fleet model to
+ * the models; sends an update when a round is open that this agent has
+ * not joined and the models hold one trained from that round's fleet
+ * model. Returns 0 and the wait before the next step in *ret_wait_ms
+ * (the aggregator's advice, or the backoff after a failure, with
+ * jitter), or the error of the exchange (the status says which). Not for
+ * a threaded f.
+ */
+int fm_federation_step(fm_federation *f, uint32_t *ret_wait_ms) FM_WUR;
+
+/* Fills *ret with a snapshot; any thread. */
+void fm_federation_status_get(fm_federation *f, fm_federation_status *ret);
 
 /* ---- the sampling loop ---------------------------------------------- */
 

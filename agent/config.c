@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "crypto/crypto.h"
 #include "fm-config.h"
 
 _Static_assert(sizeof(FM_STATEDIR) <= FM_AGENT_PATH_BYTES &&
@@ -33,6 +34,11 @@ fm_agent_config_init(fm_agent_config *c)
 		.learn_alarm_samples = 3,
 		.learn_clear_samples = 10,
 		.learn_horizon_minutes = 30,
+		.fed_timeout_ms = 10000,
+		.fed_retry_min_ms = 1000,
+		.fed_retry_max_ms = 300000,
+		.fed_max_message_bytes = 8u << 20,
+		.fed_skew_seconds = 300,
 	};
 	/* Build-time constants, checked to fit below. */
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FM_STATEDIR);
@@ -40,7 +46,15 @@ fm_agent_config_init(fm_agent_config *c)
 	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
 }
 
-enum key_kind { KEY_U32, KEY_PATH, KEY_BOOL, KEY_LOGLEVEL, KEY_COMMAND };
+enum key_kind {
+	KEY_U32,
+	KEY_PATH,
+	KEY_BOOL,
+	KEY_LOGLEVEL,
+	KEY_COMMAND,
+	KEY_URL,
+	KEY_PUBKEY,
+};
 
 struct key {
 	const char *section;
@@ -102,6 +116,23 @@ static const struct key keys[] = {
 	    "samples, 1 to 3600" },
 	{ "learn", "horizon_minutes", KEY_U32, OFF(learn_horizon_minutes), 1,
 	    10080, "minutes, 1 to 10080" },
+	{ "federation", "aggregator", KEY_URL, OFF(fed_aggregator), 0, 0,
+	    "tcp://HOST:PORT or ipc:///PATH, or empty" },
+	{ "federation", "aggregator_key", KEY_PUBKEY, OFF(fed_aggregator_key),
+	    0, 0, "a base64 public key of 32 bytes" },
+	{ "federation", "key_file", KEY_PATH, OFF(fed_key_file), 0, 0,
+	    "an absolute path" },
+	{ "federation", "timeout_ms", KEY_U32, OFF(fed_timeout_ms), 100,
+	    600000, "milliseconds, 100 to 600000" },
+	{ "federation", "retry_min_ms", KEY_U32, OFF(fed_retry_min_ms), 100,
+	    3600000, "milliseconds, 100 to 3600000" },
+	{ "federation", "retry_max_ms", KEY_U32, OFF(fed_retry_max_ms), 100,
+	    86400000, "milliseconds, 100 to 86400000" },
+	{ "federation", "max_message_bytes", KEY_U32,
+	    OFF(fed_max_message_bytes), 65536, 268435456,
+	    "bytes, 65536 to 268435456" },
+	{ "federation", "skew_seconds", KEY_U32, OFF(fed_skew_seconds), 1,
+	    86400, "seconds, 1 to 86400" },
 };
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
@@ -144,6 +175,28 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 			break;
 		*(int *)(void *)field = r;
 		return 0;
+	case KEY_URL:
+		if (value[0] && strncmp(value, "tcp://", 6) != 0 &&
+		    strncmp(value, "ipc:///", 7) != 0) {
+			r = -EINVAL;
+			break;
+		}
+		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
+		if (r < 0)
+			break;
+		return 0;
+	case KEY_PUBKEY: {
+		uint8_t pk[FM_FEDERATION_KEY_BYTES];
+
+		if (value[0] && fm_crypto_key_parse(value, pk) < 0) {
+			r = -EINVAL;
+			break;
+		}
+		r = fm_strlcpy(field, value, sizeof(c->fed_aggregator_key));
+		if (r < 0)
+			break;
+		return 0;
+	}
 	case KEY_COMMAND:
 		r = fm_labels_command_check(value);
 		if (r == -E2BIG) {
@@ -237,6 +290,24 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		    "[labels] health_timeout_ms (%u) must be at most "
 		    "health_interval_ms (%u)",
 		    c->labels_health_timeout_ms, c->labels_health_interval_ms);
+		return -EINVAL;
+	}
+	if (c->fed_aggregator[0] && !c->fed_aggregator_key[0]) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[federation] aggregator is set but aggregator_key is not: "
+		    "the agent must pin the aggregator's public key");
+		return -EINVAL;
+	}
+	if (c->fed_aggregator[0] && !c->learn_enabled) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[federation] aggregator needs [learn] enabled = yes");
+		return -EINVAL;
+	}
+	if (c->fed_retry_max_ms < c->fed_retry_min_ms) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[federation] retry_max_ms (%u) must be at least "
+		    "retry_min_ms (%u)",
+		    c->fed_retry_max_ms, c->fed_retry_min_ms);
 		return -EINVAL;
 	}
 	return 0;

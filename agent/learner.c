@@ -38,10 +38,16 @@ typedef struct job {
 	size_t det_len;
 	uint8_t *pred_file; /* the current predictors */
 	size_t pred_len;
+	/* a fleet model to start from, or version 0 */
+	fm_learner_global global;
+	float *global_params;
+	uint64_t version; /* fleet lineage of the result */
 	/* results */
 	fm_learn_detector *det;
 	fm_learn_predictor *pred[FM_LABEL_COUNT];
 	uint64_t onsets[FM_LABEL_COUNT];
+	float *update; /* the result's shared parameters */
+	float loss;
 	int r;
 	double cpu_seconds;
 	int64_t real_ns;
@@ -86,6 +92,16 @@ struct fm_learner {
 	job *queued; /* handed to the trainer */
 	job *done; /* from the trainer */
 	bool busy;
+	/* federation (under lock; layout fixed at creation) */
+	uint32_t fed_layout;
+	uint32_t fed_n;
+	uint64_t fed_version;  /* lineage of the current models */
+	float *offer;          /* a fleet model not yet trained on */
+	fm_learner_global offer_meta;
+	bool offered;
+	float *snap;           /* the last training's shared parameters */
+	fm_learner_update snap_meta;
+	bool snapped;
 	/* the status snapshot */
 	pthread_mutex_t status_lock;
 	fm_learner_status status;
@@ -122,6 +138,8 @@ job_free(job *j)
 	free(j->mscore);
 	free(j->det_file);
 	free(j->pred_file);
+	free(j->global_params);
+	free(j->update);
 	fm_learn_detector_free(j->det);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_learn_predictor_free(j->pred[s]);
@@ -250,6 +268,47 @@ model_reject(const fm_learner *l, const char *name, int why)
 		fm_log_errno(LOG_WARNING, -errno, "Failed to rename '%s'", path);
 }
 
+/* The fleet lineage file: "fedmon-federation-v1 VERSION\n". */
+#define FED_STATE_MAGIC "fedmon-federation-v1 "
+
+static void
+fed_state_write(const fm_learner *l, uint64_t version)
+{
+	char text[64];
+	int n = snprintf(text, sizeof(text), FED_STATE_MAGIC "%llu\n",
+	    (unsigned long long)version);
+
+	model_write(l, FM_LEARNER_FEDERATION_FILE, (const uint8_t *)text,
+	    (size_t)n);
+}
+
+/* The lineage saved by the last run; 0 when none or unreadable (logged:
+ * the next fleet model is then fetched again, nothing is lost). */
+static uint64_t
+fed_state_read(const fm_learner *l)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	uint64_t v = 0;
+	char *nl;
+
+	if (model_read(l, FM_LEARNER_FEDERATION_FILE, &buf, &len) < 0)
+		return 0;
+	nl = memchr(buf, '\n', len);
+	if (len <= strlen(FED_STATE_MAGIC) || !nl ||
+	    (size_t)(nl - (char *)buf) != len - 1 ||
+	    memcmp(buf, FED_STATE_MAGIC, strlen(FED_STATE_MAGIC)) != 0 ||
+	    (*nl = '\0', fm_parse_u64((char *)buf + strlen(FED_STATE_MAGIC),
+			      &v) < 0)) {
+		fm_log(LOG_WARNING,
+		    "Failed to parse '%s/%s', fetching the fleet model again",
+		    l->cfg.state_dir, FM_LEARNER_FEDERATION_FILE);
+		v = 0;
+	}
+	free(buf);
+	return v;
+}
+
 /* ---- the training thread ------------------------------------------------- */
 
 static double
@@ -316,6 +375,7 @@ static void
 train(const fm_learner *l, job *j)
 {
 	double t0 = thread_cpu_seconds();
+	fm_learn_detector_train_stats ts;
 	uint8_t *buf = NULL;
 	size_t len;
 	int r;
@@ -325,8 +385,31 @@ train(const fm_learner *l, job *j)
 		    &j->det);
 	else
 		r = fm_learn_detector_new(&l->dcfg, &j->det);
+	if (r == 0 && j->global.version > 0) {
+		/* personalise the fleet's model on this host's samples */
+		fm_learn_ae_train_config tc = l->dcfg.train;
+
+		tc.prox_mu = j->global.prox_mu;
+		if (j->global.local_steps > 0)
+			tc.steps = j->global.local_steps;
+		r = fm_learn_detector_set_train_config(j->det, &tc);
+		if (r == 0)
+			r = fm_learn_detector_params_import(j->det,
+			    j->global.layout_id, j->global_params,
+			    j->global.n_params);
+	}
 	if (r == 0)
-		r = fm_learn_detector_train(j->det, j->rows, j->n, NULL);
+		r = fm_learn_detector_train(j->det, j->rows, j->n, &ts);
+	if (r == 0) {
+		size_t n;
+
+		j->loss = (float)ts.loss_last;
+		/* later trainings are the host's own again */
+		r = fm_learn_detector_set_train_config(j->det, &l->dcfg.train);
+		if (r == 0)
+			r = fm_learn_detector_params_export(
+			    j->det, j->update, l->fed_n, &n);
+	}
 	if (r == 0)
 		r = predictors_load(&l->pcfg, j->pred_file, j->pred_len, j->pred);
 	if (r == 0)
@@ -345,6 +428,8 @@ train(const fm_learner *l, job *j)
 	    0)
 		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
+	if (j->global.version > 0)
+		fed_state_write(l, j->version);
 }
 
 /* The lowest priority the kernel offers a thread: SCHED_IDLE, and nice
@@ -458,6 +543,16 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 		r = fm_learn_detector_new(&l->dcfg, &l->det);
 		if (r < 0)
 			goto out_free;
+	} else {
+		l->fed_version = fed_state_read(l);
+	}
+	l->fed_layout = fm_learn_detector_layout_id(l->det);
+	l->fed_n = (uint32_t)fm_learn_detector_params_count(l->det);
+	l->offer = malloc((size_t)l->fed_n * sizeof(float));
+	l->snap = malloc((size_t)l->fed_n * sizeof(float));
+	if (!l->offer || !l->snap) {
+		r = -ENOMEM;
+		goto out_free;
 	}
 	if (model_read(l, FM_LEARNER_PREDICTOR_FILE, &buf, &len) == 0) {
 		r = predictors_load(&l->pcfg, buf, len, l->pred);
@@ -542,6 +637,8 @@ fm_learner_free(fm_learner *l)
 	free(l->msum);
 	free(l->mcnt);
 	free(l->pz);
+	free(l->offer);
+	free(l->snap);
 	free(l);
 	return NULL;
 }
@@ -594,6 +691,23 @@ job_make(const fm_learner *l, job **ret)
 	    l->dcfg.n_features, l->pred, &j->pred_file, &j->pred_len);
 	if (r < 0)
 		goto out_free;
+	j->update = malloc((size_t)l->fed_n * sizeof(float));
+	j->global_params = malloc((size_t)l->fed_n * sizeof(float));
+	if (!j->update || !j->global_params) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	pthread_mutex_lock((pthread_mutex_t *)&l->lock);
+	j->version = l->fed_version;
+	if (l->offered) {
+		j->global = l->offer_meta;
+		memcpy(j->global_params, l->offer,
+		    (size_t)l->fed_n * sizeof(float));
+		j->global.params = j->global_params;
+		j->version = j->global.version;
+		((fm_learner *)l)->offered = false;
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&l->lock);
 	*ret = j;
 	return 0;
 out_free:
@@ -628,10 +742,30 @@ adopt(fm_learner *l, job *j)
 		j->pred[s] = NULL;
 		l->onsets[s] = j->onsets[s];
 	}
-	fm_log(l->trained_once ? LOG_DEBUG : LOG_INFO,
-	    "Trained the models on %zu samples and %zu minutes in %.3f s of "
-	    "CPU",
-	    j->n, j->nm, j->cpu_seconds);
+	pthread_mutex_lock(&l->lock);
+	l->fed_version = j->version;
+	memcpy(l->snap, j->update, (size_t)l->fed_n * sizeof(float));
+	l->snap_meta = (fm_learner_update) {
+		.base_version = j->version,
+		.layout_id = l->fed_layout,
+		.n_params = l->fed_n,
+		.samples = j->n,
+		.loss = j->loss,
+		.made_real_ns = j->real_ns,
+	};
+	l->snapped = true;
+	pthread_mutex_unlock(&l->lock);
+	if (j->global.version > 0)
+		fm_log(LOG_INFO,
+		    "Applied fleet model version %llu, personalised on %zu "
+		    "samples in %.3f s of CPU",
+		    (unsigned long long)j->global.version, j->n,
+		    j->cpu_seconds);
+	else
+		fm_log(l->trained_once ? LOG_DEBUG : LOG_INFO,
+		    "Trained the models on %zu samples and %zu minutes in "
+		    "%.3f s of CPU",
+		    j->n, j->nm, j->cpu_seconds);
 	l->trained_once = true;
 	pthread_mutex_lock(&l->status_lock);
 	l->status.ready = true;
@@ -658,9 +792,14 @@ maybe_train(fm_learner *l, int64_t now_ns)
 	job *j;
 	int r;
 
+	bool offered;
+
 	if (l->busy || l->rows_held < l->cfg.min_rows)
 		return;
-	if (l->last_train_mono_ns != 0 &&
+	pthread_mutex_lock(&l->lock);
+	offered = l->offered;
+	pthread_mutex_unlock(&l->lock);
+	if (!offered && l->last_train_mono_ns != 0 &&
 	    now_ns - l->last_train_mono_ns <
 		(int64_t)l->cfg.retrain_seconds * 1000000000LL)
 		return;
@@ -811,4 +950,101 @@ fm_learner_status_get(fm_learner *l, fm_learner_status *ret)
 	pthread_mutex_lock(&l->status_lock);
 	*ret = l->status;
 	pthread_mutex_unlock(&l->status_lock);
+}
+
+/* ---- federation ---------------------------------------------------------- */
+
+void
+fm_learner_fed_layout(
+    const fm_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params)
+{
+	*ret_layout_id = l->fed_layout;
+	*ret_n_params = l->fed_n;
+}
+
+uint64_t
+fm_learner_fed_version(fm_learner *l)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&l->lock);
+	v = l->fed_version;
+	pthread_mutex_unlock(&l->lock);
+	return v;
+}
+
+int
+fm_learner_fed_offer(fm_learner *l, const fm_learner_global *g)
+{
+	if (g->version == 0 || g->n_params != l->fed_n)
+		return -EINVAL;
+	if (g->layout_id != l->fed_layout)
+		return -ESTALE;
+	for (uint32_t i = 0; i < g->n_params; i++) {
+		if (!isfinite(g->params[i]))
+			return -EDOM;
+	}
+	pthread_mutex_lock(&l->lock);
+	memcpy(l->offer, g->params, (size_t)l->fed_n * sizeof(float));
+	l->offer_meta = *g;
+	l->offer_meta.params = NULL;
+	l->offered = true;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+int
+fm_learner_fed_update(
+    fm_learner *l, float *dst, size_t cap, fm_learner_update *ret)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (!l->snapped)
+		r = -ENODATA;
+	else if (cap < l->fed_n)
+		r = -ENOBUFS;
+	if (r == 0) {
+		memcpy(dst, l->snap, (size_t)l->fed_n * sizeof(float));
+		*ret = l->snap_meta;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static void
+model_layout(void *userdata, uint32_t *ret_layout_id, uint32_t *ret_n_params)
+{
+	fm_learner_fed_layout(userdata, ret_layout_id, ret_n_params);
+}
+
+static uint64_t
+model_version(void *userdata)
+{
+	return fm_learner_fed_version(userdata);
+}
+
+static int
+model_offer(void *userdata, const fm_learner_global *g)
+{
+	return fm_learner_fed_offer(userdata, g);
+}
+
+static int
+model_update(
+    void *userdata, float *dst, size_t cap, fm_learner_update *ret)
+{
+	return fm_learner_fed_update(userdata, dst, cap, ret);
+}
+
+void
+fm_learner_fed_model(fm_learner *l, fm_federation_model *ret)
+{
+	*ret = (fm_federation_model) {
+		.layout = model_layout,
+		.version = model_version,
+		.offer = model_offer,
+		.update = model_update,
+		.userdata = l,
+	};
 }

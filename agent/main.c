@@ -42,6 +42,7 @@ struct run {
 	fm_sample last;          /* --once: the latest sample */
 	fm_labels *labels;       /* the daemon's failure labels */
 	fm_learner *learner;     /* and its models */
+	fm_federation *fed;      /* talks to the aggregator, if any */
 };
 
 static void
@@ -379,6 +380,19 @@ install_signals(void)
 	return 0;
 }
 
+static bool
+federation_changed(const fm_agent_config *a, const fm_agent_config *b)
+{
+	return strcmp(a->fed_aggregator, b->fed_aggregator) != 0 ||
+	    strcmp(a->fed_aggregator_key, b->fed_aggregator_key) != 0 ||
+	    strcmp(a->fed_key_file, b->fed_key_file) != 0 ||
+	    a->fed_timeout_ms != b->fed_timeout_ms ||
+	    a->fed_retry_min_ms != b->fed_retry_min_ms ||
+	    a->fed_retry_max_ms != b->fed_retry_max_ms ||
+	    a->fed_max_message_bytes != b->fed_max_message_bytes ||
+	    a->fed_skew_seconds != b->fed_skew_seconds;
+}
+
 /* Re-reads the configuration on SIGHUP. A broken file keeps the running
  * configuration; keys that need a restart are named. */
 static void
@@ -417,11 +431,12 @@ reload(struct run *run)
 	    next.learn_retrain_seconds != run->cfg.learn_retrain_seconds ||
 	    next.learn_alarm_samples != run->cfg.learn_alarm_samples ||
 	    next.learn_clear_samples != run->cfg.learn_clear_samples ||
-	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes)
+	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes ||
+	    federation_changed(&next, &run->cfg))
 		fm_log(LOG_NOTICE,
 		    "Configuration reloaded; changes to [agent] interval_ms "
-		    "and state_dir, [collect], [history], [labels] and "
-		    "[learn] take effect at the next restart.");
+		    "and state_dir, [collect], [history], [labels], [learn] "
+		    "and [federation] take effect at the next restart.");
 	else
 		fm_log(LOG_INFO, "Configuration reloaded.");
 }
@@ -438,33 +453,32 @@ keep_running(void *userdata)
 	return !stop_requested;
 }
 
-/* Creates path and its missing parents (like mkdir -p); the last
- * component gets mode, parents 0755. An existing directory is fine. */
-static int
-make_dir(const char *path, mode_t mode)
+/* Starts federating when an aggregator is configured. A failure (no key
+ * file, say) is logged and the agent goes on standalone: monitoring
+ * must not stop because federation cannot start. */
+static void
+start_federation(struct run *run)
 {
-	char buf[FM_AGENT_PATH_BYTES];
-	struct stat st;
+	fm_federation_config fcfg;
+	fm_federation_model m;
 	int r;
 
-	r = fm_strlcpy(buf, path, sizeof(buf));
-	if (r < 0)
-		return r;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (!run->cfg.fed_aggregator[0]) {
+		fm_log(LOG_INFO, "No aggregator configured: learning "
+				 "standalone");
+		return;
 	}
-	if (mkdir(buf, mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	if (stat(buf, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	fm_agent_config_federation(&run->cfg, &fcfg);
+	fm_learner_fed_model(run->learner, &m);
+	r = fm_federation_new(&fcfg, &m, true, &run->fed);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r,
+		    "Failed to start federating with '%s' (key file '%s'), "
+		    "learning standalone",
+		    fcfg.url, fcfg.key_file);
+		return;
+	}
+	fm_log(LOG_INFO, "Federating with aggregator '%s'", fcfg.url);
 }
 
 static int
@@ -486,12 +500,12 @@ run_daemon(struct run *run)
 	int r;
 
 	if (!run->opt->once) {
-		r = make_dir(cfg->state_dir, 0750);
+		r = fm_file_mkdir_p(cfg->state_dir, 0750);
 		if (r < 0)
 			return fm_log_errno(LOG_ERR, r,
 			    "Failed to create state directory '%s'",
 			    cfg->state_dir);
-		r = make_dir(cfg->runtime_dir, 0755);
+		r = fm_file_mkdir_p(cfg->runtime_dir, 0755);
 		if (r < 0)
 			return fm_log_errno(LOG_ERR, r,
 			    "Failed to create runtime directory '%s'",
@@ -548,6 +562,8 @@ run_daemon(struct run *run)
 			goto out;
 		}
 	}
+	if (run->learner)
+		start_federation(run);
 	if (run->opt->duration_s)
 		max_ticks = run->opt->duration_s * 1000 / cfg->interval_ms;
 	fm_log(LOG_INFO,
@@ -564,6 +580,7 @@ run_daemon(struct run *run)
 	    (unsigned long long)stats.ticks, (unsigned long long)stats.missed,
 	    (double)stats.max_lateness_ns / 1e6);
 out:
+	run->fed = fm_federation_free(run->fed);
 	/* the learner saves its models on the way out */
 	run->learner = fm_learner_free(run->learner);
 	run->labels = fm_labels_free(run->labels);

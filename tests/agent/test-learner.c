@@ -256,6 +256,94 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	host_cleanup(&h);
 }
 
+/* Waits, sampling, until the learner finished trainings + 1 trainings. */
+static void
+feed_until_trainings(fm_learner *l, host *h, uint32_t trainings)
+{
+	fm_learner_status st;
+	fm_sample s;
+
+	for (int i = 0; i < 20000; i++) {
+		sample(h, &s, 0.0);
+		fm_learner_on_sample(l, &s, 0);
+		fm_learner_status_get(l, &st);
+		if (st.trainings >= trainings)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the learner never trained %u times", trainings);
+}
+
+/* Federation's hand-over: the local model's update (lineage 0), a fleet
+ * model offered and trained on at once (not after retrain_seconds), the
+ * update then made from it, its version kept across a restart; bad
+ * offers refused whole. */
+static void
+test_learner_federation_hand_over(void **state)
+{
+	fm_learner_config c;
+	fm_learner_global g;
+	fm_learner_update u;
+	fm_learner *l;
+	uint32_t layout, n;
+	float *p, *q, bad = NAN;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	fm_learner_fed_layout(l, &layout, &n);
+	assert_true(n > 0);
+	assert_int_not_equal(layout, 0);
+	p = calloc(n, sizeof(float));
+	q = calloc(n, sizeof(float));
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_int_equal(fm_learner_fed_update(l, p, n, &u), -ENODATA);
+	assert_int_equal(fm_learner_fed_version(l), 0);
+	feed_until_ready(l, &h);
+	assert_int_equal(fm_learner_fed_update(l, p, n - 1, &u), -ENOBUFS);
+	assert_int_equal(fm_learner_fed_update(l, p, n, &u), 0);
+	assert_int_equal(u.base_version, 0);
+	assert_int_equal(u.layout_id, layout);
+	assert_int_equal(u.n_params, n);
+	assert_true(u.samples >= c.min_rows);
+	assert_true(isfinite(u.loss));
+
+	g = (fm_learner_global) { .version = 7, .layout_id = layout,
+		.n_params = n, .params = p, .prox_mu = 0.1f,
+		.local_steps = 50 };
+	g.layout_id = layout + 1;
+	assert_int_equal(fm_learner_fed_offer(l, &g), -ESTALE);
+	g.layout_id = layout;
+	g.n_params = n - 1;
+	assert_int_equal(fm_learner_fed_offer(l, &g), -EINVAL);
+	g.n_params = n;
+	g.version = 0;
+	assert_int_equal(fm_learner_fed_offer(l, &g), -EINVAL);
+	g.version = 7;
+	q[0] = bad;
+	g.params = q;
+	assert_int_equal(fm_learner_fed_offer(l, &g), -EDOM);
+	g.params = p;
+	assert_int_equal(fm_learner_fed_offer(l, &g), 0);
+	/* retrain_seconds is 300: only the offer makes this training */
+	feed_until_trainings(l, &h, 2);
+	assert_int_equal(fm_learner_fed_version(l), 7);
+	assert_int_equal(fm_learner_fed_update(l, q, n, &u), 0);
+	assert_int_equal(u.base_version, 7);
+	fm_learner_free(l);
+
+	/* the lineage survives a restart */
+	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_learner_fed_version(l), 7);
+	fm_learner_free(l);
+	free(p);
+	free(q);
+	host_cleanup(&h);
+}
+
 static void
 test_learner_rejects_bad_config(void **state)
 {
@@ -284,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_learner_models_survive_a_restart),
 		cmocka_unit_test(test_learner_sets_a_corrupt_model_aside),
 		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
+		cmocka_unit_test(test_learner_federation_hand_over),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 	};
 
