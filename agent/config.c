@@ -54,6 +54,7 @@ enum key_kind {
 	KEY_COMMAND,
 	KEY_URL,
 	KEY_PUBKEY,
+	KEY_OPTPATH, /* an absolute path, or empty */
 };
 
 struct key {
@@ -120,8 +121,8 @@ static const struct key keys[] = {
 	    "tcp://HOST:PORT or ipc:///PATH, or empty" },
 	{ "federation", "aggregator_key", KEY_PUBKEY, OFF(fed_aggregator_key),
 	    0, 0, "a base64 public key of 32 bytes" },
-	{ "federation", "key_file", KEY_PATH, OFF(fed_key_file), 0, 0,
-	    "an absolute path" },
+	{ "federation", "key_file", KEY_OPTPATH, OFF(fed_key_file), 0, 0,
+	    "an absolute path, or empty" },
 	{ "federation", "timeout_ms", KEY_U32, OFF(fed_timeout_ms), 100,
 	    600000, "milliseconds, 100 to 600000" },
 	{ "federation", "retry_min_ms", KEY_U32, OFF(fed_retry_min_ms), 100,
@@ -154,8 +155,9 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 			break;
 		*(uint32_t *)(void *)field = (uint32_t)u;
 		return 0;
+	case KEY_OPTPATH:
 	case KEY_PATH:
-		if (value[0] != '/') {
+		if (value[0] != '/' && (k->kind == KEY_PATH || value[0])) {
 			r = -EINVAL;
 			break;
 		}

@@ -145,6 +145,17 @@ test_config_errors_name_file_line_key(void **state)
 		{ "[agnet]\ninterval_ms = 500\n",
 		    "2: unknown section for key 'interval_ms' in section "
 		    "[agnet]" },
+		{ "[federation]\naggregator = http://example.org\n",
+		    "2: invalid value 'http://example.org' (expected "
+		    "tcp://HOST:PORT or ipc:///PATH, or empty) for key "
+		    "'aggregator' in section [federation]" },
+		{ "[federation]\naggregator_key = c2hvcnQ=\n",
+		    "2: invalid value 'c2hvcnQ=' (expected a base64 public key "
+		    "of 32 bytes) for key 'aggregator_key' in section "
+		    "[federation]" },
+		{ "[federation]\nkey_file = agent.key\n",
+		    "2: invalid value 'agent.key' (expected an absolute path, "
+		    "or empty) for key 'key_file' in section [federation]" },
 		{ "[agent]\nstate_dir = relative/dir\n",
 		    "2: invalid value 'relative/dir' (expected an absolute "
 		    "path) for key 'state_dir' in section [agent]" },
@@ -227,6 +238,21 @@ test_config_check_relations(void **state)
 	assert_string_equal(err,
 	    "[labels] health_timeout_ms (5000) must be at most "
 	    "health_interval_ms (1000)");
+	fm_agent_config_init(&c);
+	snprintf(c.fed_aggregator, sizeof(c.fed_aggregator),
+	    "tcp://127.0.0.1:7300");
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_non_null(strstr(err, "aggregator_key is not"));
+	snprintf(c.fed_aggregator_key, sizeof(c.fed_aggregator_key),
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	c.learn_enabled = false;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_non_null(strstr(err, "[learn] enabled"));
+	c.learn_enabled = true;
+	c.fed_retry_max_ms = 10;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_non_null(strstr(err, "retry_max_ms"));
 }
 
 static void

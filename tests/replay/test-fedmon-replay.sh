@@ -109,5 +109,65 @@ bad "bad --rows-per-day" "rows-per-day" --train "$T/train.csv" --test "$T/test.c
 bad "bad --seed" "seed" --train "$T/train.csv" --test "$T/test.csv" --seed -3
 bad "stray argument" "unexpected argument" --train "$T/train.csv" --test "$T/test.csv" extra
 
+# 6. --federate: three clients through the real aggregator and agent code
+gen 0 1500 11 >"$T/a.train"; gen 1500 300 12 1600 >"$T/a.test"
+gen 0 1500 21 >"$T/b.train"; gen 1500 300 22 >"$T/b.test"
+gen 0 1500 31 >"$T/c.train"; gen 1500 200 32 >"$T/c.test"
+printf 'alpha\t%s\t%s\n# a comment\n\nbeta\t%s\t%s\ngamma\t%s\t%s\t40\n' \
+	"$T/a.train" "$T/a.test" "$T/b.train" "$T/b.test" "$T/c.train" \
+	"$T/c.test" >"$T/clients"
+for mode in federated local pooled; do
+	"$REPLAY" --federate "$T/clients" --out "$T/fed-$mode/sub" \
+		--mode $mode --rounds 2 >"$T/fed.out" 2>"$T/fed.err"
+	check "--federate --mode $mode: exit status 0" test $? -eq 0
+	check "--federate --mode $mode: nothing on stdout" test ! -s "$T/fed.out"
+	check "--federate --mode $mode: one SCORE,ALARM line per test row" \
+		test "$(cat "$T/fed-$mode/sub/alpha.scores" | grep -cE '^-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?,[01]$')" -eq 300 -a \
+		"$(wc -l <"$T/fed-$mode/sub/beta.scores")" -eq 300 -a \
+		"$(wc -l <"$T/fed-$mode/sub/gamma.scores")" -eq 200
+done
+check "--federate: a client cut to 40 train rows (MAX_TRAIN_ROWS) scores 0,0" \
+	test "$(grep -vc '^0,0$' "$T/fed-federated/sub/gamma.scores")" -eq 0
+check "--federate: the anomaly in alpha's test raises an alarm" \
+	grep -q ',1$' "$T/fed-federated/sub/alpha.scores"
+check "--federate: federated differs from local" \
+	bash -c "! cmp -s '$T/fed-federated/sub/alpha.scores' '$T/fed-local/sub/alpha.scores'"
+check "--federate --mode local equals the single mode" \
+	cmp -s "$T/fed-local/sub/beta.scores" <("$REPLAY" --train "$T/b.train" --test "$T/b.test")
+"$REPLAY" --federate "$T/clients" --out "$T/fed-again" --rounds 2 2>"$T/fed-again.err"
+check "--federate: same seed, byte-identical output" \
+	cmp -s "$T/fed-federated/sub/alpha.scores" "$T/fed-again/alpha.scores"
+check "--federate: it says why gamma takes no part" \
+	grep -q "client 'gamma' has 40 training rows" "$T/fed-again.err"
+"$REPLAY" --federate "$T/clients" --out "$T/fed-seed" --rounds 2 --seed 5 2>/dev/null
+check "--federate: another seed, another model" \
+	bash -c "! cmp -s '$T/fed-again/beta.scores' '$T/fed-seed/beta.scores'"
+"$REPLAY" --federate "$T/clients" --out "$T/fed-r1" --rounds 1 2>/dev/null
+check "--federate: --rounds changes the result" \
+	bash -c "! cmp -s '$T/fed-again/beta.scores' '$T/fed-r1/beta.scores'"
+
+printf 'alpha\t%s\n' "$T/a.train" >"$T/cl-short"
+bad "--federate: a line with 2 fields" "cl-short:1:" --federate "$T/cl-short" --out "$T/o"
+printf 'alpha\t%s\t%s\nalpha\t%s\t%s\n' "$T/a.train" "$T/a.test" "$T/b.train" "$T/b.test" >"$T/cl-dup"
+bad "--federate: a name twice" "cl-dup:2:" --federate "$T/cl-dup" --out "$T/o"
+printf 'al/pha\t%s\t%s\n' "$T/a.train" "$T/a.test" >"$T/cl-slash"
+bad "--federate: a name with a slash" "cl-slash:1:" --federate "$T/cl-slash" --out "$T/o"
+printf 'alpha\t%s\t%s\tmany\n' "$T/a.train" "$T/a.test" >"$T/cl-max"
+bad "--federate: a bad MAX_TRAIN_ROWS" "cl-max:1:" --federate "$T/cl-max" --out "$T/o"
+printf 'alpha\t%s\t%s\nbeta\t%s\t%s\n' "$T/a.train" "$T/a.test" "$T/three.csv" "$T/three.csv" >"$T/cl-cols"
+bad "--federate: clients with other column counts" "cl-cols:2:" --federate "$T/cl-cols" --out "$T/o"
+printf 'alpha\t%s\t%s\n' "$T/ragged.csv" "$T/a.test" >"$T/cl-ragged"
+bad "--federate: a malformed CSV" "ragged.csv:7:" --federate "$T/cl-ragged" --out "$T/o"
+printf '# nobody\n' >"$T/cl-none"
+bad "--federate: no clients" "cl-none:1:" --federate "$T/cl-none" --out "$T/o"
+bad "--federate: a missing clients file" "nope:0:" --federate "$T/nope" --out "$T/o"
+bad "--federate without --out" "needs --out" --federate "$T/clients"
+bad "--federate with --train" "takes no" --federate "$T/clients" --out "$T/o" --train "$T/a.train"
+bad "--mode without --federate" "go with --federate" --train "$T/a.train" --test "$T/a.test" --mode local
+bad "--federate: an unknown mode" "federated, local or pooled" --federate "$T/clients" --out "$T/o" --mode solo
+bad "--federate: bad --rounds" "rounds" --federate "$T/clients" --out "$T/o" --rounds 0
+: >"$T/a-file"
+bad "--federate: --out is a file" "cannot create" --federate "$T/clients" --out "$T/a-file"
+
 echo "1..$n"
 [ $failed -eq 0 ]

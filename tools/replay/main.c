@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,7 @@
 #include "fm-config.h"
 #include "learn/learn.h"
 #include "tools/replay/csv.h"
-
-#define EXIT_USAGE 2 /* bad flag or malformed input */
+#include "tools/replay/replay.h"
 
 static void
 usage(FILE *f)
@@ -23,12 +23,27 @@ usage(FILE *f)
 	fprintf(f,
 	    "Usage: fedmon-replay --train TRAIN --test TEST "
 	    "[--rows-per-day N] [--seed N]\n"
+	    "       fedmon-replay --federate CLIENTS --out DIR "
+	    "[--mode federated|local|pooled]\n"
+	    "                     [--rounds R] [--rows-per-day N] [--seed "
+	    "N]\n"
 	    "\n"
 	    "Trains the anomaly detector on TRAIN, then scores TEST row by "
 	    "row, causally,\n"
 	    "printing one SCORE,ALARM line per TEST row on stdout. Files "
 	    "hold rows of\n"
 	    "comma-separated floats without a header.\n"
+	    "\n"
+	    "With --federate, each client of CLIENTS (lines "
+	    "NAME<TAB>TRAIN<TAB>TEST[<TAB>MAX_TRAIN_ROWS])\n"
+	    "trains on its TRAIN (its first MAX_TRAIN_ROWS rows if given) "
+	    "and scores its\n"
+	    "TEST into DIR/NAME.scores. federated: through the real "
+	    "aggregator and agent\n"
+	    "code, sealed updates over NNG inproc; local: each client "
+	    "alone; pooled: one\n"
+	    "model on every client's rows (a reference only: it breaks "
+	    "privacy).\n"
 	    "\n"
 	    "  --train FILE        training rows (unlabelled)\n"
 	    "  --test FILE         rows to score\n"
@@ -37,15 +52,19 @@ usage(FILE *f)
 	    "  --seed N            training seed (default 1); the same seed "
 	    "gives the\n"
 	    "                      same output on the same machine\n"
+	    "  --federate FILE     the clients file\n"
+	    "  --out DIR           where NAME.scores go (created if "
+	    "missing)\n"
+	    "  --mode MODE         federated (default), local or pooled\n"
+	    "  --rounds R          federated rounds (default 3)\n"
 	    "  -h, --help          this text\n"
 	    "  --version           the version\n"
 	    "\n"
 	    "Exit status: 0 success, 2 bad flag or malformed input.\n");
 }
 
-/* Reads a CSV file, or says why not, as "FILE:LINE: why". */
-static int
-read_csv(const char *path, fm_replay_csv **ret)
+int
+fm_replay_read_csv(const char *path, fm_replay_csv **ret)
 {
 	fm_replay_csv_error err = { 0 };
 	int r;
@@ -70,16 +89,32 @@ typedef struct replay_args {
 	const char *test;
 	uint32_t rows_per_day;
 	uint64_t seed;
+	bool mode_set, rounds_set;
+	replay_fed_args fed; /* fed.clients set: --federate */
 } replay_args;
 
 /* Parses argv; returns 0, 1 (help or version printed) or -EINVAL. */
 static int
 parse_args(int argc, char **argv, replay_args *a)
 {
-	enum { OPT_TRAIN = 256, OPT_TEST, OPT_RPD, OPT_SEED, OPT_VERSION };
+	enum {
+		OPT_TRAIN = 256,
+		OPT_TEST,
+		OPT_RPD,
+		OPT_SEED,
+		OPT_VERSION,
+		OPT_FEDERATE,
+		OPT_OUT,
+		OPT_MODE,
+		OPT_ROUNDS,
+	};
 	static const struct option opts[] = {
 		{ "train", required_argument, NULL, OPT_TRAIN },
 		{ "test", required_argument, NULL, OPT_TEST },
+		{ "federate", required_argument, NULL, OPT_FEDERATE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "rows-per-day", required_argument, NULL, OPT_RPD },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "help", no_argument, NULL, 'h' },
@@ -89,7 +124,12 @@ parse_args(int argc, char **argv, replay_args *a)
 	uint64_t v;
 	int c;
 
-	*a = (replay_args) { .rows_per_day = 1440, .seed = 1 };
+	*a = (replay_args) {
+		.rows_per_day = 1440,
+		.seed = 1,
+		.fed = { .mode = REPLAY_FEDERATED,
+		    .rounds = REPLAY_ROUNDS_DEFAULT },
+	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -119,6 +159,39 @@ parse_args(int argc, char **argv, replay_args *a)
 			}
 			a->seed = v;
 			break;
+		case OPT_FEDERATE:
+			a->fed.clients = optarg;
+			break;
+		case OPT_OUT:
+			a->fed.out = optarg;
+			break;
+		case OPT_MODE:
+			a->mode_set = true;
+			if (strcmp(optarg, "federated") == 0)
+				a->fed.mode = REPLAY_FEDERATED;
+			else if (strcmp(optarg, "local") == 0)
+				a->fed.mode = REPLAY_LOCAL;
+			else if (strcmp(optarg, "pooled") == 0)
+				a->fed.mode = REPLAY_POOLED;
+			else {
+				fprintf(stderr,
+				    "fedmon-replay: --mode wants federated, "
+				    "local or pooled, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_ROUNDS:
+			if (fm_parse_u64_range(optarg, 1, 10000, &v) < 0) {
+				fprintf(stderr,
+				    "fedmon-replay: --rounds wants an integer "
+				    "from 1 to 10000, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			a->rounds_set = true;
+			a->fed.rounds = v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -144,6 +217,27 @@ parse_args(int argc, char **argv, replay_args *a)
 		    argv[optind]);
 		return -EINVAL;
 	}
+	a->fed.rows_per_day = a->rows_per_day;
+	a->fed.seed = a->seed;
+	if (a->fed.clients) {
+		if (a->train || a->test) {
+			fprintf(stderr, "fedmon-replay: --federate takes no "
+					"--train or --test (the clients file "
+					"names them)\n");
+			return -EINVAL;
+		}
+		if (!a->fed.out) {
+			fprintf(stderr, "fedmon-replay: --federate needs "
+					"--out DIR\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (a->fed.out || a->mode_set || a->rounds_set) {
+		fprintf(stderr, "fedmon-replay: --out, --mode and --rounds "
+				"go with --federate\n");
+		return -EINVAL;
+	}
 	if (!a->train || !a->test) {
 		fprintf(stderr, "fedmon-replay: --train and --test are "
 				"required\n");
@@ -167,7 +261,13 @@ main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	fm_learn_blas_single_thread();
-	if (read_csv(a.train, &train) < 0 || read_csv(a.test, &test) < 0) {
+	if (a.fed.clients) {
+		/* the agent and aggregator code narrate every round */
+		fm_log_set_max_level(LOG_WARNING);
+		return fm_replay_federate(&a.fed);
+	}
+	if (fm_replay_read_csv(a.train, &train) < 0 ||
+	    fm_replay_read_csv(a.test, &test) < 0) {
 		status = EXIT_USAGE;
 		goto out;
 	}
