@@ -26,7 +26,7 @@ fm_agg_config_init(fm_agg_config *c)
 		.poll_ms = 30000,
 		.collect_poll_ms = 5000,
 		.layout_id = 0,
-		.prox_mu = 0.01f,
+		.prox_mu = 0.0f,
 		.local_steps = 0,
 		.rule = FM_AGG_RULE_FEDAVG,
 		.server_lr = 0,

@@ -79,7 +79,8 @@ sort_and_check(struct keyring_entry *e, size_t n, struct parse_error *pe)
 {
 	const struct keyring_entry *dup = NULL, *orig = NULL;
 
-	qsort(e, n, sizeof(*e), cmp_entry);
+	if (n > 1)
+		qsort(e, n, sizeof(*e), cmp_entry);
 	for (size_t i = 1; i < n; i++) {
 		if (e[i].id != e[i - 1].id)
 			continue;

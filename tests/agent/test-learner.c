@@ -256,22 +256,22 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	host_cleanup(&h);
 }
 
-/* Waits, sampling, until the learner finished trainings + 1 trainings. */
+/* Feeds samples until the learner's models descend from fleet version
+ * (a training already running when the offer came finishes first). */
 static void
-feed_until_trainings(fm_learner *l, host *h, uint32_t trainings)
+feed_until_version(fm_learner *l, host *h, uint64_t version)
 {
-	fm_learner_status st;
 	fm_sample s;
 
 	for (int i = 0; i < 20000; i++) {
 		sample(h, &s, 0.0);
 		fm_learner_on_sample(l, &s, 0);
-		fm_learner_status_get(l, &st);
-		if (st.trainings >= trainings)
+		if (fm_learner_fed_version(l) == version)
 			return;
 		usleep(1000);
 	}
-	fail_msg("the learner never trained %u times", trainings);
+	fail_msg("the learner never trained on fleet version %llu",
+	    (unsigned long long)version);
 }
 
 /* Federation's hand-over: the local model's update (lineage 0), a fleet
@@ -292,6 +292,7 @@ test_learner_federation_hand_over(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
+	c.retrain_seconds = 86400;
 	assert_int_equal(fm_learner_new(&c, &l), 0);
 	fm_learner_fed_layout(l, &layout, &n);
 	assert_true(n > 0);
@@ -328,9 +329,9 @@ test_learner_federation_hand_over(void **state)
 	assert_int_equal(fm_learner_fed_offer(l, &g), -EDOM);
 	g.params = p;
 	assert_int_equal(fm_learner_fed_offer(l, &g), 0);
-	/* retrain_seconds is 300: only the offer makes this training */
-	feed_until_trainings(l, &h, 2);
-	assert_int_equal(fm_learner_fed_version(l), 7);
+	/* retrain_seconds is a day: only the offer can start a training
+	 * within the 20000 samples fed at most */
+	feed_until_version(l, &h, 7);
 	assert_int_equal(fm_learner_fed_update(l, q, n, &u), 0);
 	assert_int_equal(u.base_version, 7);
 	fm_learner_free(l);
