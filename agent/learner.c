@@ -656,9 +656,10 @@ ring_copy(const void *ring, uint32_t cap, uint32_t head, uint32_t held,
 	memcpy((uint8_t *)dst + (size_t)n1 * w, ring, (size_t)(held - n1) * w);
 }
 
-/* Builds a training from the rows kept and the current models. */
+/* Builds a training from the rows kept and the current models, with the
+ * fleet model offered since the last one, if any. */
 static int
-job_make(const fm_learner *l, job **ret)
+job_make(fm_learner *l, job **ret)
 {
 	size_t d = l->dcfg.n_features;
 	job *j = calloc(1, sizeof(*j));
@@ -697,7 +698,7 @@ job_make(const fm_learner *l, job **ret)
 		r = -ENOMEM;
 		goto out_free;
 	}
-	pthread_mutex_lock((pthread_mutex_t *)&l->lock);
+	pthread_mutex_lock(&l->lock);
 	j->version = l->fed_version;
 	if (l->offered) {
 		j->global = l->offer_meta;
@@ -705,9 +706,9 @@ job_make(const fm_learner *l, job **ret)
 		    (size_t)l->fed_n * sizeof(float));
 		j->global.params = j->global_params;
 		j->version = j->global.version;
-		((fm_learner *)l)->offered = false;
+		l->offered = false;
 	}
-	pthread_mutex_unlock((pthread_mutex_t *)&l->lock);
+	pthread_mutex_unlock(&l->lock);
 	*ret = j;
 	return 0;
 out_free:

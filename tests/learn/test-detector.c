@@ -684,6 +684,23 @@ test_detector_rejects_bad_config(void **state)
 	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
 	assert_null(det);
 	assert_null(fm_learn_detector_free(NULL));
+
+	/* a round's training settings: validated, all or nothing */
+	{
+		fm_learn_ae_train_config tc = cfg.train;
+
+		assert_int_equal(fm_learn_detector_new(&cfg, &det), 0);
+		tc.prox_mu = -1.0f;
+		assert_int_equal(
+		    fm_learn_detector_set_train_config(det, &tc), -EINVAL);
+		assert_float_equal(
+		    fm_learn_detector_train_config(det)->prox_mu, 0.0f, 0);
+		tc.prox_mu = 0.5f;
+		tc.steps = 7;
+		assert_int_equal(fm_learn_detector_set_train_config(det, &tc), 0);
+		assert_int_equal(fm_learn_detector_train_config(det)->steps, 7);
+		det = fm_learn_detector_free(det);
+	}
 }
 
 int
