@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,6 @@
 #define EXIT_USAGE     2
 #define DEFAULT_CONFIG FM_SYSCONFDIR "/agent.conf"
 
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
 
 struct options {
 	const char *config; /* NULL: DEFAULT_CONFIG if it exists */
@@ -356,30 +353,6 @@ on_sample_keep(void *userdata, const fm_sample *s)
 	run->last = *s;
 }
 
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_requested = 1;
-	else
-		stop_requested = 1;
-}
-
-static int
-install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	/* No SA_RESTART: a signal must interrupt the sleep. */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
-	    sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGHUP, &sa, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return 0;
-}
-
 static bool
 federation_changed(const fm_agent_config *a, const fm_agent_config *b)
 {
@@ -446,11 +419,9 @@ keep_running(void *userdata)
 {
 	struct run *run = userdata;
 
-	if (reload_requested) {
-		reload_requested = 0;
+	if (fm_signals_take_reload())
 		reload(run);
-	}
-	return !stop_requested;
+	return !fm_signals_stop_requested();
 }
 
 /* Starts federating when an aggregator is configured. A failure (no key
@@ -531,7 +502,7 @@ run_daemon(struct run *run)
 		    sampler, NULL, cfg->interval_ms, 2, &hooks, &stats);
 		if (r < 0)
 			goto out;
-		if (stop_requested) {
+		if (fm_signals_stop_requested()) {
 			r = -EINTR;
 			goto out;
 		}
@@ -605,7 +576,7 @@ main(int argc, char **argv)
 	if (load_config(&opt, &run.cfg, &run.config_path) < 0)
 		return EXIT_USAGE;
 	fm_log_set_max_level(run.cfg.log_level);
-	r = install_signals();
+	r = fm_signals_install();
 	if (r < 0)
 		return fm_log_errno(LOG_ERR, r,
 		           "Failed to install signal "

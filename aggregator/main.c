@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,6 @@
 /* The longest a request wait lasts, so signals are seen this soon. */
 #define SERVE_WAIT_MS 250
 
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
 
 struct options {
 	const char *config; /* NULL: DEFAULT_CONFIG if it exists */
@@ -190,29 +187,6 @@ load_config(const struct options *o, fm_agg_config *cfg, const char **ret_path)
 		return -EINVAL;
 	}
 	*ret_path = path;
-	return 0;
-}
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_requested = 1;
-	else
-		stop_requested = 1;
-}
-
-static int
-install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
-	    sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGHUP, &sa, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
@@ -416,11 +390,9 @@ run(const fm_agg_config *cfg, const char *config_path)
 	    fm_agg_rule_name(cfg->rule), (unsigned long long)st.version,
 	    (unsigned long long)st.round,
 	    config_path ? config_path : "(built-in defaults)", cfg->state_dir);
-	while (!stop_requested) {
-		if (reload_requested) {
-			reload_requested = 0;
+	while (!fm_signals_stop_requested()) {
+		if (fm_signals_take_reload())
 			reload_keyring(a, cfg);
-		}
 		r = fm_agg_serve(a, s, SERVE_WAIT_MS);
 		if (r == -ECANCELED) {
 			fm_log(
@@ -437,7 +409,7 @@ run(const fm_agg_config *cfg, const char *config_path)
 		    cfg->state_dir);
 	else
 		fm_log(LOG_INFO, "Stopping: state written.");
-	if (!stop_requested && r == 0)
+	if (!fm_signals_stop_requested() && r == 0)
 		r = -ECANCELED;
 out:
 	fm_net_sock_free(s);
@@ -465,7 +437,7 @@ main(int argc, char **argv)
 	 * bench/bench-agg). Peak RSS is unchanged. */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	r = install_signals();
+	r = fm_signals_install();
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to install signal handlers");
 		return EXIT_FAILURE;

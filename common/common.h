@@ -123,6 +123,19 @@ int fm_file_read_all(const char *path, size_t max, uint8_t **ret_buf,
 int fm_file_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode) FM_WUR;
 
+/*
+ * A daemon's signals: SIGTERM and SIGINT ask it to stop, SIGHUP to reload
+ * its configuration; SIGPIPE is ignored. Handlers only set flags (no
+ * SA_RESTART, so a signal interrupts a sleep). Returns 0 or -errno.
+ */
+int fm_signals_install(void) FM_WUR;
+
+/* Whether SIGTERM or SIGINT arrived. Async-signal-safe to read anywhere. */
+bool fm_signals_stop_requested(void);
+
+/* Whether SIGHUP arrived since the last call (the flag is cleared). */
+bool fm_signals_take_reload(void);
+
 /* Creates directory path and its missing parents (like mkdir -p): the
  * last component gets mode, parents 0755; an existing directory is fine.
  * Returns 0, -ENAMETOOLONG (4096 bytes or more), -ENOTDIR (a non-directory
