@@ -403,12 +403,11 @@ train(const fm_learner *l, job *j)
 	if (r == 0) {
 		size_t n;
 
+		/* (the round's settings end with this job: the next one
+		 * loads the detector with the host's own, l->dcfg) */
 		j->loss = (float)ts.loss_last;
-		/* later trainings are the host's own again */
-		r = fm_learn_detector_set_train_config(j->det, &l->dcfg.train);
-		if (r == 0)
-			r = fm_learn_detector_params_export(
-			    j->det, j->update, l->fed_n, &n);
+		r = fm_learn_detector_params_export(
+		    j->det, j->update, l->fed_n, &n);
 	}
 	if (r == 0)
 		r = predictors_load(&l->pcfg, j->pred_file, j->pred_len, j->pred);
