@@ -1,4 +1,5 @@
 /* agent.conf: defaults, the INI keys, and their validation. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,39 @@ fm_agent_config_init(fm_agent_config *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FM_STATEDIR);
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", FM_RUNTIMEDIR);
 	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
+	    FM_METRICS_DEFAULT_LISTEN);
+	snprintf(c->actions_systemctl, sizeof(c->actions_systemctl), "%s",
+	    "/usr/bin/systemctl");
+}
+
+/* POSIX portable names plus what useradd allows: [A-Za-z0-9._-], not
+ * starting with '-'. Empty is valid (the agent's own group). */
+static bool
+group_name_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 64 || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* "HOST:PORT" with a port 0 to 65535 and a non-empty host ("[v6]" for
+ * IPv6); the address itself is checked when it is bound. */
+static bool
+listen_is_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (!colon || colon == s)
+		return false;
+	return fm_parse_u64_range(colon + 1, 0, 65535, &port) == 0;
 }
 
 enum key_kind {
@@ -55,6 +89,8 @@ enum key_kind {
 	KEY_URL,
 	KEY_PUBKEY,
 	KEY_OPTPATH, /* an absolute path, or empty */
+	KEY_GROUP,   /* a group name, or empty */
+	KEY_LISTEN,  /* ADDRESS:PORT, or empty */
 };
 
 struct key {
@@ -77,6 +113,10 @@ static const struct key keys[] = {
 	    "an absolute path" },
 	{ "agent", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0,
 	    "err, warning, notice, info or debug" },
+	{ "agent", "control_group", KEY_GROUP, OFF(control_group), 0, 0,
+	    "a group name, or empty" },
+	{ "agent", "metrics_listen", KEY_LISTEN, OFF(metrics_listen), 0, 0,
+	    "ADDRESS:PORT, or empty" },
 	{ "collect", "procfs", KEY_PATH, OFF(procfs), 0, 0,
 	    "an absolute path" },
 	{ "collect", "fs_network", KEY_BOOL, OFF(fs_network), 0, 0,
@@ -199,6 +239,24 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 			break;
 		return 0;
 	}
+	case KEY_GROUP:
+		if (!group_name_is_valid(value)) {
+			r = -EINVAL;
+			break;
+		}
+		r = fm_strlcpy(field, value, sizeof(c->control_group));
+		if (r < 0)
+			break;
+		return 0;
+	case KEY_LISTEN:
+		if (value[0] && !listen_is_valid(value)) {
+			r = -EINVAL;
+			break;
+		}
+		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
+		if (r < 0)
+			break;
+		return 0;
 	case KEY_COMMAND:
 		r = fm_labels_command_check(value);
 		if (r == -E2BIG) {

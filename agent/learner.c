@@ -929,6 +929,8 @@ fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 	l->status.threshold = v.threshold;
 	l->status.alarm = v.alarm;
 	l->status.n_top = n_top;
+	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
+		l->status.contrib[i] = v.ready && i < d ? contrib[i] : 0.0f;
 	for (uint32_t i = 0; i < n_top; i++) {
 		l->status.top[i] = top[i];
 		l->status.top_contrib[i] = contrib[top[i]];

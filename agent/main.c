@@ -1,12 +1,22 @@
 /*
- * fedmon-agent: samples the host every interval into the history, and
- * (later issues) scores, learns, federates and acts on what it sees.
+ * fedmon-agent: samples the host every interval into the history, scores
+ * and learns from every sample, federates with an aggregator when one is
+ * configured, acts on its predictions ([action NAME] rules), answers
+ * fedmonctl on its control socket and serves /metrics.
+ *
+ * Under systemd (Type=notify) it reports READY=1 once it samples and
+ * serves, pings the watchdog from the sampling loop, and reports
+ * RELOADING=1 and STOPPING=1. Signals: SIGTERM, SIGINT save the models
+ * and exit 0; SIGHUP re-reads the configuration (a broken file keeps the
+ * running one, and says why).
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage or configuration
- * error.
+ * error. --may-restart UNIT: 0 when a restart rule names UNIT, 1 when
+ * none does, 2 when the configuration cannot be read.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +27,7 @@
 #include "agent/agent.h"
 #include "fm-config.h"
 #include "learn/learn.h"
+#include "net/net.h"
 
 #define EXIT_USAGE     2
 #define DEFAULT_CONFIG FM_SYSCONFDIR "/agent.conf"
@@ -28,6 +39,7 @@ struct options {
 	const char *runtime_dir;
 	const char *procfs;
 	const char *log_level;
+	const char *may_restart; /* --may-restart UNIT */
 	bool once, json, list, print;
 	uint64_t duration_s; /* 0: until stopped */
 };
@@ -40,6 +52,16 @@ struct run {
 	fm_labels *labels;       /* the daemon's failure labels */
 	fm_learner *learner;     /* and its models */
 	fm_federation *fed;      /* talks to the aggregator, if any */
+	fm_live *live;           /* counters for control and /metrics */
+	fm_sampler *sampler;
+	fm_actions *actions;     /* acts on the predictions */
+	fm_control *control;     /* fedmonctl's socket */
+	fm_net_http *http;       /* /metrics */
+	fm_agent_view view;      /* what control and /metrics read */
+	char metrics_url[FM_AGENT_PATH_BYTES + 32];
+	char control_path[FM_AGENT_PATH_BYTES + 32];
+	uint64_t watchdog_usec;  /* 0: no watchdog */
+	int64_t watchdog_next_ns;
 };
 
 static void
@@ -62,6 +84,9 @@ usage(FILE *f)
 	    "      --print            print a summary line every sample\n"
 	    "      --duration SECS    stop after SECS seconds\n"
 	    "      --list-features    print name<TAB>unit<TAB>description\n"
+	    "      --may-restart UNIT exit 0 if a restart rule names UNIT, 1 "
+	    "if not\n"
+	    "                         (asked by the packaged polkit rule)\n"
 	    "  -h, --help             this help\n"
 	    "      --version          print the version\n",
 	    DEFAULT_CONFIG);
@@ -80,6 +105,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_PRINT,
 		OPT_DURATION,
 		OPT_LIST,
+		OPT_MAY_RESTART,
 		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
@@ -93,6 +119,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "print", no_argument, NULL, OPT_PRINT },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "list-features", no_argument, NULL, OPT_LIST },
+		{ "may-restart", required_argument, NULL, OPT_MAY_RESTART },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -143,6 +170,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_LIST:
 			o->list = true;
+			break;
+		case OPT_MAY_RESTART:
+			o->may_restart = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -324,7 +354,16 @@ print_verdict(fm_learner *l)
 	printf("\n");
 }
 
-/* The daemon's per-sample work: labels, then the models. */
+static bool
+sample_is_empty(const fm_sample *s)
+{
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
+		if (!fm_feature_is_masked(s->v[i]))
+			return false;
+	return true;
+}
+
+/* The daemon's per-sample work: labels, the models, then the actions. */
 static void
 on_sample_daemon(void *userdata, const fm_sample *s)
 {
@@ -335,6 +374,16 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 		onsets = fm_labels_on_sample(run->labels, s);
 	if (run->learner)
 		fm_learner_on_sample(run->learner, s, onsets);
+	fm_live_on_sample(run->live, s, sample_is_empty(s),
+	    fm_sampler_failing(run->sampler));
+	if (run->actions && run->learner) {
+		fm_learner_status st;
+		fm_actions_input in;
+
+		fm_learner_status_get(run->learner, &st);
+		fm_actions_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
+		fm_actions_on_sample(run->actions, &in);
+	}
 	if (run->opt->print) {
 		on_sample_print(run, s);
 		if (run->learner)
@@ -374,10 +423,30 @@ reload(struct run *run)
 	fm_agent_config next;
 	const char *path;
 
+	fm_notify("RELOADING=1");
 	if (load_config(run->opt, &next, &path) < 0) {
 		fm_log(LOG_WARNING,
 		    "Keeping the running configuration, ignoring.");
+		fm_notify("READY=1\nSTATUS=Reload failed: kept the "
+				"running configuration");
 		return;
+	}
+	if (run->actions) {
+		int r = fm_actions_reload(run->actions, next.rules, next.n_rules,
+		    next.actions_systemctl, next.actions_dry_run);
+
+		if (r < 0) {
+			fm_log_errno(LOG_WARNING, r,
+			    "Failed to apply the new action rules, keeping "
+			    "the running ones");
+			fm_notify("READY=1");
+			return;
+		}
+		memcpy(run->cfg.rules, next.rules, sizeof(next.rules));
+		run->cfg.n_rules = next.n_rules;
+		run->cfg.actions_dry_run = next.actions_dry_run;
+		memcpy(run->cfg.actions_systemctl, next.actions_systemctl,
+		    sizeof(next.actions_systemctl));
 	}
 	fm_log_set_max_level(next.log_level);
 	run->cfg.log_level = next.log_level;
@@ -405,13 +474,36 @@ reload(struct run *run)
 	    next.learn_alarm_samples != run->cfg.learn_alarm_samples ||
 	    next.learn_clear_samples != run->cfg.learn_clear_samples ||
 	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes ||
+	    strcmp(next.runtime_dir, run->cfg.runtime_dir) != 0 ||
+	    strcmp(next.control_group, run->cfg.control_group) != 0 ||
+	    strcmp(next.metrics_listen, run->cfg.metrics_listen) != 0 ||
 	    federation_changed(&next, &run->cfg))
 		fm_log(LOG_NOTICE,
-		    "Configuration reloaded; changes to [agent] interval_ms "
-		    "and state_dir, [collect], [history], [labels], [learn] "
+		    "Configuration reloaded (log level, [actions] and the "
+		    "[action NAME] rules applied); changes to [agent] "
+		    "interval_ms, state_dir, runtime_dir, control_group and "
+		    "metrics_listen, [collect], [history], [labels], [learn] "
 		    "and [federation] take effect at the next restart.");
 	else
 		fm_log(LOG_INFO, "Configuration reloaded.");
+	fm_notify("READY=1");
+}
+
+/* Pings systemd's watchdog from the sampling loop, at half its period: a
+ * loop that stops sampling stops pinging. */
+static void
+watchdog_ping(struct run *run)
+{
+	int64_t now;
+
+	if (!run->watchdog_usec)
+		return;
+	now = fm_time_mono_ns();
+	if (now < run->watchdog_next_ns)
+		return;
+	fm_notify("WATCHDOG=1");
+	run->watchdog_next_ns =
+	    now + (int64_t)(run->watchdog_usec / 2) * FM_NSEC_PER_USEC;
 }
 
 static bool
@@ -421,6 +513,7 @@ keep_running(void *userdata)
 
 	if (fm_signals_take_reload())
 		reload(run);
+	watchdog_ping(run);
 	return !fm_signals_stop_requested();
 }
 
@@ -450,6 +543,95 @@ start_federation(struct run *run)
 		return;
 	}
 	fm_log(LOG_INFO, "Federating with aggregator '%s'", fcfg.url);
+}
+
+/* /metrics: renders on one of NNG's threads from the parts' thread-safe
+ * getters. */
+static int
+render_metrics(void *userdata, char **ret_body, size_t *ret_len)
+{
+	const struct run *run = userdata;
+
+	return fm_agent_metrics_render(&run->view, ret_body, ret_len);
+}
+
+/* The control socket's group: control_group, or the process's own. */
+static gid_t
+control_gid(const char *name)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	int r;
+
+	if (!name[0])
+		return (gid_t)-1;
+	r = getgrnam_r(name, &gr, buf, sizeof(buf), &found);
+	if (r != 0 || !found) {
+		fm_log_errno(LOG_WARNING, r ? -r : -ENOENT,
+		    "Failed to find group '%s' for the control socket, "
+		    "keeping the agent's own",
+		    name);
+		return (gid_t)-1;
+	}
+	return gr.gr_gid;
+}
+
+/*
+ * Starts what reads the running agent: /metrics and the control socket.
+ * Neither is needed to monitor, so a failure is logged and the agent goes
+ * on without it (fedmonctl then reports the agent unreachable).
+ */
+static void
+start_interfaces(struct run *run)
+{
+	const fm_agent_config *cfg = &run->cfg;
+	int r;
+
+	run->view = (fm_agent_view) {
+		.live = run->live,
+		.learner = run->learner,
+		.labels = run->labels,
+		.fed = run->fed,
+		.actions = run->actions,
+		.missing = fm_sampler_missing(run->sampler),
+		.interval_ms = cfg->interval_ms,
+		.min_train_rows = (uint32_t)((uint64_t)cfg->learn_min_train_seconds *
+		    1000 / cfg->interval_ms),
+		.aggregator = run->fed ? cfg->fed_aggregator : "",
+		.metrics_url = run->metrics_url,
+		.state_dir = cfg->state_dir,
+		.config_path = run->config_path ? run->config_path : "",
+	};
+	if (cfg->metrics_listen[0]) {
+		r = fm_net_http_serve(cfg->metrics_listen, "/metrics",
+		    FM_NET_PROMETHEUS_CONTENT_TYPE, render_metrics, run,
+		    &run->http);
+		if (r < 0)
+			fm_log_errno(LOG_ERR, r,
+			    "Failed to serve /metrics on '%s', going on "
+			    "without",
+			    cfg->metrics_listen);
+		else {
+			const char *colon = strrchr(cfg->metrics_listen, ':');
+			int host_len = (int)(colon - cfg->metrics_listen);
+
+			snprintf(run->metrics_url, sizeof(run->metrics_url),
+			    "http://%.*s:%u/metrics", host_len,
+			    cfg->metrics_listen,
+			    (unsigned)fm_net_http_port(run->http));
+			fm_log(LOG_INFO, "Serving metrics on %s",
+			    run->metrics_url);
+		}
+	}
+	snprintf(run->control_path, sizeof(run->control_path), "%s/%s",
+	    cfg->runtime_dir, FM_CONTROL_SOCKET);
+	r = fm_control_new(run->control_path, control_gid(cfg->control_group),
+	    &run->view, &run->control);
+	if (r < 0)
+		fm_log_errno(LOG_ERR, r,
+		    "Failed to open the control socket '%s', going on "
+		    "without: fedmonctl cannot reach this agent",
+		    run->control_path);
 }
 
 static int
@@ -494,6 +676,7 @@ run_daemon(struct run *run)
 		return fm_log_errno(LOG_ERR, r,
 		    "Failed to open the host's metrics under '%s'",
 		    cfg->procfs);
+	run->sampler = sampler;
 
 	if (run->opt->once) {
 		/* Two reads one interval apart: rates need an interval. */
@@ -535,6 +718,22 @@ run_daemon(struct run *run)
 	}
 	if (run->learner)
 		start_federation(run);
+	if (run->learner) {
+		r = fm_actions_new(cfg->rules, cfg->n_rules,
+		    cfg->actions_systemctl, cfg->actions_dry_run, &run->actions);
+		if (r < 0) {
+			fm_log_errno(LOG_ERR, r, "Failed to start the actions");
+			goto out;
+		}
+	} else if (cfg->n_rules)
+		fm_log(LOG_WARNING,
+		    "[learn] enabled = no: the %u action rules have no "
+		    "predictions to act on, ignoring.",
+		    cfg->n_rules);
+	r = fm_live_new(&run->live);
+	if (r < 0)
+		goto out;
+	start_interfaces(run);
 	if (run->opt->duration_s)
 		max_ticks = run->opt->duration_s * 1000 / cfg->interval_ms;
 	fm_log(LOG_INFO,
@@ -543,6 +742,8 @@ run_daemon(struct run *run)
 	    FM_VERSION, cfg->interval_ms, FM_FEATURE_COUNT, FM_SCHEMA_VERSION,
 	    run->config_path ? run->config_path : "(built-in defaults)",
 	    cfg->state_dir);
+	run->watchdog_usec = fm_notify_watchdog_usec();
+	fm_notify("READY=1\nSTATUS=Sampling");
 	r = fm_loop_run(
 	    sampler, history, cfg->interval_ms, max_ticks, &hooks, &stats);
 	fm_log(LOG_INFO,
@@ -550,13 +751,19 @@ run_daemon(struct run *run)
 	    "wake-up %.1f ms late).",
 	    (unsigned long long)stats.ticks, (unsigned long long)stats.missed,
 	    (double)stats.max_lateness_ns / 1e6);
+	fm_notify("STOPPING=1\nSTATUS=Saving the models");
 out:
+	/* the readers of the parts first */
+	run->control = fm_control_free(run->control);
+	run->http = fm_net_http_free(run->http);
+	run->actions = fm_actions_free(run->actions);
 	run->fed = fm_federation_free(run->fed);
 	/* the learner saves its models on the way out */
 	run->learner = fm_learner_free(run->learner);
 	run->labels = fm_labels_free(run->labels);
 	fm_history_free(history);
-	fm_sampler_free(sampler);
+	run->live = fm_live_free(run->live);
+	run->sampler = fm_sampler_free(sampler);
 	return r;
 }
 
@@ -572,6 +779,14 @@ main(int argc, char **argv)
 	if (opt.list) {
 		list_features();
 		return EXIT_SUCCESS;
+	}
+	if (opt.may_restart) {
+		fm_log_set_max_level(LOG_ERR);
+		if (load_config(&opt, &run.cfg, &run.config_path) < 0)
+			return EXIT_USAGE;
+		return fm_agent_config_may_restart(&run.cfg, opt.may_restart)
+		           ? EXIT_SUCCESS
+		           : EXIT_FAILURE;
 	}
 	if (load_config(&opt, &run.cfg, &run.config_path) < 0)
 		return EXIT_USAGE;

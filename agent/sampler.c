@@ -47,6 +47,7 @@ struct fm_sampler {
 	struct slot slots[N_COLLECTORS];
 	uint64_t reads; /* calls to fm_sampler_read so far */
 	char missing[MISSING_BYTES];
+	char failing[MISSING_BYTES]; /* sources whose last read failed */
 };
 
 void
@@ -144,6 +145,33 @@ fm_sampler_missing(const fm_sampler *s)
 	return s->missing;
 }
 
+const char *
+fm_sampler_failing(const fm_sampler *s)
+{
+	return s->failing;
+}
+
+/* Names the present sources whose last read failed in s->failing. */
+static void
+list_failing(fm_sampler *s)
+{
+	size_t n = 0;
+
+	s->failing[0] = '\0';
+	for (size_t i = 0; i < N_COLLECTORS; i++) {
+		const struct slot *sl = &s->slots[i];
+		int m;
+
+		if (!sl->present || sl->last_error == 0)
+			continue;
+		m = snprintf(s->failing + n, sizeof(s->failing) - n, "%s%s",
+		    n ? "," : "", collectors[i].ops->name);
+		if (m < 0 || (size_t)m >= sizeof(s->failing) - n)
+			break;
+		n += (size_t)m;
+	}
+}
+
 /* Runs one collector, with the interval since its own previous read. */
 static int
 read_one(fm_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
@@ -208,7 +236,9 @@ fm_sampler_read(fm_sampler *s, fm_sample *ret)
 		ok += r == 0;
 	}
 	s->reads++;
+	list_failing(s);
 	ret->mono_ns = fm_time_mono_ns();
 	ret->real_ns = fm_time_real_ns();
+	ret->read_ns = ret->mono_ns - now;
 	return ok ? 0 : -EIO;
 }

@@ -21,6 +21,7 @@
 
 #define FM_NSEC_PER_SEC  1000000000LL
 #define FM_NSEC_PER_MSEC 1000000LL
+#define FM_NSEC_PER_USEC 1000LL
 
 #define FM_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -141,5 +142,21 @@ bool fm_signals_take_reload(void);
  * Returns 0, -ENAMETOOLONG (4096 bytes or more), -ENOTDIR (a non-directory
  * is in the way), or the errno of mkdir(2). */
 int fm_file_mkdir_p(const char *path, mode_t mode) FM_WUR;
+
+/*
+ * systemd's readiness protocol (common/notify.c; sd_notify(3)'s datagram
+ * protocol, no libsystemd): sends state ("READY=1", "WATCHDOG=1",
+ * "RELOADING=1", "STOPPING=1", "STATUS=...", newline-separated) to
+ * $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace).
+ * Returns 1 when sent, 0 when NOTIFY_SOCKET is unset (not under systemd:
+ * nothing to do), or a negative errno (-EINVAL: a bad NOTIFY_SOCKET or
+ * state too long; the errno of socket(2) or sendto(2)).
+ */
+int fm_notify(const char *state);
+
+/* The watchdog period systemd expects pings within, in microseconds, from
+ * $WATCHDOG_USEC (and $WATCHDOG_PID, when set, naming this process);
+ * 0 when the watchdog is off. Ping at half of it. */
+uint64_t fm_notify_watchdog_usec(void);
 
 #endif

@@ -120,4 +120,37 @@ void fm_net_sock_close(fm_net_sock *s);
 /* Closes s if still open and frees it (NULL-safe); returns NULL. */
 fm_net_sock *fm_net_sock_free(fm_net_sock *s);
 
+/* ---- a small HTTP server for /metrics (net/http.c) -------------------- */
+
+/*
+ * Serves GET (and HEAD) of one path over HTTP/1.1 with NNG's HTTP server;
+ * any other path is 404, any other method 405. Each request calls
+ * handler, on one of NNG's threads (several may run at once: the handler
+ * must be thread-safe), for a body (malloc'd; fm_net_http frees it) with
+ * content_type; a handler error is answered 500. Requests are bounded by
+ * NNG's header limits; bodies sent to it are ignored.
+ */
+typedef struct fm_net_http fm_net_http;
+
+typedef int (*fm_net_http_handler)(
+    void *userdata, char **ret_body, size_t *ret_len);
+
+/* Listens on listen ("ADDR:PORT", IPv4 or [IPv6]; port 0 picks a free
+ * one, see fm_net_http_port()) and serves path. path, content_type are
+ * copied; userdata is borrowed. On success *ret owns the server. Errors:
+ * -EINVAL (bad address or path), -EADDRINUSE, -EACCES, -ENOMEM. */
+int fm_net_http_serve(const char *listen, const char *path,
+    const char *content_type, fm_net_http_handler handler, void *userdata,
+    fm_net_http **ret) FM_WUR;
+
+/* The TCP port it listens on (the chosen one for port 0). */
+uint16_t fm_net_http_port(const fm_net_http *h);
+
+/* Stops serving (waiting for handlers in progress) and frees h.
+ * NULL-safe; returns NULL. */
+fm_net_http *fm_net_http_free(fm_net_http *h);
+
+/* The Prometheus text exposition format's content type. */
+#define FM_NET_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 #endif
