@@ -136,6 +136,8 @@ local_steps = 500
 interval_ms = 200
 state_dir = {d}/state
 runtime_dir = {d}/run
+# several agents on one host: each picks a free port
+metrics_listen = 127.0.0.1:0
 
 [learn]
 train_seconds = 120
