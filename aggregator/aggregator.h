@@ -113,6 +113,9 @@ typedef struct fm_agg_config {
 	int log_level;              /* LOG_ERR .. LOG_DEBUG */
 	uint32_t max_message_bytes; /* request cap, <= the envelope cap */
 	uint32_t skew_ms;           /* freshness window, either way */
+	/* /metrics: "ADDR:PORT" ("[v6]:PORT"; port 0 picks one), "" = off;
+	 * daemon only */
+	char metrics_listen[FM_AGG_PATH_BYTES];
 	/* [round] */
 	uint32_t quorum;          /* updates that close a round early;
 	                           * 0: every enrolled key */
@@ -323,5 +326,21 @@ int fm_agg_model_get(fm_agg *a, fm_agg_model *ret) FM_WUR;
 
 /* Frees what m holds and zeroes it; idempotent. */
 void fm_agg_model_clear(fm_agg_model *m);
+
+/* ---- Prometheus /metrics (aggregator/metrics.c) ----------------------- */
+
+#define FM_AGG_METRICS_DEFAULT_LISTEN "127.0.0.1:9742"
+
+/*
+ * Renders the aggregator's metrics in the Prometheus text format 0.0.4
+ * from one fm_agg_status snapshot: round, phase, global model version,
+ * participants in the open round, rounds published and abandoned,
+ * requests, updates accepted and clipped, rejections by reason (every
+ * reason, zeros included), the last round's duration (once a round
+ * published in this process), enrolled keys, and the process's own cost.
+ * *ret (malloc'd, NUL-terminated; the caller frees) holds *ret_len bytes.
+ * Thread-safe, as fm_agg_status_get(). Errors: -ENOMEM.
+ */
+int fm_agg_metrics_render(fm_agg *a, char **ret, size_t *ret_len) FM_WUR;
 
 #endif

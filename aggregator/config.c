@@ -6,7 +6,7 @@
 #include "aggregator/aggregator-int.h"
 #include "fm-config.h"
 
-_Static_assert(sizeof(FM_STATEDIR "/aggregator") <= FM_AGG_PATH_BYTES &&
+_Static_assert(sizeof(FM_STATEDIR "-aggregator") <= FM_AGG_PATH_BYTES &&
         sizeof(FM_SYSCONFDIR "/authorized_agents") <= FM_AGG_PATH_BYTES,
     "default paths too long");
 
@@ -43,9 +43,11 @@ fm_agg_config_init(fm_agg_config *c)
 	snprintf(c->authorized_agents, sizeof(c->authorized_agents), "%s",
 	    FM_SYSCONFDIR "/authorized_agents");
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s",
-	    FM_STATEDIR "/aggregator");
+	    FM_STATEDIR "-aggregator");
 	snprintf(
 	    c->listen[0], sizeof(c->listen[0]), "%s", "tcp://0.0.0.0:7300");
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
+	    FM_AGG_METRICS_DEFAULT_LISTEN);
 }
 
 const char *
@@ -66,6 +68,7 @@ enum key_kind {
 	KEY_LOGLEVEL,
 	KEY_RULE,
 	KEY_NORM_ACTION,
+	KEY_LISTEN, /* ADDRESS:PORT, or empty */
 };
 
 struct key {
@@ -94,6 +97,8 @@ static const struct key keys[] = {
 	{ "aggregator", "max_message_bytes", KEY_U32, OFF(max_message_bytes),
 	    4096, (double)FM_PROTO_ENVELOPE_MAX_BYTES, false,
 	    "bytes, 4096 to 16782336" },
+	{ "aggregator", "metrics_listen", KEY_LISTEN, OFF(metrics_listen), 0, 0,
+	    false, "ADDRESS:PORT ([ADDRESS]:PORT for IPv6) or empty" },
 	{ "aggregator", "skew_ms", KEY_U32, OFF(skew_ms), 1000, 86400000, false,
 	    "milliseconds, 1000 to 86400000" },
 	{ "round", "quorum", KEY_U32, OFF(quorum), 0,
@@ -141,6 +146,14 @@ url_is_valid(const char *u)
 {
 	return strncmp(u, "tcp://", 6) == 0 || strncmp(u, "ipc://", 6) == 0 ||
 	    strncmp(u, "inproc://", 9) == 0;
+}
+
+/* "" (off), or an address fm_net_http_serve() takes; the address itself
+ * is checked when it is bound. */
+static bool
+metrics_listen_is_valid(const char *s)
+{
+	return !s[0] || fm_net_http_listen_is_valid(s);
 }
 
 /* Splits value on blanks into c->listen. All or nothing. */
@@ -235,6 +248,13 @@ set_key(const struct key *k, fm_agg_config *c, const char *value, char *why)
 			break;
 		c->rule = rule->id;
 		return 0;
+	case KEY_LISTEN:
+		if (!metrics_listen_is_valid(value))
+			break;
+		r = fm_strlcpy(field, value, FM_AGG_PATH_BYTES);
+		if (r < 0)
+			break;
+		return 0;
 	case KEY_NORM_ACTION:
 		if (strcmp(value, "clip") == 0)
 			c->norm_action = FM_AGG_NORM_CLIP;
@@ -302,6 +322,12 @@ fm_agg_config_check(const fm_agg_config *c, char *err)
 	    !(c->adam_beta2 < 1) || !(c->adam_tau > 0) || !(c->prox_mu >= 0)) {
 		snprintf(err, FM_INI_ERROR_BYTES,
 		    "a value is out of its documented range");
+		return -EINVAL;
+	}
+	if (!metrics_listen_is_valid(c->metrics_listen)) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[aggregator] metrics_listen '%.64s' is not ADDRESS:PORT",
+		    c->metrics_listen);
 		return -EINVAL;
 	}
 	if (c->state_dir[0] && c->state_dir[0] != '/') {

@@ -3,6 +3,11 @@
  * runs federated rounds (aggregator.h) and keeps the global model
  * crash-safe in its state directory. Never connects to an agent.
  *
+ * Serves /metrics (Prometheus text format) on [aggregator]
+ * metrics_listen. Under systemd (Type=notify) it reports READY=1 once it
+ * listens, pings the watchdog from the serving loop, and reports
+ * RELOADING=1 and STOPPING=1.
+ *
  * Signals: SIGTERM, SIGINT: write the state and exit 0; SIGHUP: re-read
  * the authorized-agents file (a broken file keeps the running list).
  * Exit status: 0 success, 1 runtime failure (keys, state, sockets),
@@ -32,6 +37,7 @@ struct options {
 	const char *listen[FM_AGG_LISTEN_MAX];
 	unsigned n_listen;
 	const char *log_level;
+	const char *metrics_listen;
 };
 
 static void
@@ -49,6 +55,10 @@ usage(FILE *f)
 	    "listen\n"
 	    "                         (repeatable: tcp://, ipc://)\n"
 	    "      --log-level LEVEL  err, warning, notice, info, debug\n"
+	    "      --metrics-listen ADDR:PORT\n"
+	    "                         serve /metrics there instead of "
+	    "[aggregator]\n"
+	    "                         metrics_listen (\"\" turns it off)\n"
 	    "      --foreground       accepted for compatibility: it never "
 	    "forks\n"
 	    "  -h, --help             this help\n"
@@ -63,6 +73,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_STATE = 256,
 		OPT_LISTEN,
 		OPT_LOGLEVEL,
+		OPT_METRICS,
 		OPT_FOREGROUND,
 		OPT_VERSION,
 	};
@@ -71,6 +82,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -119,6 +131,9 @@ parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->log_level = optarg;
+			break;
+		case OPT_METRICS:
+			o->metrics_listen = optarg;
 			break;
 		case OPT_FOREGROUND:
 			break;
@@ -175,6 +190,13 @@ load_config(const struct options *o, fm_agg_config *cfg, const char **ret_path)
 		cfg->n_listen = o->n_listen;
 	if (o->log_level)
 		cfg->log_level = fm_log_level_from_string(o->log_level);
+	if (o->metrics_listen &&
+	    fm_strlcpy(cfg->metrics_listen, o->metrics_listen,
+	        sizeof(cfg->metrics_listen)) < 0) {
+		fm_log(LOG_ERR, "--metrics-listen is longer than %d bytes.",
+		    FM_AGG_PATH_BYTES - 1);
+		return -EINVAL;
+	}
 	r = fm_agg_config_check(cfg, err);
 	if (r == 0 && (!cfg->state_dir[0] || cfg->n_listen == 0)) {
 		snprintf(err, sizeof(err), "%s",
@@ -340,6 +362,39 @@ open_listeners(const fm_agg_config *cfg, fm_net_sock **ret)
 	return 0;
 }
 
+/* /metrics: renders on one of NNG's threads from fm_agg_status_get(),
+ * which takes the aggregator's lock. */
+static int
+render_metrics(void *userdata, char **ret_body, size_t *ret_len)
+{
+	return fm_agg_metrics_render(userdata, ret_body, ret_len);
+}
+
+/* Serves /metrics on cfg->metrics_listen ("" = off). Not needed to
+ * aggregate, so a failure is logged and the aggregator goes on without. */
+static fm_net_http *
+start_metrics(const fm_agg_config *cfg, fm_agg *a)
+{
+	const char *listen = cfg->metrics_listen;
+	const char *colon = strrchr(listen, ':');
+	fm_net_http *h = NULL;
+	int r;
+
+	if (!listen[0] || !colon)
+		return NULL;
+	r = fm_net_http_serve(listen, "/metrics",
+	    FM_NET_PROMETHEUS_CONTENT_TYPE, render_metrics, a, &h);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r,
+		    "Failed to serve /metrics on '%s', going on without",
+		    listen);
+		return NULL;
+	}
+	fm_log(LOG_INFO, "Serving metrics on http://%.*s:%u/metrics",
+	    (int)(colon - listen), listen, (unsigned)fm_net_http_port(h));
+	return h;
+}
+
 static int
 run(const fm_agg_config *cfg, const char *config_path)
 {
@@ -347,8 +402,11 @@ run(const fm_agg_config *cfg, const char *config_path)
 	fm_crypto_keyring *kr = NULL;
 	fm_agg *a = NULL;
 	fm_net_sock *s = NULL;
+	fm_net_http *http = NULL;
 	char id[FM_CRYPTO_KEY_ID_TEXT_BYTES];
 	fm_agg_status st;
+	uint64_t watchdog_usec;
+	int64_t watchdog_next_ns = 0;
 	int r;
 
 	r = fm_crypto_init();
@@ -381,6 +439,7 @@ run(const fm_agg_config *cfg, const char *config_path)
 	r = open_listeners(cfg, &s);
 	if (r < 0)
 		goto out;
+	http = start_metrics(cfg, a);
 	fm_agg_status_get(a, &st);
 	fm_crypto_key_id_format(fm_crypto_identity_key_id(self), id);
 	fm_log(LOG_INFO,
@@ -390,9 +449,21 @@ run(const fm_agg_config *cfg, const char *config_path)
 	    fm_agg_rule_name(cfg->rule), (unsigned long long)st.version,
 	    (unsigned long long)st.round,
 	    config_path ? config_path : "(built-in defaults)", cfg->state_dir);
+	/* systemd (Type=notify): ready once listening; the watchdog is
+	 * pinged from the serving loop, at half its period */
+	watchdog_usec = fm_notify_watchdog_usec();
+	(void)fm_notify("READY=1\nSTATUS=Serving");
 	while (!fm_signals_stop_requested()) {
-		if (fm_signals_take_reload())
+		if (watchdog_usec && fm_time_mono_ns() >= watchdog_next_ns) {
+			(void)fm_notify("WATCHDOG=1");
+			watchdog_next_ns = fm_time_mono_ns() +
+			    (int64_t)(watchdog_usec / 2) * FM_NSEC_PER_USEC;
+		}
+		if (fm_signals_take_reload()) {
+			(void)fm_notify("RELOADING=1");
 			reload_keyring(a, cfg);
+			(void)fm_notify("READY=1");
+		}
 		r = fm_agg_serve(a, s, SERVE_WAIT_MS);
 		if (r == -ECANCELED) {
 			fm_log(
@@ -403,6 +474,7 @@ run(const fm_agg_config *cfg, const char *config_path)
 			fm_log_errno(LOG_WARNING, r,
 			    "Failed to answer a request, ignoring");
 	}
+	(void)fm_notify("STOPPING=1\nSTATUS=Writing the state");
 	r = fm_agg_persist(a);
 	if (r < 0)
 		fm_log_errno(LOG_ERR, r, "Failed to write state in '%s'",
@@ -412,6 +484,7 @@ run(const fm_agg_config *cfg, const char *config_path)
 	if (!fm_signals_stop_requested() && r == 0)
 		r = -ECANCELED;
 out:
+	fm_net_http_free(http); /* before a, which its handler reads */
 	fm_net_sock_free(s);
 	fm_agg_free(a);
 	fm_crypto_identity_free(self);

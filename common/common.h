@@ -149,14 +149,108 @@ int fm_file_mkdir_p(const char *path, mode_t mode) FM_WUR;
  * "RELOADING=1", "STOPPING=1", "STATUS=...", newline-separated) to
  * $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace).
  * Returns 1 when sent, 0 when NOTIFY_SOCKET is unset (not under systemd:
- * nothing to do), or a negative errno (-EINVAL: a bad NOTIFY_SOCKET or
- * state too long; the errno of socket(2) or sendto(2)).
+ * nothing to do), or a negative errno (-EINVAL: a bad NOTIFY_SOCKET, or
+ * state NULL, empty or longer than FM_NOTIFY_STATE_MAX_BYTES; the errno of
+ * socket(2) or sendto(2)). Thread-safe; may block while the manager's
+ * queue is full, as sd_notify() does.
  */
+#define FM_NOTIFY_STATE_MAX_BYTES 4096
 int fm_notify(const char *state);
 
 /* The watchdog period systemd expects pings within, in microseconds, from
  * $WATCHDOG_USEC (and $WATCHDOG_PID, when set, naming this process);
  * 0 when the watchdog is off. Ping at half of it. */
 uint64_t fm_notify_watchdog_usec(void);
+
+/* ---- the process's own cost (common/proc-self.c) ---------------------- */
+
+typedef struct fm_proc_self {
+	double cpu_seconds;        /* user + system, all threads */
+	uint64_t resident_bytes;   /* resident set size */
+	double start_time_seconds; /* since the Unix epoch; 0 = unknown */
+} fm_proc_self;
+
+/* Reads this process's CPU time (getrusage), resident memory
+ * (/proc/self/statm) and start time (/proc/self/stat and /proc/stat's
+ * btime, read once). Returns 0, or the negative errno of reading statm
+ * (-EINVAL: it did not parse). Thread-safe. */
+int fm_proc_self_read(fm_proc_self *ret) FM_WUR;
+
+/* The parsers behind it, pure: statm's second field (resident pages);
+ * /proc/PID/stat's field 22 (starttime, clock ticks after boot; the
+ * command name may hold blanks and parentheses); /proc/stat's "btime"
+ * (boot time, Unix seconds). Each returns 0 or -EINVAL. */
+int fm_proc_self_parse_statm(
+    const char *text, uint64_t *ret_resident_pages) FM_WUR;
+int fm_proc_self_parse_starttime(const char *text, uint64_t *ret_ticks) FM_WUR;
+int fm_proc_self_parse_btime(const char *text, uint64_t *ret_seconds) FM_WUR;
+
+/* ---- Prometheus text exposition 0.0.4 (common/prom.c) ----------------- */
+
+/*
+ * A growing text for /metrics. Every family is announced once with
+ * fm_prom_family() (HELP, then TYPE) right before its samples. Label
+ * values and HELP text are escaped as the format says (backslash, newline,
+ * and the double quote in label values); metric and label names are the
+ * caller's constants and are written as given. An allocation failure is
+ * sticky: later calls do nothing and fm_prom_finish() returns -ENOMEM.
+ * Labels are passed as n_pairs pairs: labels[2i] the name, labels[2i+1]
+ * the value. One thread per fm_prom.
+ */
+typedef struct fm_prom {
+	char *buf;
+	size_t len, cap;
+	int error; /* 0, or the first failure */
+} fm_prom;
+
+#define FM_PROM_DOUBLE_BYTES 32
+
+/* Starts an empty text (allocates nothing yet). */
+void fm_prom_init(fm_prom *p);
+
+/* "# HELP name help" and "# TYPE name type" (counter, gauge,
+ * histogram, ...). */
+void fm_prom_family(
+    fm_prom *p, const char *name, const char *type, const char *help);
+
+/* One sample "name{labels} value": a double or a float (the shortest
+ * form that reads back exactly; NaN, +Inf, -Inf as the format spells
+ * them) or an exact integer. */
+void fm_prom_double(fm_prom *p, const char *name, const char *const *labels,
+    size_t n_pairs, double v);
+void fm_prom_float(fm_prom *p, const char *name, const char *const *labels,
+    size_t n_pairs, float v);
+void fm_prom_u64(fm_prom *p, const char *name, const char *const *labels,
+    size_t n_pairs, uint64_t v);
+
+/* A family of one unlabelled sample: fm_prom_family(), then the value. */
+void fm_prom_one_double(fm_prom *p, const char *name, const char *type,
+    const char *help, double v);
+void fm_prom_one_float(fm_prom *p, const char *name, const char *type,
+    const char *help, float v);
+void fm_prom_one_u64(fm_prom *p, const char *name, const char *type,
+    const char *help, uint64_t v);
+
+/* A whole histogram family: name_bucket{le} (cumulative, from the
+ * per-bucket counts[n + 1], +Inf last), name_sum and name_count. le[n]
+ * ascending, in the unit name ends with. */
+void fm_prom_histogram(fm_prom *p, const char *name, const char *help,
+    const double *le, const uint64_t *counts, size_t n, double sum);
+
+/* process_cpu_seconds_total, process_resident_memory_bytes and
+ * process_start_time_seconds from fm_proc_self_read() (left out when
+ * /proc cannot be read). */
+void fm_prom_process(fm_prom *p);
+
+/* Writes v as the format spells a value into buf. */
+void fm_prom_format_double(double v, char buf[FM_PROM_DOUBLE_BYTES]);
+
+/* Hands the text over: *ret (malloc'd, NUL-terminated; the caller frees)
+ * of *ret_len bytes, and leaves p empty. Returns 0, or -ENOMEM after an
+ * allocation failed (nothing to free then). */
+int fm_prom_finish(fm_prom *p, char **ret, size_t *ret_len) FM_WUR;
+
+/* Frees what p holds (for an error path before fm_prom_finish()). */
+void fm_prom_clear(fm_prom *p);
 
 #endif

@@ -377,3 +377,36 @@ fm_net_sock_free(fm_net_sock *s)
 	free(s);
 	return NULL;
 }
+
+int
+fm_net_rep_listen_ipc(
+    const char *url, uint32_t mode, const fm_net_options *o, fm_net_sock **ret)
+{
+	fm_net_sock *s = NULL;
+	nng_listener l;
+	int r, rv;
+
+	if (!url || !ret || strncmp(url, "ipc://", strlen("ipc://")) != 0 ||
+	    mode > 0777)
+		return -EINVAL;
+	r = url_check(url);
+	if (r < 0)
+		return r;
+	r = sock_open(false, o, &s);
+	if (r < 0)
+		return r;
+	/* NNG chmods the file between bind() and listen(): a connect
+	 * before the mode is set is refused, not accepted. */
+	rv = nng_listener_create(&l, s->sock, url);
+	if (rv == 0)
+		rv =
+		    nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, (int)mode);
+	if (rv == 0)
+		rv = nng_listener_start(l, 0);
+	if (rv != 0) {
+		(void)fm_net_sock_free(s);
+		return fm_net_errno(rv);
+	}
+	*ret = s;
+	return 0;
+}

@@ -128,7 +128,9 @@ fm_net_sock *fm_net_sock_free(fm_net_sock *s);
  * handler, on one of NNG's threads (several may run at once: the handler
  * must be thread-safe), for a body (malloc'd; fm_net_http frees it) with
  * content_type; a handler error is answered 500. Requests are bounded by
- * NNG's header limits; bodies sent to it are ignored.
+ * NNG's header limits; a body sent with one is read (at most 64 KiB, a
+ * larger one is answered 400) and ignored. A request arriving while
+ * fm_net_http_free() runs is answered 503.
  */
 typedef struct fm_net_http fm_net_http;
 
@@ -143,6 +145,11 @@ int fm_net_http_serve(const char *listen, const char *path,
     const char *content_type, fm_net_http_handler handler, void *userdata,
     fm_net_http **ret) FM_WUR;
 
+/* Whether listen has the form fm_net_http_serve() takes: "ADDR:PORT"
+ * (ADDR non-empty, "[v6]" for IPv6; PORT 0 to 65535), under 128 bytes.
+ * Neither resolves nor binds it (for config parsers). Pure. */
+bool fm_net_http_listen_is_valid(const char *listen);
+
 /* The TCP port it listens on (the chosen one for port 0). */
 uint16_t fm_net_http_port(const fm_net_http *h);
 
@@ -152,5 +159,22 @@ fm_net_http *fm_net_http_free(fm_net_http *h);
 
 /* The Prometheus text exposition format's content type. */
 #define FM_NET_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* ---- a REP listener on ipc:// with its socket file's mode ------------- */
+
+/*
+ * fm_net_rep_listen() for an ipc:// url whose socket file gets the
+ * permission bits mode (e.g. 0660) before the listener takes any
+ * connection, so no peer ever connects through the umask's mode. A
+ * socket file left at the path by a listener that is gone (nobody
+ * answers a connect) is replaced; one a live listener holds is
+ * -EADDRINUSE. NNG probes with a plain connect(), which makes a live
+ * NNG 1.5 listener stop accepting (nng issue #1518): a caller that may
+ * find a live listener there probes it first with fm_net_req_dial().
+ * Closing s removes the file. Errors: those of
+ * fm_net_rep_listen(), -EINVAL (not ipc://, mode beyond 0777).
+ */
+int fm_net_rep_listen_ipc(const char *url, uint32_t mode,
+    const fm_net_options *o, fm_net_sock **ret) FM_WUR;
 
 #endif

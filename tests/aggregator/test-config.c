@@ -41,6 +41,7 @@ config_equal(const fm_agg_config *x, const fm_agg_config *y)
 	return strcmp(x->key_file, y->key_file) == 0 &&
 	    strcmp(x->authorized_agents, y->authorized_agents) == 0 &&
 	    strcmp(x->state_dir, y->state_dir) == 0 &&
+	    strcmp(x->metrics_listen, y->metrics_listen) == 0 &&
 	    x->log_level == y->log_level &&
 	    x->max_message_bytes == y->max_message_bytes &&
 	    x->skew_ms == y->skew_ms && x->quorum == y->quorum &&
@@ -71,7 +72,7 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_string_equal(c.key_file, "/etc/fedmon/aggregator.key");
 	assert_string_equal(
 	    c.authorized_agents, "/etc/fedmon/authorized_agents");
-	assert_string_equal(c.state_dir, "/var/lib/fedmon/aggregator");
+	assert_string_equal(c.state_dir, "/var/lib/fedmon-aggregator");
 	/* Built with another prefix, the defaults differ from the file
 	 * only in those paths; every other key must match. */
 	memcpy(c.key_file, def.key_file, sizeof(c.key_file));
@@ -81,6 +82,7 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_true(config_equal(&c, &def));
 	assert_int_equal(def.n_listen, 1);
 	assert_string_equal(def.listen[0], "tcp://0.0.0.0:7300");
+	assert_string_equal(def.metrics_listen, "127.0.0.1:9742");
 	assert_int_equal(def.rule, FM_AGG_RULE_FEDAVG);
 	assert_int_equal(def.norm_action, FM_AGG_NORM_CLIP);
 	assert_true(def.clip_norm == 100);
@@ -168,6 +170,12 @@ test_config_bad_values(void **state)
 		  "tcp://a:4 tcp://a:5 tcp://a:6 tcp://a:7 tcp://a:8 "
 		  "tcp://a:9\n",
 		    "for key 'listen'" },
+		{ "[aggregator]\nmetrics_listen = 127.0.0.1\n",
+		    "for key 'metrics_listen'" },
+		{ "[aggregator]\nmetrics_listen = :9742\n",
+		    "for key 'metrics_listen'" },
+		{ "[aggregator]\nmetrics_listen = 127.0.0.1:65536\n",
+		    "for key 'metrics_listen'" },
 		{ "[aggregator]\nmax_message_bytes = 4095\n",
 		    "for key 'max_message_bytes'" },
 		{ "[aggregator]\nlog_level = loud\n", "for key 'log_level'" },
@@ -224,6 +232,37 @@ test_config_check(void **state)
 	assert_int_equal(fm_agg_config_check(&c, err), -EINVAL);
 	c.state_dir[0] = '\0'; /* memory only */
 	assert_int_equal(fm_agg_config_check(&c, err), 0);
+	/* metrics_listen set by a flag is checked here */
+	snprintf(c.metrics_listen, sizeof(c.metrics_listen), "localhost");
+	assert_int_equal(fm_agg_config_check(&c, err), -EINVAL);
+	assert_string_equal(err,
+	    "[aggregator] metrics_listen 'localhost' is not ADDRESS:PORT");
+	c.metrics_listen[0] = '\0'; /* off */
+	assert_int_equal(fm_agg_config_check(&c, err), 0);
+	snprintf(c.metrics_listen, sizeof(c.metrics_listen), "[::1]:0");
+	assert_int_equal(fm_agg_config_check(&c, err), 0);
+}
+
+static void
+test_config_metrics_listen(void **state)
+{
+	fm_agg_config c;
+	char err[FM_INI_ERROR_BYTES];
+
+	fm_agg_config_init(&c);
+	assert_int_equal(fm_agg_config_load(&c,
+	                     write_conf("[aggregator]\nmetrics_listen = "
+	                                "127.0.0.1:0\n"),
+	                     err),
+	    0);
+	unlink(tmp_path);
+	assert_string_equal(c.metrics_listen, "127.0.0.1:0");
+	assert_int_equal(fm_agg_config_load(&c,
+	                     write_conf("[aggregator]\nmetrics_listen =\n"),
+	                     err),
+	    0);
+	unlink(tmp_path);
+	assert_string_equal(c.metrics_listen, "");
 }
 
 int
@@ -234,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_config_overrides),
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_config_metrics_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
