@@ -1,8 +1,493 @@
-/* TEMPORARY SHIM: replaced by the control socket implementation. */
+/*
+ * The control socket: fedmonctl's way into the running agent. One thread
+ * answers proto/'s control requests on NNG REP over ipc://PATH, one at a
+ * time, from the parts' thread-safe getters (fm_agent_view). The socket
+ * file is mode 0660 from the moment it accepts anyone and belongs to the
+ * configured group, so that group's members (and root) may ask.
+ */
+#include <assert.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
+#include "fm-config.h"
+#include "net/net.h"
+#include "proto/proto.h"
 
-int fm_control_new(const char *path, gid_t gid, const fm_agent_view *view,
-    fm_control **ret) { (void)path; (void)gid; (void)view; (void)ret; return -ENOTSUP; }
-fm_control *fm_control_free(fm_control *c) { (void)c; return NULL; }
+#define CONTROL_MODE    0660
+#define RECV_POLL_MS    250  /* how soon the thread sees a stop */
+#define SEND_TIMEOUT_MS 1000 /* a client that does not read its reply */
+#define ERROR_PAUSE_MS  100  /* after an unexpected receive error */
+#define LIVE_CHECK_MS   2000 /* for an agent already there to connect */
+
+static_assert(FM_FEATURE_COUNT <= FM_PROTO_CTL_FEATURES_MAX,
+    "a sample fits a FEATURES reply");
+static_assert(FM_LABEL_COUNT <= FM_PROTO_CTL_PREDICTORS_MAX,
+    "every label source fits a STATUS reply");
+static_assert(FM_LEARNER_TOP <= FM_PROTO_CTL_TOP_MAX,
+    "the top features fit a STATUS reply");
+static_assert(FM_ACTIONS_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
+        FM_ACTIONS_RECENT <= FM_PROTO_CTL_RECENT_MAX,
+    "the rules and recent actions fit a STATUS reply");
+static_assert(FM_AGENT_PROBLEMS_MAX <= FM_PROTO_CTL_PROBLEMS_MAX &&
+        FM_AGENT_PROBLEM_BYTES <= FM_PROTO_CTL_PROBLEM_BYTES,
+    "the problems fit a STATUS reply");
+
+struct fm_control {
+	fm_agent_view view;
+	fm_net_sock *sock;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	fm_proto_ctl_reply reply; /* the thread's, rebuilt per request */
+};
+
+static void
+text(char *dst, size_t size, const char *src)
+{
+	fm_proto_ctl_text_copy(dst, size, src);
+}
+
+static uint64_t
+ns_to_ms(int64_t ns)
+{
+	return ns > 0 ? (uint64_t)(ns / FM_NSEC_PER_MSEC) : 0;
+}
+
+/* ---- STATUS -------------------------------------------------------- */
+
+static void
+status_agent(const fm_agent_view *v, const fm_live_snapshot *live,
+    fm_proto_ctl_status *s)
+{
+	char problems[FM_AGENT_PROBLEMS_MAX][FM_AGENT_PROBLEM_BYTES];
+	int64_t now = fm_time_mono_ns();
+
+	text(s->agent_version, sizeof(s->agent_version), FM_VERSION);
+	s->pid = (uint32_t)getpid();
+	s->start_real_ns = live->start_real_ns;
+	s->uptime_ms = ns_to_ms(now - live->start_mono_ns);
+	text(s->config_path, sizeof(s->config_path), v->config_path);
+	text(s->state_dir, sizeof(s->state_dir), v->state_dir);
+	text(s->metrics_url, sizeof(s->metrics_url), v->metrics_url);
+	s->interval_ms = v->interval_ms;
+	s->n_problems = fm_agent_problems(v, problems, FM_AGENT_PROBLEMS_MAX);
+	for (uint32_t i = 0; i < s->n_problems; i++)
+		text(s->problems[i], sizeof(s->problems[i]), problems[i]);
+
+	s->samples = live->samples;
+	s->samples_failed = live->failed;
+	text(s->collectors_missing, sizeof(s->collectors_missing), v->missing);
+	text(s->collectors_failing, sizeof(s->collectors_failing),
+	    live->failing);
+	if (live->samples > 0) {
+		s->last_sample_real_ns = live->last.real_ns;
+		s->last_sample_age_ms = ns_to_ms(now - live->last.mono_ns);
+	}
+}
+
+static void
+status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
+{
+	fm_learner_status st = { 0 };
+	fm_labels_status ls = { 0 };
+
+	if (v->labels)
+		fm_labels_status_get(v->labels, &ls);
+	if (v->learner) {
+		fm_learner_status_get(v->learner, &st);
+		s->learning = true;
+		s->ready = st.ready;
+		s->training = st.training;
+		s->trainings = st.trainings;
+		s->train_failures = st.train_failures;
+		s->train_error = st.last_error;
+		s->trained_real_ns = st.trained_real_ns;
+		s->rows_held = st.rows_held;
+		s->min_rows = v->min_train_rows;
+		s->score = st.score;
+		s->threshold = st.threshold;
+		s->alarm = st.alarm;
+		s->scored = st.scored;
+		s->alarms = st.alarms;
+		for (uint32_t i = 0; i < st.n_top && i < FM_LEARNER_TOP; i++) {
+			const fm_feature_info *f = fm_feature_get(st.top[i]);
+
+			if (!f)
+				continue;
+			text(s->top[s->n_top].name, sizeof(s->top[0].name),
+			    f->name);
+			s->top[s->n_top].contrib = st.top_contrib[i];
+			s->n_top++;
+		}
+	}
+	if (!v->learner && !v->labels)
+		return;
+	for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
+		fm_proto_ctl_predictor *p = &s->predictors[i];
+
+		text(p->name, sizeof(p->name), fm_label_source_name(i));
+		p->enabled = ls.enabled[i];
+		p->failing = ls.failing[i];
+		p->events = ls.events[i];
+		p->trained = st.failure[i].trained;
+		p->probability = st.failure[i].probability;
+		p->onsets = st.failure[i].onsets;
+	}
+	s->n_predictors = FM_LABEL_COUNT;
+}
+
+static void
+status_federation(const fm_agent_view *v, fm_proto_ctl_status *s)
+{
+	fm_federation_status st;
+
+	if (!v->fed)
+		return;
+	fm_federation_status_get(v->fed, &st);
+	s->federating = true;
+	text(s->aggregator, sizeof(s->aggregator), v->aggregator);
+	s->reachable = st.reachable;
+	s->last_contact_real_ns = st.last_contact_ns;
+	s->round = st.round;
+	s->fleet_version = st.fleet_version;
+	s->applied_version = st.applied_version;
+	s->updates_sent = st.updates_sent;
+	s->updates_accepted = st.updates_accepted;
+	s->updates_refused = st.updates_refused;
+	s->fed_error = st.last_error;
+	if (st.last_reason != FM_PROTO_OK)
+		text(s->fed_reason, sizeof(s->fed_reason),
+		    fm_proto_reason_name(st.last_reason));
+	s->exchanges = st.exchanges;
+	s->fed_failures = st.failures;
+}
+
+static const char *
+name_or(const char *name)
+{
+	return name ? name : "unknown";
+}
+
+static void
+status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
+{
+	fm_actions_status *st;
+
+	if (!v->actions)
+		return;
+	s->acting = true;
+	/* a few kilobytes: not on the thread's stack */
+	st = malloc(sizeof(*st));
+	if (!st)
+		return;
+	fm_actions_status_get(v->actions, st);
+	for (uint32_t i = 0; i < st->n_rules && i < FM_ACTIONS_RULES_MAX; i++) {
+		const fm_actions_rule_status *in = &st->rules[i];
+		fm_proto_ctl_rule *u = &s->rules[i];
+
+		text(u->name, sizeof(u->name), in->name);
+		text(u->kind, sizeof(u->kind),
+		    name_or(fm_action_kind_name(in->kind)));
+		u->dry_run = in->dry_run;
+		u->holding = in->holding;
+		u->running = in->running;
+		u->ok = in->runs[FM_ACTION_RESULT_OK];
+		u->failed = in->runs[FM_ACTION_RESULT_FAILED];
+		u->timeout = in->runs[FM_ACTION_RESULT_TIMEOUT];
+		u->error = in->runs[FM_ACTION_RESULT_ERROR];
+		u->dry_runs = in->runs[FM_ACTION_RESULT_DRY_RUN];
+		u->suppressed = in->suppressed;
+		u->last_run_real_ns = in->last_run_real_ns;
+		s->n_rules++;
+	}
+	for (uint32_t i = 0; i < st->n_recent && i < FM_ACTIONS_RECENT; i++) {
+		const fm_action_record *in = &st->recent[i];
+		fm_proto_ctl_action *a = &s->recent[i];
+
+		a->real_ns = in->real_ns;
+		text(a->rule, sizeof(a->rule), in->rule);
+		text(a->kind, sizeof(a->kind),
+		    name_or(fm_action_kind_name(in->kind)));
+		text(a->result, sizeof(a->result),
+		    name_or(fm_action_result_name(in->result)));
+		a->code = in->code;
+		a->duration_ms = in->duration_ms;
+		a->value = in->score;
+		s->n_recent++;
+	}
+	free(st);
+}
+
+static void
+reply_status(const fm_agent_view *v, fm_proto_ctl_reply *rp)
+{
+	fm_live_snapshot live;
+
+	fm_live_get(v->live, &live);
+	status_agent(v, &live, &rp->status);
+	status_models(v, &rp->status);
+	status_federation(v, &rp->status);
+	status_actions(v, &rp->status);
+}
+
+/* ---- FEATURES and LABEL -------------------------------------------- */
+
+static void
+reply_features(const fm_agent_view *v, fm_proto_ctl_reply *rp)
+{
+	fm_proto_ctl_features *f = &rp->features;
+	fm_live_snapshot live;
+
+	fm_live_get(v->live, &live);
+	f->real_ns = live.samples > 0 ? live.last.real_ns : 0;
+	f->schema_version = FM_SCHEMA_VERSION;
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
+		const fm_feature_info *info = fm_feature_get(i);
+
+		text(f->f[i].name, sizeof(f->f[i].name), info->name);
+		text(f->f[i].unit, sizeof(f->f[i].unit), info->unit);
+		f->f[i].value = live.last.v[i];
+	}
+	f->n = FM_FEATURE_COUNT;
+}
+
+static void FM_PRINTF(3, 4)
+    reply_error(fm_proto_ctl_reply *rp, int error, const char *fmt, ...)
+{
+	char msg[FM_PROTO_CTL_TEXT_BYTES];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rp->error = error;
+	text(rp->message, sizeof(rp->message), msg);
+}
+
+static void
+reply_label(const fm_agent_view *v, bool failing, fm_proto_ctl_reply *rp)
+{
+	if (!v->labels) {
+		reply_error(
+		    rp, -ENOTSUP, "this agent runs without failure labels");
+		return;
+	}
+	rp->label_changed = fm_labels_manual_set(v->labels, failing);
+}
+
+/* ---- the thread ---------------------------------------------------- */
+
+/* Builds the reply to the request buf[len] (r: the error receiving it). */
+static void
+answer(fm_control *c, int r, const uint8_t *buf, size_t len)
+{
+	fm_proto_ctl_reply *rp = &c->reply;
+	fm_proto_ctl_request rq = { 0 };
+
+	memset(rp, 0, sizeof(*rp));
+	rp->version = FM_PROTO_CTL_VERSION;
+	if (r == 0)
+		r = fm_proto_ctl_request_decode(buf, len, &rq);
+	if (r == -EPROTONOSUPPORT) {
+		reply_error(rp, r,
+		    "control protocol version %u not spoken (this agent "
+		    "speaks %u)",
+		    rq.version, FM_PROTO_CTL_VERSION);
+		return;
+	}
+	if (r < 0) {
+		fm_log(LOG_DEBUG,
+		    "Failed to decode a control request: %s, "
+		    "answering with an error.",
+		    strerror(-r));
+		reply_error(rp, r, "malformed request: %s", strerror(-r));
+		return;
+	}
+	rp->kind = rq.kind;
+	switch (rq.kind) {
+	case FM_PROTO_CTL_STATUS:
+		reply_status(&c->view, rp);
+		break;
+	case FM_PROTO_CTL_FEATURES:
+		reply_features(&c->view, rp);
+		break;
+	case FM_PROTO_CTL_LABEL:
+		reply_label(&c->view, rq.failing, rp);
+		break;
+	default:
+		assert(!"decoder let an unknown kind through");
+	}
+}
+
+static void *
+thread_main(void *userdata)
+{
+	fm_control *c = userdata;
+
+	while (!atomic_load(&c->stop)) {
+		uint8_t *buf = NULL, *out = NULL;
+		size_t len = 0, out_len = 0;
+		int r;
+
+		r = fm_net_recv(c->sock, RECV_POLL_MS, &buf, &len);
+		if (r == -ETIMEDOUT)
+			continue;
+		if (r == -ECANCELED)
+			break;
+		if (r < 0 && r != -EMSGSIZE) {
+			/* not a request: nothing to answer */
+			fm_log_errno(LOG_DEBUG, r,
+			    "Failed to receive a control request, ignoring");
+			usleep(ERROR_PAUSE_MS * 1000);
+			continue;
+		}
+		answer(c, r, buf, len);
+		free(buf);
+		r = fm_proto_ctl_reply_encode(&c->reply, &out, &out_len);
+		if (r < 0) {
+			fm_log_errno(LOG_WARNING, r,
+			    "Failed to encode a control reply, ignoring");
+			continue;
+		}
+		r = fm_net_send(c->sock, out, out_len);
+		free(out);
+		if (r < 0 && r != -ECANCELED)
+			fm_log_errno(LOG_DEBUG, r,
+			    "Failed to send a control reply, ignoring");
+	}
+	return NULL;
+}
+
+/* ---- lifetime ------------------------------------------------------ */
+
+/*
+ * Whether an agent serves the socket at url: an NNG dial connects (the
+ * SP handshake done) within LIVE_CHECK_MS. Not a plain connect(): NNG 1.5
+ * listeners stop accepting after a peer that closes before the handshake
+ * (nng issue #1518), so probing a live agent that way would cut it off.
+ */
+static int
+socket_is_live(const char *url, bool *ret)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_FEATURES };
+	fm_net_options o;
+	fm_net_sock *s = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	fm_net_options_init(&o);
+	o.send_timeout_ms = o.recv_timeout_ms = LIVE_CHECK_MS;
+	o.reconnect_min_ms = 20;
+	o.reconnect_max_ms = 100;
+	r = fm_proto_ctl_request_encode(&rq, &buf, &len);
+	if (r == 0)
+		r = fm_net_req_dial(url, &o, &s);
+	/* a REQ send completes once a peer is connected */
+	if (r == 0)
+		r = fm_net_send(s, buf, len);
+	fm_net_sock_free(s);
+	free(buf);
+	if (r == 0 || r == -ETIMEDOUT) {
+		*ret = r == 0;
+		return 0;
+	}
+	return r;
+}
+
+/* Makes way for the socket at path: a live agent's is -EADDRINUSE, one
+ * left by an agent that is gone is removed, and a file that is not a
+ * socket is not ours to remove (-EADDRINUSE). */
+static int
+clear_path(const char *path, const char *url)
+{
+	struct stat st;
+	bool live = false;
+	int r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EADDRINUSE;
+	r = socket_is_live(url, &live);
+	if (r < 0)
+		return r;
+	if (live)
+		return -EADDRINUSE;
+	fm_log(LOG_INFO, "Replacing the stale control socket '%s'.", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int
+fm_control_new(
+    const char *path, gid_t gid, const fm_agent_view *view, fm_control **ret)
+{
+	char url[FM_NET_URL_BYTES];
+	fm_net_options o;
+	sigset_t all, old;
+	fm_control *c;
+	int r;
+
+	if (!path || !path[0] || !view || !view->live || !ret)
+		return -EINVAL;
+	if (snprintf(url, sizeof(url), "ipc://%s", path) >= (int)sizeof(url))
+		return -EINVAL;
+	r = clear_path(path, url);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->view = *view;
+	atomic_init(&c->stop, false);
+	fm_net_options_init(&o);
+	o.recv_max_bytes = FM_PROTO_CTL_REQUEST_MAX_BYTES;
+	o.send_timeout_ms = SEND_TIMEOUT_MS;
+	o.recv_timeout_ms = RECV_POLL_MS;
+	r = fm_net_rep_listen_ipc(url, CONTROL_MODE, &o, &c->sock);
+	if (r < 0)
+		goto out_free;
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&c->thread, NULL, thread_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		goto out_free;
+	c->thread_started = true;
+	*ret = c;
+	return 0;
+out_free:
+	fm_control_free(c);
+	return r;
+}
+
+fm_control *
+fm_control_free(fm_control *c)
+{
+	if (!c)
+		return NULL;
+	atomic_store(&c->stop, true);
+	/* interrupts a wait in progress; closing removes the file */
+	fm_net_sock_close(c->sock);
+	if (c->thread_started)
+		pthread_join(c->thread, NULL);
+	c->sock = fm_net_sock_free(c->sock);
+	free(c);
+	return NULL;
+}

@@ -1,32 +1,79 @@
 /*
- * fedmonctl: the operator's command for a host's agent. This issue brings
- * its key-generation command; the status and labelling commands talk to
- * the running agent (see README.md).
+ * fedmonctl: the operator's command for a host's agent. It talks to the
+ * running fedmon-agent over the agent's control socket (NNG REQ/REP over
+ * ipc://RUNTIME_DIR/control.sock, mode 0660, proto/'s control messages),
+ * and makes the agent's key pair.
  *
+ *   fedmonctl [--runtime-dir DIR | --socket PATH] [--json] [--timeout MS]
+ *             status | features | label failure|ok
  *   fedmonctl keygen [--force] FILE
  *
- * Exit status: 0 success, 1 failure, 2 usage error.
+ * status    a compact summary: health (the problems named), sampling, the
+ *           models (training state and ages), the current score, alarm
+ *           and top features, failure probabilities, federation, recent
+ *           actions, and the agent's /metrics URL.
+ * features  the current sample: name, value (- when masked), unit.
+ * label     the operator's failure label for the failure predictor:
+ *           "failure" begins a manual failure, "ok" ends it.
+ *
+ * --json prints one JSON object instead; its keys are listed in
+ * docs/fedmonctl.md (status: healthy, problems, agent, sampling,
+ * detector, failure_predictors, federation, actions, metrics_url).
+ *
+ * Exit status: 0 healthy (or done), 1 degraded (status: the problems are
+ * named) or the agent refused the request, 2 usage error, 3 the agent is
+ * unreachable (no socket, permission denied, or no answer within the
+ * timeout). keygen: 0 success, 1 failure, 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "crypto/crypto.h"
 #include "fm-config.h"
+#include "net/net.h"
+#include "proto/proto.h"
 
-#define EXIT_USAGE 2
+#define EXIT_DEGRADED    1
+#define EXIT_USAGE       2
+#define EXIT_UNREACHABLE 3
+
+#define CONTROL_SOCKET     "control.sock" /* FM_CONTROL_SOCKET (agent.h) */
+#define DEFAULT_TIMEOUT_MS 5000u
+#define MAX_TIMEOUT_MS     600000u
+#define RECENT_SHOWN       3 /* actions in the human summary */
+
+typedef struct ctl {
+	char socket[FM_NET_URL_BYTES];
+	bool json;
+	uint32_t timeout_ms;
+} ctl;
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "Usage: fedmonctl COMMAND [ARGS]\n"
+	    "Usage: fedmonctl [OPTIONS] COMMAND [ARGS]\n"
+	    "\n"
+	    "Asks the running fedmon-agent over its control socket.\n"
 	    "\n"
 	    "Commands:\n"
+	    "  status                  health, sampling, models, score and "
+	    "alarm, failure\n"
+	    "                          probabilities, federation, recent "
+	    "actions, /metrics URL\n"
+	    "  features                the current sample: name, value, unit\n"
+	    "  label failure|ok        report a failure to the failure "
+	    "predictor, or its end\n"
 	    "  keygen [--force] FILE   generate a key pair: the secret key "
 	    "in FILE (mode\n"
 	    "                          0600), the public key in FILE.pub; "
@@ -34,11 +81,33 @@ usage(FILE *f)
 	    "                          key. Refuses to replace FILE without "
 	    "--force.\n"
 	    "\n"
+	    "Options:\n"
+	    "      --runtime-dir DIR   the agent's runtime directory (default "
+	    "%s);\n"
+	    "                          the socket is DIR/%s\n"
+	    "      --socket PATH       the control socket itself\n"
+	    "      --json              one JSON object (keys: see "
+	    "docs/fedmonctl.md;\n"
+	    "                          status: healthy, problems, agent, "
+	    "sampling, detector,\n"
+	    "                          failure_predictors, federation, "
+	    "actions, metrics_url)\n"
+	    "      --timeout MS        wait at most MS for the agent (default "
+	    "%u)\n"
 	    "  -h, --help              this help\n"
 	    "      --version           print the version\n"
 	    "\n"
-	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	    "Exit status: 0 healthy (or done); 1 degraded (status names the "
+	    "problems) or\n"
+	    "the agent refused the request; 2 usage error; 3 agent unreachable "
+	    "(no socket,\n"
+	    "permission denied, or no answer within the timeout). keygen: 0 "
+	    "success,\n"
+	    "1 failure, 2 usage error.\n",
+	    FM_RUNTIMEDIR, CONTROL_SOCKET, DEFAULT_TIMEOUT_MS);
 }
+
+/* ---- keygen ---------------------------------------------------------- */
 
 static int
 cmd_keygen(int argc, char **argv)
@@ -102,24 +171,790 @@ out:
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* ---- talking to the agent ------------------------------------------- */
+
+/*
+ * Sends rq to the agent and decodes its reply into *rp. Returns 0, or an
+ * exit status (EXIT_UNREACHABLE) after saying why on stderr.
+ */
+static int
+ask(const ctl *o, const fm_proto_ctl_request *rq, fm_proto_ctl_reply *rp)
+{
+	char url[FM_NET_URL_BYTES + 8];
+	uint8_t *req = NULL, *buf = NULL;
+	size_t req_len = 0, len = 0;
+	fm_net_sock *s = NULL;
+	fm_net_options opt;
+	int64_t deadline;
+	struct stat st;
+	int r, left_ms;
+
+	if (stat(o->socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr,
+		    "fedmonctl: no control socket at '%s': is fedmon-agent "
+		    "running (with this --runtime-dir)?\n",
+		    o->socket);
+		return EXIT_UNREACHABLE;
+	}
+	if (access(o->socket, R_OK | W_OK) < 0) {
+		fprintf(stderr,
+		    "fedmonctl: cannot use '%s': %s (members of the agent's "
+		    "control group may)\n",
+		    o->socket, strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	snprintf(url, sizeof(url), "ipc://%s", o->socket);
+	fm_net_options_init(&opt);
+	opt.recv_max_bytes = FM_PROTO_CTL_REPLY_MAX_BYTES;
+	opt.send_timeout_ms = o->timeout_ms;
+	opt.recv_timeout_ms = o->timeout_ms;
+	opt.reconnect_min_ms = 10;
+	opt.reconnect_max_ms = 200;
+	deadline =
+	    fm_time_mono_ns() + (int64_t)o->timeout_ms * FM_NSEC_PER_MSEC;
+	r = fm_proto_ctl_request_encode(rq, &req, &req_len);
+	if (r == 0)
+		r = fm_net_req_dial(url, &opt, &s);
+	if (r == 0)
+		r = fm_net_send(s, req, req_len);
+	if (r == 0) {
+		left_ms =
+		    (int)((deadline - fm_time_mono_ns()) / FM_NSEC_PER_MSEC);
+		r = fm_net_recv(
+		    s, left_ms > 0 ? (uint32_t)left_ms : 1, &buf, &len);
+	}
+	if (r == 0)
+		r = fm_proto_ctl_reply_decode(buf, len, rp);
+	free(req);
+	free(buf);
+	fm_net_sock_free(s);
+	if (r == -ETIMEDOUT) {
+		fprintf(stderr,
+		    "fedmonctl: no answer from the agent at '%s' within %u "
+		    "ms\n",
+		    o->socket, o->timeout_ms);
+		return EXIT_UNREACHABLE;
+	}
+	if (r < 0) {
+		fprintf(stderr,
+		    "fedmonctl: cannot talk to the agent at '%s': %s\n",
+		    o->socket, strerror(-r));
+		return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* ---- formatting helpers ---------------------------------------------- */
+
+/* "12:03:44", or with the date when t is not within the last day. */
+static const char *
+fmt_time(char *buf, size_t size, int64_t real_ns)
+{
+	time_t t = (time_t)(real_ns / FM_NSEC_PER_SEC);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (real_ns <= 0 || !localtime_r(&t, &tm)) {
+		snprintf(buf, size, "never");
+		return buf;
+	}
+	strftime(buf, size,
+	    now - t < 86400 && t - now < 86400 ? "%H:%M:%S" : "%Y-%m-%d %H:%M",
+	    &tm);
+	return buf;
+}
+
+/* "0.4 s", "4m10s", "2h03m", "3d04h". */
+static const char *
+fmt_age(char *buf, size_t size, double seconds)
+{
+	uint64_t s;
+
+	if (!(seconds >= 0))
+		seconds = 0;
+	if (seconds < 60) {
+		snprintf(buf, size, "%.1f s", seconds);
+		return buf;
+	}
+	s = (uint64_t)seconds;
+	if (s < 3600)
+		snprintf(
+		    buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
+		    s / 60 % 60);
+	else
+		snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h", s / 86400,
+		    s / 3600 % 24);
+	return buf;
+}
+
+static double
+age_seconds(int64_t real_ns)
+{
+	return (double)(fm_time_real_ns() - real_ns) / 1e9;
+}
+
+static const char *
+err_text(int error)
+{
+	return error < 0 ? strerror(-error) : "error";
+}
+
+/* JSON: a string (text is printable ASCII; escaped all the same). */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c > 0x7e)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* A string, or null when it is empty. */
+static void
+json_str_or_null(const char *s)
+{
+	if (s[0])
+		json_str(s);
+	else
+		printf("null");
+}
+
+static void
+json_float(double v)
+{
+	if (isfinite(v))
+		printf("%.6g", v);
+	else
+		printf("null");
+}
+
+/* Unix seconds, or null for 0 (never). */
+static void
+json_time(int64_t real_ns)
+{
+	if (real_ns > 0)
+		printf("%.3f", (double)real_ns / 1e9);
+	else
+		printf("null");
+}
+
+static void
+json_error(int error)
+{
+	if (error < 0)
+		json_str(strerror(-error));
+	else
+		printf("null");
+}
+
+/* A comma-separated list as a JSON array of strings. */
+static void
+json_list(const char *csv)
+{
+	const char *p = csv;
+	bool first = true;
+
+	putchar('[');
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char item[FM_PROTO_CTL_TEXT_BYTES];
+
+		snprintf(item, sizeof(item), "%.*s", (int)n, p);
+		if (n > 0) {
+			printf("%s", first ? "" : ", ");
+			json_str(item);
+			first = false;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	putchar(']');
+}
+
+/* ---- status: the human summary --------------------------------------- */
+
+static void
+print_health(const fm_proto_ctl_status *s)
+{
+	if (s->n_problems == 0) {
+		printf("health:     healthy\n");
+		return;
+	}
+	printf("health:     degraded: ");
+	for (uint32_t i = 0; i < s->n_problems; i++)
+		printf("%s%s", i ? "; " : "", s->problems[i]);
+	printf("\n");
+}
+
+static void
+print_sampling(const fm_proto_ctl_status *s)
+{
+	char age[32];
+
+	printf("sampling:   every %u ms, %" PRIu64 " samples (%" PRIu64
+	       " failed)",
+	    s->interval_ms, s->samples, s->samples_failed);
+	if (s->last_sample_real_ns > 0)
+		printf(", last %s ago",
+		    fmt_age(
+		        age, sizeof(age), (double)s->last_sample_age_ms / 1e3));
+	if (s->collectors_failing[0])
+		printf("; failing: %s", s->collectors_failing);
+	if (s->collectors_missing[0])
+		printf("; missing here: %s", s->collectors_missing);
+	printf("\n");
+}
+
+static void
+print_detector(const fm_proto_ctl_status *s)
+{
+	char when[32], age[32];
+
+	if (!s->learning) {
+		printf("detector:   off (learning disabled)\n");
+		return;
+	}
+	if (!s->ready)
+		printf("detector:   warming up, %u of %u samples%s",
+		    s->rows_held, s->min_rows,
+		    s->training ? ", training now" : "");
+	else
+		printf(
+		    "detector:   score %.2f / threshold %.2f, %s; model from "
+		    "%s (%s old), %u trainings%s",
+		    (double)s->score, (double)s->threshold,
+		    s->alarm ? "ALARM" : "no alarm",
+		    fmt_time(when, sizeof(when), s->trained_real_ns),
+		    fmt_age(age, sizeof(age), age_seconds(s->trained_real_ns)),
+		    s->trainings, s->training ? ", training now" : "");
+	if (s->train_failures > 0)
+		printf(", %u failed%s%s", s->train_failures,
+		    s->train_error ? " (last: " : "",
+		    s->train_error ? err_text(s->train_error) : "");
+	if (s->train_failures > 0 && s->train_error)
+		printf(")");
+	printf("\n");
+	if (s->ready && s->n_top > 0) {
+		printf("            top:");
+		for (uint32_t i = 0; i < s->n_top; i++)
+			printf("%s %s %.2f", i ? "," : "", s->top[i].name,
+			    (double)s->top[i].contrib);
+		printf("\n");
+	}
+}
+
+static void
+print_predictors(const fm_proto_ctl_status *s)
+{
+	if (s->n_predictors == 0)
+		return;
+	printf("failure:   ");
+	for (uint32_t i = 0; i < s->n_predictors; i++) {
+		const fm_proto_ctl_predictor *p = &s->predictors[i];
+
+		printf("%s %s ", i ? "," : "", p->name);
+		if (!p->enabled && !p->trained)
+			printf("off");
+		else if (!p->trained)
+			printf("untrained");
+		else
+			printf("%.0f%%", 100.0 * (double)p->probability);
+		if (p->failing)
+			printf(" (failing now)");
+	}
+	printf("\n");
+}
+
+static void
+print_federation(const fm_proto_ctl_status *s)
+{
+	char when[32];
+
+	if (!s->federating) {
+		printf("federation: standalone (no aggregator)\n");
+		return;
+	}
+	printf("federation: %s %s, last contact %s, round %" PRIu64
+	       ", fleet model v%" PRIu64 " (applied v%" PRIu64
+	       "), updates %" PRIu64 " sent / %" PRIu64 " accepted / %" PRIu64
+	       " refused",
+	    s->aggregator, s->reachable ? "reachable" : "UNREACHABLE",
+	    fmt_time(when, sizeof(when), s->last_contact_real_ns), s->round,
+	    s->fleet_version, s->applied_version, s->updates_sent,
+	    s->updates_accepted, s->updates_refused);
+	if (s->fed_error)
+		printf("; last error: %s", err_text(s->fed_error));
+	printf("\n");
+}
+
+static void
+print_actions(const fm_proto_ctl_status *s)
+{
+	char when[32];
+
+	if (!s->acting) {
+		printf("actions:    off\n");
+		return;
+	}
+	printf("actions:    %u rule%s", s->n_rules, s->n_rules == 1 ? "" : "s");
+	if (s->n_recent == 0)
+		printf(", none taken\n");
+	else
+		printf(", %u recent:\n", s->n_recent);
+	for (uint32_t i = 0; i < s->n_recent && i < RECENT_SHOWN; i++) {
+		const fm_proto_ctl_action *a = &s->recent[i];
+
+		printf("            %s %s %s: %s (code %d, %u ms)\n",
+		    fmt_time(when, sizeof(when), a->real_ns), a->rule, a->kind,
+		    a->result, a->code, a->duration_ms);
+	}
+}
+
+static void
+print_status(const fm_proto_ctl_status *s)
+{
+	char age[32];
+
+	printf("fedmon-agent %s (pid %u), up %s; config %s, state %s\n",
+	    s->agent_version, s->pid,
+	    fmt_age(age, sizeof(age), (double)s->uptime_ms / 1e3),
+	    s->config_path[0] ? s->config_path : "(built-in defaults)",
+	    s->state_dir);
+	print_health(s);
+	print_sampling(s);
+	print_detector(s);
+	print_predictors(s);
+	print_federation(s);
+	print_actions(s);
+	printf("metrics:    %s\n", s->metrics_url[0] ? s->metrics_url : "off");
+}
+
+/* ---- status: JSON ---------------------------------------------------- */
+
+static void
+json_status_agent(const fm_proto_ctl_status *s)
+{
+	printf("\"healthy\": %s, \"problems\": [",
+	    s->n_problems == 0 ? "true" : "false");
+	for (uint32_t i = 0; i < s->n_problems; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(s->problems[i]);
+	}
+	printf("], \"agent\": {\"version\": ");
+	json_str(s->agent_version);
+	printf(", \"pid\": %u, \"started\": ", s->pid);
+	json_time(s->start_real_ns);
+	printf(", \"uptime_seconds\": %.3f, \"config_path\": ",
+	    (double)s->uptime_ms / 1e3);
+	json_str_or_null(s->config_path);
+	printf(", \"state_dir\": ");
+	json_str(s->state_dir);
+	printf("}, \"sampling\": {\"interval_ms\": %u, \"samples\": %" PRIu64
+	       ", \"failed\": %" PRIu64 ", \"missing\": ",
+	    s->interval_ms, s->samples, s->samples_failed);
+	json_list(s->collectors_missing);
+	printf(", \"failing\": ");
+	json_list(s->collectors_failing);
+	printf(", \"last_sample_time\": ");
+	json_time(s->last_sample_real_ns);
+	printf(", \"last_sample_age_seconds\": ");
+	if (s->last_sample_real_ns > 0)
+		printf("%.3f", (double)s->last_sample_age_ms / 1e3);
+	else
+		printf("null");
+	printf("}");
+}
+
+static void
+json_status_models(const fm_proto_ctl_status *s)
+{
+	printf(", \"detector\": {\"enabled\": %s, \"ready\": %s, "
+	       "\"training\": %s, \"trainings\": %u, \"train_failures\": %u, "
+	       "\"last_error\": ",
+	    s->learning ? "true" : "false", s->ready ? "true" : "false",
+	    s->training ? "true" : "false", s->trainings, s->train_failures);
+	json_error(s->train_error);
+	printf(", \"trained_time\": ");
+	json_time(s->trained_real_ns);
+	printf(", \"model_age_seconds\": ");
+	if (s->trained_real_ns > 0)
+		printf("%.3f", age_seconds(s->trained_real_ns));
+	else
+		printf("null");
+	printf(", \"rows_held\": %u, \"min_rows\": %u, \"score\": ",
+	    s->rows_held, s->min_rows);
+	if (s->ready)
+		json_float((double)s->score);
+	else
+		printf("null");
+	printf(", \"threshold\": ");
+	if (s->ready)
+		json_float((double)s->threshold);
+	else
+		printf("null");
+	printf(", \"alarm\": %s, \"scored\": %" PRIu64 ", \"alarms\": %" PRIu64
+	       ", \"top_features\": [",
+	    s->alarm ? "true" : "false", s->scored, s->alarms);
+	for (uint32_t i = 0; i < s->n_top; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(s->top[i].name);
+		printf(", \"contribution\": ");
+		json_float((double)s->top[i].contrib);
+		printf("}");
+	}
+	printf("]}, \"failure_predictors\": [");
+	for (uint32_t i = 0; i < s->n_predictors; i++) {
+		const fm_proto_ctl_predictor *p = &s->predictors[i];
+
+		printf("%s{\"source\": ", i ? ", " : "");
+		json_str(p->name);
+		printf(", \"enabled\": %s, \"trained\": %s, \"probability\": ",
+		    p->enabled ? "true" : "false",
+		    p->trained ? "true" : "false");
+		if (p->trained)
+			json_float((double)p->probability);
+		else
+			printf("null");
+		printf(", \"onsets\": %" PRIu64 ", \"events\": %" PRIu64
+		       ", \"failing\": %s}",
+		    p->onsets, p->events, p->failing ? "true" : "false");
+	}
+	printf("]");
+}
+
+static void
+json_status_federation(const fm_proto_ctl_status *s)
+{
+	printf(", \"federation\": {\"configured\": %s, \"aggregator\": ",
+	    s->federating ? "true" : "false");
+	json_str_or_null(s->aggregator);
+	printf(", \"reachable\": %s, \"last_contact_time\": ",
+	    s->reachable ? "true" : "false");
+	json_time(s->last_contact_real_ns);
+	printf(", \"round\": %" PRIu64 ", \"fleet_version\": %" PRIu64
+	       ", \"applied_version\": %" PRIu64 ", \"updates_sent\": %" PRIu64
+	       ", \"updates_accepted\": %" PRIu64
+	       ", \"updates_refused\": %" PRIu64 ", \"exchanges\": %" PRIu64
+	       ", \"failures\": %" PRIu64 ", \"last_error\": ",
+	    s->round, s->fleet_version, s->applied_version, s->updates_sent,
+	    s->updates_accepted, s->updates_refused, s->exchanges,
+	    s->fed_failures);
+	json_error(s->fed_error);
+	printf(", \"last_refusal\": ");
+	json_str_or_null(s->fed_reason);
+	printf("}");
+}
+
+static void
+json_status_actions(const fm_proto_ctl_status *s)
+{
+	printf(", \"actions\": {\"enabled\": %s, \"rules\": [",
+	    s->acting ? "true" : "false");
+	for (uint32_t i = 0; i < s->n_rules; i++) {
+		const fm_proto_ctl_rule *u = &s->rules[i];
+
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(u->name);
+		printf(", \"kind\": ");
+		json_str(u->kind);
+		printf(", \"dry_run\": %s, \"holding\": %s, \"running\": %s, "
+		       "\"runs\": {\"ok\": %" PRIu64 ", \"failed\": %" PRIu64
+		       ", \"timeout\": %" PRIu64 ", \"error\": %" PRIu64
+		       ", \"dry_run\": %" PRIu64 "}, \"suppressed\": %" PRIu64
+		       ", \"last_run_time\": ",
+		    u->dry_run ? "true" : "false",
+		    u->holding ? "true" : "false",
+		    u->running ? "true" : "false", u->ok, u->failed, u->timeout,
+		    u->error, u->dry_runs, u->suppressed);
+		json_time(u->last_run_real_ns);
+		printf("}");
+	}
+	printf("], \"recent\": [");
+	for (uint32_t i = 0; i < s->n_recent; i++) {
+		const fm_proto_ctl_action *a = &s->recent[i];
+
+		printf("%s{\"time\": ", i ? ", " : "");
+		json_time(a->real_ns);
+		printf(", \"rule\": ");
+		json_str(a->rule);
+		printf(", \"kind\": ");
+		json_str(a->kind);
+		printf(", \"result\": ");
+		json_str(a->result);
+		printf(", \"code\": %d, \"duration_ms\": %u, \"value\": ",
+		    a->code, a->duration_ms);
+		json_float((double)a->value);
+		printf("}");
+	}
+	printf("]}");
+}
+
+static void
+json_status(const fm_proto_ctl_status *s)
+{
+	printf("{");
+	json_status_agent(s);
+	json_status_models(s);
+	json_status_federation(s);
+	json_status_actions(s);
+	printf(", \"metrics_url\": ");
+	json_str_or_null(s->metrics_url);
+	printf("}\n");
+}
+
+/* ---- the commands that ask -------------------------------------------- */
+
+/* An error the agent answered with: said on stderr, exit 1. */
+static int
+refused(const fm_proto_ctl_reply *rp)
+{
+	fprintf(stderr, "fedmonctl: the agent refused: %s\n",
+	    rp->message[0] ? rp->message : err_text(rp->error));
+	return EXIT_FAILURE;
+}
+
+static int
+cmd_status(const ctl *o, fm_proto_ctl_reply *rp)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_STATUS };
+	int r = ask(o, &rq, rp);
+
+	if (r != 0)
+		return r;
+	if (rp->error)
+		return refused(rp);
+	if (o->json)
+		json_status(&rp->status);
+	else
+		print_status(&rp->status);
+	return rp->status.n_problems == 0 ? EXIT_SUCCESS : EXIT_DEGRADED;
+}
+
+static int
+cmd_features(const ctl *o, fm_proto_ctl_reply *rp)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_FEATURES };
+	const fm_proto_ctl_features *f = &rp->features;
+	char when[32];
+	int r = ask(o, &rq, rp);
+
+	if (r != 0)
+		return r;
+	if (rp->error)
+		return refused(rp);
+	if (o->json) {
+		printf("{\"schema\": %u, \"timestamp\": ", f->schema_version);
+		json_time(f->real_ns);
+		printf(", \"features\": [");
+		for (uint32_t i = 0; i < f->n; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			json_str(f->f[i].name);
+			printf(", \"value\": ");
+			json_float((double)f->f[i].value);
+			printf(", \"unit\": ");
+			json_str(f->f[i].unit);
+			printf("}");
+		}
+		printf("]}\n");
+		return EXIT_SUCCESS;
+	}
+	printf("# sample of %s, schema %u\n",
+	    fmt_time(when, sizeof(when), f->real_ns), f->schema_version);
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (isnan(f->f[i].value))
+			printf("%-24s %12s  %s\n", f->f[i].name, "-",
+			    f->f[i].unit);
+		else
+			printf("%-24s %12.6g  %s\n", f->f[i].name,
+			    (double)f->f[i].value, f->f[i].unit);
+	}
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_label(const ctl *o, const char *what, fm_proto_ctl_reply *rp)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_LABEL };
+	int r;
+
+	if (strcmp(what, "failure") == 0)
+		rq.failing = true;
+	else if (strcmp(what, "ok") != 0) {
+		fprintf(stderr,
+		    "fedmonctl label: wants 'failure' or 'ok', not '%s'\n",
+		    what);
+		return EXIT_USAGE;
+	}
+	r = ask(o, &rq, rp);
+	if (r != 0)
+		return r;
+	if (rp->error)
+		return refused(rp);
+	if (o->json)
+		printf("{\"label\": \"%s\", \"changed\": %s}\n", what,
+		    rp->label_changed ? "true" : "false");
+	else if (rp->label_changed)
+		printf("Manual label set to '%s'.\n", what);
+	else
+		printf("Manual label already '%s'; nothing changed.\n", what);
+	return EXIT_SUCCESS;
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+enum {
+	OPT_RUNTIME = 256,
+	OPT_SOCKET,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_VERSION,
+};
+
+/* Parses the global options in argv from optind on (stopping at the
+ * first operand when stop is set). Returns 0, 1 (done: help or version
+ * printed) or -EINVAL (said why). */
+static int
+parse_options(int argc, char **argv, bool stop, ctl *o, const char **dir,
+    const char **sock)
+{
+	static const struct option opts[] = {
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	uint64_t ms;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, stop ? "+h" : "h", opts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case OPT_RUNTIME:
+			*dir = optarg;
+			break;
+		case OPT_SOCKET:
+			*sock = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_TIMEOUT:
+			if (fm_parse_u64_range(optarg, 1, MAX_TIMEOUT_MS, &ms) <
+			    0) {
+				fprintf(stderr,
+				    "fedmonctl: invalid --timeout '%s' (1 to "
+				    "%u ms)\n",
+				    optarg, MAX_TIMEOUT_MS);
+				return -EINVAL;
+			}
+			o->timeout_ms = (uint32_t)ms;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("fedmonctl %s\n", FM_VERSION);
+			return 1;
+		default:
+			fprintf(stderr,
+			    "fedmonctl: unknown or incomplete option "
+			    "'%s'\n",
+			    argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
+	ctl o = { .timeout_ms = DEFAULT_TIMEOUT_MS };
+	const char *dir = NULL, *sock = NULL, *cmd;
+	fm_proto_ctl_reply *rp;
+	int r, cmd_at, n, len;
+
+	r = parse_options(argc, argv, true, &o, &dir, &sock);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return EXIT_SUCCESS;
+	cmd_at = optind;
+	cmd = argv[cmd_at];
+	if (strcmp(cmd, "keygen") == 0) {
+		if (dir || sock || o.json) {
+			fprintf(stderr,
+			    "fedmonctl keygen: talks to no agent; "
+			    "--runtime-dir, --socket and --json do "
+			    "not apply\n");
+			return EXIT_USAGE;
+		}
+		return cmd_keygen(argc - cmd_at, argv + cmd_at);
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("fedmonctl %s\n", FM_VERSION);
-		return EXIT_SUCCESS;
+	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "features") != 0 &&
+	    strcmp(cmd, "label") != 0) {
+		fprintf(stderr, "fedmonctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	fprintf(stderr, "fedmonctl: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
+	/* options may follow the command too: `fedmonctl status --json` */
+	optind = cmd_at + 1;
+	r = parse_options(argc, argv, false, &o, &dir, &sock);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	n = argc - optind; /* operands after the command, now last */
+	if (dir && sock) {
+		fprintf(stderr,
+		    "fedmonctl: --runtime-dir and --socket exclude each "
+		    "other\n");
+		return EXIT_USAGE;
+	}
+	if (sock)
+		len = snprintf(o.socket, sizeof(o.socket), "%s", sock);
+	else
+		len = snprintf(o.socket, sizeof(o.socket), "%s/%s",
+		    dir ? dir : FM_RUNTIMEDIR, CONTROL_SOCKET);
+	/* the URL is "ipc://" and the path */
+	if (len < 0 || (size_t)len >= sizeof(o.socket) - strlen("ipc://")) {
+		fprintf(stderr, "fedmonctl: the socket path is too long\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "label") == 0 ? n != 1 : n != 0) {
+		fprintf(stderr, "fedmonctl %s: unexpected arguments\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	rp = calloc(1, sizeof(*rp));
+	if (!rp) {
+		fprintf(stderr, "fedmonctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	if (strcmp(cmd, "status") == 0)
+		r = cmd_status(&o, rp);
+	else if (strcmp(cmd, "features") == 0)
+		r = cmd_features(&o, rp);
+	else
+		r = cmd_label(&o, argv[optind], rp);
+	free(rp);
+	return r;
 }

@@ -1,0 +1,197 @@
+#!/bin/bash
+# fedmonctl against a real fedmon-agent (TAP): `status` exits 1 while the
+# detector warms up (naming it) and 0 once it is trained, --json is one
+# object with the documented keys and the metrics URL, `features`,
+# `label failure` then `label ok`, exit 3 without an agent, exit 2 for a
+# bad usage, and the control socket's mode 0660.
+#
+# Usage: test-fedmonctl.sh FEDMON_AGENT FEDMONCTL
+#
+# Timeouts are generous (the machine may be loaded); nothing asserts an
+# exact timing.
+set -u
+
+agent=$(realpath "$1") || exit 1
+ctl=$(realpath "$2") || exit 1
+tmp=$(mktemp -d /tmp/fm-fedmonctl-XXXXXX) || exit 1
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_for() {
+	local tries=$(($1 * 5))
+	shift
+	while [ $tries -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		tries=$((tries - 1))
+	done
+	return 1
+}
+# st ARGS...: runs fedmonctl against the agent, output in $tmp/out,
+# $tmp/err, exit status in $rc.
+rc=
+st() {
+	"$ctl" --runtime-dir "$tmp/run" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+status_is() { st status; [ "$rc" -eq "$1" ]; }
+out_has() { grep -qF -- "$1" "$tmp/out"; }
+err_has() { grep -qF -- "$1" "$tmp/err"; }
+
+cat >"$tmp/agent.conf" <<EOF
+[agent]
+interval_ms = 100
+state_dir = $tmp/state
+runtime_dir = $tmp/run
+metrics_listen = 127.0.0.1:0
+
+[learn]
+min_train_seconds = 10
+EOF
+
+# ---- without an agent -------------------------------------------------------
+
+mkdir "$tmp/empty"
+"$ctl" --runtime-dir "$tmp/empty" status >/dev/null 2>"$tmp/err"
+check "no socket: exit 3" test $? -eq 3
+check "no socket: says where it looked" \
+	grep -qF "$tmp/empty/control.sock" "$tmp/err"
+"$ctl" --socket "$tmp/empty/nothing.sock" --json status >/dev/null 2>&1
+check "--socket to nothing: exit 3" test $? -eq 3
+
+# ---- usage errors -----------------------------------------------------------
+
+"$ctl" >/dev/null 2>&1
+check "no command: exit 2" test $? -eq 2
+"$ctl" frobnicate >/dev/null 2>&1
+check "unknown command: exit 2" test $? -eq 2
+"$ctl" --bogus status >/dev/null 2>&1
+check "unknown option: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" label maybe >/dev/null 2>&1
+check "label maybe: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" status extra >/dev/null 2>&1
+check "status with an operand: exit 2" test $? -eq 2
+"$ctl" --timeout 0 status >/dev/null 2>&1
+check "--timeout 0: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" --socket "$tmp/x" status >/dev/null 2>&1
+check "--runtime-dir with --socket: exit 2" test $? -eq 2
+"$ctl" --help >"$tmp/help" 2>&1
+check "--help: exit 0" test $? -eq 0
+check "--help documents the exit statuses" \
+	grep -q "3 agent unreachable" "$tmp/help"
+
+# ---- a running agent --------------------------------------------------------
+
+"$agent" -c "$tmp/agent.conf" >"$tmp/agent.log" 2>&1 &
+pid=$!
+sock_up() { [ -S "$tmp/run/control.sock" ]; }
+check "the agent opens its control socket" wait_for 30 sock_up
+check "the socket file is mode 0660" \
+	test "$(stat -c %a "$tmp/run/control.sock")" = 660
+
+st status
+check "warming up: status exits 1 (degraded)" test "$rc" -eq 1
+check "warming up: the summary names it" out_has "detector warming up"
+check "the summary shows the metrics URL" \
+	grep -qE '^metrics: +http://127\.0\.0\.1:[0-9]+/metrics$' "$tmp/out"
+check "the summary shows sampling" out_has "every 100 ms"
+check "the summary shows federation" out_has "standalone"
+
+st status --json
+check "--json while warming up: exit 1" test "$rc" -eq 1
+check "--json: one JSON object with the documented keys" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, dict)
+for k in ("healthy", "problems", "agent", "sampling", "detector",
+          "failure_predictors", "federation", "actions", "metrics_url"):
+    assert k in d, k
+assert d["healthy"] is False
+assert any("warming up" in p for p in d["problems"])
+assert d["metrics_url"].startswith("http://127.0.0.1:")
+assert d["metrics_url"].endswith("/metrics")
+assert d["agent"]["pid"] > 0 and d["sampling"]["interval_ms"] == 100
+assert d["detector"]["enabled"] is True and d["detector"]["ready"] is False
+assert d["federation"]["configured"] is False
+assert [p["source"] for p in d["failure_predictors"]] == \
+    ["oom", "fs_full", "health", "manual"]
+assert d["actions"]["rules"] == []
+' "$tmp/out"
+
+trained() { status_is 0; }
+check "trained: status exits 0 (healthy)" wait_for 120 trained
+check "trained: the summary says healthy" out_has "health:     healthy"
+check "trained: the summary shows the score" out_has "threshold"
+st status --json
+check "trained --json: healthy, ready, scored" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["healthy"] is True and d["problems"] == []
+assert d["detector"]["ready"] is True
+assert d["detector"]["trainings"] >= 1
+assert isinstance(d["detector"]["score"], float)
+assert d["detector"]["model_age_seconds"] >= 0
+' "$tmp/out"
+
+st features
+check "features: exit 0" test "$rc" -eq 0
+nfeatures=$("$agent" --list-features | wc -l)
+check "features: one line per feature and a header" \
+	test "$(wc -l <"$tmp/out")" -eq $((nfeatures + 1))
+check "features: cpu.user with its unit" \
+	grep -qE '^cpu\.user +[-0-9.e]+ +fraction$' "$tmp/out"
+st features --json
+check "features --json: names, values, units" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [f["name"] for f in d["features"]]
+assert "cpu.user" in names and "fs.fullest" in names
+assert all("unit" in f and "value" in f for f in d["features"])
+assert d["timestamp"] > 0
+' "$tmp/out"
+
+st label failure
+check "label failure: exit 0" test "$rc" -eq 0
+check "label failure: changed" out_has "set to 'failure'"
+st label failure
+check "label failure again: nothing changed" out_has "already 'failure'"
+st --json status
+check "status shows the manual failure" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = [p for p in d["failure_predictors"] if p["source"] == "manual"][0]
+assert m["failing"] is True
+' "$tmp/out"
+st label ok
+check "label ok: exit 0" test "$rc" -eq 0
+check "label ok: changed" out_has "set to 'ok'"
+check "the agent logged both labels" \
+	grep -q "Manual failure label cleared" "$tmp/agent.log"
+
+# ---- a stopped agent --------------------------------------------------------
+
+kill -TERM "$pid"
+wait "$pid"
+check "the agent stops cleanly" test $? -eq 0
+pid=
+check "it removed its socket" test ! -e "$tmp/run/control.sock"
+st status
+check "stopped: exit 3" test "$rc" -eq 3
+
+echo "1..$n"
+exit $failed
