@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -600,5 +601,127 @@ int fmi_mounts_parse(const char *buf, size_t len, bool network,
  * struct linux_dirent64 records as getdents64(2) returns them. -EINVAL on
  * a malformed record. */
 int fmi_procdir_count(const void *buf, size_t len, uint32_t *ret_count) FM_WUR;
+
+/* ---- running programs (spawn.c) -----------------------------------------
+ *
+ * The health command (labels.c) and the hook and restart actions run
+ * programs the same way: argv directly (no shell), stdin, stdout and
+ * stderr on /dev/null, a process group of their own, default signal
+ * dispositions and an empty signal mask; past the timeout (or when asked
+ * to stop) the group gets SIGTERM, then SIGKILL after
+ * FM_LABELS_KILL_GRACE_MS, and the child is reaped. The process must not
+ * ignore SIGCHLD (its children would not be waitable).
+ */
+
+/*
+ * Splits command into words: copies it into buf[FM_LABELS_COMMAND_BYTES]
+ * with a NUL after each word and points argv[FM_LABELS_COMMAND_ARGS_MAX +
+ * 1] at them, NULL-terminated. Returns the word count (0 for "") or the
+ * errors of fm_labels_command_check(). Pure.
+ */
+int fmi_spawn_split(const char *command, char *buf, char **argv) FM_WUR;
+
+typedef enum fmi_spawn_outcome {
+	FMI_SPAWN_EXITED,   /* code: its exit status (0 = success) */
+	FMI_SPAWN_SIGNALED, /* code: the signal that killed it */
+	FMI_SPAWN_TIMEOUT,  /* ran past the timeout; its group killed */
+	FMI_SPAWN_STOPPED,  /* stop_fd became readable; its group killed */
+	FMI_SPAWN_ERROR,    /* not started or not waited for: code is a
+	                     * negative errno (-ENOENT: no such program) */
+} fmi_spawn_outcome;
+
+typedef struct fmi_spawn_result {
+	fmi_spawn_outcome outcome;
+	int code;             /* see the outcome */
+	uint32_t duration_ms; /* from the start until it was reaped */
+} fmi_spawn_result;
+
+/*
+ * Runs argv[0] (an absolute path) with argv and the environment envp and
+ * waits for it, at most timeout_ms, or until stop_fd (an eventfd or pipe;
+ * -1: none) is readable; stop_fd is only polled, never read, so one write
+ * stops every later run too. Blocks the calling thread for the whole run
+ * (plus up to FM_LABELS_KILL_GRACE_MS after a timeout or stop). Allocates
+ * (posix_spawn's file actions). Thread-safe.
+ */
+void fmi_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
+    int stop_fd, fmi_spawn_result *ret);
+
+/* Starts fn(arg) on a new thread (*ret) with every signal blocked: they
+ * are the main thread's to handle, and the programs a worker spawns get
+ * an empty mask anyway. Returns 0 or the negative errno of
+ * pthread_create(). */
+int fmi_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg) FM_WUR;
+
+/* Sleeps until deadline_ns (CLOCK_MONOTONIC), or less when stop_fd (-1:
+ * none) is or becomes readable. Returns whether stop_fd was readable. */
+bool fmi_spawn_sleep(int stop_fd, int64_t deadline_ns);
+
+/* ---- action kinds (action-*.c) -------------------------------------------
+ *
+ * One kind of action per file, each exporting one ops table; actions.c
+ * lists them in one array indexed by fm_action_kind and runs them on its
+ * worker thread. Dry runs never reach a kind's run: the engine logs the
+ * kind's describe() instead.
+ */
+
+#define FMI_ACTION_DESCRIPTION_BYTES 512
+
+/* What one run of a rule knows. */
+typedef struct fmi_action_ctx {
+	const fm_action_rule *rule;
+	const fm_actions_input *in; /* the sample that fired it */
+	float value;                /* the score or the probability */
+	const char *systemctl;      /* the systemctl binary */
+	int stop_fd;                /* readable when the agent stops */
+} fmi_action_ctx;
+
+/* How a run ended. */
+typedef struct fmi_action_outcome {
+	fm_action_result result;
+	int code;             /* see fm_action_result */
+	uint32_t duration_ms; /* 0 for runs that start nothing */
+	bool stopped;         /* killed because the agent stops (TIMEOUT) */
+} fmi_action_outcome;
+
+typedef struct fmi_action_ops {
+	fm_action_kind kind;
+	/* Checks the kind's own keys of r (the common ones are checked by
+	 * fm_action_rule_check()). Returns 0 or -EINVAL with
+	 * why[FM_INI_WHY_BYTES] naming the key. */
+	int (*check)(const fm_action_rule *r, char *why);
+	/* What a run would do, for the dry-run log line, into
+	 * buf[FMI_ACTION_DESCRIPTION_BYTES] (truncated). */
+	void (*describe)(const fmi_action_ctx *ctx, char *buf);
+	/* Runs it once (on the actions' worker thread). */
+	void (*run)(const fmi_action_ctx *ctx, fmi_action_outcome *ret);
+} fmi_action_ops;
+
+extern const fmi_action_ops fmi_action_log;
+extern const fmi_action_ops fmi_action_hook;
+extern const fmi_action_ops fmi_action_restart;
+
+/* Whether unit is a systemd unit name the restart action takes:
+ * [A-Za-z0-9:_.@-], not starting with '-' or '.', shorter than
+ * FM_ACTIONS_UNIT_BYTES, ending in a unit type (".service", ".timer"...). */
+bool fmi_action_unit_is_valid(const char *unit);
+
+/* The PATH actions run with. */
+#define FMI_ACTION_PATH                                                        \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Runs argv with envp as fmi_spawn_run() does, within the rule's
+ * timeout_ms, and turns how it ended into an action outcome (a stop counts
+ * as a timeout). */
+void fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],
+    char *const envp[], fmi_action_outcome *ret);
+
+/* The rule's condition as FEDMON_WHEN says it: "anomaly" or
+ * "failure:SOURCE", into buf[size]. */
+void fmi_action_when_format(const fm_action_rule *r, char *buf, size_t size);
+
+/* Writes "name=contribution,..." of in's top features, most first, into
+ * buf[size] (truncated at a whole entry). */
+void fmi_action_top_format(const fm_actions_input *in, char *buf, size_t size);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "agent/agent-int.h"
 #include "crypto/crypto.h"
 #include "fm-config.h"
 
@@ -91,15 +91,27 @@ enum key_kind {
 	KEY_OPTPATH, /* an absolute path, or empty */
 	KEY_GROUP,   /* a group name, or empty */
 	KEY_LISTEN,  /* ADDRESS:PORT, or empty */
+	/* [action NAME] only */
+	KEY_WHEN,        /* anomaly or failure:SOURCE */
+	KEY_PROBABILITY, /* (0, 1] */
+	KEY_KIND,        /* log, hook or restart */
+	KEY_PRIORITY,    /* emerg ... debug */
+	KEY_UNIT,        /* a systemd unit name */
 };
 
 struct key {
-	const char *section;
+	const char *section; /* "action" for every [action NAME] */
 	const char *name;
 	enum key_kind kind;
-	size_t offset;
+	size_t offset;      /* in fm_agent_config, or fm_action_rule */
 	uint64_t min, max;  /* KEY_U32 */
 	const char *expect; /* what a valid value looks like */
+};
+
+/* A key of the [action NAME] sections, offset in fm_action_rule. */
+struct rule_key {
+	struct key key;
+	unsigned kinds; /* the kinds taking it (KIND_BIT); 0 = all */
 };
 
 #define OFF(field) offsetof(fm_agent_config, field)
@@ -143,8 +155,7 @@ static const struct key keys[] = {
 	    "milliseconds, 100 to 86400000" },
 	{ "labels", "health_timeout_ms", KEY_U32, OFF(labels_health_timeout_ms),
 	    10, 3600000, "milliseconds, 10 to 3600000" },
-	{ "learn", "enabled", KEY_BOOL, OFF(learn_enabled), 0, 0,
-	    "yes or no" },
+	{ "learn", "enabled", KEY_BOOL, OFF(learn_enabled), 0, 0, "yes or no" },
 	{ "learn", "train_seconds", KEY_U32, OFF(learn_train_seconds), 10,
 	    86400, "seconds, 10 to 86400" },
 	{ "learn", "min_train_seconds", KEY_U32, OFF(learn_min_train_seconds),
@@ -163,8 +174,8 @@ static const struct key keys[] = {
 	    0, 0, "a base64 public key of 32 bytes" },
 	{ "federation", "key_file", KEY_OPTPATH, OFF(fed_key_file), 0, 0,
 	    "an absolute path, or empty" },
-	{ "federation", "timeout_ms", KEY_U32, OFF(fed_timeout_ms), 100,
-	    600000, "milliseconds, 100 to 600000" },
+	{ "federation", "timeout_ms", KEY_U32, OFF(fed_timeout_ms), 100, 600000,
+	    "milliseconds, 100 to 600000" },
 	{ "federation", "retry_min_ms", KEY_U32, OFF(fed_retry_min_ms), 100,
 	    3600000, "milliseconds, 100 to 3600000" },
 	{ "federation", "retry_max_ms", KEY_U32, OFF(fed_retry_max_ms), 100,
@@ -174,17 +185,70 @@ static const struct key keys[] = {
 	    "bytes, 65536 to 268435456" },
 	{ "federation", "skew_seconds", KEY_U32, OFF(fed_skew_seconds), 1,
 	    86400, "seconds, 1 to 86400" },
+	{ "actions", "dry_run", KEY_BOOL, OFF(actions_dry_run), 0, 0,
+	    "yes or no" },
+	{ "actions", "systemctl", KEY_PATH, OFF(actions_systemctl), 0, 0,
+	    "an absolute path" },
 };
+
+#define ROFF(field) offsetof(fm_action_rule, field)
+#define KIND_BIT(k) (1u << (k))
+#define SPAWNS      (KIND_BIT(FM_ACTION_HOOK) | KIND_BIT(FM_ACTION_RESTART))
+
+/* The keys of an [action NAME] section; at most 32 (a bit each). */
+static const struct rule_key rule_keys[] = {
+	{ { "action", "when", KEY_WHEN, ROFF(when), 0, 0,
+	      "anomaly or failure:SOURCE, SOURCE one of oom, fs_full, health, "
+	      "manual" },
+	    0 },
+	{ { "action", "probability", KEY_PROBABILITY, ROFF(probability), 0, 0,
+	      "a probability above 0 and at most 1" },
+	    0 },
+	{ { "action", "hold_seconds", KEY_U32, ROFF(hold_seconds), 0, 86400,
+	      "seconds, 0 to 86400" },
+	    0 },
+	{ { "action", "cooldown_seconds", KEY_U32, ROFF(cooldown_seconds), 0,
+	      86400, "seconds, 0 to 86400" },
+	    0 },
+	{ { "action", "max_per_hour", KEY_U32, ROFF(max_per_hour), 1, 3600,
+	      "runs, 1 to 3600" },
+	    0 },
+	{ { "action", "kind", KEY_KIND, ROFF(kind), 0, 0,
+	      "log, hook or restart" },
+	    0 },
+	{ { "action", "dry_run", KEY_BOOL, ROFF(dry_run), 0, 0, "yes or no" },
+	    0 },
+	{ { "action", "priority", KEY_PRIORITY, ROFF(priority), 0, 0,
+	      "emerg, alert, crit, err, warning, notice, info or debug" },
+	    KIND_BIT(FM_ACTION_LOG) },
+	{ { "action", "command", KEY_COMMAND, ROFF(command), 0, 0,
+	      "an absolute program path" },
+	    KIND_BIT(FM_ACTION_HOOK) },
+	{ { "action", "unit", KEY_UNIT, ROFF(unit), 0, 0,
+	      "a unit name such as NAME.service" },
+	    KIND_BIT(FM_ACTION_RESTART) },
+	{ { "action", "timeout_ms", KEY_U32, ROFF(timeout_ms), 10, 3600000,
+	      "milliseconds, 10 to 3600000" },
+	    SPAWNS },
+};
+
+_Static_assert(FM_ELEMENTSOF(rule_keys) <= 32, "a bit per key");
+_Static_assert(
+    sizeof(((fm_action_rule *)0)->command) == FM_LABELS_COMMAND_BYTES,
+    "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
         FM_LABELS_COMMAND_BYTES,
     "health_command must fit fm_labels");
 
+/* Parses value into the field of k in base (an fm_agent_config, or an
+ * fm_action_rule for rule_keys). */
 static int
-set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
+set_key(const struct key *k, void *base, const char *value, char *why)
 {
-	char *field = (char *)c + k->offset;
+	char *field = (char *)base + k->offset;
 	uint64_t u;
+	double d;
 	bool b;
 	int r;
 
@@ -234,7 +298,8 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 			r = -EINVAL;
 			break;
 		}
-		r = fm_strlcpy(field, value, sizeof(c->fed_aggregator_key));
+		r = fm_strlcpy(field, value,
+		    sizeof(((fm_agent_config *)0)->fed_aggregator_key));
 		if (r < 0)
 			break;
 		return 0;
@@ -244,7 +309,8 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 			r = -EINVAL;
 			break;
 		}
-		r = fm_strlcpy(field, value, sizeof(c->control_group));
+		r = fm_strlcpy(field, value,
+		    sizeof(((fm_agent_config *)0)->control_group));
 		if (r < 0)
 			break;
 		return 0;
@@ -272,25 +338,205 @@ set_key(const struct key *k, fm_agent_config *c, const char *value, char *why)
 		if (r < 0)
 			break;
 		return 0;
+	case KEY_WHEN: {
+		fm_action_rule *rule = base;
+
+		if (strcmp(value, "anomaly") == 0) {
+			rule->when = FM_ACTION_WHEN_ANOMALY;
+			rule->failure_source = 0;
+			return 0;
+		}
+		if (strncmp(value, "failure:", 8) != 0 ||
+		    (r = fm_label_source_lookup(value + 8)) < 0)
+			break;
+		rule->when = FM_ACTION_WHEN_FAILURE;
+		rule->failure_source = (uint32_t)r;
+		return 0;
+	}
+	case KEY_PROBABILITY:
+		if (fm_parse_double(value, &d) < 0 || !(d > 0.0 && d <= 1.0))
+			break;
+		*(float *)(void *)field = (float)d;
+		return 0;
+	case KEY_KIND:
+		for (unsigned kind = 1; kind < FM_ACTION_KIND_COUNT; kind++)
+			if (strcmp(value, fm_action_kind_name(kind)) == 0) {
+				*(fm_action_kind *)(void *)field = kind;
+				return 0;
+			}
+		break;
+	case KEY_PRIORITY:
+		r = fm_log_level_from_string(value);
+		if (r < 0)
+			break;
+		*(int *)(void *)field = r;
+		return 0;
+	case KEY_UNIT:
+		if (!fmi_action_unit_is_valid(value))
+			break;
+		r = fm_strlcpy(field, value, FM_ACTIONS_UNIT_BYTES);
+		if (r < 0)
+			break;
+		return 0;
 	}
 	snprintf(why, FM_INI_WHY_BYTES,
 	    "invalid value '%.64s' (expected %s) for key", value, k->expect);
 	return -EINVAL;
 }
 
+/* What one load remembers between keys. */
+struct load {
+	fm_agent_config *c;
+	uint32_t first_rule;  /* rules before it were there before the load */
+	char section[64];     /* of the previous key ("" before the first) */
+	fm_action_rule *rule; /* of the current [action NAME], or NULL */
+	/* keys given, a bit per rule_keys[] entry, per rule of this load */
+	uint32_t given[FM_ACTIONS_RULES_MAX];
+};
+
+/* A new rule with the defaults documented in configs/agent.conf. */
+static void
+rule_init(fm_action_rule *r, const char *name)
+{
+	*r = (fm_action_rule) {
+		.cooldown_seconds = 300,
+		.max_per_hour = 6,
+		.priority = LOG_WARNING,
+		.timeout_ms = 30000,
+	};
+	memcpy(r->name, name, strlen(name) + 1);
+}
+
+/* The first key of the section "action NAME": finds or adds the rule.
+ * A rule this load already defined is a duplicate section. */
+static int
+rule_section_begin(struct load *ld, const char *name, char *why)
+{
+	fm_agent_config *c = ld->c;
+	char check[FM_INI_WHY_BYTES];
+	fm_action_rule probe;
+
+	if (strlen(name) >= FM_ACTIONS_NAME_BYTES) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "rule name longer than %d characters, at key",
+		    FM_ACTIONS_NAME_BYTES - 1);
+		return -EINVAL;
+	}
+	rule_init(&probe, name);
+	probe.when = FM_ACTION_WHEN_ANOMALY;
+	probe.kind = FM_ACTION_LOG;
+	if (fm_action_rule_check(&probe, check) < 0) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "rule name not of [A-Za-z0-9_.-], at key");
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < c->n_rules; i++) {
+		if (strcmp(c->rules[i].name, name) != 0)
+			continue;
+		if (i >= ld->first_rule) {
+			snprintf(why, FM_INI_WHY_BYTES,
+			    "second section of the same name, at key");
+			return -EINVAL;
+		}
+		ld->rule = &c->rules[i];
+		return 0;
+	}
+	if (c->n_rules == FM_ACTIONS_RULES_MAX) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "more than %d [action NAME] sections, at key",
+		    FM_ACTIONS_RULES_MAX);
+		return -EINVAL;
+	}
+	ld->rule = &c->rules[c->n_rules++];
+	rule_init(ld->rule, name);
+	return 0;
+}
+
+/* Whether the rule's kind (when set) takes key k. */
+static bool
+kind_takes(const fm_action_rule *r, const struct rule_key *k)
+{
+	return !k->kinds || !r->kind || (k->kinds & KIND_BIT(r->kind));
+}
+
+/* One key of the current [action NAME] section. Keys that only some
+ * kinds take are refused as soon as both the key and the kind are known,
+ * whichever comes first, so that the error names the line. */
+static int
+rule_key(struct load *ld, const char *name, const char *value, char *why)
+{
+	fm_action_rule *r = ld->rule;
+	uint32_t idx = (uint32_t)(r - ld->c->rules);
+	uint32_t *given = idx >= ld->first_rule ? &ld->given[idx] : NULL;
+	const struct rule_key *k = NULL;
+	size_t ki;
+	int ret;
+
+	for (ki = 0; ki < FM_ELEMENTSOF(rule_keys); ki++)
+		if (strcmp(rule_keys[ki].key.name, name) == 0) {
+			k = &rule_keys[ki];
+			break;
+		}
+	if (!k) {
+		snprintf(why, FM_INI_WHY_BYTES, "unknown key");
+		return -EINVAL;
+	}
+	ret = set_key(&k->key, r, value, why);
+	if (ret < 0)
+		return ret;
+	if (given)
+		*given |= 1u << ki;
+	if (!kind_takes(r, k)) {
+		snprintf(why, FM_INI_WHY_BYTES, "kind = %s does not take key",
+		    fm_action_kind_name(r->kind));
+		return -EINVAL;
+	}
+	for (size_t i = 0; given && i < FM_ELEMENTSOF(rule_keys); i++)
+		if ((*given & (1u << i)) && !kind_takes(r, &rule_keys[i])) {
+			snprintf(why, FM_INI_WHY_BYTES,
+			    "kind = %s does not take '%s' (given above), "
+			    "for key",
+			    fm_action_kind_name(r->kind),
+			    rule_keys[i].key.name);
+			return -EINVAL;
+		}
+	if (r->when == FM_ACTION_WHEN_ANOMALY && r->probability != 0.0f) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "probability is only for when = failure:SOURCE, at key");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 on_key(void *userdata, const char *section, const char *name, const char *value,
     char *why)
 {
-	fm_agent_config *c = userdata;
-	bool section_known = false;
+	struct load *ld = userdata;
+	bool section_known = false, begins;
+	size_t len;
+	int r;
 
+	begins = strcmp(section, ld->section) != 0;
+	/* inih's sections are shorter (INI_MAX_SECTION, 50) */
+	len = strnlen(section, sizeof(ld->section) - 1);
+	memcpy(ld->section, section, len);
+	ld->section[len] = '\0';
+	if (strncmp(section, "action ", 7) == 0) {
+		if (begins) {
+			ld->rule = NULL;
+			r = rule_section_begin(ld, section + 7, why);
+			if (r < 0)
+				return r;
+		}
+		return rule_key(ld, name, value, why);
+	}
 	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++) {
 		if (strcmp(keys[i].section, section) != 0)
 			continue;
 		section_known = true;
 		if (strcmp(keys[i].name, name) == 0)
-			return set_key(&keys[i], c, value, why);
+			return set_key(&keys[i], ld->c, value, why);
 	}
 	snprintf(why, FM_INI_WHY_BYTES, "%s",
 	    section_known ? "unknown key" : "unknown section for key");
@@ -300,7 +546,44 @@ on_key(void *userdata, const char *section, const char *name, const char *value,
 int
 fm_agent_config_load(fm_agent_config *c, const char *path, char *err)
 {
-	return fm_ini_parse_file(path, on_key, c, err);
+	struct load ld = { .c = c, .first_rule = c->n_rules };
+
+	return fm_ini_parse_file(path, on_key, &ld, err);
+}
+
+/* The [actions] keys and the rules, each as fm_action_rule_check(). */
+static int
+actions_check(const fm_agent_config *c, char *err)
+{
+	char why[FM_INI_WHY_BYTES];
+
+	if (c->n_rules > FM_ACTIONS_RULES_MAX) {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "more than %d [action NAME] sections",
+		    FM_ACTIONS_RULES_MAX);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < c->n_rules; i++) {
+		const fm_action_rule *r = &c->rules[i];
+
+		if (fm_action_rule_check(r, why) < 0) {
+			snprintf(err, FM_INI_ERROR_BYTES, "[action %.*s] %s",
+			    FM_ACTIONS_NAME_BYTES - 1, r->name, why);
+			return -EINVAL;
+		}
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(c->rules[j].name, r->name) == 0) {
+				snprintf(err, FM_INI_ERROR_BYTES,
+				    "[action %s] defined twice", r->name);
+				return -EINVAL;
+			}
+	}
+	if (c->actions_systemctl[0] != '/') {
+		snprintf(err, FM_INI_ERROR_BYTES,
+		    "[actions] systemctl must be an absolute path");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int
@@ -370,7 +653,7 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		    c->fed_retry_max_ms, c->fed_retry_min_ms);
 		return -EINVAL;
 	}
-	return 0;
+	return actions_check(c, err);
 }
 
 uint32_t

@@ -4,28 +4,18 @@
  * sample, for the failure predictor to learn from.
  *
  * The health command runs in a worker thread, so a slow check never delays
- * sampling. It waits for its child by polling waitid(WNOHANG) with a
- * backoff from 1 to HEALTH_POLL_MAX_MS: that works on every kernel
- * (pidfd_open needs 5.3, RHEL 8 runs 4.18), costs microseconds per check,
- * and leaves SIGCHLD to the main program.
+ * sampling; spawn.c runs it (as it runs the action hooks).
  */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
-
-#define HEALTH_POLL_MAX_MS 16
+#include "agent/agent-int.h"
 
 static const char *const source_names[FM_LABEL_COUNT] = {
 	[FM_LABEL_OOM] = "oom",
@@ -42,13 +32,9 @@ struct fm_labels {
 	char argbuf[FM_LABELS_COMMAND_BYTES];  /* the words, NUL-separated */
 	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
 	int64_t interval_ns;
-	int64_t timeout_ns;
+	uint32_t timeout_ms;
 
 	/* The health worker. */
-	bool has_spawn_actions; /* spawn_actions initialised */
-	bool has_spawn_attr;    /* spawn_attr initialised */
-	posix_spawn_file_actions_t spawn_actions;
-	posix_spawnattr_t spawn_attr;
 	int stop_fd;      /* eventfd fm_labels_free() writes; -1 */
 	bool has_mutex;   /* mutex initialised */
 	bool has_worker;  /* worker started: free must join it */
@@ -93,44 +79,6 @@ fm_labels_config_init(fm_labels_config *cfg)
 	};
 }
 
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/*
- * Splits command into words: copies it into buf[FM_LABELS_COMMAND_BYTES]
- * with a NUL after each word and points argv[] (FM_LABELS_COMMAND_ARGS_MAX
- * + 1 entries, NULL-terminated) at them. Returns the word count (0 for
- * "", an unset source) or the errors of fm_labels_command_check().
- */
-static int
-command_split(const char *command, char *buf, char **argv)
-{
-	size_t len = strlen(command);
-	int n = 0;
-
-	if (len >= FM_LABELS_COMMAND_BYTES)
-		return -ENAMETOOLONG;
-	memcpy(buf, command, len + 1);
-	for (char *p = buf; *p;) {
-		if (is_blank(*p)) {
-			*p++ = '\0';
-			continue;
-		}
-		if (n == FM_LABELS_COMMAND_ARGS_MAX)
-			return -E2BIG;
-		argv[n++] = p;
-		while (*p && !is_blank(*p))
-			p++;
-	}
-	argv[n] = NULL;
-	if (n > 0 && argv[0][0] != '/')
-		return -EINVAL;
-	return n;
-}
-
 int
 fm_labels_command_check(const char *command)
 {
@@ -138,166 +86,11 @@ fm_labels_command_check(const char *command)
 	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
 	int r;
 
-	r = command_split(command, buf, argv);
+	r = fmi_spawn_split(command, buf, argv);
 	return r < 0 ? r : 0;
 }
 
 /* ---- the health worker ------------------------------------------------ */
-
-/* Prepares what every run of the health command shares: stdin, stdout and
- * stderr on /dev/null; a new process group; default signal dispositions
- * (the agent ignores SIGPIPE, and an ignored signal survives exec); no
- * blocked signals (the worker blocks them all). */
-static int
-spawn_setup(fm_labels *l)
-{
-	sigset_t none, all;
-	int r;
-
-	r = posix_spawn_file_actions_init(&l->spawn_actions);
-	if (r != 0)
-		return -r;
-	l->has_spawn_actions = true;
-	for (int fd = 0; fd < 3; fd++) {
-		r = posix_spawn_file_actions_addopen(&l->spawn_actions, fd,
-		    "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-		if (r != 0)
-			return -r;
-	}
-	r = posix_spawnattr_init(&l->spawn_attr);
-	if (r != 0)
-		return -r;
-	l->has_spawn_attr = true;
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	r = posix_spawnattr_setflags(&l->spawn_attr,
-	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	        POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		r = posix_spawnattr_setpgroup(&l->spawn_attr, 0);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&l->spawn_attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&l->spawn_attr, &all);
-	return -r;
-}
-
-/* Milliseconds from now to deadline_ns, rounded up, at least 0. */
-static int
-ms_until(int64_t deadline_ns)
-{
-	int64_t left = deadline_ns - fm_time_mono_ns();
-
-	if (left <= 0)
-		return 0;
-	left = (left + FM_NSEC_PER_MSEC - 1) / FM_NSEC_PER_MSEC;
-	return left > INT32_MAX ? INT32_MAX : (int)left;
-}
-
-/* Sleeps ms milliseconds, or less when watch_stop and the worker is asked
- * to stop. Returns whether it was asked to stop. */
-static bool
-pause_ms(const fm_labels *l, int ms, bool watch_stop)
-{
-	struct pollfd pfd = { .fd = l->stop_fd, .events = POLLIN };
-	int r = poll(&pfd, watch_stop ? 1 : 0, ms);
-
-	if (r < 0 && errno != EINTR) {
-		/* ENOMEM: wait all the same, rather than spin */
-		struct timespec ts = { 0, 10 * FM_NSEC_PER_MSEC };
-
-		(void)nanosleep(&ts, NULL);
-	}
-	return r > 0;
-}
-
-/* Sleeps until deadline_ns on CLOCK_MONOTONIC. Returns false when asked
- * to stop. */
-static bool
-sleep_until(const fm_labels *l, int64_t deadline_ns)
-{
-	for (;;) {
-		int t = ms_until(deadline_ns);
-
-		if (t == 0)
-			return true;
-		if (pause_ms(l, t, true))
-			return false;
-	}
-}
-
-enum child_wait {
-	CHILD_EXITED,   /* it can be reaped without blocking */
-	CHILD_DEADLINE, /* still running at the deadline */
-	CHILD_STOP,     /* asked to stop (when watched) */
-};
-
-/* Waits, without reaping it, until the child pid exits, deadline_ns
- * passes, or (when watch_stop) the worker is asked to stop. A child that
- * cannot be waited for (ECHILD) counts as exited: the reap reports it. */
-static enum child_wait
-child_wait(const fm_labels *l, pid_t pid, int64_t deadline_ns, bool watch_stop)
-{
-	int step_ms = 1;
-
-	for (;;) {
-		siginfo_t si;
-		int t;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) <
-		    0) {
-			if (errno != EINTR)
-				return CHILD_EXITED;
-		} else if (si.si_pid != 0) {
-			return CHILD_EXITED;
-		}
-		t = ms_until(deadline_ns);
-		if (t == 0)
-			return CHILD_DEADLINE;
-		if (t > step_ms)
-			t = step_ms;
-		if (pause_ms(l, t, watch_stop))
-			return CHILD_STOP;
-		if (step_ms < HEALTH_POLL_MAX_MS)
-			step_ms *= 2;
-	}
-}
-
-/* Kills the process group of pid, the child we have not reaped yet (so
- * its id cannot name another group): SIGTERM, then after the grace
- * SIGKILL, also for what the leader left behind. */
-static void
-kill_group(const fm_labels *l, pid_t pid)
-{
-	int64_t grace_ns = (int64_t)FM_LABELS_KILL_GRACE_MS * FM_NSEC_PER_MSEC;
-
-	(void)kill(-pid, SIGTERM);
-	(void)child_wait(l, pid, fm_time_mono_ns() + grace_ns, false);
-	(void)kill(-pid, SIGKILL);
-}
-
-/* Reaps pid. Returns its wait status, or a negative errno. */
-static int
-reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return status;
-}
-
-static uint32_t
-elapsed_ms(int64_t start_ns)
-{
-	int64_t ms = (fm_time_mono_ns() - start_ns) / FM_NSEC_PER_MSEC;
-
-	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
-}
 
 /*
  * Runs the health command once into *ret. Returns false, with *ret
@@ -307,45 +100,38 @@ elapsed_ms(int64_t start_ns)
 static bool
 health_run(fm_labels *l, fm_labels_health_result *ret)
 {
-	int64_t start = fm_time_mono_ns();
 	fm_labels_health_result res = { .outcome = FM_LABELS_HEALTH_OK };
-	enum child_wait w;
-	pid_t pid;
-	int r;
+	fmi_spawn_result sr;
 
-	r = posix_spawn(&pid, l->argv[0], &l->spawn_actions, &l->spawn_attr,
-	    l->argv, environ);
-	if (r != 0) {
-		res.outcome = FM_LABELS_HEALTH_ERROR;
-		res.code = -r;
-		goto out;
-	}
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = true;
 	pthread_mutex_unlock(&l->mutex);
-	w = child_wait(l, pid, start + l->timeout_ns, true);
-	if (w != CHILD_EXITED)
-		kill_group(l, pid);
-	r = reap(pid);
+	fmi_spawn_run(l->argv, environ, l->timeout_ms, l->stop_fd, &sr);
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = false;
 	pthread_mutex_unlock(&l->mutex);
-	if (w == CHILD_STOP)
+	switch (sr.outcome) {
+	case FMI_SPAWN_STOPPED:
 		return false;
-	if (w == CHILD_DEADLINE) {
+	case FMI_SPAWN_TIMEOUT:
 		res.outcome = FM_LABELS_HEALTH_TIMEOUT;
-	} else if (r < 0) {
+		break;
+	case FMI_SPAWN_ERROR:
 		res.outcome = FM_LABELS_HEALTH_ERROR;
-		res.code = r;
-	} else if (WIFSIGNALED(r)) {
+		res.code = sr.code;
+		break;
+	case FMI_SPAWN_SIGNALED:
 		res.outcome = FM_LABELS_HEALTH_SIGNALED;
-		res.code = WTERMSIG(r);
-	} else if (WEXITSTATUS(r) != 0) {
-		res.outcome = FM_LABELS_HEALTH_EXITED;
-		res.code = WEXITSTATUS(r);
+		res.code = sr.code;
+		break;
+	case FMI_SPAWN_EXITED:
+		if (sr.code != 0) {
+			res.outcome = FM_LABELS_HEALTH_EXITED;
+			res.code = sr.code;
+		}
+		break;
 	}
-out:
-	res.duration_ms = elapsed_ms(start);
+	res.duration_ms = sr.duration_ms;
 	res.real_ns = fm_time_real_ns();
 	*ret = res;
 	return true;
@@ -427,7 +213,7 @@ health_worker(void *arg)
 		if (!health_run(l, &res))
 			break;
 		health_publish(l, &res);
-		if (!sleep_until(l,
+		if (fmi_spawn_sleep(l->stop_fd,
 		        fm_loop_next_deadline(
 		            start, l->interval_ns, fm_time_mono_ns())))
 			break;
@@ -435,23 +221,18 @@ health_worker(void *arg)
 	return NULL;
 }
 
-/* Starts the worker with every signal blocked: they are the main
- * thread's to handle. */
+/* Starts the worker and its wake-up eventfd. */
 static int
 health_start(fm_labels *l)
 {
-	sigset_t all, old;
 	int r;
 
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0)
 		return -errno;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&l->worker, NULL, health_worker, l);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return -r;
+	r = fmi_thread_start(&l->worker, health_worker, l);
+	if (r < 0)
+		return r;
 	l->has_worker = true;
 	return 0;
 }
@@ -485,10 +266,6 @@ fm_labels_free(fm_labels *l)
 	}
 	if (l->stop_fd >= 0)
 		close(l->stop_fd);
-	if (l->has_spawn_attr)
-		posix_spawnattr_destroy(&l->spawn_attr);
-	if (l->has_spawn_actions)
-		posix_spawn_file_actions_destroy(&l->spawn_actions);
 	if (l->has_mutex)
 		pthread_mutex_destroy(&l->mutex);
 	free(l);
@@ -520,19 +297,17 @@ fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
 		    100.0f;
 	}
 	l->fs_armed = true;
-	n = command_split(cmd, l->argbuf, l->argv);
+	n = fmi_spawn_split(cmd, l->argbuf, l->argv);
 	assert(n >= 0); /* config_check() accepted it */
 	memcpy(l->command, cmd, strlen(cmd) + 1);
 	l->interval_ns = (int64_t)cfg->health_interval_ms * FM_NSEC_PER_MSEC;
-	l->timeout_ns = (int64_t)cfg->health_timeout_ms * FM_NSEC_PER_MSEC;
+	l->timeout_ms = cfg->health_timeout_ms;
 	l->status.enabled[FM_LABEL_OOM] = true;
 	l->status.enabled[FM_LABEL_FS_FULL] = cfg->fs_full_percent > 0;
 	l->status.enabled[FM_LABEL_HEALTH] = n > 0;
 	l->status.enabled[FM_LABEL_MANUAL] = true;
 	if (n > 0) {
-		r = spawn_setup(l);
-		if (r == 0)
-			r = health_start(l);
+		r = health_start(l);
 		if (r < 0)
 			goto out_free;
 	}

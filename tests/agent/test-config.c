@@ -29,6 +29,29 @@ write_conf(const char *content)
 	return tmp_path;
 }
 
+/* A file that must not load, and the error it gives. */
+struct load_error {
+	const char *content;
+	const char *msg; /* after "PATH:" */
+};
+
+/* Loads each case's content over the defaults: -EINVAL and its msg. */
+static void
+check_load_errors(const struct load_error *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fm_agent_config c;
+		char err[FM_INI_ERROR_BYTES], want[FM_INI_ERROR_BYTES];
+		const char *p = write_conf(cases[i].content);
+
+		fm_agent_config_init(&c);
+		assert_int_equal(fm_agent_config_load(&c, p, err), -EINVAL);
+		snprintf(want, sizeof(want), "%s:%s", p, cases[i].msg);
+		assert_string_equal(err, want);
+		unlink(p);
+	}
+}
+
 static void
 test_config_shipped_file_equals_defaults(void **state)
 {
@@ -63,8 +86,224 @@ test_config_shipped_file_equals_defaults(void **state)
 	    c.labels_health_interval_ms, def.labels_health_interval_ms);
 	assert_int_equal(
 	    c.labels_health_timeout_ms, def.labels_health_timeout_ms);
+	assert_false(c.actions_dry_run);
+	assert_string_equal(c.actions_systemctl, "/usr/bin/systemctl");
+	assert_string_equal(c.actions_systemctl, def.actions_systemctl);
+	assert_int_equal(c.n_rules, 0);
 	assert_int_equal(fm_agent_config_check(&c, err), 0);
 	assert_int_equal(fm_agent_config_raw_len(&c), 900);
+}
+
+static void
+test_config_action_rules(void **state)
+{
+	fm_agent_config c;
+	char err[FM_INI_ERROR_BYTES];
+	const fm_action_rule *r;
+
+	fm_agent_config_init(&c);
+	assert_int_equal(
+	    fm_agent_config_load(&c,
+	        write_conf("[actions]\ndry_run = yes\n"
+	                   "systemctl = /bin/systemctl\n"
+	                   "[action anomaly-log]\nwhen = anomaly\n"
+	                   "hold_seconds = 10\nkind = log\n"
+	                   "priority = crit\n"
+	                   "[action hook_1.x]\nkind = hook\nwhen = anomaly\n"
+	                   "command = /usr/local/bin/on-anomaly --a  b\n"
+	                   "timeout_ms = 10000\ncooldown_seconds = 0\n"
+	                   "dry_run = no\n"
+	                   "[action oom-restart]\nwhen = failure:oom\n"
+	                   "probability = 0.8\nkind = restart\n"
+	                   "unit = my-app@1.service\nmax_per_hour = 2\n"),
+	        err),
+	    0);
+	unlink(tmp_path);
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	assert_true(c.actions_dry_run);
+	assert_string_equal(c.actions_systemctl, "/bin/systemctl");
+	assert_int_equal(c.n_rules, 3);
+	r = &c.rules[0];
+	assert_string_equal(r->name, "anomaly-log");
+	assert_int_equal(r->when, FM_ACTION_WHEN_ANOMALY);
+	assert_int_equal(r->hold_seconds, 10);
+	assert_int_equal(r->kind, FM_ACTION_LOG);
+	assert_int_equal(r->priority, LOG_CRIT);
+	/* the defaults */
+	assert_int_equal(r->cooldown_seconds, 300);
+	assert_int_equal(r->max_per_hour, 6);
+	assert_int_equal(r->timeout_ms, 30000);
+	assert_false(r->dry_run);
+	r = &c.rules[1];
+	assert_string_equal(r->name, "hook_1.x");
+	assert_int_equal(r->kind, FM_ACTION_HOOK);
+	assert_string_equal(r->command, "/usr/local/bin/on-anomaly --a  b");
+	assert_int_equal(r->timeout_ms, 10000);
+	assert_int_equal(r->cooldown_seconds, 0);
+	assert_int_equal(r->priority, LOG_WARNING);
+	r = &c.rules[2];
+	assert_int_equal(r->when, FM_ACTION_WHEN_FAILURE);
+	assert_int_equal(r->failure_source, FM_LABEL_OOM);
+	assert_true(r->probability == 0.8f);
+	assert_int_equal(r->kind, FM_ACTION_RESTART);
+	assert_string_equal(r->unit, "my-app@1.service");
+	assert_int_equal(r->max_per_hour, 2);
+	assert_true(fm_agent_config_may_restart(&c, "my-app@1.service"));
+	assert_false(fm_agent_config_may_restart(&c, "my-app@2.service"));
+}
+
+static void
+test_config_action_errors_name_file_line_key(void **state)
+{
+	static const struct load_error cases[] = {
+		{ "[actions]\nsystemctl = systemctl\n",
+		    "2: invalid value 'systemctl' (expected an absolute path) "
+		    "for key 'systemctl' in section [actions]" },
+		{ "[actions]\ndry_run = maybe\n",
+		    "2: invalid value 'maybe' (expected yes or no) for key "
+		    "'dry_run' in section [actions]" },
+		{ "[action a]\nkind = log\nwhen = always\n",
+		    "3: invalid value 'always' (expected anomaly or "
+		    "failure:SOURCE, SOURCE one of oom, fs_full, health, "
+		    "manual) for key 'when' in section [action a]" },
+		{ "[action a]\nwhen = failure:disk\n",
+		    "2: invalid value 'failure:disk' (expected anomaly or "
+		    "failure:SOURCE, SOURCE one of oom, fs_full, health, "
+		    "manual) for key 'when' in section [action a]" },
+		{ "[action a]\nkind = email\n",
+		    "2: invalid value 'email' (expected log, hook or restart) "
+		    "for key 'kind' in section [action a]" },
+		{ "[action a]\nwhen = failure:oom\nprobability = 0\n",
+		    "3: invalid value '0' (expected a probability above 0 and "
+		    "at most 1) for key 'probability' in section [action a]" },
+		{ "[action a]\nprobability = 1.5\n",
+		    "2: invalid value '1.5' (expected a probability above 0 "
+		    "and "
+		    "at most 1) for key 'probability' in section [action a]" },
+		{ "[action a]\nwhen = anomaly\nprobability = 0.5\n",
+		    "3: probability is only for when = failure:SOURCE, at key "
+		    "'probability' in section [action a]" },
+		{ "[action a]\nkind = restart\nunit = web\n",
+		    "3: invalid value 'web' (expected a unit name such as "
+		    "NAME.service) for key 'unit' in section [action a]" },
+		{ "[action a]\nunit = --now.service\n",
+		    "2: invalid value '--now.service' (expected a unit name "
+		    "such as NAME.service) for key 'unit' in section "
+		    "[action a]" },
+		{ "[action a]\ncommand = on-anomaly\n",
+		    "2: invalid value 'on-anomaly' (expected an absolute "
+		    "program path) for key 'command' in section [action a]" },
+		{ "[action a]\npriority = loud\n",
+		    "2: invalid value 'loud' (expected emerg, alert, crit, "
+		    "err, "
+		    "warning, notice, info or debug) for key 'priority' in "
+		    "section [action a]" },
+		{ "[action a]\nmax_per_hour = 0\n",
+		    "2: invalid value '0' (expected runs, 1 to 3600) for key "
+		    "'max_per_hour' in section [action a]" },
+		{ "[action a]\ntimeout_ms = 5\n",
+		    "2: invalid value '5' (expected milliseconds, 10 to "
+		    "3600000) for key 'timeout_ms' in section [action a]" },
+		{ "[action a]\ncooldown = 5\n",
+		    "2: unknown key 'cooldown' in section [action a]" },
+		{ "[action a]\nkind = hook\nunit = web.service\n",
+		    "3: kind = hook does not take key 'unit' in section "
+		    "[action a]" },
+		{ "[action a]\npriority = info\n\nkind = restart\n",
+		    "4: kind = restart does not take 'priority' (given above), "
+		    "for key 'kind' in section [action a]" },
+		{ "[action a]\nkind = log\ntimeout_ms = 100\n",
+		    "3: kind = log does not take key 'timeout_ms' in section "
+		    "[action a]" },
+		{ "[action a b]\nkind = log\n",
+		    "2: rule name not of [A-Za-z0-9_.-], at key 'kind' in "
+		    "section [action a b]" },
+		{ "[action a]\nkind = log\n[action b]\nkind = log\n"
+		  "[action a]\nwhen = anomaly\n",
+		    "6: second section of the same name, at key 'when' in "
+		    "section [action a]" },
+		{ "[action]\nkind = log\n",
+		    "2: unknown section for key 'kind' in section [action]" },
+	};
+
+	check_load_errors(cases, FM_ELEMENTSOF(cases));
+}
+
+static void
+test_config_action_too_many_rules(void **state)
+{
+	char text[FM_ACTIONS_RULES_MAX * 40 + 64] = "";
+	char err[FM_INI_ERROR_BYTES], want[FM_INI_ERROR_BYTES];
+	fm_agent_config c;
+	const char *p;
+
+	for (unsigned i = 0; i <= FM_ACTIONS_RULES_MAX; i++) {
+		char section[40];
+
+		snprintf(
+		    section, sizeof(section), "[action r%u]\nkind = log\n", i);
+		strcat(text, section);
+	}
+	p = write_conf(text);
+	fm_agent_config_init(&c);
+	assert_int_equal(fm_agent_config_load(&c, p, err), -EINVAL);
+	snprintf(want, sizeof(want),
+	    "%s:%d: more than %d [action NAME] sections, at key 'kind' in "
+	    "section [action r%d]",
+	    p, 2 * FM_ACTIONS_RULES_MAX + 2, FM_ACTIONS_RULES_MAX,
+	    FM_ACTIONS_RULES_MAX);
+	assert_string_equal(err, want);
+	unlink(p);
+}
+
+static void
+test_config_action_check(void **state)
+{
+	static const struct {
+		const char *content;
+		const char *err;
+	} cases[] = {
+		{ "[action a]\nwhen = anomaly\n",
+		    "[action a] key 'kind' is missing (log, hook or restart)" },
+		{ "[action a]\nkind = log\n",
+		    "[action a] key 'when' is missing (anomaly or "
+		    "failure:SOURCE)" },
+		{ "[action a]\nwhen = anomaly\nkind = hook\n",
+		    "[action a] kind = hook needs key 'command'" },
+		{ "[action a]\nwhen = anomaly\nkind = restart\n",
+		    "[action a] kind = restart needs key 'unit'" },
+		{ "[action a]\nwhen = failure:health\nkind = log\n",
+		    "[action a] when = failure:SOURCE needs key 'probability', "
+		    "above 0 and at most 1" },
+	};
+	fm_agent_config c;
+	char err[FM_INI_ERROR_BYTES];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = write_conf(cases[i].content);
+
+		fm_agent_config_init(&c);
+		assert_int_equal(fm_agent_config_load(&c, p, err), 0);
+		unlink(p);
+		assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+		assert_string_equal(err, cases[i].err);
+	}
+	/* rules made by hand: names twice, more than the cap */
+	fm_agent_config_init(&c);
+	c.rules[0] = (fm_action_rule) { .name = "x",
+		.when = FM_ACTION_WHEN_ANOMALY,
+		.max_per_hour = 1,
+		.kind = FM_ACTION_LOG,
+		.priority = LOG_INFO };
+	c.rules[1] = c.rules[0];
+	c.n_rules = 2;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_string_equal(err, "[action x] defined twice");
+	c.n_rules = 1;
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	c.n_rules = FM_ACTIONS_RULES_MAX + 1;
+	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
+	assert_string_equal(err, "more than 32 [action NAME] sections");
 }
 
 static void
@@ -133,10 +372,7 @@ test_config_labels_keys(void **state)
 static void
 test_config_errors_name_file_line_key(void **state)
 {
-	static const struct {
-		const char *content;
-		const char *msg; /* after "PATH:" */
-	} cases[] = {
+	static const struct load_error cases[] = {
 		{ "[agent]\n\ninterval_ms = 5\n",
 		    "3: invalid value '5' (expected milliseconds, 100 to "
 		    "60000) for key 'interval_ms' in section [agent]" },
@@ -195,17 +431,7 @@ test_config_errors_name_file_line_key(void **state)
 		    "2: unknown key 'health_interval_s' in section [labels]" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fm_agent_config c;
-		char err[FM_INI_ERROR_BYTES], want[FM_INI_ERROR_BYTES];
-		const char *p = write_conf(cases[i].content);
-
-		fm_agent_config_init(&c);
-		assert_int_equal(fm_agent_config_load(&c, p, err), -EINVAL);
-		snprintf(want, sizeof(want), "%s:%s", p, cases[i].msg);
-		assert_string_equal(err, want);
-		unlink(p);
-	}
+	check_load_errors(cases, FM_ELEMENTSOF(cases));
 }
 
 static void
@@ -239,8 +465,8 @@ test_config_check_relations(void **state)
 	    "[labels] health_timeout_ms (5000) must be at most "
 	    "health_interval_ms (1000)");
 	fm_agent_config_init(&c);
-	snprintf(c.fed_aggregator, sizeof(c.fed_aggregator),
-	    "tcp://127.0.0.1:7300");
+	snprintf(
+	    c.fed_aggregator, sizeof(c.fed_aggregator), "tcp://127.0.0.1:7300");
 	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
 	assert_non_null(strstr(err, "aggregator_key is not"));
 	snprintf(c.fed_aggregator_key, sizeof(c.fed_aggregator_key),
@@ -276,6 +502,10 @@ main(void)
 		cmocka_unit_test(test_config_errors_name_file_line_key),
 		cmocka_unit_test(test_config_check_relations),
 		cmocka_unit_test(test_config_missing_file),
+		cmocka_unit_test(test_config_action_rules),
+		cmocka_unit_test(test_config_action_errors_name_file_line_key),
+		cmocka_unit_test(test_config_action_too_many_rules),
+		cmocka_unit_test(test_config_action_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,20 +63,6 @@ __wrap_eventfd(unsigned int initval, int flags)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int64_t
-ms_since(int64_t start_ns)
-{
-	return (fm_time_mono_ns() - start_ns) / FM_NSEC_PER_MSEC;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * FM_NSEC_PER_MSEC };
-
-	nanosleep(&ts, NULL);
-}
-
 /* A sample with every feature masked but the two the labels read. */
 static fm_sample
 sample(float oom, float fs, int64_t real_ns)
@@ -129,49 +115,9 @@ wait_runs(fm_labels *l, uint64_t n)
 		fm_labels_status_get(l, &st);
 		if (st.health_runs >= n)
 			return st;
-		assert_true(ms_since(start) < 3000);
-		sleep_ms(2);
+		assert_true(fm_test_ms_since(start) < 3000);
+		fm_test_sleep_ms(2);
 	}
-}
-
-/* Writes an executable shell script into dir; its path goes to
- * path[PATH_MAX]. */
-static void
-write_script(const char *dir, const char *name, const char *body, char *path)
-{
-	fm_test_write_text(dir, name, body);
-	snprintf(path, PATH_MAX, "%s/%s", dir, name);
-	assert_int_equal(chmod(path, 0755), 0);
-}
-
-/* Redirects stderr into a new temporary file; returns the saved fd. */
-static int
-stderr_capture_begin(char *path, size_t size)
-{
-	int fd, saved;
-
-	snprintf(path, size, "/tmp/fm-test-labels-log-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	close(fd);
-	return saved;
-}
-
-/* Restores stderr; returns what was written (the caller frees it). */
-static char *
-stderr_capture_end(int saved, const char *path)
-{
-	size_t len;
-	char *text;
-
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	text = fm_test_read_file(path, &len);
-	unlink(path);
-	return text;
 }
 
 static unsigned
@@ -456,7 +402,7 @@ test_labels_health_timeout_kills(void **state)
 	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
 	assert_true(st.health.duration_ms >= 200);
 	assert_true(st.health.duration_ms < 200 + FM_LABELS_KILL_GRACE_MS);
-	assert_true(ms_since(start) < 1000);
+	assert_true(fm_test_ms_since(start) < 1000);
 	assert_false(st.health_running);
 	assert_int_equal(feed(l, NAN, NAN), HEALTH);
 	l = fm_labels_free(l);
@@ -501,7 +447,7 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	    "#!/bin/sh\ntrap '' TERM\n/bin/sleep 10 &\necho $! > %.400s\n"
 	    "wait\n",
 	    pidfile);
-	write_script(dir, "stubborn", body, script);
+	fm_test_write_script(dir, "stubborn", body, script);
 	l = labels_new(0, script, 10000, 300);
 	st = wait_runs(l, 1);
 	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
@@ -513,7 +459,7 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	free(text);
 	assert_true(pid > 0);
 	for (int i = 0; i < 100 && !is_dead(pid); i++)
-		sleep_ms(5);
+		fm_test_sleep_ms(5);
 	assert_true(is_dead(pid));
 	l = fm_labels_free(l);
 	fm_test_tmpdir_remove(dir);
@@ -552,7 +498,7 @@ test_labels_health_runs_detached(void **state)
 	sigemptyset(&ign.sa_mask);
 	assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
 	fm_test_tmpdir_new(dir, "labels");
-	write_script(dir, "detached", body, script);
+	fm_test_write_script(dir, "detached", body, script);
 	l = labels_new(0, script, 10000, 2000);
 	st = wait_runs(l, 1);
 	assert_int_equal(st.health.code, 0);
@@ -570,7 +516,7 @@ test_labels_health_killed_by_signal(void **state)
 	fm_labels *l;
 
 	fm_test_tmpdir_new(dir, "labels");
-	write_script(
+	fm_test_write_script(
 	    dir, "suicide", "#!/bin/sh\nkill -TERM $$\nsleep 5\n", script);
 	l = labels_new(0, script, 10000, 2000);
 	st = wait_runs(l, 1);
@@ -592,11 +538,11 @@ test_labels_health_missing_program_logs_once(void **state)
 	int saved;
 
 	fm_log_set_max_level(LOG_INFO);
-	saved = stderr_capture_begin(log_path, sizeof(log_path));
+	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
 	l = labels_new(0, cmd, 10, 5);
 	st = wait_runs(l, 3);
 	l = fm_labels_free(l);
-	text = stderr_capture_end(saved, log_path);
+	text = fm_test_stderr_capture_end(saved, log_path);
 	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_ERROR);
 	assert_int_equal(st.health.code, -ENOENT);
 	snprintf(want, sizeof(want),
@@ -615,15 +561,15 @@ test_labels_health_free_during_check_is_prompt(void **state)
 	fm_labels_status st;
 
 	do {
-		assert_true(ms_since(start) < 3000);
-		sleep_ms(2);
+		assert_true(fm_test_ms_since(start) < 3000);
+		fm_test_sleep_ms(2);
 		fm_labels_status_get(l, &st);
 	} while (!st.health_running);
 	start = fm_time_mono_ns();
 	l = fm_labels_free(l);
 	assert_null(l);
 	/* sleep dies on SIGTERM at once: well within the grace */
-	assert_true(ms_since(start) < FM_LABELS_KILL_GRACE_MS);
+	assert_true(fm_test_ms_since(start) < FM_LABELS_KILL_GRACE_MS);
 }
 
 static void
@@ -635,7 +581,7 @@ test_labels_health_free_while_idle_is_prompt(void **state)
 	(void)wait_runs(l, 1);
 	start = fm_time_mono_ns();
 	l = fm_labels_free(l);
-	assert_true(ms_since(start) < 100);
+	assert_true(fm_test_ms_since(start) < 100);
 }
 
 /* ---- manual ----------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -136,6 +137,59 @@ void
 fm_test_tmpdir_remove(const char *dir)
 {
 	assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+void
+fm_test_write_script(
+    const char *dir, const char *name, const char *body, char *path)
+{
+	fm_test_write_text(dir, name, body);
+	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* ---- time and the log -------------------------------------------------- */
+
+int64_t
+fm_test_ms_since(int64_t start_ns)
+{
+	return (fm_time_mono_ns() - start_ns) / FM_NSEC_PER_MSEC;
+}
+
+void
+fm_test_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * FM_NSEC_PER_MSEC };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+fm_test_stderr_capture_begin(char *path, size_t size)
+{
+	int fd, saved;
+
+	snprintf(path, size, "/tmp/fm-test-log-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	close(fd);
+	return saved;
+}
+
+char *
+fm_test_stderr_capture_end(int saved, const char *path)
+{
+	size_t len;
+	char *text;
+
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	text = fm_test_read_file(path, &len);
+	unlink(path);
+	return text;
 }
 
 /* ---- a collector on a temporary procfs root -------------------------- */

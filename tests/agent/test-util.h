@@ -65,6 +65,28 @@ void fm_test_tmpdir_new(char *dir, const char *tag);
 /* Removes dir and everything below it. */
 void fm_test_tmpdir_remove(const char *dir);
 
+/* Writes body as the executable (0755) file dir/name; its path goes to
+ * path[PATH_MAX]. */
+void fm_test_write_script(
+    const char *dir, const char *name, const char *body, char *path);
+
+/* ---- time and the log -------------------------------------------------- */
+
+/* Milliseconds since start_ns (CLOCK_MONOTONIC, fm_time_mono_ns()). */
+int64_t fm_test_ms_since(int64_t start_ns);
+
+/* Sleeps ms milliseconds. */
+void fm_test_sleep_ms(long ms);
+
+/* Redirects stderr (where fm_log() writes) into a new temporary file,
+ * whose path goes to path[size]; returns the saved stderr for
+ * fm_test_stderr_capture_end(). */
+int fm_test_stderr_capture_begin(char *path, size_t size);
+
+/* Restores stderr and removes the file; returns what was written (the
+ * caller frees it). */
+char *fm_test_stderr_capture_end(int saved, const char *path);
+
 /* ---- a collector on a temporary procfs root -------------------------- */
 
 /* What a fixture runs: a collector and the file it reads, which the

@@ -1,0 +1,73 @@
+/* The log action: one line at the rule's journald priority. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "agent/agent-int.h"
+
+static int
+log_check(const fm_action_rule *r, char *why)
+{
+	if (r->priority < LOG_EMERG || r->priority > LOG_DEBUG) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "key 'priority' must be emerg to debug (0 to 7)");
+		return -EINVAL;
+	}
+	if (r->command[0] || r->unit[0]) {
+		snprintf(why, FM_INI_WHY_BYTES,
+		    "kind = log takes neither key 'command' nor 'unit'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The line logged: the rule, its condition and what fired it. */
+static void
+log_line(const fmi_action_ctx *ctx, char *buf, size_t size)
+{
+	const fm_actions_input *in = ctx->in;
+	char when[48], top[256];
+
+	fmi_action_when_format(ctx->rule, when, sizeof(when));
+	fmi_action_top_format(in, top, sizeof(top));
+	if (ctx->rule->when == FM_ACTION_WHEN_FAILURE)
+		snprintf(buf, size,
+		    "Action '%s': %s, probability %.3f (at least %.3f); "
+		    "anomaly score %.3f (threshold %.3f)%s%s",
+		    ctx->rule->name, when, (double)ctx->value,
+		    (double)ctx->rule->probability, (double)in->score,
+		    (double)in->threshold, top[0] ? ", top features " : "",
+		    top);
+	else
+		snprintf(buf, size,
+		    "Action '%s': %s, score %.3f (threshold %.3f)%s%s",
+		    ctx->rule->name, when, (double)in->score,
+		    (double)in->threshold, top[0] ? ", top features " : "",
+		    top);
+}
+
+static void
+log_describe(const fmi_action_ctx *ctx, char *buf)
+{
+	char line[FMI_ACTION_DESCRIPTION_BYTES - 32];
+
+	log_line(ctx, line, sizeof(line));
+	snprintf(buf, FMI_ACTION_DESCRIPTION_BYTES, "log at priority %d: %s",
+	    ctx->rule->priority, line);
+}
+
+static void
+log_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
+{
+	char line[FMI_ACTION_DESCRIPTION_BYTES];
+
+	log_line(ctx, line, sizeof(line));
+	fm_log(ctx->rule->priority, "%s", line);
+	*ret = (fmi_action_outcome) { .result = FM_ACTION_RESULT_OK };
+}
+
+const fmi_action_ops fmi_action_log = {
+	.kind = FM_ACTION_LOG,
+	.check = log_check,
+	.describe = log_describe,
+	.run = log_run,
+};
