@@ -423,4 +423,6 @@ fm_federation_status_get(fm_federation *f, fm_federation_status *ret)
 	pthread_mutex_lock(&f->lock);
 	*ret = f->status;
 	pthread_mutex_unlock(&f->lock);
+	/* the models' own word: they adopt a fleet model between steps */
+	ret->applied_version = f->m.version(f->m.userdata);
 }

@@ -211,6 +211,11 @@ retry_max_ms = 4000
                 break
         else:
             print(f"demo-fleet: timed out after {a.timeout} s", file=sys.stderr)
+        # what an operator sees on each host, over its control socket
+        for n in names:
+            print(f"==> fedmonctl status ({n})", flush=True)
+            rundir = os.path.join(work, n, "run")
+            subprocess.run([ctl, "--runtime-dir", rundir, "status"], timeout=20, check=False)
     finally:
         stop_all()
     for log in logs:
