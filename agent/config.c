@@ -6,6 +6,7 @@
 
 #include "agent/agent-int.h"
 #include "crypto/crypto.h"
+#include "net/net.h"
 #include "fm-config.h"
 
 _Static_assert(sizeof(FM_STATEDIR) <= FM_AGENT_PATH_BYTES &&
@@ -65,19 +66,6 @@ group_name_is_valid(const char *s)
 		    s[i] != '_' && s[i] != '-')
 			return false;
 	return true;
-}
-
-/* "HOST:PORT" with a port 0 to 65535 and a non-empty host ("[v6]" for
- * IPv6); the address itself is checked when it is bound. */
-static bool
-listen_is_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-
-	if (!colon || colon == s)
-		return false;
-	return fm_parse_u64_range(colon + 1, 0, 65535, &port) == 0;
 }
 
 enum key_kind {
@@ -315,7 +303,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_LISTEN:
-		if (value[0] && !listen_is_valid(value)) {
+		if (value[0] && !fm_net_http_listen_is_valid(value)) {
 			r = -EINVAL;
 			break;
 		}
