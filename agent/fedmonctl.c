@@ -87,7 +87,7 @@ usage(FILE *f)
 	    "                          the socket is DIR/%s\n"
 	    "      --socket PATH       the control socket itself\n"
 	    "      --json              one JSON object (keys: see "
-	    "docs/fedmonctl.md;\n"
+	    "fedmonctl(1);\n"
 	    "                          status: healthy, problems, agent, "
 	    "sampling, detector,\n"
 	    "                          failure_predictors, federation, "
@@ -122,7 +122,9 @@ cmd_keygen(int argc, char **argv)
 	bool force = false;
 	int c, r;
 
-	optind = 1;
+	/* 0, not 1: glibc then starts a fresh scan, which permutes operands
+	 * last (`keygen FILE --force`) despite main's "+" scan before */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -889,6 +891,7 @@ main(int argc, char **argv)
 {
 	ctl o = { .timeout_ms = DEFAULT_TIMEOUT_MS };
 	const char *dir = NULL, *sock = NULL, *cmd;
+	char **operands;
 	fm_proto_ctl_reply *rp;
 	int r, cmd_at, n, len;
 
@@ -917,12 +920,16 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* options may follow the command too: `fedmonctl status --json` */
-	optind = cmd_at + 1;
-	r = parse_options(argc, argv, false, &o, &dir, &sock);
+	/* options may follow the command too, before or after its operand
+	 * (`fedmonctl status --json`, `label failure --json`): a fresh scan
+	 * (optind 0 resets glibc's getopt, "+" included) of the arguments
+	 * from the command on, which permutes the operands last */
+	optind = 0;
+	r = parse_options(argc - cmd_at, argv + cmd_at, false, &o, &dir, &sock);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-	n = argc - optind; /* operands after the command, now last */
+	operands = argv + cmd_at + optind;
+	n = argc - cmd_at - optind;
 	if (dir && sock) {
 		fprintf(stderr,
 		    "fedmonctl: --runtime-dir and --socket exclude each "
@@ -954,7 +961,7 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "features") == 0)
 		r = cmd_features(&o, rp);
 	else
-		r = cmd_label(&o, argv[optind], rp);
+		r = cmd_label(&o, operands[0], rp);
 	free(rp);
 	return r;
 }

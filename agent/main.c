@@ -85,7 +85,9 @@ usage(FILE *f)
 	    "      --duration SECS    stop after SECS seconds\n"
 	    "      --list-features    print name<TAB>unit<TAB>description\n"
 	    "      --may-restart UNIT exit 0 if a restart rule names UNIT, 1 "
-	    "if not\n"
+	    "if not,\n"
+	    "                         2 if the configuration is unreadable "
+	    "or broken\n"
 	    "                         (asked by the packaged polkit rule)\n"
 	    "  -h, --help             this help\n"
 	    "      --version          print the version\n",

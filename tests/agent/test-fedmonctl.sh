@@ -95,6 +95,28 @@ check "--help: exit 0" test $? -eq 0
 check "--help documents the exit statuses" \
 	grep -q "3 agent unreachable" "$tmp/help"
 
+# ---- keygen -------------------------------------------------------------------
+
+"$ctl" keygen "$tmp/k.key" >"$tmp/k.out" 2>/dev/null
+check "keygen: exit 0" test $? -eq 0
+check "keygen: prints the public key, as in FILE.pub" \
+	test "$(cat "$tmp/k.out")" = "$(cat "$tmp/k.key.pub")" -a \
+	"$(wc -c <"$tmp/k.out")" -eq 45
+check "keygen: the secret key is mode 0600" \
+	test "$(stat -c %a "$tmp/k.key")" = 600
+cp "$tmp/k.key" "$tmp/k.orig"
+"$ctl" keygen "$tmp/k.key" >/dev/null 2>"$tmp/err"
+check "keygen over a key: exit 1, says why" \
+	test $? -eq 1 -a -n "$(grep -F 'not replacing' "$tmp/err")"
+check "keygen over a key: the key is unchanged" cmp -s "$tmp/k.key" "$tmp/k.orig"
+"$ctl" keygen "$tmp/k.key" --force >/dev/null 2>&1
+check "keygen FILE --force: exit 0" test $? -eq 0
+check "keygen FILE --force: a new key" bash -c "! cmp -s '$tmp/k.key' '$tmp/k.orig'"
+"$ctl" keygen >/dev/null 2>&1
+check "keygen without FILE: exit 2" test $? -eq 2
+"$ctl" --json keygen "$tmp/k2.key" >/dev/null 2>&1
+check "--json keygen: exit 2" test $? -eq 2
+
 # ---- a running agent --------------------------------------------------------
 
 "$agent" -c "$tmp/agent.conf" >"$tmp/agent.log" 2>&1 &
@@ -168,8 +190,9 @@ assert d["timestamp"] > 0
 st label failure
 check "label failure: exit 0" test "$rc" -eq 0
 check "label failure: changed" out_has "set to 'failure'"
-st label failure
-check "label failure again: nothing changed" out_has "already 'failure'"
+st label failure --timeout 5000
+check "label failure again, an option after the operand: nothing changed" \
+	out_has "already 'failure'"
 st --json status
 check "status shows the manual failure" python3 -c '
 import json, sys

@@ -6,7 +6,8 @@
  * transport: every update is sealed, sent, opened and checked exactly as
  * between hosts. Only the clock of the training differs: a client trains
  * synchronously when it receives a fleet model, where the agent trains in
- * the background. See tools/replay/README.md for the contract.
+ * the background. The contract: README.md,
+ * "Federated replay", and fedmon-replay(1).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -2,7 +2,8 @@
  * fedmon-replay: trains the detector on a CSV file as the agent would on
  * its history, then scores another CSV file row by row, causally, and
  * prints one "SCORE,ALARM" line per row. The contract (flags, output,
- * exit status) is relied on by other tools; see tools/replay/README.md.
+ * exit status) is relied on by other tools; see README.md, "fedmon-replay",
+ * and fedmon-replay(1).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -60,7 +61,8 @@ usage(FILE *f)
 	    "  -h, --help          this text\n"
 	    "  --version           the version\n"
 	    "\n"
-	    "Exit status: 0 success, 2 bad flag or malformed input.\n");
+	    "Exit status: 0 success, 1 runtime failure (training, federation,\n"
+	    "writing the scores), 2 bad flag or malformed input.\n");
 }
 
 int

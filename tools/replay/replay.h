@@ -12,7 +12,7 @@
 #define EXIT_USAGE 2 /* bad flag or malformed input */
 
 /* The default number of federated rounds (documented in the usage text
- * and tools/replay/README.md). */
+ * and README.md, "Federated replay"). */
 #define REPLAY_ROUNDS_DEFAULT 3u
 
 enum replay_mode {
