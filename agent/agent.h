@@ -958,6 +958,14 @@ uint32_t fm_agent_problems(const fm_agent_view *v,
  */
 #define FM_CONTROL_SOCKET "control.sock" /* in runtime_dir */
 
+/* How often the thread checks that its socket still delivers requests
+ * (a probe dials it and sends one). NNG 1.5's ipc listener stops
+ * delivering after a client that closes before the handshake (nng issue
+ * #1518): two failed probes in a row and a new listener replaces it, so a
+ * local client cannot cut fedmonctl off for much longer than this. A
+ * probe costs about a millisecond of CPU: hence not more often. */
+#define FM_CONTROL_CHECK_MS 60000
+
 typedef struct fm_control fm_control;
 
 /* Listens on ipc://path (a stale socket file left by a dead agent is
@@ -966,6 +974,10 @@ typedef struct fm_control fm_control;
  * Errors: -EINVAL, -EADDRINUSE, -EACCES, -EPERM (chown), -ENOMEM. */
 int fm_control_new(const char *path, gid_t gid, const fm_agent_view *view,
     fm_control **ret) FM_WUR;
+
+/* Sets how often the socket is checked (ms, at least 100; default
+ * FM_CONTROL_CHECK_MS), from the next check on. -EINVAL out of range. */
+int fm_control_set_check_ms(fm_control *c, uint32_t ms) FM_WUR;
 
 /* Stops the thread, closes the socket, removes the socket file.
  * NULL-safe; returns NULL. */

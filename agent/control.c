@@ -3,7 +3,9 @@
  * answers proto/'s control requests on NNG REP over ipc://PATH, one at a
  * time, from the parts' thread-safe getters (fm_agent_view). The socket
  * file is mode 0660 from the moment it accepts anyone and belongs to the
- * configured group, so that group's members (and root) may ask.
+ * configured group, so that group's members (and root) may ask. Every
+ * FM_CONTROL_CHECK_MS the thread checks that the socket still delivers
+ * requests, and listens again when it does not (nng issue #1518).
  */
 #include <assert.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 #define SEND_TIMEOUT_MS 1000 /* a client that does not read its reply */
 #define ERROR_PAUSE_MS  100  /* after an unexpected receive error */
 #define LIVE_CHECK_MS   2000 /* for an agent already there to connect */
+#define CHECK_MIN_MS    100
 
 static_assert(FM_FEATURE_COUNT <= FM_PROTO_CTL_FEATURES_MAX,
     "a sample fits a FEATURES reply");
@@ -43,7 +46,19 @@ static_assert(FM_AGENT_PROBLEMS_MAX <= FM_PROTO_CTL_PROBLEMS_MAX &&
 
 struct fm_control {
 	fm_agent_view view;
+	char path[FM_NET_URL_BYTES];
+	char url[FM_NET_URL_BYTES];
+	gid_t gid;
+	/* only the thread replaces sock (holding lock); fm_control_free()
+	 * closes it holding lock to interrupt the thread's wait */
+	pthread_mutex_t lock;
 	fm_net_sock *sock;
+	/* the self-check (check_socket), the thread's own */
+	fm_net_sock *probe;     /* a probe's request in flight, or NULL */
+	int64_t probe_deadline; /* mono ns: its request must arrive by then */
+	int64_t next_check;     /* mono ns */
+	unsigned probe_failures;
+	atomic_uint check_ms;
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
@@ -286,6 +301,89 @@ reply_label(const fm_agent_view *v, bool failing, fm_proto_ctl_reply *rp)
 
 /* ---- the thread ---------------------------------------------------- */
 
+static int probe_send(const char *url, fm_net_sock **ret);
+static int listen_on(fm_control *c, fm_net_sock **ret);
+
+static int64_t
+check_ns(fm_control *c)
+{
+	return (int64_t)atomic_load(&c->check_ms) * FM_NSEC_PER_MSEC;
+}
+
+/* Replaces the listener: closing the old one removes its file, the new
+ * one makes it again. A failure is logged; the next check retries. */
+static void
+listen_again(fm_control *c)
+{
+	fm_net_sock *fresh = NULL;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_load(&c->stop)) {
+		c->sock = fm_net_sock_free(c->sock);
+		if (unlink(c->path) < 0 && errno != ENOENT)
+			fm_log_errno(LOG_WARNING, -errno,
+			    "Failed to remove '%s'", c->path);
+		r = listen_on(c, &fresh);
+		if (r < 0)
+			fm_log_errno(LOG_ERR, r,
+			    "Failed to listen on '%s' again, retrying in %u ms",
+			    c->path, atomic_load(&c->check_ms));
+		c->sock = fresh;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * The self-check, called every turn of the thread's loop with got_request
+ * telling whether the socket just delivered a request. Every
+ * FM_CONTROL_CHECK_MS a probe dials the socket and sends a request; any
+ * request delivered within LIVE_CHECK_MS (the probe's or a client's)
+ * proves the socket works. Two probes in a row without one mean it does
+ * not: a new listener replaces it.
+ */
+static void
+check_socket(fm_control *c, bool got_request)
+{
+	int64_t now = fm_time_mono_ns();
+	int r;
+
+	if (got_request) {
+		c->probe = fm_net_sock_free(c->probe);
+		c->probe_failures = 0;
+		c->next_check = now + check_ns(c);
+		return;
+	}
+	if (c->probe && now < c->probe_deadline)
+		return;
+	if (c->probe || c->probe_failures > 0) {
+		/* the last probe got no request through */
+		c->probe = fm_net_sock_free(c->probe);
+		if (++c->probe_failures >= 2 || !c->sock) {
+			if (c->sock)
+				fm_log(LOG_WARNING,
+				    "Control socket '%s' stopped delivering "
+				    "requests, listening again.",
+				    c->path);
+			listen_again(c);
+			c->probe_failures = 0;
+			c->next_check = now + check_ns(c);
+			return;
+		}
+	} else if (now < c->next_check) {
+		return;
+	}
+	if (!c->sock) {
+		listen_again(c);
+		c->next_check = now + check_ns(c);
+		return;
+	}
+	r = probe_send(c->url, &c->probe);
+	if (r < 0)
+		c->probe_failures++; /* could not even send: counts */
+	c->probe_deadline = fm_time_mono_ns() + LIVE_CHECK_MS * FM_NSEC_PER_MSEC;
+}
+
 /* Builds the reply to the request buf[len] (r: the error receiving it). */
 static void
 answer(fm_control *c, int r, const uint8_t *buf, size_t len)
@@ -333,12 +431,20 @@ thread_main(void *userdata)
 {
 	fm_control *c = userdata;
 
+	c->next_check = fm_time_mono_ns() + check_ns(c);
 	while (!atomic_load(&c->stop)) {
 		uint8_t *buf = NULL, *out = NULL;
 		size_t len = 0, out_len = 0;
 		int r;
 
+		if (!c->sock) { /* listening again failed: wait to retry */
+			usleep(RECV_POLL_MS * 1000);
+			check_socket(c, false);
+			continue;
+		}
 		r = fm_net_recv(c->sock, RECV_POLL_MS, &buf, &len);
+		/* replaces the socket only when no request came: r < 0 */
+		check_socket(c, r == 0 || r == -EMSGSIZE);
 		if (r == -ETIMEDOUT)
 			continue;
 		if (r == -ECANCELED)
@@ -364,19 +470,17 @@ thread_main(void *userdata)
 			fm_log_errno(LOG_DEBUG, r,
 			    "Failed to send a control reply, ignoring");
 	}
+	c->probe = fm_net_sock_free(c->probe);
 	return NULL;
 }
 
 /* ---- lifetime ------------------------------------------------------ */
 
-/*
- * Whether an agent serves the socket at url: an NNG dial connects (the
- * SP handshake done) within LIVE_CHECK_MS. Not a plain connect(): NNG 1.5
- * listeners stop accepting after a peer that closes before the handshake
- * (nng issue #1518), so probing a live agent that way would cut it off.
- */
+/* Dials url and sends it a FEATURES request, waiting at most
+ * LIVE_CHECK_MS for a connection (the SP handshake done); on success *ret
+ * is the dialled socket, still open for the reply. */
 static int
-socket_is_live(const char *url, bool *ret)
+probe_send(const char *url, fm_net_sock **ret)
 {
 	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
 		.kind = FM_PROTO_CTL_FEATURES };
@@ -396,8 +500,29 @@ socket_is_live(const char *url, bool *ret)
 	/* a REQ send completes once a peer is connected */
 	if (r == 0)
 		r = fm_net_send(s, buf, len);
-	fm_net_sock_free(s);
 	free(buf);
+	if (r < 0) {
+		fm_net_sock_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/*
+ * Whether an agent serves the socket at url: an NNG dial connects (the
+ * SP handshake done) within LIVE_CHECK_MS. Not a plain connect(): NNG 1.5
+ * listeners stop serving after a peer that closes before the handshake
+ * (nng issue #1518), so probing a live agent that way would cut it off.
+ */
+static int
+socket_is_live(const char *url, bool *ret)
+{
+	fm_net_sock *s = NULL;
+	int r;
+
+	r = probe_send(url, &s);
+	fm_net_sock_free(s);
 	if (r == 0 || r == -ETIMEDOUT) {
 		*ret = r == 0;
 		return 0;
@@ -430,39 +555,63 @@ clear_path(const char *path, const char *url)
 	return 0;
 }
 
+/* Listens on c->url with mode 0660 and group c->gid. */
+static int
+listen_on(fm_control *c, fm_net_sock **ret)
+{
+	fm_net_options o;
+	fm_net_sock *s = NULL;
+	int r;
+
+	fm_net_options_init(&o);
+	o.recv_max_bytes = FM_PROTO_CTL_REQUEST_MAX_BYTES;
+	o.send_timeout_ms = SEND_TIMEOUT_MS;
+	o.recv_timeout_ms = RECV_POLL_MS;
+	r = fm_net_rep_listen_ipc(c->url, CONTROL_MODE, &o, &s);
+	if (r < 0)
+		return r;
+	if (c->gid != (gid_t)-1 && chown(c->path, (uid_t)-1, c->gid) < 0) {
+		r = -errno;
+		fm_net_sock_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
 int
 fm_control_new(
     const char *path, gid_t gid, const fm_agent_view *view, fm_control **ret)
 {
-	char url[FM_NET_URL_BYTES];
-	fm_net_options o;
 	sigset_t all, old;
 	fm_control *c;
 	int r;
 
 	if (!path || !path[0] || !view || !view->live || !ret)
 		return -EINVAL;
-	if (snprintf(url, sizeof(url), "ipc://%s", path) >= (int)sizeof(url))
-		return -EINVAL;
-	r = clear_path(path, url);
-	if (r < 0)
-		return r;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	if (snprintf(c->path, sizeof(c->path), "%s", path) >=
+		(int)sizeof(c->path) ||
+	    snprintf(c->url, sizeof(c->url), "ipc://%s", path) >=
+		(int)sizeof(c->url)) {
+		free(c);
+		return -EINVAL;
+	}
+	r = clear_path(c->path, c->url);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
 	c->view = *view;
+	c->gid = gid;
 	atomic_init(&c->stop, false);
-	fm_net_options_init(&o);
-	o.recv_max_bytes = FM_PROTO_CTL_REQUEST_MAX_BYTES;
-	o.send_timeout_ms = SEND_TIMEOUT_MS;
-	o.recv_timeout_ms = RECV_POLL_MS;
-	r = fm_net_rep_listen_ipc(url, CONTROL_MODE, &o, &c->sock);
+	atomic_init(&c->check_ms, FM_CONTROL_CHECK_MS);
+	pthread_mutex_init(&c->lock, NULL);
+	r = listen_on(c, &c->sock);
 	if (r < 0)
 		goto out_free;
-	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) {
-		r = -errno;
-		goto out_free;
-	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = -pthread_create(&c->thread, NULL, thread_main, c);
@@ -477,6 +626,15 @@ out_free:
 	return r;
 }
 
+int
+fm_control_set_check_ms(fm_control *c, uint32_t ms)
+{
+	if (!c || ms < CHECK_MIN_MS)
+		return -EINVAL;
+	atomic_store(&c->check_ms, ms);
+	return 0;
+}
+
 fm_control *
 fm_control_free(fm_control *c)
 {
@@ -484,10 +642,13 @@ fm_control_free(fm_control *c)
 		return NULL;
 	atomic_store(&c->stop, true);
 	/* interrupts a wait in progress; closing removes the file */
+	pthread_mutex_lock(&c->lock);
 	fm_net_sock_close(c->sock);
+	pthread_mutex_unlock(&c->lock);
 	if (c->thread_started)
 		pthread_join(c->thread, NULL);
 	c->sock = fm_net_sock_free(c->sock);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return NULL;
 }

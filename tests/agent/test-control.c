@@ -32,6 +32,7 @@
 #include "tests/agent/test-util.h"
 
 #define ASK_TIMEOUT_MS 10000 /* generous: a loaded shared machine */
+#define CHECK_MS       1000  /* the self-check, sped up */
 
 /* ---- wrapped calls ---------------------------------------------------- */
 
@@ -105,8 +106,8 @@ teardown(void **state)
 /* Sends the request bytes req[len] to the socket at path and returns
  * what decoding the reply into *ret returns. */
 static int
-ask_raw(
-    const char *path, const uint8_t *req, size_t len, fm_proto_ctl_reply *ret)
+ask_raw(const char *path, const uint8_t *req, size_t len, int timeout_ms,
+    fm_proto_ctl_reply *ret)
 {
 	char url[FM_NET_URL_BYTES];
 	fm_net_options o;
@@ -118,7 +119,7 @@ ask_raw(
 	snprintf(url, sizeof(url), "ipc://%s", path);
 	fm_net_options_init(&o);
 	o.recv_max_bytes = FM_PROTO_CTL_REPLY_MAX_BYTES;
-	o.send_timeout_ms = o.recv_timeout_ms = ASK_TIMEOUT_MS;
+	o.send_timeout_ms = o.recv_timeout_ms = timeout_ms;
 	o.reconnect_min_ms = 10;
 	o.reconnect_max_ms = 100;
 	assert_int_equal(fm_net_req_dial(url, &o, &s), 0);
@@ -142,7 +143,7 @@ ask(const char *path, uint32_t kind, bool failing, fm_proto_ctl_reply *ret)
 	size_t len = 0;
 
 	assert_int_equal(fm_proto_ctl_request_encode(&rq, &req, &len), 0);
-	assert_int_equal(ask_raw(path, req, len, ret), 0);
+	assert_int_equal(ask_raw(path, req, len, ASK_TIMEOUT_MS, ret), 0);
 	free(req);
 	assert_int_equal(ret->version, FM_PROTO_CTL_VERSION);
 	assert_int_equal(ret->kind, kind);
@@ -303,16 +304,20 @@ test_control_bad_requests(void **state)
 
 	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	assert_int_equal(
-	    ask_raw(fx->path, garbage, sizeof(garbage), &fx->reply), 0);
+	    ask_raw(fx->path, garbage, sizeof(garbage), ASK_TIMEOUT_MS,
+		&fx->reply),
+	    0);
 	assert_int_equal(fx->reply.error, -EBADMSG);
 	assert_int_equal(fx->reply.kind, 0);
 	assert_true(strstr(fx->reply.message, "malformed") != NULL);
 
-	assert_int_equal(ask_raw(fx->path, big, sizeof(big), &fx->reply), 0);
+	assert_int_equal(
+	    ask_raw(fx->path, big, sizeof(big), ASK_TIMEOUT_MS, &fx->reply), 0);
 	assert_int_equal(fx->reply.error, -EMSGSIZE);
 
 	assert_int_equal(fm_proto_ctl_request_encode(&rq, &req, &len), 0);
-	assert_int_equal(ask_raw(fx->path, req, len, &fx->reply), 0);
+	assert_int_equal(
+	    ask_raw(fx->path, req, len, ASK_TIMEOUT_MS, &fx->reply), 0);
 	free(req);
 	assert_int_equal(fx->reply.error, -EPROTONOSUPPORT);
 	assert_true(strstr(fx->reply.message, "version 2") != NULL);
@@ -407,6 +412,67 @@ test_control_stale_socket_replaced(void **state)
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
 	fm_control_free(c);
+}
+
+/* Asks for features, waiting at most timeout_ms; returns 0 when the
+ * agent answered. */
+static int
+try_ask(fixture *fx, int timeout_ms)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_FEATURES };
+	uint8_t *req = NULL;
+	size_t len = 0;
+	int r;
+
+	assert_int_equal(fm_proto_ctl_request_encode(&rq, &req, &len), 0);
+	r = ask_raw(fx->path, req, len, timeout_ms, &fx->reply);
+	free(req);
+	return r;
+}
+
+/* A local client that connects and closes before NNG's handshake makes
+ * NNG 1.5's ipc listener stop accepting (nng issue #1518): the agent's
+ * self-check notices and listens again, with the same mode. */
+static void
+test_control_listens_again_after_a_hangup(void **state)
+{
+	fixture *fx = *state;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	fm_control *c = NULL;
+	struct stat st;
+	int64_t deadline;
+	ino_t ino;
+	int fd, r = -1;
+
+	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(fm_control_set_check_ms(c, 99), -EINVAL);
+	assert_int_equal(fm_control_set_check_ms(c, CHECK_MS), 0);
+	assert_int_equal(try_ask(fx, ASK_TIMEOUT_MS), 0);
+	/* a socket that works passes its checks: the same file throughout */
+	assert_int_equal(lstat(fx->path, &st), 0);
+	ino = st.st_ino;
+	usleep(4 * CHECK_MS * 1000);
+	assert_int_equal(lstat(fx->path, &st), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(try_ask(fx, ASK_TIMEOUT_MS), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	strcpy(sun.sun_path, fx->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	/* a check, two probes of 2 s, and room for a loaded machine */
+	deadline = fm_time_mono_ns() + 20 * CHECK_MS * FM_NSEC_PER_MSEC;
+	while (fm_time_mono_ns() < deadline) {
+		r = try_ask(fx, 1000);
+		if (r == 0)
+			break;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(lstat(fx->path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	fm_control_free(c);
+	assert_int_equal(access(fx->path, F_OK), -1);
 }
 
 static void
@@ -519,7 +585,7 @@ test_control_free_while_connected(void **state)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_control_status),
@@ -536,6 +602,15 @@ main(void)
 		T(test_control_free_while_connected),
 	};
 
+	/* apart: NNG leaks the listener that bug wedges, so the sanitizer
+	 * build runs it with NNG's leaks suppressed (tests/agent/meson.build) */
+	const struct CMUnitTest hangup[] = {
+		T(test_control_listens_again_after_a_hangup),
+	};
+
 	fm_log_set_max_level(LOG_WARNING);
+	if (argc > 1 && strcmp(argv[1], "--hangup") == 0)
+		return cmocka_run_group_tests_name(
+		    "agent-control-hangup", hangup, NULL, NULL);
 	return cmocka_run_group_tests_name("agent-control", tests, NULL, NULL);
 }
