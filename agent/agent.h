@@ -191,6 +191,7 @@ typedef struct fm_agent_config {
 	uint32_t learn_min_train_seconds; /* before the first training */
 	uint32_t learn_retrain_seconds;   /* between trainings */
 	uint32_t learn_alarm_samples;     /* above the threshold to raise */
+	uint32_t learn_onset_factor;      /* onset path factor; 0 = off */
 	uint32_t learn_clear_samples;     /* below it to clear */
 	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
 	/* [federation] (see fm_federation_config) */
@@ -515,6 +516,7 @@ typedef struct fm_learner_config {
 	uint32_t min_rows;        /* before the first training, >= MIN_ROWS */
 	uint32_t retrain_seconds; /* between trainings */
 	uint32_t alarm_samples;   /* at or above the threshold to raise */
+	uint32_t onset_factor;    /* raw score / threshold raising at once */
 	uint32_t clear_samples;   /* below it to clear */
 	uint32_t horizon_minutes; /* failure within this many minutes */
 	uint64_t seed;            /* training seed */

@@ -120,6 +120,7 @@ fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret)
 		    per_s / c->interval_ms),
 		.retrain_seconds = c->learn_retrain_seconds,
 		.alarm_samples = c->learn_alarm_samples,
+		.onset_factor = c->learn_onset_factor,
 		.clear_samples = c->learn_clear_samples,
 		.horizon_minutes = c->learn_horizon_minutes,
 		.seed = 1,
@@ -493,6 +494,7 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 	    &l->dcfg, d, (uint32_t)(86400000u / cfg->interval_ms));
 	l->dcfg.schema_version = FM_SCHEMA_VERSION;
 	l->dcfg.alarm_on = cfg->alarm_samples;
+	l->dcfg.onset_factor = (float)cfg->onset_factor;
 	l->dcfg.alarm_off = cfg->clear_samples;
 	l->dcfg.train.seed = cfg->seed;
 	fm_learn_predictor_config_default(&l->pcfg);

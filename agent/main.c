@@ -474,6 +474,7 @@ reload(struct run *run)
 	    next.learn_min_train_seconds != run->cfg.learn_min_train_seconds ||
 	    next.learn_retrain_seconds != run->cfg.learn_retrain_seconds ||
 	    next.learn_alarm_samples != run->cfg.learn_alarm_samples ||
+	    next.learn_onset_factor != run->cfg.learn_onset_factor ||
 	    next.learn_clear_samples != run->cfg.learn_clear_samples ||
 	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes ||
 	    strcmp(next.runtime_dir, run->cfg.runtime_dir) != 0 ||

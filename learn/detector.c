@@ -1,8 +1,9 @@
 /*
  * The anomaly detector: per-host normalisation, a linear autoencoder over
  * a short window, per-feature contributions, EMA smoothing, a gated
- * relative baseline and a POT threshold with an alarm state machine. The
- * design and its evaluation are in docs/research/detector.md.
+ * relative baseline and a POT threshold with an alarm state machine, and
+ * an onset path for sudden changes. The design and its evaluation are in
+ * docs/research/detector.md.
  */
 #include <errno.h>
 #include <math.h>
@@ -79,6 +80,7 @@ fm_learn_detector_config_default(fm_learn_detector_config *ret,
 		.baseline_rows = 3.0f * (float)rows_per_day,
 		.baseline_gate = 3.0f,
 		.alarm_on = 3,
+		.onset_factor = 5.0f,
 		.alarm_off = 10,
 		.clear_ratio = 1.0f,
 		.guard_factor = 2.0f,
@@ -115,6 +117,8 @@ fm_learn_detector_config_is_valid(const fm_learn_detector_config *c)
 	    isfinite(c->baseline_rows) && c->baseline_rows >= 1.0f &&
 	    isfinite(c->baseline_gate) && c->baseline_gate > 1.0f &&
 	    c->alarm_on >= 1 && c->alarm_on <= FM_LEARN_POT_MAX_DURATION &&
+	    isfinite(c->onset_factor) &&
+	    (c->onset_factor == 0.0f || c->onset_factor >= 1.0f) &&
 	    c->alarm_off >= 1 && c->alarm_off <= FM_LEARN_POT_MAX_DURATION &&
 	    isfinite(c->clear_ratio) && c->clear_ratio > 0.0f &&
 	    c->clear_ratio <= 1.0f && isfinite(c->guard_factor) &&
@@ -623,21 +627,25 @@ ring_push(fm_learn_detector *det, const float *x)
 		det->ring_held++;
 }
 
-/* The alarm state machine on the relative score. */
+/*
+ * The alarm state machine on the row's score. fast: the score is the
+ * onset term and at or above the threshold, which raises the alarm
+ * without waiting for alarm_on rows.
+ */
 static void
-alarm_step(fm_learn_detector *det, double rel, double threshold)
+alarm_step(fm_learn_detector *det, double score, bool fast, double threshold)
 {
 	const fm_learn_detector_config *c = &det->cfg;
 
 	if (!det->alarm) {
-		det->run_on = rel >= threshold ? det->run_on + 1 : 0;
-		if (det->run_on >= c->alarm_on) {
+		det->run_on = score >= threshold ? det->run_on + 1 : 0;
+		if (det->run_on >= c->alarm_on || fast) {
 			det->alarm = true;
 			det->run_off = 0;
 			memset(det->event, 0, det->d * sizeof(float));
 		}
 	} else {
-		det->run_off = rel < c->clear_ratio * threshold
+		det->run_off = score < c->clear_ratio * threshold
 		    ? det->run_off + 1
 		    : 0;
 		if (det->run_off >= c->alarm_off) {
@@ -653,7 +661,8 @@ fm_learn_detector_score(
 {
 	const fm_learn_detector_config *c = &det->cfg;
 	uint32_t d = det->d;
-	double raw, rel, threshold;
+	double raw, base, rel, score, threshold;
+	bool fast = false;
 
 	if (!det->ready) {
 		ring_push(det, x);
@@ -676,17 +685,26 @@ fm_learn_detector_score(
 	fm_learn_ae_residual(det->ae, det->w, d, det->r);
 	raw = contributions(
 	    c, d, x, det->s, det->z, det->r, det->rho, det->contrib);
+	base = det->sm.baseline; /* the one rel is relative to */
 	rel = smoother_step(&det->sm, c, raw);
 	if (c->threshold_online)
 		(void)fm_learn_pot_update(det->pot, (float)rel);
 	threshold = threshold_now(det);
-	alarm_step(det, rel, threshold);
+	score = rel;
+	if (c->onset_factor > 0.0f) {
+		double onset = raw / base / (double)c->onset_factor;
+
+		fast = onset >= threshold;
+		if (onset > score)
+			score = onset;
+	}
+	alarm_step(det, score, fast, threshold);
 	guard_push(det->guard_hist, &det->guard, &det->guard_count, c, rel);
 	if (det->alarm)
 		cblas_saxpy((int)d, 1.0f, det->contrib, 1, det->event, 1);
 	ring_push(det, x);
 	*ret = (fm_learn_verdict) {
-		.score = (float)rel,
+		.score = (float)score,
 		.raw = (float)raw,
 		.threshold = (float)threshold,
 		.alarm = det->alarm,

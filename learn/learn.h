@@ -846,9 +846,15 @@ int fm_learn_ae_residual_batch(fm_learn_ae *ae, const float *x, size_t n,
  *     above what is now typical for the host, so a lasting level shift
  *     the baseline's gate keeps out does not hold an alarm for days,
  *     while an incident shorter than the half-life cannot move the
- *     median. An alarm is raised after alarm_on rows in a row at or
- *     above the threshold and cleared after alarm_off rows in a row
- *     below clear_ratio times it.
+ *     median;
+ *  7. the score is R, or, when higher, the onset term: the raw score
+ *     relative to b, divided by onset_factor (0 = no onset term). A
+ *     sudden change is then seen at its first row rather than after the
+ *     EMA has caught up with it, while the smoothed R, whose noise is
+ *     smaller, still decides every ordinary crossing. An alarm is
+ *     raised after alarm_on rows in a row with the score at or above
+ *     the threshold, or at once by a row whose onset term is, and
+ *     cleared after alarm_off rows in a row below clear_ratio times it.
  *
  * Scoring is causal (row t uses rows <= t only), costs two
  * matrix-vector products and never allocates. Before the first training
@@ -879,6 +885,7 @@ typedef struct fm_learn_detector_config {
 	float baseline_rows;     /* baseline time constant, rows; 3 days */
 	float baseline_gate;     /* > 1; 3 */
 	uint32_t alarm_on;       /* rows at or above the threshold; 3 */
+	float onset_factor;      /* 0 (off) or >= 1; 5: see above */
 	uint32_t alarm_off;      /* rows below it to clear; 10 */
 	float clear_ratio;       /* (0, 1]; 1 */
 	float guard_factor;      /* level-shift guard, >= 0 (0 = off); 2 */
@@ -890,7 +897,7 @@ typedef struct fm_learn_detector_config {
 
 /* One row's verdict. */
 typedef struct fm_learn_verdict {
-	float score;     /* relative score R, finite, >= 0 */
+	float score;     /* relative score (step 7), finite, >= 0 */
 	float raw;       /* unsmoothed score (sum of contributions) */
 	float threshold; /* current alarm threshold (INFINITY untrained) */
 	bool alarm;

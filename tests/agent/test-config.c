@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "learn/learn.h"
 
 static char tmp_path[64];
 
@@ -86,6 +87,10 @@ test_config_shipped_file_equals_defaults(void **state)
 	    c.labels_health_interval_ms, def.labels_health_interval_ms);
 	assert_int_equal(
 	    c.labels_health_timeout_ms, def.labels_health_timeout_ms);
+	assert_int_equal(c.learn_alarm_samples, def.learn_alarm_samples);
+	assert_int_equal(c.learn_clear_samples, def.learn_clear_samples);
+	assert_int_equal(c.learn_onset_factor, 5);
+	assert_int_equal(c.learn_onset_factor, def.learn_onset_factor);
 	assert_false(c.actions_dry_run);
 	assert_string_equal(c.actions_systemctl, "/usr/bin/systemctl");
 	assert_string_equal(c.actions_systemctl, def.actions_systemctl);
@@ -317,7 +322,8 @@ test_config_overrides(void **state)
 	    fm_agent_config_load(&c,
 	        write_conf("[agent]\ninterval_ms = 250\nlog_level = debug\n"
 	                   "[collect]\nfs_network = "
-	                   "yes\n[history]\nraw_seconds = 60\n"),
+	                   "yes\n[history]\nraw_seconds = 60\n"
+	                   "[learn]\nonset_factor = 0\n"),
 	        err),
 	    0);
 	unlink(tmp_path);
@@ -325,6 +331,25 @@ test_config_overrides(void **state)
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_true(c.fs_network);
 	assert_int_equal(fm_agent_config_raw_len(&c), 240);
+	assert_int_equal(c.learn_onset_factor, 0);
+}
+
+/* The agent's alarm defaults are the detector's, which fedmon-replay (and
+ * so tools/replay/eval.py) uses: the quality measured is what ships. */
+static void
+test_config_learn_defaults_are_the_detectors(void **state)
+{
+	fm_learn_detector_config dc;
+	fm_learner_config lc;
+	fm_agent_config c;
+
+	(void)state;
+	fm_agent_config_init(&c);
+	fm_agent_config_learner(&c, &lc);
+	fm_learn_detector_config_default(&dc, FM_FEATURE_COUNT, 86400);
+	assert_int_equal(lc.alarm_samples, dc.alarm_on);
+	assert_int_equal(lc.clear_samples, dc.alarm_off);
+	assert_float_equal((float)lc.onset_factor, dc.onset_factor, 0);
 }
 
 static void
@@ -429,6 +454,12 @@ test_config_errors_name_file_line_key(void **state)
 		    "[labels]" },
 		{ "[labels]\nhealth_interval_s = 30\n",
 		    "2: unknown key 'health_interval_s' in section [labels]" },
+		{ "[learn]\nonset_factor = 2.5\n",
+		    "2: invalid value '2.5' (expected a factor, 0 (off) or 1 to "
+		    "1000) for key 'onset_factor' in section [learn]" },
+		{ "[learn]\nonset_factor = 1001\n",
+		    "2: invalid value '1001' (expected a factor, 0 (off) or 1 to "
+		    "1000) for key 'onset_factor' in section [learn]" },
 	};
 
 	check_load_errors(cases, FM_ELEMENTSOF(cases));
@@ -498,6 +529,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_shipped_file_equals_defaults),
 		cmocka_unit_test(test_config_overrides),
+		cmocka_unit_test(test_config_learn_defaults_are_the_detectors),
 		cmocka_unit_test(test_config_labels_keys),
 		cmocka_unit_test(test_config_errors_name_file_line_key),
 		cmocka_unit_test(test_config_check_relations),

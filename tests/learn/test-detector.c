@@ -2,7 +2,8 @@
  * Tests for learn/detector.c: the anomaly detector end to end on
  * synthetic hosts (fixed seeds): detection and explanation of a broken
  * relation, causality, determinism, masked inputs, too few rows, the
- * baseline's gate, persistence and corrupted files, shared parameters.
+ * baseline's gate, the onset path, persistence and corrupted files,
+ * shared parameters.
  */
 #include <errno.h>
 #include <math.h>
@@ -331,6 +332,7 @@ test_detector_incident_is_not_learned_as_normal(void **state)
 	/* a short baseline time constant: it would absorb the incident
 	 * within hours if the gate let it learn */
 	cfg.baseline_rows = 60.0f;
+	cfg.onset_factor = 0.0f; /* the smoothed path alone */
 	det = trained(&cfg, rows, N_TRAIN);
 	for (size_t t = 0; t < rows_incident; t++) {
 		host_row(&h, N_TRAIN + t, x);
@@ -342,6 +344,98 @@ test_detector_incident_is_not_learned_as_normal(void **state)
 	assert_int_equal(alarmed, rows_incident - (cfg.alarm_on - 1));
 	assert_true(v.alarm);
 	fm_learn_detector_free(det);
+	free(rows);
+}
+
+/*
+ * The onset path: the first row of a step raises the alarm when its raw
+ * score relative to the baseline is onset_factor times the threshold or
+ * more, and only then; below that the smoothed path's alarm_on rows
+ * decide. q is the step's first-row ratio, measured with the path off;
+ * the factor is then set just below and just above it.
+ */
+static void
+onset_first_rows(const fm_learn_detector_config *cfg, const host *after,
+    const float *rows, float step, bool *ret_alarm, size_t n, double *ret_q,
+    fm_learn_verdict *ret_first)
+{
+	fm_learn_detector_train_stats st;
+	fm_learn_detector *det;
+	fm_learn_verdict v;
+	float x[D];
+	host h = *after; /* the host goes on from the training rows */
+
+	assert_int_equal(fm_learn_detector_new(cfg, &det), 0);
+	assert_int_equal(fm_learn_detector_train(det, rows, N_TRAIN, &st), 0);
+	for (size_t t = 0; t < n; t++) {
+		host_row(&h, N_TRAIN + t, x);
+		x[3] += step;
+		fm_learn_detector_score(det, x, &v);
+		if (t == 0) {
+			*ret_q = v.raw / st.baseline / v.threshold;
+			*ret_first = v;
+		}
+		ret_alarm[t] = v.alarm;
+	}
+	fm_learn_detector_free(det);
+}
+
+static void
+test_detector_onset_raises_at_once(void **state)
+{
+	fm_learn_detector_config cfg = config();
+	fm_learn_verdict first;
+	bool alarm[4];
+	double q, q2;
+	host h;
+	float *rows;
+
+	(void)state;
+	host_init(&h, 12);
+	rows = host_rows(&h, 0, N_TRAIN);
+	assert_float_equal(cfg.onset_factor, 5.0f, 0);
+
+	/* the smoothed path alone: raised at row alarm_on (3) */
+	cfg.onset_factor = 0.0f;
+	onset_first_rows(&cfg, &h, rows, 1.0f, alarm, 4, &q, &first);
+	assert_false(alarm[0]);
+	assert_false(alarm[1]);
+	assert_true(alarm[2]);
+	assert_true(alarm[3]);
+	/* 20 standard deviations: far above the threshold at once */
+	assert_true(q > 5.0);
+
+	cfg.onset_factor = (float)(q * 0.99);
+	onset_first_rows(&cfg, &h, rows, 1.0f, alarm, 4, &q2, &first);
+	assert_true(q2 == q); /* the same model: the path only decides */
+	assert_true(alarm[0]);
+	assert_true(alarm[1]);
+	/* the score is at least the onset term that raised the alarm */
+	assert_true(first.score >= first.threshold);
+	assert_true(first.score >=
+	    (float)(q / cfg.onset_factor * first.threshold * (1.0 - 1e-6)));
+
+	/* a low factor: the onset term is above R, and is the score */
+	cfg.onset_factor = 2.0f;
+	onset_first_rows(&cfg, &h, rows, 1.0f, alarm, 1, &q2, &first);
+	assert_true(alarm[0]);
+	assert_float_equal(first.score, q * first.threshold / 2.0,
+	    1e-5 * first.score);
+
+	cfg.onset_factor = (float)(q * 1.01);
+	onset_first_rows(&cfg, &h, rows, 1.0f, alarm, 4, &q2, &first);
+	assert_false(alarm[0]);
+	assert_false(alarm[1]);
+	assert_true(alarm[2]);
+
+	/* the default factor: a step of 20 standard deviations is an onset,
+	 * one of 3 is left to the smoothed path */
+	cfg = config();
+	onset_first_rows(&cfg, &h, rows, 1.0f, alarm, 1, &q, &first);
+	assert_true(alarm[0]);
+	onset_first_rows(&cfg, &h, rows, 0.15f, alarm, 1, &q, &first);
+	assert_true(q > 1.0 && q < cfg.onset_factor);
+	assert_false(alarm[0]);
 	free(rows);
 }
 
@@ -682,6 +776,15 @@ test_detector_rejects_bad_config(void **state)
 	bad = cfg;
 	bad.clear_ratio = 1.5f;
 	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
+	bad = cfg;
+	bad.onset_factor = 0.5f;
+	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
+	bad.onset_factor = -1.0f;
+	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
+	bad.onset_factor = NAN;
+	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
+	bad.onset_factor = INFINITY;
+	assert_int_equal(fm_learn_detector_new(&bad, &det), -EINVAL);
 	assert_null(det);
 	assert_null(fm_learn_detector_free(NULL));
 
@@ -717,6 +820,7 @@ main(void)
 		    test_detector_masked_inputs_never_reach_the_weights),
 		cmocka_unit_test(
 		    test_detector_incident_is_not_learned_as_normal),
+		cmocka_unit_test(test_detector_onset_raises_at_once),
 		cmocka_unit_test(test_detector_follows_slow_drift),
 		cmocka_unit_test(test_detector_save_load_round_trip),
 		cmocka_unit_test(
