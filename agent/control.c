@@ -346,7 +346,6 @@ static void
 check_socket(fm_control *c, bool got_request)
 {
 	int64_t now = fm_time_mono_ns();
-	int r;
 
 	if (got_request) {
 		c->probe = fm_net_sock_free(c->probe);
@@ -354,33 +353,28 @@ check_socket(fm_control *c, bool got_request)
 		c->next_check = now + check_ns(c);
 		return;
 	}
-	if (c->probe && now < c->probe_deadline)
-		return;
-	if (c->probe || c->probe_failures > 0) {
-		/* the last probe got no request through */
-		c->probe = fm_net_sock_free(c->probe);
-		if (++c->probe_failures >= 2 || !c->sock) {
-			if (c->sock)
-				fm_log(LOG_WARNING,
-				    "Control socket '%s' stopped delivering "
-				    "requests, listening again.",
-				    c->path);
-			listen_again(c);
-			c->probe_failures = 0;
-			c->next_check = now + check_ns(c);
+	if (c->probe) {
+		if (now < c->probe_deadline)
 			return;
-		}
-	} else if (now < c->next_check) {
+		/* the probe's request did not get through */
+		c->probe = fm_net_sock_free(c->probe);
+		c->probe_failures++;
+	} else if (c->probe_failures == 0 && now < c->next_check) {
 		return;
 	}
-	if (!c->sock) {
+	if (!c->sock || c->probe_failures >= 2) {
+		if (c->sock)
+			fm_log(LOG_WARNING,
+			    "Control socket '%s' stopped delivering requests, "
+			    "listening again.",
+			    c->path);
 		listen_again(c);
+		c->probe_failures = 0;
 		c->next_check = now + check_ns(c);
 		return;
 	}
-	r = probe_send(c->url, &c->probe);
-	if (r < 0)
-		c->probe_failures++; /* could not even send: counts */
+	if (probe_send(c->url, &c->probe) < 0)
+		c->probe_failures++; /* could not even send: a failed probe */
 	c->probe_deadline = fm_time_mono_ns() + LIVE_CHECK_MS * FM_NSEC_PER_MSEC;
 }
 
