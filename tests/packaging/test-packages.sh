@@ -59,7 +59,7 @@ snapshot() {
 	done
 }
 work=$(mktemp -d "${TMPDIR:-/tmp}/fedmon-packages.XXXXXX")
-snapshot >"$work/before"
+before=$(snapshot)
 made_users=""
 for u in fedmon fedmon-aggregator; do
 	getent passwd "$u" >/dev/null || made_users="$made_users $u"
@@ -394,18 +394,14 @@ done
 for u in fedmon fedmon-aggregator; do
 	check "purge keeps the user $u (Debian policy)" user_exists "$u"
 done
-before="$work/before"
-cp "$before" "${TMPDIR:-/tmp}/fedmon-packages-before.$$"
 cleanup
 trap - EXIT
-snapshot >"${TMPDIR:-/tmp}/fedmon-packages-after.$$"
-if diff -u "${TMPDIR:-/tmp}/fedmon-packages-before.$$" \
-    "${TMPDIR:-/tmp}/fedmon-packages-after.$$" >"${TMPDIR:-/tmp}/fedmon-packages-diff.$$"; then
+after=$(snapshot)
+if [ "$after" = "$before" ]; then
 	ok "the machine is left as it was found"
 else
 	not_ok "the machine is left as it was found"
-	sed 's/^/#   /' "${TMPDIR:-/tmp}/fedmon-packages-diff.$$"
+	diff -u <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed 's/^/#   /'
 fi
-rm -f "${TMPDIR:-/tmp}"/fedmon-packages-{before,after,diff}.$$
 echo "1..$n"
 [ $failed -eq 0 ]
