@@ -212,6 +212,58 @@ load_config(const struct options *o, fm_agg_config *cfg, const char **ret_path)
 	return 0;
 }
 
+/*
+ * Refusals are logged, but at most once a minute per reason (/metrics
+ * counts every one): a peer that keeps sending garbage must not flood
+ * the journal. What a misbehaving or unenrolled peer causes is a
+ * warning; what agents racing the round schedule cause (a closed round,
+ * a stale base model, a second update) is routine, at debug.
+ */
+#define REFUSAL_LOG_INTERVAL_NS (60 * FM_NSEC_PER_SEC)
+
+static void
+log_refusal(const fm_agg_event *ev, const char *id)
+{
+	static struct {
+		int64_t last_ns;
+		uint64_t more;
+		bool logged;
+	} seen[FM_PROTO_REASON_COUNT];
+	uint32_t reason = ev->reason < FM_PROTO_REASON_COUNT ? ev->reason : 0;
+	int64_t now = fm_time_mono_ns();
+	int level;
+
+	switch (reason) {
+	case FM_PROTO_REASON_ROUND_CLOSED:
+	case FM_PROTO_REASON_STALE_BASE:
+	case FM_PROTO_REASON_DUPLICATE:
+		level = LOG_DEBUG;
+		break;
+	default:
+		level = LOG_WARNING;
+		break;
+	}
+	if (seen[reason].logged &&
+	    now - seen[reason].last_ns < REFUSAL_LOG_INTERVAL_NS) {
+		seen[reason].more++;
+		return;
+	}
+	if (seen[reason].more > 0)
+		fm_log(level,
+		    "Refused a request from %s: %s (%llu more for that "
+		    "reason since the last such line).",
+		    ev->key_id ? id : "(unknown key)",
+		    fm_proto_reason_name(ev->reason),
+		    (unsigned long long)seen[reason].more);
+	else
+		fm_log(level, "Refused a request from %s: %s.",
+		    ev->key_id ? id : "(unknown key)",
+		    fm_proto_reason_name(ev->reason));
+	seen[reason].logged = true;
+	seen[reason].last_ns = now;
+	seen[reason].more = 0;
+}
+
 static void
 on_event(void *userdata, const fm_agg_event *ev)
 {
@@ -239,9 +291,7 @@ on_event(void *userdata, const fm_agg_event *ev)
 		    ev->clipped ? ", clipped" : "");
 		break;
 	case FM_AGG_EVENT_REFUSED:
-		fm_log(LOG_DEBUG, "Refused a request from %s: %s.",
-		    ev->key_id ? id : "(unknown)",
-		    fm_proto_reason_name(ev->reason));
+		log_refusal(ev, id);
 		break;
 	case FM_AGG_EVENT_ROUND_CLOSED:
 		fm_log(LOG_INFO, "Round %llu closed with %u updates (%s).",
