@@ -3,14 +3,24 @@
 # second with a hook rule on the anomaly alarm, trained on this host at
 # rest, then stress-ng started and the time until the hook's marker.
 #
-# Each run starts a new agent on an empty state directory, so that it
-# trains on the last 64 samples at rest: what is "at rest" drifts on a
-# shared machine (other builds, load averages decaying), and a detector
-# that has already seen the load raises its own threshold (its level-shift
-# guard), which repeated runs on one agent would measure instead.
+# onset_train starts a new agent on an empty state directory and waits
+# for its first training (min_train_seconds of this host at rest);
+# onset_once then measures one onset on it and stops the load as soon as
+# the hook ran, so that a few seconds of load are all the agent's
+# history holds of it: the level-shift guard (a median over days) and
+# the gated baseline do not move, and the next onset on the same agent
+# measures the same detector.
 #
 # The hook writes the marker atomically: its own CLOCK_REALTIME
 # (date +%s.%N) on the first line, then its FEDMON_* environment.
+#
+# Every wait polls at one steady rhythm (onset_tick: one sleep(1) process
+# every 0.1 s, the rest bash builtins) from the agent's start to the
+# hook: on a quiet machine this harness is much of what the agent sees,
+# and a loop that forked grep ten times a second while the agent trained
+# and date once a second afterwards was itself an anomaly (forks and
+# context switches far from their trained level) that fired the hook
+# before any load.
 #
 # Set before calling: ONSET_DIR (an empty temporary directory). The
 # functions set ONSET_AGENT_PID and ONSET_STRESS_PID (cleared when
@@ -20,10 +30,11 @@ ONSET_AGENT_PID=
 ONSET_STRESS_PID=
 ONSET_QUIET_SINCE=0
 
-# onset_config ALARM_SAMPLES COOLDOWN_SECONDS: writes the agent's config
-# and the hook into ONSET_DIR.
+# onset_config ALARM_SAMPLES COOLDOWN_SECONDS [TRAIN_SECONDS]: writes the agent's config
+# and the hook into ONSET_DIR; min_train_seconds is TRAIN_SECONDS, 64
+# (the least the detector takes) when left out.
 onset_config() {
-	local alarm=$1 cooldown=$2 d=$ONSET_DIR
+	local alarm=$1 cooldown=$2 train=${3:-64} d=$ONSET_DIR
 	mkdir -p "$d/state" "$d/run" || return 1
 	cat >"$d/hook" <<'HOOK' || return 1
 #!/bin/sh
@@ -43,7 +54,7 @@ metrics_listen =
 fs_full_percent = 0
 
 [learn]
-min_train_seconds = 64
+min_train_seconds = $train
 alarm_samples = $alarm
 
 [action onset]
@@ -63,7 +74,7 @@ onset_agent_start() {
 	"$1" --config "$ONSET_DIR/agent.conf" >>"$ONSET_DIR/agent.out" \
 		2>>"$ONSET_DIR/agent.log" &
 	ONSET_AGENT_PID=$!
-	ONSET_QUIET_SINCE=$(date +%s)
+	ONSET_QUIET_SINCE=$EPOCHSECONDS
 }
 
 # onset_agent_stop: SIGTERM (the models are saved) and its exit status.
@@ -78,13 +89,27 @@ onset_agent_stop() {
 
 onset_agent_alive() { kill -0 "$ONSET_AGENT_PID" 2>/dev/null; }
 
+# onset_tick: the one pause of every wait (see above).
+onset_tick() { sleep 0.1; }
+
+# onset_logged TEXT: whether the agent's log has a line holding TEXT
+# (builtins only).
+onset_logged() {
+	local line
+	[ -r "$ONSET_DIR/agent.log" ] || return 1
+	while IFS= read -r line; do
+		[[ $line == *"$1"* ]] && return 0
+	done <"$ONSET_DIR/agent.log"
+	return 1
+}
+
 # onset_wait_trained SECONDS: until the agent logs its first training.
 onset_wait_trained() {
 	local deadline=$((SECONDS + $1))
 	while [ $SECONDS -lt $deadline ]; do
-		grep -qs 'Trained the models' "$ONSET_DIR/agent.log" && return 0
+		onset_logged 'Trained the models' && return 0
 		onset_agent_alive || return 1
-		sleep 0.1
+		onset_tick
 	done
 	return 1
 }
@@ -93,18 +118,18 @@ onset_wait_trained() {
 # SECONDS (the alarm cleared; and the agent ran that long), at most
 # TIMEOUT seconds; then removes the marker.
 onset_wait_quiet() {
-	local quiet=$1 deadline=$((SECONDS + $2)) age last
+	local quiet=$1 deadline=$((SECONDS + $2)) last
 	while [ $SECONDS -lt $deadline ]; do
 		last=$ONSET_QUIET_SINCE
-		if [ -e "$ONSET_DIR/marker" ]; then
-			last=$(stat -c %Y "$ONSET_DIR/marker")
+		if [ -s "$ONSET_DIR/marker" ]; then
+			read -r last <"$ONSET_DIR/marker"
+			last=${last%%.*}
 		fi
-		age=$(($(date +%s) - last))
-		if [ "$age" -ge "$quiet" ]; then
+		if [ $((EPOCHSECONDS - last)) -ge "$quiet" ]; then
 			rm -f "$ONSET_DIR/marker"
 			return 0
 		fi
-		sleep 1
+		onset_tick
 	done
 	return 1
 }
@@ -112,7 +137,7 @@ onset_wait_quiet() {
 # onset_stress_start SECONDS: starts stress-ng on every CPU (and one
 # memory worker), recording its start time in ONSET_T0.
 onset_stress_start() {
-	ONSET_T0=$(date +%s.%N)
+	ONSET_T0=$EPOCHREALTIME
 	stress-ng --cpu 0 --vm 1 --vm-bytes 64M --timeout "${1}s" \
 		>/dev/null 2>&1 &
 	ONSET_STRESS_PID=$!
@@ -136,35 +161,49 @@ onset_wait_marker() {
 				'BEGIN { printf "%.3f", b - a }')
 			return 0
 		fi
-		sleep 0.05
+		onset_tick
 	done
 	return 1
 }
 
-# onset_run AGENT TIMEOUT: one run on a new agent (left running, its log
-# in ONSET_DIR/agent.log): trains, waits for 10 quiet seconds, starts the
-# load (60 s at most, left running) and sets ONSET_LATENCY once the hook
-# ran. Fails, with why in ONSET_WHY, when a step takes longer than
-# TIMEOUT seconds. Not in a subshell: it sets the PIDs cleanup needs.
-onset_run() {
+# onset_train AGENT TIMEOUT: starts a new agent on an empty state
+# directory (left running, its log in ONSET_DIR/agent.log) and waits
+# for its first training. Fails, with why in ONSET_WHY, after TIMEOUT
+# seconds. Not in a subshell: it sets the PID cleanup needs.
+onset_train() {
 	local agent=$1 timeout=$2
 	rm -rf "$ONSET_DIR/state" "$ONSET_DIR/marker" "$ONSET_DIR/agent.log"
 	mkdir -p "$ONSET_DIR/state" || return 1
 	onset_agent_start "$agent"
 	ONSET_WHY="no training within $timeout s"
-	onset_wait_trained "$timeout" || return 1
+	onset_wait_trained "$timeout"
+}
+
+# onset_once TIMEOUT: on the trained agent, waits for 10 quiet seconds,
+# starts the load (60 s at most) and sets ONSET_LATENCY once the hook
+# ran, then stops the load. Fails, with why in ONSET_WHY, when a step
+# takes longer than TIMEOUT seconds.
+onset_once() {
+	local timeout=$1
 	# An alarm from other work on this machine is not the onset: 10 s
-	# scored after the training without one (the detector's smoothing
-	# settles, and a score already over the threshold would count
-	# towards alarm_samples).
-	ONSET_QUIET_SINCE=$(date +%s)
+	# scored without one (the detector's smoothing settles, and a score
+	# already over the threshold would count towards alarm_samples).
+	ONSET_QUIET_SINCE=$EPOCHSECONDS
 	ONSET_WHY="no 10 quiet seconds within $timeout s"
 	onset_wait_quiet 10 "$timeout" || return 1
 	onset_stress_start 60
 	ONSET_WHY="no action during the load (60 s)"
-	onset_wait_marker 70 || return 1
+	onset_wait_marker 70
+	local r=$?
+	onset_stress_stop
+	[ $r -eq 0 ] || return 1
 	ONSET_WHY="an alarm ${ONSET_LATENCY} s before the load"
 	awk -v l="$ONSET_LATENCY" 'BEGIN { exit !(l >= 0) }'
+}
+
+# onset_run AGENT TIMEOUT: onset_train, then onset_once.
+onset_run() {
+	onset_train "$1" "$2" && onset_once "$2"
 }
 
 onset_cleanup() {
