@@ -44,6 +44,12 @@ struct fm_learn_detector {
 	float *rho; /* d: residual RMS */
 	fm_learn_ae *ae;
 	fm_learn_pot *pot;
+	/* Once a fleet model was imported (fleet): the host's own
+	 * autoencoder beside the personalised fleet one (ae), never
+	 * exported, and its residual RMS; NULL until trained or imported. */
+	bool fleet;
+	fm_learn_ae *own;
+	float *rho_own; /* d */
 	/* scoring state */
 	float *ring;      /* (window - 1) x d raw rows, a ring */
 	uint32_t ring_head; /* next slot */
@@ -59,6 +65,7 @@ struct fm_learn_detector {
 	float *z;       /* d: unclipped z of the current row */
 	float *w;       /* win_len: the window */
 	float *r;       /* d: residual */
+	float *r_own;   /* d: the own autoencoder's residual */
 	float *contrib; /* d */
 	float *event;   /* d: contributions summed over the alarm */
 };
@@ -145,8 +152,9 @@ fm_learn_detector_new(
 	det->d = cfg->n_features;
 	det->win_len = cfg->window * cfg->n_features;
 	d = det->d;
-	/* m, s, rho, z, r, contrib, event; the ring; the window */
-	nf = 7 * d + (size_t)(cfg->window - 1) * d + det->win_len;
+	/* m, s, rho, z, r, contrib, event, rho_own, r_own; the ring; the
+	 * window */
+	nf = 9 * d + (size_t)(cfg->window - 1) * d + det->win_len;
 	det->m = calloc(nf, sizeof(float));
 	if (!det->m)
 		return fm_learn_detector_free(det), -ENOMEM;
@@ -156,7 +164,9 @@ fm_learn_detector_new(
 	det->r = det->z + d;
 	det->contrib = det->r + d;
 	det->event = det->contrib + d;
-	det->ring = det->event + d;
+	det->rho_own = det->event + d;
+	det->r_own = det->rho_own + d;
+	det->ring = det->r_own + d;
 	det->w = det->ring + (size_t)(cfg->window - 1) * d;
 	det->sm.baseline = 1.0;
 	*ret = det;
@@ -168,6 +178,7 @@ fm_learn_detector_free(fm_learn_detector *det)
 {
 	if (det) {
 		fm_learn_ae_free(det->ae);
+		fm_learn_ae_free(det->own);
 		fm_learn_pot_free(det->pot);
 		free(det->m);
 		free(det);
@@ -229,29 +240,43 @@ norm_row(const float *x, const float *m, const float *s, uint32_t d,
 		dst[j] = clipf(norm1(x[j], m[j], s[j]), clip);
 }
 
+/* The residuals of one row: the (personalised fleet or only)
+ * autoencoder's r[d] against its residual scales rho[d] and, beside it
+ * once the detector is in a fleet, the host's own r2[d] against rho2[d]
+ * (NULL otherwise). */
+typedef struct residuals {
+	const float *r, *rho;
+	const float *r2, *rho2;
+} residuals;
+
+static inline float
+capped_sq(float v, float cap)
+{
+	v *= v;
+	return v < cap ? v : cap;
+}
+
 /* Contributions from the current row x[d] (its unclipped z[d] and
- * residual r[d] against the residual scales rho[d] and scales s[d]);
- * returns their sum. A masked or unseen feature contributes nothing: its
- * value is unknown, not normal. */
+ * residuals e, with scales s[d]); returns their sum. With two
+ * autoencoders the residual term is the mean of theirs. A masked or
+ * unseen feature contributes nothing: its value is unknown, not normal. */
 static double
 contributions(const fm_learn_detector_config *c, uint32_t d, const float *x,
-    const float *s, const float *z, const float *r, const float *rho,
-    float *contrib)
+    const float *s, const float *z, const residuals *e, float *contrib)
 {
 	double sum = 0.0;
 
 	for (uint32_t j = 0; j < d; j++) {
-		float e = r[j] / rho[j], q = z[j];
+		float a;
 
 		if (!isfinite(x[j]) || s[j] == 0.0f) {
 			contrib[j] = 0.0f;
 			continue;
 		}
-
-		e *= e;
-		q *= q;
-		contrib[j] = ((e < c->cap ? e : c->cap) +
-				 c->z_weight * (q < c->cap ? q : c->cap)) /
+		a = capped_sq(e->r[j] / e->rho[j], c->cap);
+		if (e->r2)
+			a = 0.5f * (a + capped_sq(e->r2[j] / e->rho2[j], c->cap));
+		contrib[j] = (a + c->z_weight * capped_sq(z[j], c->cap)) /
 		    (float)d;
 		sum += contrib[j];
 	}
@@ -408,8 +433,9 @@ fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
 
 /* What training builds before it replaces the detector's model. */
 typedef struct fitted {
-	float *m, *s, *rho; /* d each, one allocation */
+	float *m, *s, *rho, *rho_own; /* d each, one allocation */
 	fm_learn_ae *ae;
+	fm_learn_ae *own; /* in a fleet only */
 	fm_learn_pot *pot;
 	smoother sm;
 	float guard_hist[GUARD_BINS];
@@ -423,12 +449,14 @@ fitted_release(fitted *f)
 	free(f->m);
 	f->m = NULL;
 	f->ae = fm_learn_ae_free(f->ae);
+	f->own = fm_learn_ae_free(f->own);
 	f->pot = fm_learn_pot_free(f->pot);
 }
 
-/* A copy of det's autoencoder, or a new one from the seed. */
+/* A copy of autoencoder from, or (from NULL) a new one from the seed. */
 static int
-ae_start(const fm_learn_detector *det, fm_learn_ae **ret)
+ae_start(const fm_learn_detector *det, fm_learn_ae *from,
+    fm_learn_ae **ret)
 {
 	fm_learn_ae *ae;
 	int r;
@@ -437,15 +465,48 @@ ae_start(const fm_learn_detector *det, fm_learn_ae **ret)
 	    det->win_len, det->cfg.latent, det->cfg.train.seed, &ae);
 	if (r < 0)
 		return r;
-	if (det->ae)
-		memcpy(fm_learn_ae_params(ae), fm_learn_ae_params(det->ae),
+	if (from)
+		memcpy(fm_learn_ae_params(ae), fm_learn_ae_params(from),
 		    fm_learn_ae_params_count(ae) * sizeof(float));
 	*ret = ae;
 	return 0;
 }
 
+/* The residual scales of autoencoder ae over the n training rows into
+ * rho[d], its residuals into res[n x d]; win holds chunk windows. */
+static int
+fit_residuals(const fm_learn_detector *det, fm_learn_ae *ae,
+    const train_rows *tr, size_t n, size_t chunk, float *win, double *sq,
+    float *res, float *rho)
+{
+	uint32_t d = det->d;
+	int r;
+
+	for (size_t t0 = 0; t0 < n; t0 += chunk) {
+		size_t rows_now = n - t0 < chunk ? n - t0 : chunk;
+
+		for (size_t i = 0; i < rows_now; i++)
+			window_of(tr, t0 + i, win + i * det->win_len);
+		r = fm_learn_ae_residual_batch(
+		    ae, win, rows_now, d, res + t0 * d);
+		if (r < 0)
+			return r;
+	}
+	memset(sq, 0, d * sizeof(*sq));
+	for (size_t t = 0; t < n; t++) {
+		for (uint32_t j = 0; j < d; j++)
+			sq[j] += (double)res[t * d + j] * res[t * d + j];
+	}
+	for (uint32_t j = 0; j < d; j++) {
+		rho[j] = (float)sqrt(sq[j] / (double)n);
+		if (!(rho[j] >= det->cfg.rho_floor))
+			rho[j] = det->cfg.rho_floor;
+	}
+	return 0;
+}
+
 /*
- * With f's normaliser and autoencoder: the residual scales, then the
+ * With f's normaliser and autoencoder(s): the residual scales, then the
  * training rows' scores through the same pipeline new rows go through,
  * their baseline and the threshold calibrated on them.
  */
@@ -456,11 +517,13 @@ fit_scores(const fm_learn_detector *det, const float *rows,
 	const fm_learn_detector_config *c = &det->cfg;
 	uint32_t d = det->d;
 	size_t chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
-	float *win, *res, *rel, *z, *contrib;
+	size_t n_res = f->own ? 2 : 1;
+	float *win, *res, *res_own = NULL, *rel, *z, *contrib;
 	double *sq, *raw, sum = 0.0;
 	int r;
 
-	win = malloc((chunk * det->win_len + n * d + n + 2 * (size_t)d) *
+	win = malloc((chunk * det->win_len + n_res * n * d + n +
+			 2 * (size_t)d) *
 	    sizeof(float));
 	sq = calloc(d + n, sizeof(double));
 	if (!win || !sq) {
@@ -468,34 +531,28 @@ fit_scores(const fm_learn_detector *det, const float *rows,
 		goto out;
 	}
 	res = win + chunk * det->win_len;
-	rel = res + n * d;
+	if (f->own)
+		res_own = res + n * d;
+	rel = res + n_res * n * d;
 	z = rel + n;
 	contrib = z + d;
 	raw = sq + d;
-	for (size_t t0 = 0; t0 < n; t0 += chunk) {
-		size_t rows_now = n - t0 < chunk ? n - t0 : chunk;
+	r = fit_residuals(det, f->ae, tr, n, chunk, win, sq, res, f->rho);
+	if (r == 0 && f->own)
+		r = fit_residuals(
+		    det, f->own, tr, n, chunk, win, sq, res_own, f->rho_own);
+	if (r < 0)
+		goto out;
+	for (size_t t = 0; t < n; t++) {
+		residuals e = { res + t * d, f->rho, NULL, NULL };
 
-		for (size_t i = 0; i < rows_now; i++)
-			window_of(tr, t0 + i, win + i * det->win_len);
-		r = fm_learn_ae_residual_batch(
-		    f->ae, win, rows_now, d, res + t0 * d);
-		if (r < 0)
-			goto out;
-	}
-	for (size_t t = 0; t < n; t++) {
-		for (uint32_t j = 0; j < d; j++)
-			sq[j] += (double)res[t * d + j] * res[t * d + j];
-	}
-	for (uint32_t j = 0; j < d; j++) {
-		f->rho[j] = (float)sqrt(sq[j] / (double)n);
-		if (!(f->rho[j] >= c->rho_floor))
-			f->rho[j] = c->rho_floor;
-	}
-	for (size_t t = 0; t < n; t++) {
+		if (f->own) {
+			e.r2 = res_own + t * d;
+			e.rho2 = f->rho_own;
+		}
 		for (uint32_t j = 0; j < d; j++)
 			z[j] = norm1(rows[t * d + j], f->m[j], f->s[j]);
-		raw[t] = contributions(c, d, rows + t * d, f->s, z,
-		    res + t * d, f->rho, contrib);
+		raw[t] = contributions(c, d, rows + t * d, f->s, z, &e, contrib);
 	}
 	/* the baseline starts at the mean smoothed training score, then
 	 * follows the training rows as it will follow new ones */
@@ -536,7 +593,7 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 		return -ENODATA;
 	if (n > FM_LEARN_DETECTOR_MAX_ROWS)
 		return -EINVAL;
-	f.m = malloc(3 * (size_t)d * sizeof(float));
+	f.m = malloc(4 * (size_t)d * sizeof(float));
 	zc = malloc(n * d * sizeof(float));
 	if (!f.m || !zc) {
 		r = -ENOMEM;
@@ -544,16 +601,31 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 	}
 	f.s = f.m + d;
 	f.rho = f.s + d;
+	f.rho_own = f.rho + d;
 	seen = fit_normaliser(rows, n, d, det->cfg.std_floor, f.m, f.s);
 	for (size_t t = 0; t < n; t++)
 		norm_row(rows + t * d, f.m, f.s, d, det->cfg.clip, zc + t * d);
 	tr = (train_rows) { .zc = zc, .d = d, .window = det->cfg.window };
-	r = ae_start(det, &f.ae);
+	r = ae_start(det, det->ae, &f.ae);
 	if (r < 0)
 		goto out;
 	r = fm_learn_ae_train(f.ae, &det->cfg.train, n, fill_windows, &tr, &ts);
 	if (r < 0)
 		goto out;
+	if (det->fleet) {
+		/* the host's own model learns from the host alone: no pull
+		 * toward anything */
+		fm_learn_ae_train_config own = det->cfg.train;
+
+		own.prox_mu = 0.0f;
+		own.prox_anchor = NULL;
+		r = ae_start(det, det->own, &f.own);
+		if (r == 0)
+			r = fm_learn_ae_train(
+			    f.own, &own, n, fill_windows, &tr, NULL);
+		if (r < 0)
+			goto out;
+	}
 	r = fit_scores(det, rows, &tr, n, &f);
 	if (r < 0)
 		goto out;
@@ -563,6 +635,12 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 	fm_learn_ae_free(det->ae);
 	det->ae = f.ae;
 	f.ae = NULL;
+	if (f.own) {
+		memcpy(det->rho_own, f.rho_own, d * sizeof(float));
+		fm_learn_ae_free(det->own);
+		det->own = f.own;
+		f.own = NULL;
+	}
 	fm_learn_pot_free(det->pot);
 	det->pot = f.pot;
 	f.pot = NULL;
@@ -662,6 +740,7 @@ fm_learn_detector_score(
 	const fm_learn_detector_config *c = &det->cfg;
 	uint32_t d = det->d;
 	double raw, base, rel, score, threshold;
+	residuals e;
 	bool fast = false;
 
 	if (!det->ready) {
@@ -683,8 +762,13 @@ fm_learn_detector_score(
 			memcpy(dst, dst - d, d * sizeof(float));
 	}
 	fm_learn_ae_residual(det->ae, det->w, d, det->r);
-	raw = contributions(
-	    c, d, x, det->s, det->z, det->r, det->rho, det->contrib);
+	e = (residuals) { det->r, det->rho, NULL, NULL };
+	if (det->own) {
+		fm_learn_ae_residual(det->own, det->w, d, det->r_own);
+		e.r2 = det->r_own;
+		e.rho2 = det->rho_own;
+	}
+	raw = contributions(c, d, x, det->s, det->z, &e, det->contrib);
 	base = det->sm.baseline; /* the one rel is relative to */
 	rel = smoother_step(&det->sm, c, raw);
 	if (c->threshold_online)
@@ -765,6 +849,8 @@ enum {
 	SEC_SCALE,
 	SEC_RHO,
 	SEC_THETA = 32, /* the autoencoder: the shared parameters */
+	SEC_OWN_THETA,  /* in a fleet, once trained: the host's own … */
+	SEC_OWN_RHO,    /* … and its residual RMS; never exported */
 	SEC_RING = 48,  /* raw rows, oldest first; may hold NaN */
 	SEC_EMA,
 	SEC_BASELINE,
@@ -806,7 +892,7 @@ fm_learn_detector_params_export(
 		return -ENOBUFS;
 	if (!ae) {
 		/* untrained: the seeded initial parameters */
-		r = ae_start(det, &ae);
+		r = ae_start(det, NULL, &ae);
 		if (r < 0)
 			return r;
 	}
@@ -822,6 +908,7 @@ fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
     const float *src, size_t n)
 {
 	fm_learn_param_block block;
+	fm_learn_ae *own = NULL;
 	int r;
 
 	if (layout_id != fm_learn_detector_layout_id(det))
@@ -832,13 +919,30 @@ fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
 		if (!isfinite(src[i]))
 			return -EDOM;
 	}
-	if (!det->ae) {
-		r = ae_start(det, &det->ae);
+	if (!det->own && det->ae) {
+		/* joining a fleet: the model trained so far is the host's
+		 * own from now on */
+		r = ae_start(det, det->ae, &own);
 		if (r < 0)
 			return r;
 	}
+	if (!det->ae) {
+		r = ae_start(det, NULL, &det->ae);
+		if (r < 0)
+			return r; /* no model yet, so no own either */
+	}
 	block = (fm_learn_param_block) { fm_learn_ae_params(det->ae), n };
-	return fm_learn_params_import(&block, 1, layout_id, layout_id, src, n);
+	r = fm_learn_params_import(&block, 1, layout_id, layout_id, src, n);
+	if (r < 0) {
+		fm_learn_ae_free(own);
+		return r;
+	}
+	if (own) {
+		det->own = own;
+		memcpy(det->rho_own, det->rho, det->d * sizeof(float));
+	}
+	det->fleet = true;
+	return 0;
 }
 
 int
@@ -864,7 +968,8 @@ fm_learn_detector_save(
 	for (uint32_t i = 0; i < det->ring_held; i++)
 		memcpy(ring + (size_t)i * d, ring_back(det, det->ring_held - i),
 		    d * sizeof(float));
-	flags = (det->sm.started ? 1u : 0u) | (det->alarm ? 2u : 0u);
+	flags = (det->sm.started ? 1u : 0u) | (det->alarm ? 2u : 0u) |
+	    (det->fleet ? 4u : 0u);
 	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
 	if (r < 0)
 		goto out;
@@ -879,6 +984,13 @@ fm_learn_detector_save(
 	(void)!fm_learn_model_writer_put_f32(&w, SEC_THETA,
 	    FM_LEARN_SECTION_PARAM, fm_learn_ae_params(det->ae),
 	    fm_learn_ae_params_count(det->ae));
+	if (det->own) {
+		(void)!fm_learn_model_writer_put_f32(&w, SEC_OWN_THETA, 0,
+		    fm_learn_ae_params(det->own),
+		    fm_learn_ae_params_count(det->own));
+		(void)!fm_learn_model_writer_put_f32(
+		    &w, SEC_OWN_RHO, 0, det->rho_own, d);
+	}
 	(void)!fm_learn_model_writer_put_f32(
 	    &w, SEC_RING, 0, ring, (size_t)det->ring_held * d);
 	(void)!fm_learn_model_writer_put_f64(&w, SEC_EMA, det->sm.ema);
@@ -998,8 +1110,29 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 					 : 0;
 	det->sm.started = flags & 1u;
 	det->alarm = flags & 2u;
+	det->fleet = flags & 4u;
+	if (fm_learn_model_reader_find(&rd, SEC_OWN_THETA, &si) == 0) {
+		r = fm_learn_ae_new(
+		    det->win_len, latent, cfg->train.seed, &det->own);
+		if (r < 0)
+			goto out_free;
+		r = -EBADMSG;
+		if (!det->fleet ||
+		    get_exact(&rd, SEC_OWN_THETA, fm_learn_ae_params(det->own),
+		        fm_learn_ae_params_count(det->own)) < 0 ||
+		    get_exact(&rd, SEC_OWN_RHO, det->rho_own, d) < 0)
+			goto out_free;
+		r = -EDOM;
+		if (!values_are_valid(fm_learn_ae_params(det->own),
+		        fm_learn_ae_params_count(det->own), false) ||
+		    !values_are_valid(det->rho_own, d, true))
+			goto out_free;
+	} else if (fm_learn_model_reader_find(&rd, SEC_OWN_RHO, &si) == 0) {
+		r = -EBADMSG; /* the scales of a model not there */
+		goto out_free;
+	}
 	r = -EDOM;
-	if ((flags & ~3u) != 0 || !values_are_valid(det->m, d, false) ||
+	if ((flags & ~7u) != 0 || !values_are_valid(det->m, d, false) ||
 	    !values_are_valid(det->rho, d, true) ||
 	    !values_are_valid(det->event, d, false) ||
 	    !isfinite(det->sm.ema) || !(det->sm.ema >= 0.0) ||

@@ -856,8 +856,19 @@ int fm_learn_ae_residual_batch(fm_learn_ae *ae, const float *x, size_t n,
  *     the threshold, or at once by a row whose onset term is, and
  *     cleared after alarm_off rows in a row below clear_ratio times it.
  *
+ * In a fleet (after the first fm_learn_detector_params_import()) the
+ * detector keeps two autoencoders: the fleet's, personalised on the
+ * host's rows at every training (the only parameters ever exported), and
+ * the host's own, which only ever learns from the host (it starts as the
+ * model trained before joining, or from the seed on a host that joins
+ * before its first training). The residual term of step 3 is then the
+ * mean of the two, each against its own rho: an output-level mix of the
+ * personal and the global model, as in APFL (Deng et al. 2020), so the
+ * fleet's knowledge adds to the host's own model instead of replacing
+ * it.
+ *
  * Scoring is causal (row t uses rows <= t only), costs two
- * matrix-vector products and never allocates. Before the first training
+ * matrix-vector products (four in a fleet) and never allocates. Before the first training
  * every row scores 0 without alarm. A detector is not thread-safe; the
  * agent trains a new one in the background and swaps it in.
  */
@@ -932,7 +943,8 @@ fm_learn_detector *fm_learn_detector_free(fm_learn_detector *det);
 /*
  * Trains on rows[n x d] (row-major, oldest first): the normalisation,
  * then the autoencoder, continuing from its current parameters (random
- * from cfg->train.seed at first; the fleet's after an import), then the
+ * from cfg->train.seed at first; the fleet's after an import), in a
+ * fleet the host's own autoencoder too (without a proximal term), then the
  * residual scales, the baseline and the threshold; the scoring state
  * then continues from the last row. Masked values never reach the
  * weights. Allocates scratch of about n * d floats. On failure det is
@@ -1020,11 +1032,13 @@ size_t fm_learn_detector_params_count(const fm_learn_detector *det);
 int fm_learn_detector_params_export(const fm_learn_detector *det,
     float *dst, size_t cap, size_t *ret_n) FM_WUR;
 
-/* Imports shared parameters (the fleet's) into the autoencoder. The
- * host's own parts (normalisation, residual scales, baseline, threshold)
- * are refit by the next training, which continues from the imported
- * parameters: train soon after an import. Errors: -ESTALE (layout),
- * -EINVAL (count), -EDOM (non-finite); on error nothing changes. */
+/* Imports shared parameters (the fleet's) into the autoencoder; the
+ * first import puts the detector in a fleet (see above), the model
+ * trained so far becoming the host's own. The host's own parts
+ * (normalisation, residual scales, baseline, threshold) are refit by the
+ * next training, which continues from the imported parameters: train
+ * soon after an import. Errors: -ESTALE (layout), -EINVAL (count), -EDOM
+ * (non-finite), -ENOMEM; on error nothing changes. */
 int fm_learn_detector_params_import(fm_learn_detector *det,
     uint32_t layout_id, const float *src, size_t n) FM_WUR;
 

@@ -643,6 +643,88 @@ test_detector_params_export_import(void **state)
 	free(rows);
 }
 
+/* In a fleet the detector keeps the host's own autoencoder beside the
+ * personalised fleet one: only the fleet's part is ever exported, the own
+ * model is saved and loaded with the rest, and a new host that joins
+ * before its first training gets one too. */
+static void
+test_detector_in_a_fleet_keeps_its_own_model(void **state)
+{
+	fm_learn_detector_config cfg = config();
+	fm_learn_detector *a, *b, *fresh, *loaded;
+	fm_learn_verdict va, vb;
+	uint8_t *solo, *buf, *buf2;
+	size_t np, n, solo_len, len, len2;
+	float *pa, *pb, x[D];
+	uint32_t layout;
+	host ha, hb;
+	float *ra, *rb;
+
+	(void)state;
+	host_init(&ha, 21);
+	host_init(&hb, 22);
+	ra = host_rows(&ha, 0, N_TRAIN);
+	rb = host_rows(&hb, 0, N_TRAIN);
+	a = trained(&cfg, ra, N_TRAIN);
+	b = trained(&cfg, rb, N_TRAIN);
+	layout = fm_learn_detector_layout_id(a);
+	np = fm_learn_detector_params_count(a);
+	pa = malloc(np * sizeof(float));
+	pb = malloc(np * sizeof(float));
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_int_equal(fm_learn_detector_save(a, &solo, &solo_len), 0);
+
+	/* b's model is "the fleet's": a imports it, then personalises */
+	assert_int_equal(fm_learn_detector_params_export(b, pb, np, &n), 0);
+	assert_int_equal(fm_learn_detector_params_import(a, layout, pb, np), 0);
+	assert_int_equal(fm_learn_detector_params_export(a, pa, np, &n), 0);
+	assert_memory_equal(pa, pb, np * sizeof(float));
+	assert_int_equal(fm_learn_detector_train(a, ra, N_TRAIN, NULL), 0);
+	assert_int_equal(fm_learn_detector_params_export(a, pa, np, &n), 0);
+	assert_memory_not_equal(pa, pb, np * sizeof(float));
+
+	/* the own model travels in the file (one more autoencoder and its
+	 * d scales), and the loaded detector scores bit for bit alike */
+	assert_int_equal(fm_learn_detector_save(a, &buf, &len), 0);
+	assert_true(len >= solo_len + (np + D) * sizeof(float));
+	assert_int_equal(fm_learn_detector_load(buf, len, &cfg, &loaded), 0);
+	assert_int_equal(fm_learn_detector_save(loaded, &buf2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, buf2, len);
+	for (size_t t = 0; t < 200; t++) {
+		host_row(&ha, N_TRAIN + t, x);
+		if (t >= 100)
+			x[1] += 0.3f; /* 1 no longer follows 0 */
+		fm_learn_detector_score(a, x, &va);
+		fm_learn_detector_score(loaded, x, &vb);
+		assert_same_verdict(&va, &vb);
+	}
+	assert_true(va.alarm);
+
+	/* a new host joins before it ever trained: its own model starts
+	 * from the seed at its first training */
+	assert_int_equal(fm_learn_detector_new(&cfg, &fresh), 0);
+	assert_int_equal(
+	    fm_learn_detector_params_import(fresh, layout, pb, np), 0);
+	assert_int_equal(fm_learn_detector_train(fresh, ra, N_TRAIN, NULL), 0);
+	free(buf2);
+	assert_int_equal(fm_learn_detector_save(fresh, &buf2, &len2), 0);
+	assert_int_equal(len2, len);
+
+	free(solo);
+	free(buf);
+	free(buf2);
+	free(pa);
+	free(pb);
+	fm_learn_detector_free(a);
+	fm_learn_detector_free(b);
+	fm_learn_detector_free(fresh);
+	fm_learn_detector_free(loaded);
+	free(ra);
+	free(rb);
+}
+
 static void
 test_detector_continue_carries_the_alarm(void **state)
 {
@@ -826,6 +908,7 @@ main(void)
 		cmocka_unit_test(
 		    test_detector_refuses_corrupt_and_foreign_files),
 		cmocka_unit_test(test_detector_params_export_import),
+		cmocka_unit_test(test_detector_in_a_fleet_keeps_its_own_model),
 		cmocka_unit_test(test_detector_continue_carries_the_alarm),
 		cmocka_unit_test(test_detector_scoring_never_allocates),
 		cmocka_unit_test(test_detector_out_of_memory),
