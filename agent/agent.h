@@ -584,9 +584,12 @@ void fm_learner_status_get(fm_learner *l, fm_learner_status *ret);
 /*
  * Federation (agent/federation.c talks to the learner only through these;
  * any thread). The shared part of the models is the detector's
- * autoencoder; normalisation, residual scales, baseline and threshold stay
- * the host's own, and every fleet model is personalised by a local
- * training before it scores anything.
+ * autoencoder and each feature's first and second moments over the
+ * host's training rows (aggregates, never samples); normalisation
+ * (shrunk toward the fleet's moments), residual scales, baseline and
+ * threshold stay the host's own, the host keeps its own autoencoder
+ * beside the fleet's, and every fleet model is personalised by a local
+ * training before it scores anything (learn.h, the detector).
  */
 
 /* A fleet model version, as the aggregator published it. */

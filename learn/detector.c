@@ -18,6 +18,11 @@
 #define DETECTOR_STATE_VERSION 1u
 #define BASELINE_MIN           1e-6 /* keeps R finite on constant data */
 #define CHUNK_ROWS             256u /* rows per batch when scoring training */
+/* The feature moments travel scaled by this, so that they weigh no more
+ * than the autoencoder's weights in an update's norm (a log-rate of 20
+ * has a second moment of 400). FedAvg is linear: the fleet's scaled
+ * moments are the scaled moments of every host's rows together. */
+#define MOMENT_SCALE 1e-3
 /* The level-shift guard's histogram of ln R: GUARD_BINS bins over
  * [GUARD_LOG_MIN, GUARD_LOG_MAX) (6.25% wide), a median every
  * GUARD_REFRESH rows. */
@@ -50,6 +55,14 @@ struct fm_learn_detector {
 	bool fleet;
 	fm_learn_ae *own;
 	float *rho_own; /* d */
+	/* Shared beside the fleet's autoencoder: the first and second
+	 * moments of each feature over the host's last training rows
+	 * (own_m1, own_m2; times MOMENT_SCALE), and, once imported
+	 * (has_prior), the fleet's (prior_m1, prior_m2), a prior on the
+	 * host's scales (fm_learn_detector_config.prior_rows). */
+	float *own_m1, *own_m2;     /* d each */
+	bool has_prior;
+	float *prior_m1, *prior_m2; /* d each */
 	/* scoring state */
 	float *ring;      /* (window - 1) x d raw rows, a ring */
 	uint32_t ring_head; /* next slot */
@@ -92,6 +105,7 @@ fm_learn_detector_config_default(fm_learn_detector_config *ret,
 		.clear_ratio = 1.0f,
 		.guard_factor = 2.0f,
 		.guard_half_rows = 1.5f * (float)rows_per_day,
+		.prior_rows = (float)rows_per_day,
 		.threshold_online = false,
 	};
 	fm_learn_ae_train_config_default(&ret->train);
@@ -130,7 +144,8 @@ fm_learn_detector_config_is_valid(const fm_learn_detector_config *c)
 	    isfinite(c->clear_ratio) && c->clear_ratio > 0.0f &&
 	    c->clear_ratio <= 1.0f && isfinite(c->guard_factor) &&
 	    c->guard_factor >= 0.0f && isfinite(c->guard_half_rows) &&
-	    c->guard_half_rows >= 1.0f &&
+	    c->guard_half_rows >= 1.0f && isfinite(c->prior_rows) &&
+	    c->prior_rows >= 0.0f &&
 	    fm_learn_pot_config_is_valid(&c->pot) && c->train.steps >= 1 &&
 	    c->train.batch >= 1 && c->train.batch <= FM_LEARN_AE_MAX_BATCH &&
 	    positive_finite(c->train.lr);
@@ -152,9 +167,9 @@ fm_learn_detector_new(
 	det->d = cfg->n_features;
 	det->win_len = cfg->window * cfg->n_features;
 	d = det->d;
-	/* m, s, rho, z, r, contrib, event, rho_own, r_own; the ring; the
-	 * window */
-	nf = 9 * d + (size_t)(cfg->window - 1) * d + det->win_len;
+	/* m, s, rho, z, r, contrib, event, rho_own, r_own, the four
+	 * moments; the ring; the window */
+	nf = 13 * d + (size_t)(cfg->window - 1) * d + det->win_len;
 	det->m = calloc(nf, sizeof(float));
 	if (!det->m)
 		return fm_learn_detector_free(det), -ENOMEM;
@@ -166,7 +181,11 @@ fm_learn_detector_new(
 	det->event = det->contrib + d;
 	det->rho_own = det->event + d;
 	det->r_own = det->rho_own + d;
-	det->ring = det->r_own + d;
+	det->own_m1 = det->r_own + d;
+	det->own_m2 = det->own_m1 + d;
+	det->prior_m1 = det->own_m2 + d;
+	det->prior_m2 = det->prior_m1 + d;
+	det->ring = det->prior_m2 + d;
 	det->w = det->ring + (size_t)(cfg->window - 1) * d;
 	det->sm.baseline = 1.0;
 	*ret = det;
@@ -391,16 +410,41 @@ fill_windows(void *userdata, const uint32_t *idx, size_t n, float *batch)
 		window_of(tr, idx[i], batch + i * len);
 }
 
-/* Mean and standard deviation of each feature over its finite values;
- * s = 0 marks a feature without any. Returns the features seen. */
-static uint32_t
-fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
-    float *m, float *s)
+/* The fleet's variance of feature j from det's prior, at least floor^2;
+ * 0 without a prior for it. */
+static double
+prior_var(const fm_learn_detector *det, uint32_t j)
 {
-	uint32_t seen = 0;
+	double m1, v, floor = det->cfg.std_floor;
+
+	if (!det->has_prior || !(det->cfg.prior_rows > 0.0f))
+		return 0.0;
+	m1 = det->prior_m1[j] / MOMENT_SCALE;
+	v = det->prior_m2[j] / MOMENT_SCALE - m1 * m1;
+	if (!isfinite(v))
+		return 0.0;
+	return v > floor * floor ? v : floor * floor;
+}
+
+/*
+ * Mean and standard deviation of each feature over its finite values,
+ * and their moments for the fleet (own_m1, own_m2 of det's layout; the
+ * fleet's own values, or 0, for a feature without any); s = 0 marks a
+ * feature without any. With the fleet's prior the variance is shrunk
+ * toward the fleet's: (cnt s^2 + prior_rows s_fleet^2) / (cnt +
+ * prior_rows), so a host with a day of history takes half its scales
+ * from the fleet and one with a month a few percent. Returns the
+ * features seen.
+ */
+static uint32_t
+fit_normaliser(const fm_learn_detector *det, const float *rows, size_t n,
+    float *m, float *s, float *m1, float *m2)
+{
+	uint32_t seen = 0, d = det->d;
+	float floor = det->cfg.std_floor;
 
 	for (uint32_t j = 0; j < d; j++) {
-		double sum = 0.0, sq = 0.0, mean;
+		double sum = 0.0, sq = 0.0, mean, pv;
 		size_t cnt = 0;
 
 		for (size_t t = 0; t < n; t++) {
@@ -413,6 +457,8 @@ fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
 		}
 		m[j] = 0.0f;
 		s[j] = 0.0f;
+		m1[j] = det->has_prior ? det->prior_m1[j] : 0.0f;
+		m2[j] = det->has_prior ? det->prior_m2[j] : 0.0f;
 		if (cnt == 0)
 			continue;
 		mean = sum / (double)cnt;
@@ -422,8 +468,17 @@ fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
 			if (isfinite(v))
 				sq += ((double)v - mean) * ((double)v - mean);
 		}
+		sq /= (double)cnt;
 		m[j] = (float)mean;
-		s[j] = (float)sqrt(sq / (double)cnt);
+		m1[j] = (float)(MOMENT_SCALE * mean);
+		m2[j] = (float)(MOMENT_SCALE * (sq + mean * mean));
+		pv = prior_var(det, j);
+		if (pv > 0.0) {
+			double n0 = det->cfg.prior_rows;
+
+			sq = ((double)cnt * sq + n0 * pv) / ((double)cnt + n0);
+		}
+		s[j] = (float)sqrt(sq);
 		if (!(s[j] >= floor))
 			s[j] = floor;
 		seen++;
@@ -433,7 +488,7 @@ fit_normaliser(const float *rows, size_t n, uint32_t d, float floor,
 
 /* What training builds before it replaces the detector's model. */
 typedef struct fitted {
-	float *m, *s, *rho, *rho_own; /* d each, one allocation */
+	float *m, *s, *rho, *rho_own, *m1, *m2; /* d each, one allocation */
 	fm_learn_ae *ae;
 	fm_learn_ae *own; /* in a fleet only */
 	fm_learn_pot *pot;
@@ -593,7 +648,7 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 		return -ENODATA;
 	if (n > FM_LEARN_DETECTOR_MAX_ROWS)
 		return -EINVAL;
-	f.m = malloc(4 * (size_t)d * sizeof(float));
+	f.m = malloc(6 * (size_t)d * sizeof(float));
 	zc = malloc(n * d * sizeof(float));
 	if (!f.m || !zc) {
 		r = -ENOMEM;
@@ -602,7 +657,9 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 	f.s = f.m + d;
 	f.rho = f.s + d;
 	f.rho_own = f.rho + d;
-	seen = fit_normaliser(rows, n, d, det->cfg.std_floor, f.m, f.s);
+	f.m1 = f.rho_own + d;
+	f.m2 = f.m1 + d;
+	seen = fit_normaliser(det, rows, n, f.m, f.s, f.m1, f.m2);
 	for (size_t t = 0; t < n; t++)
 		norm_row(rows + t * d, f.m, f.s, d, det->cfg.clip, zc + t * d);
 	tr = (train_rows) { .zc = zc, .d = d, .window = det->cfg.window };
@@ -632,6 +689,8 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 
 	/* nothing fails from here: the fitted model replaces det's */
 	memcpy(det->m, f.m, 3 * (size_t)d * sizeof(float));
+	memcpy(det->own_m1, f.m1, d * sizeof(float));
+	memcpy(det->own_m2, f.m2, d * sizeof(float));
 	fm_learn_ae_free(det->ae);
 	det->ae = f.ae;
 	f.ae = NULL;
@@ -848,9 +907,13 @@ enum {
 	SEC_MEAN = 16,
 	SEC_SCALE,
 	SEC_RHO,
-	SEC_THETA = 32, /* the autoencoder: the shared parameters */
-	SEC_OWN_THETA,  /* in a fleet, once trained: the host's own … */
-	SEC_OWN_RHO,    /* … and its residual RMS; never exported */
+	SEC_THETA = 32, /* the shared parameters: the autoencoder, … */
+	SEC_OWN_M1,     /* … the host's moments, */
+	SEC_OWN_M2,
+	SEC_OWN_THETA, /* in a fleet, once trained: the host's own … */
+	SEC_OWN_RHO,   /* … and its residual RMS; never exported */
+	SEC_PRIOR_M1,  /* the fleet's moments, once imported */
+	SEC_PRIOR_M2,
 	SEC_RING = 48,  /* raw rows, oldest first; may hold NaN */
 	SEC_EMA,
 	SEC_BASELINE,
@@ -867,7 +930,8 @@ enum {
 uint32_t
 fm_learn_detector_layout_id(const fm_learn_detector *det)
 {
-	uint32_t dims[] = { det->d, det->cfg.window, det->cfg.latent };
+	/* the last: moments shared per feature */
+	uint32_t dims[] = { det->d, det->cfg.window, det->cfg.latent, 2 };
 
 	return fm_learn_layout_id_compute(FM_LEARN_KIND_DETECTOR,
 	    det->cfg.schema_version, dims, FM_ELEMENTSOF(dims));
@@ -877,7 +941,7 @@ size_t
 fm_learn_detector_params_count(const fm_learn_detector *det)
 {
 	return 2 * (size_t)det->cfg.latent * det->win_len + det->cfg.latent +
-	    det->win_len;
+	    det->win_len + 2 * (size_t)det->d;
 }
 
 int
@@ -885,29 +949,33 @@ fm_learn_detector_params_export(
     const fm_learn_detector *det, float *dst, size_t cap, size_t *ret_n)
 {
 	size_t n = fm_learn_detector_params_count(det);
+	fm_learn_param_block blocks[3];
 	fm_learn_ae *ae = det->ae;
 	int r;
 
 	if (n > cap)
 		return -ENOBUFS;
 	if (!ae) {
-		/* untrained: the seeded initial parameters */
+		/* untrained: the seeded initial parameters (and moments 0) */
 		r = ae_start(det, NULL, &ae);
 		if (r < 0)
 			return r;
 	}
-	memcpy(dst, fm_learn_ae_params(ae), n * sizeof(float));
+	blocks[0] = (fm_learn_param_block) { fm_learn_ae_params(ae),
+		fm_learn_ae_params_count(ae) };
+	blocks[1] = (fm_learn_param_block) { det->own_m1, det->d };
+	blocks[2] = (fm_learn_param_block) { det->own_m2, det->d };
+	r = fm_learn_params_export(blocks, 3, dst, cap, ret_n);
 	if (ae != det->ae)
 		fm_learn_ae_free(ae);
-	*ret_n = n;
-	return 0;
+	return r;
 }
 
 int
 fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
     const float *src, size_t n)
 {
-	fm_learn_param_block block;
+	fm_learn_param_block blocks[3];
 	fm_learn_ae *own = NULL;
 	int r;
 
@@ -931,8 +999,11 @@ fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
 		if (r < 0)
 			return r; /* no model yet, so no own either */
 	}
-	block = (fm_learn_param_block) { fm_learn_ae_params(det->ae), n };
-	r = fm_learn_params_import(&block, 1, layout_id, layout_id, src, n);
+	blocks[0] = (fm_learn_param_block) { fm_learn_ae_params(det->ae),
+		fm_learn_ae_params_count(det->ae) };
+	blocks[1] = (fm_learn_param_block) { det->prior_m1, det->d };
+	blocks[2] = (fm_learn_param_block) { det->prior_m2, det->d };
+	r = fm_learn_params_import(blocks, 3, layout_id, layout_id, src, n);
 	if (r < 0) {
 		fm_learn_ae_free(own);
 		return r;
@@ -942,6 +1013,7 @@ fm_learn_detector_params_import(fm_learn_detector *det, uint32_t layout_id,
 		memcpy(det->rho_own, det->rho, det->d * sizeof(float));
 	}
 	det->fleet = true;
+	det->has_prior = true;
 	return 0;
 }
 
@@ -984,12 +1056,22 @@ fm_learn_detector_save(
 	(void)!fm_learn_model_writer_put_f32(&w, SEC_THETA,
 	    FM_LEARN_SECTION_PARAM, fm_learn_ae_params(det->ae),
 	    fm_learn_ae_params_count(det->ae));
+	(void)!fm_learn_model_writer_put_f32(
+	    &w, SEC_OWN_M1, FM_LEARN_SECTION_PARAM, det->own_m1, d);
+	(void)!fm_learn_model_writer_put_f32(
+	    &w, SEC_OWN_M2, FM_LEARN_SECTION_PARAM, det->own_m2, d);
 	if (det->own) {
 		(void)!fm_learn_model_writer_put_f32(&w, SEC_OWN_THETA, 0,
 		    fm_learn_ae_params(det->own),
 		    fm_learn_ae_params_count(det->own));
 		(void)!fm_learn_model_writer_put_f32(
 		    &w, SEC_OWN_RHO, 0, det->rho_own, d);
+	}
+	if (det->has_prior) {
+		(void)!fm_learn_model_writer_put_f32(
+		    &w, SEC_PRIOR_M1, 0, det->prior_m1, d);
+		(void)!fm_learn_model_writer_put_f32(
+		    &w, SEC_PRIOR_M2, 0, det->prior_m2, d);
 	}
 	(void)!fm_learn_model_writer_put_f32(
 	    &w, SEC_RING, 0, ring, (size_t)det->ring_held * d);
@@ -1085,6 +1167,8 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 	    get_exact(&rd, SEC_RHO, det->rho, d) < 0 ||
 	    get_exact(&rd, SEC_THETA, fm_learn_ae_params(det->ae),
 	        fm_learn_ae_params_count(det->ae)) < 0 ||
+	    get_exact(&rd, SEC_OWN_M1, det->own_m1, d) < 0 ||
+	    get_exact(&rd, SEC_OWN_M2, det->own_m2, d) < 0 ||
 	    get_exact(&rd, SEC_EVENT, det->event, d) < 0 ||
 	    get_exact(&rd, SEC_GUARD_HIST, det->guard_hist, GUARD_BINS) < 0 ||
 	    fm_learn_model_reader_get_f64(&rd, SEC_GUARD, &det->guard) < 0 ||
@@ -1131,8 +1215,23 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 		r = -EBADMSG; /* the scales of a model not there */
 		goto out_free;
 	}
+	if (fm_learn_model_reader_find(&rd, SEC_PRIOR_M1, &si) == 0) {
+		r = -EBADMSG;
+		if (!det->fleet ||
+		    get_exact(&rd, SEC_PRIOR_M1, det->prior_m1, d) < 0 ||
+		    get_exact(&rd, SEC_PRIOR_M2, det->prior_m2, d) < 0)
+			goto out_free;
+		det->has_prior = true;
+	} else if (fm_learn_model_reader_find(&rd, SEC_PRIOR_M2, &si) == 0) {
+		r = -EBADMSG;
+		goto out_free;
+	}
 	r = -EDOM;
 	if ((flags & ~7u) != 0 || !values_are_valid(det->m, d, false) ||
+	    !values_are_valid(det->own_m1, d, false) ||
+	    !values_are_valid(det->own_m2, d, false) ||
+	    !values_are_valid(det->prior_m1, d, false) ||
+	    !values_are_valid(det->prior_m2, d, false) ||
 	    !values_are_valid(det->rho, d, true) ||
 	    !values_are_valid(det->event, d, false) ||
 	    !isfinite(det->sm.ema) || !(det->sm.ema >= 0.0) ||

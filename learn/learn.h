@@ -901,6 +901,8 @@ typedef struct fm_learn_detector_config {
 	float clear_ratio;       /* (0, 1]; 1 */
 	float guard_factor;      /* level-shift guard, >= 0 (0 = off); 2 */
 	float guard_half_rows;   /* its memory's half-life, rows; 1.5 days */
+	float prior_rows;        /* the fleet's scales' weight, rows, >= 0
+				  * (0 = none): see above; 1 day */
 	bool threshold_online;   /* keep fitting the tail while scoring */
 	fm_learn_ae_train_config train;
 	fm_learn_pot_config pot; /* 0.95 / 0.02 quantile and risk */

@@ -600,7 +600,8 @@ test_detector_params_export_import(void **state)
 	a = trained(&cfg, rows, N_TRAIN);
 	assert_int_equal(fm_learn_detector_new(&cfg, &b), 0);
 	np = fm_learn_detector_params_count(a);
-	assert_int_equal(np, 2 * 4 * 5 * D + 4 + 5 * D);
+	/* the autoencoder, then each feature's two moments */
+	assert_int_equal(np, 2 * 4 * 5 * D + 4 + 5 * D + 2 * D);
 	pa = malloc(np * sizeof(float));
 	pb = malloc(np * sizeof(float));
 	assert_non_null(pa);
@@ -625,7 +626,11 @@ test_detector_params_export_import(void **state)
 			     b, fm_learn_detector_layout_id(a), pa, np),
 	    0);
 	assert_int_equal(fm_learn_detector_params_export(b, pb, np, &n), 0);
-	assert_memory_equal(pa, pb, np * sizeof(float));
+	/* the autoencoder comes in; the moments b exports stay its own
+	 * (none yet: untrained), those imported are its prior */
+	assert_memory_equal(pa, pb, (np - 2 * D) * sizeof(float));
+	for (size_t i = np - 2 * D; i < np; i++)
+		assert_true(pb[i] == 0.0f);
 	/* another shape has another layout */
 	other = cfg;
 	other.latent = 3;
@@ -655,7 +660,7 @@ test_detector_in_a_fleet_keeps_its_own_model(void **state)
 	fm_learn_verdict va, vb;
 	uint8_t *solo, *buf, *buf2;
 	size_t np, n, solo_len, len, len2;
-	float *pa, *pb, x[D];
+	float *pa, *pb, x[D], moments[2 * D];
 	uint32_t layout;
 	host ha, hb;
 	float *ra, *rb;
@@ -675,14 +680,20 @@ test_detector_in_a_fleet_keeps_its_own_model(void **state)
 	assert_non_null(pb);
 	assert_int_equal(fm_learn_detector_save(a, &solo, &solo_len), 0);
 
-	/* b's model is "the fleet's": a imports it, then personalises */
+	/* b's model is "the fleet's": a imports it, then personalises.
+	 * What a exports is the fleet's autoencoder (until it trains) and
+	 * always its own moments, never the fleet's */
+	assert_int_equal(fm_learn_detector_params_export(a, pa, np, &n), 0);
+	memcpy(moments, pa + np - 2 * D, sizeof(moments));
 	assert_int_equal(fm_learn_detector_params_export(b, pb, np, &n), 0);
+	assert_memory_not_equal(moments, pb + np - 2 * D, sizeof(moments));
 	assert_int_equal(fm_learn_detector_params_import(a, layout, pb, np), 0);
 	assert_int_equal(fm_learn_detector_params_export(a, pa, np, &n), 0);
-	assert_memory_equal(pa, pb, np * sizeof(float));
+	assert_memory_equal(pa, pb, (np - 2 * D) * sizeof(float));
+	assert_memory_equal(pa + np - 2 * D, moments, sizeof(moments));
 	assert_int_equal(fm_learn_detector_train(a, ra, N_TRAIN, NULL), 0);
 	assert_int_equal(fm_learn_detector_params_export(a, pa, np, &n), 0);
-	assert_memory_not_equal(pa, pb, np * sizeof(float));
+	assert_memory_not_equal(pa, pb, (np - 2 * D) * sizeof(float));
 
 	/* the own model travels in the file (one more autoencoder and its
 	 * d scales), and the loaded detector scores bit for bit alike */
@@ -723,6 +734,78 @@ test_detector_in_a_fleet_keeps_its_own_model(void **state)
 	fm_learn_detector_free(loaded);
 	free(ra);
 	free(rb);
+}
+
+/* The fleet's moments are a prior on the host's scales: a feature
+ * constant on this host so far, which varies across the fleet, is judged
+ * by the fleet's spread, weighted by prior_rows against the host's
+ * rows, instead of by the floor (which would make any move of it
+ * extreme). */
+static void
+test_detector_fleet_moments_widen_a_quiet_feature(void **state)
+{
+	fm_learn_detector_config cfg = config();
+	fm_learn_detector *a, *c, *solo;
+	float x[D], y[D], za[D], zb[D];
+	float *pc;
+	size_t np, n;
+	host ha, hc;
+	float *ra, *rc;
+
+	(void)state;
+	host_init(&ha, 31);
+	host_init(&hc, 32);
+	ra = host_rows(&ha, 0, N_TRAIN);
+	rc = host_rows(&hc, 0, N_TRAIN);
+	for (size_t t = 0; t < N_TRAIN; t++) {
+		ra[t * D + 5] = 0.1f; /* constant here */
+		rc[t * D + 5] = (float)(0.1 + 0.2 * sin(0.37 * (double)t));
+	}
+	solo = trained(&cfg, ra, N_TRAIN);
+	a = trained(&cfg, ra, N_TRAIN);
+	c = trained(&cfg, rc, N_TRAIN);
+	np = fm_learn_detector_params_count(c);
+	pc = malloc(np * sizeof(float));
+	assert_non_null(pc);
+	assert_int_equal(fm_learn_detector_params_export(c, pc, np, &n), 0);
+	assert_int_equal(fm_learn_detector_params_import(
+			     a, fm_learn_detector_layout_id(c), pc, np),
+	    0);
+	assert_int_equal(fm_learn_detector_train(a, ra, N_TRAIN, NULL), 0);
+
+	/* feature 5 moves by 0.1: the floor (0.01) makes that 10 (clipped);
+	 * with the fleet's variance (0.02, weight 1440 rows against 3000)
+	 * the scale is about 0.08 */
+	memcpy(x, ra, sizeof(x));
+	memcpy(y, x, sizeof(y));
+	y[5] += 0.1f;
+	fm_learn_detector_normalise(solo, x, za);
+	fm_learn_detector_normalise(solo, y, zb);
+	assert_float_equal(zb[5] - za[5], cfg.clip, 1e-3);
+	fm_learn_detector_normalise(a, x, za);
+	fm_learn_detector_normalise(a, y, zb);
+	assert_in_range((long)(100 * (zb[5] - za[5])), 100, 150);
+	/* features that vary alike on both hosts keep about their scale */
+	for (uint32_t j = 0; j < 5; j++) {
+		float ds, df;
+
+		memcpy(y, x, sizeof(y));
+		y[j] += 0.01f;
+		fm_learn_detector_normalise(solo, x, za);
+		fm_learn_detector_normalise(solo, y, zb);
+		ds = zb[j] - za[j];
+		fm_learn_detector_normalise(a, x, za);
+		fm_learn_detector_normalise(a, y, zb);
+		df = zb[j] - za[j];
+		assert_true(df > 0.75f * ds && df < 1.25f * ds);
+	}
+
+	free(pc);
+	fm_learn_detector_free(a);
+	fm_learn_detector_free(c);
+	fm_learn_detector_free(solo);
+	free(ra);
+	free(rc);
 }
 
 static void
@@ -909,6 +992,8 @@ main(void)
 		    test_detector_refuses_corrupt_and_foreign_files),
 		cmocka_unit_test(test_detector_params_export_import),
 		cmocka_unit_test(test_detector_in_a_fleet_keeps_its_own_model),
+		cmocka_unit_test(
+		    test_detector_fleet_moments_widen_a_quiet_feature),
 		cmocka_unit_test(test_detector_continue_carries_the_alarm),
 		cmocka_unit_test(test_detector_scoring_never_allocates),
 		cmocka_unit_test(test_detector_out_of_memory),
