@@ -287,6 +287,17 @@ wait_errno(const fm_net_sock *s, int rv)
 	return fm_net_errno(rv);
 }
 
+/* Waits for the operation just started on s->aio, which a close from
+ * another thread cancels: the close either comes after the start (and
+ * cancels the aio itself) or before this check (which does). */
+static void
+interruptible_wait(fm_net_sock *s)
+{
+	if (atomic_load(&s->closed))
+		nng_aio_cancel(s->aio);
+	nng_aio_wait(s->aio);
+}
+
 int
 fm_net_send(fm_net_sock *s, const uint8_t *buf, size_t len)
 {
@@ -305,7 +316,7 @@ fm_net_send(fm_net_sock *s, const uint8_t *buf, size_t len)
 	nng_aio_set_msg(s->aio, m);
 	nng_aio_set_timeout(s->aio, (nng_duration)s->send_timeout_ms);
 	nng_send_aio(s->sock, s->aio);
-	nng_aio_wait(s->aio);
+	interruptible_wait(s);
 	rv = nng_aio_result(s->aio);
 	if (rv != 0) {
 		/* Not consumed: still ours. */
@@ -332,7 +343,7 @@ fm_net_recv(
 	nng_aio_set_timeout(s->aio,
 	    (nng_duration)(timeout_ms > 0 ? timeout_ms : s->recv_timeout_ms));
 	nng_recv_aio(s->sock, s->aio);
-	nng_aio_wait(s->aio);
+	interruptible_wait(s);
 	rv = nng_aio_result(s->aio);
 	if (rv != 0)
 		return wait_errno(s, rv);
@@ -358,13 +369,22 @@ fm_net_recv(
 	return 0;
 }
 
+/*
+ * Close only marks the socket closed and cancels a wait in progress; the
+ * NNG socket itself is closed by fm_net_sock_free(), in the thread that
+ * owns it once no call is in progress. Closing an NNG REQ socket while
+ * another thread waits in it can deadlock NNG (nanomsg/nng#1827, seen
+ * here as a hang in nng_aio_free() about once in ten runs of the
+ * federation client's cancel test under load); cancelling the aio is
+ * NNG's supported way to interrupt a wait.
+ */
 void
 fm_net_sock_close(fm_net_sock *s)
 {
 	if (!s)
 		return;
 	if (!atomic_exchange(&s->closed, true))
-		(void)nng_close(s->sock);
+		nng_aio_cancel(s->aio);
 }
 
 fm_net_sock *
@@ -372,7 +392,10 @@ fm_net_sock_free(fm_net_sock *s)
 {
 	if (!s)
 		return NULL;
-	fm_net_sock_close(s);
+	/* every fm_net_sock here has an open NNG socket */
+	atomic_store(&s->closed, true);
+	nng_aio_stop(s->aio);
+	(void)nng_close(s->sock);
 	nng_aio_free(s->aio);
 	free(s);
 	return NULL;

@@ -13,7 +13,8 @@
  *
  * A socket is used by one thread at a time, except fm_net_sock_close(),
  * which another thread may call to interrupt a wait (the waiting call
- * returns -ECANCELED); free it once no call is in progress.
+ * returns -ECANCELED); free it once no call is in progress. The
+ * connections and listeners end at fm_net_sock_free(), not at close.
  */
 #ifndef FM_NET_H
 #define FM_NET_H
