@@ -560,6 +560,14 @@ fit_residuals(const fm_learn_detector *det, fm_learn_ae *ae,
 	return 0;
 }
 
+static int
+float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
 /*
  * With f's normaliser and autoencoder(s): the residual scales, then the
  * training rows' scores through the same pipeline new rows go through,
@@ -574,7 +582,8 @@ fit_scores(const fm_learn_detector *det, const float *rows,
 	size_t chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
 	size_t n_res = f->own ? 2 : 1;
 	float *win, *res, *res_own = NULL, *rel, *z, *contrib;
-	double *sq, *raw, sum = 0.0;
+	double *sq, *raw, sum = 0.0, gate;
+	size_t gated = 0;
 	int r;
 
 	win = malloc((chunk * det->win_len + n_res * n * d + n +
@@ -609,14 +618,26 @@ fit_scores(const fm_learn_detector *det, const float *rows,
 			z[j] = norm1(rows[t * d + j], f->m[j], f->s[j]);
 		raw[t] = contributions(c, d, rows + t * d, f->s, z, &e, contrib);
 	}
-	/* the baseline starts at the mean smoothed training score, then
-	 * follows the training rows as it will follow new ones */
+	/* the baseline starts at the mean smoothed training score over the
+	 * rows the gate lets in (below baseline_gate times the median: an
+	 * incident in the history must not lift it), then follows the
+	 * training rows as it will follow new ones */
 	f->sm = (smoother) { .baseline = 1.0 };
 	for (size_t t = 0; t < n; t++) {
 		(void)smoother_step(&f->sm, c, raw[t]);
-		sum += f->sm.ema;
+		rel[t] = (float)f->sm.ema;
 	}
-	f->sm = (smoother) { .baseline = sum / (double)n };
+	qsort(rel, n, sizeof(*rel), float_cmp);
+	gate = c->baseline_gate * (double)rel[n / 2];
+	f->sm = (smoother) { .baseline = 1.0 };
+	for (size_t t = 0; t < n; t++) {
+		(void)smoother_step(&f->sm, c, raw[t]);
+		if (f->sm.ema <= gate) {
+			sum += f->sm.ema;
+			gated++;
+		}
+	}
+	f->sm = (smoother) { .baseline = sum / (double)(gated ? gated : 1) };
 	if (f->sm.baseline < BASELINE_MIN)
 		f->sm.baseline = BASELINE_MIN;
 	for (size_t t = 0; t < n; t++) {
