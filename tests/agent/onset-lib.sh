@@ -191,6 +191,9 @@ onset_once() {
 	ONSET_QUIET_SINCE=$EPOCHSECONDS
 	ONSET_WHY="no 10 quiet seconds within $timeout s"
 	onset_wait_quiet 10 "$timeout" || return 1
+	# the quiet wait ends on a whole second, and so may the agent's
+	# sampling: a random phase keeps the two from locking together
+	sleep "$(printf '0.%03d' $((RANDOM % 1000)))"
 	onset_stress_start 60
 	ONSET_WHY="no action during the load (60 s)"
 	onset_wait_marker 70
