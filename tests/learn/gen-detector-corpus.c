@@ -91,6 +91,31 @@ main(int argc, char **argv)
 		die("save detector");
 	emit_family("detector", buf, len);
 	free(buf);
+	/* in a fleet: another host's model imported, its own kept beside,
+	 * the fleet's moments as a prior */
+	{
+		fm_learn_detector *other;
+		float shifted[200][3], params[64];
+		size_t n;
+
+		for (int t = 0; t < 200; t++)
+			for (int j = 0; j < 3; j++)
+				shifted[t][j] = rows[t][j] * 1.5f + 0.2f;
+		if (fm_learn_detector_params_count(det) > 64 ||
+		    fm_learn_detector_new(&dc, &other) < 0 ||
+		    fm_learn_detector_train(other, &shifted[0][0], 200, NULL) <
+		        0 ||
+		    fm_learn_detector_params_export(other, params, 64, &n) < 0 ||
+		    fm_learn_detector_params_import(det,
+		        fm_learn_detector_layout_id(det), params, n) < 0 ||
+		    fm_learn_detector_train(det, &rows[0][0], 200, NULL) < 0)
+			die("fleet detector");
+		fm_learn_detector_free(other);
+	}
+	if (fm_learn_detector_save(det, &buf, &len) < 0)
+		die("save fleet detector");
+	emit_family("detector-fleet", buf, len);
+	free(buf);
 	fm_learn_detector_free(det);
 
 	fm_learn_predictor_config_default(&pc);
