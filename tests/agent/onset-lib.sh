@@ -30,9 +30,9 @@ ONSET_AGENT_PID=
 ONSET_STRESS_PID=
 ONSET_QUIET_SINCE=0
 
-# onset_config ALARM_SAMPLES COOLDOWN_SECONDS [TRAIN_SECONDS]: writes the agent's config
-# and the hook into ONSET_DIR; min_train_seconds is TRAIN_SECONDS, 64
-# (the least the detector takes) when left out.
+# onset_config ALARM_SAMPLES COOLDOWN_SECONDS [TRAIN_SECONDS]: writes
+# the agent's config and the hook into ONSET_DIR; min_train_seconds is
+# TRAIN_SECONDS, 64 (the least the detector takes) when left out.
 onset_config() {
 	local alarm=$1 cooldown=$2 train=${3:-64} d=$ONSET_DIR
 	mkdir -p "$d/state" "$d/run" || return 1
