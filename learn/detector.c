@@ -151,12 +151,22 @@ fm_learn_detector_config_is_valid(const fm_learn_detector_config *c)
 	    positive_finite(c->train.lr);
 }
 
+/* Points *slices[0], *slices[1], … at consecutive runs of d floats from
+ * base. */
+static void
+slice(float *base, size_t d, float **const *slices, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*slices[i] = base + i * d;
+}
+
 int
 fm_learn_detector_new(
     const fm_learn_detector_config *cfg, fm_learn_detector **ret)
 {
 	fm_learn_detector *det;
 	size_t d, nf;
+	float *base;
 
 	if (!fm_learn_detector_config_is_valid(cfg))
 		return -EINVAL;
@@ -167,25 +177,22 @@ fm_learn_detector_new(
 	det->d = cfg->n_features;
 	det->win_len = cfg->window * cfg->n_features;
 	d = det->d;
-	/* m, s, rho, z, r, contrib, event, rho_own, r_own, the four
-	 * moments; the ring; the window */
-	nf = 13 * d + (size_t)(cfg->window - 1) * d + det->win_len;
-	det->m = calloc(nf, sizeof(float));
-	if (!det->m)
-		return fm_learn_detector_free(det), -ENOMEM;
-	det->s = det->m + d;
-	det->rho = det->s + d;
-	det->z = det->rho + d;
-	det->r = det->z + d;
-	det->contrib = det->r + d;
-	det->event = det->contrib + d;
-	det->rho_own = det->event + d;
-	det->r_own = det->rho_own + d;
-	det->own_m1 = det->r_own + d;
-	det->own_m2 = det->own_m1 + d;
-	det->prior_m1 = det->own_m2 + d;
-	det->prior_m2 = det->prior_m1 + d;
-	det->ring = det->prior_m2 + d;
+	{
+		/* one allocation: d floats each, then the ring and the
+		 * window (m first: it owns the allocation) */
+		float **slices[] = { &det->m, &det->s, &det->rho, &det->z,
+			&det->r, &det->contrib, &det->event, &det->rho_own,
+			&det->r_own, &det->own_m1, &det->own_m2, &det->prior_m1,
+			&det->prior_m2 };
+
+		nf = FM_ELEMENTSOF(slices) * d +
+		    (size_t)(cfg->window - 1) * d + det->win_len;
+		base = calloc(nf, sizeof(float));
+		if (!base)
+			return fm_learn_detector_free(det), -ENOMEM;
+		slice(base, d, slices, FM_ELEMENTSOF(slices));
+		det->ring = base + FM_ELEMENTSOF(slices) * d;
+	}
 	det->w = det->ring + (size_t)(cfg->window - 1) * d;
 	det->sm.baseline = 1.0;
 	*ret = det;
@@ -661,25 +668,24 @@ fm_learn_detector_train(fm_learn_detector *det, const float *rows, size_t n,
 	uint32_t d = det->d, seen;
 	fm_learn_ae_train_stats ts;
 	fitted f = { 0 };
+	/* one allocation, owned by f.m */
+	float **slices[] = { &f.m, &f.s, &f.rho, &f.rho_own, &f.m1, &f.m2 };
 	train_rows tr;
-	float *zc;
+	float *zc, *base;
 	int r;
 
 	if (n < FM_LEARN_DETECTOR_MIN_ROWS)
 		return -ENODATA;
 	if (n > FM_LEARN_DETECTOR_MAX_ROWS)
 		return -EINVAL;
-	f.m = malloc(6 * (size_t)d * sizeof(float));
+	base = malloc(FM_ELEMENTSOF(slices) * d * sizeof(float));
 	zc = malloc(n * d * sizeof(float));
-	if (!f.m || !zc) {
+	if (!base || !zc) {
+		free(base);
 		r = -ENOMEM;
 		goto out;
 	}
-	f.s = f.m + d;
-	f.rho = f.s + d;
-	f.rho_own = f.rho + d;
-	f.m1 = f.rho_own + d;
-	f.m2 = f.m1 + d;
+	slice(base, d, slices, FM_ELEMENTSOF(slices));
 	seen = fit_normaliser(det, rows, n, f.m, f.s, f.m1, f.m2);
 	for (size_t t = 0; t < n; t++)
 		norm_row(rows + t * d, f.m, f.s, d, det->cfg.clip, zc + t * d);
@@ -1140,6 +1146,25 @@ get_exact(const fm_learn_model_reader *rd, uint32_t id, float *dst, size_t n)
 								 : 0;
 }
 
+/* Reads a pair of f32 sections present together or not at all, and only
+ * in a fleet, into da[na] and db[nb]: 1 when read, 0 when absent,
+ * -EBADMSG otherwise. */
+static int
+get_pair(const fm_learn_model_reader *rd, bool fleet, uint32_t a, float *da,
+    size_t na, uint32_t b, float *db, size_t nb)
+{
+	fm_learn_section_info si;
+	bool has_a = fm_learn_model_reader_find(rd, a, &si) == 0;
+	bool has_b = fm_learn_model_reader_find(rd, b, &si) == 0;
+
+	if (!has_a && !has_b)
+		return 0;
+	if (!has_a || !has_b || !fleet || get_exact(rd, a, da, na) < 0 ||
+	    get_exact(rd, b, db, nb) < 0)
+		return -EBADMSG;
+	return 1;
+}
+
 int
 fm_learn_detector_load(const uint8_t *buf, size_t len,
     const fm_learn_detector_config *cfg, fm_learn_detector **ret)
@@ -1221,34 +1246,24 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 		    det->win_len, latent, cfg->train.seed, &det->own);
 		if (r < 0)
 			goto out_free;
-		r = -EBADMSG;
-		if (!det->fleet ||
-		    get_exact(&rd, SEC_OWN_THETA, fm_learn_ae_params(det->own),
-		        fm_learn_ae_params_count(det->own)) < 0 ||
-		    get_exact(&rd, SEC_OWN_RHO, det->rho_own, d) < 0)
-			goto out_free;
-		r = -EDOM;
-		if (!values_are_valid(fm_learn_ae_params(det->own),
-		        fm_learn_ae_params_count(det->own), false) ||
-		    !values_are_valid(det->rho_own, d, true))
-			goto out_free;
-	} else if (fm_learn_model_reader_find(&rd, SEC_OWN_RHO, &si) == 0) {
-		r = -EBADMSG; /* the scales of a model not there */
-		goto out_free;
 	}
-	if (fm_learn_model_reader_find(&rd, SEC_PRIOR_M1, &si) == 0) {
-		r = -EBADMSG;
-		if (!det->fleet ||
-		    get_exact(&rd, SEC_PRIOR_M1, det->prior_m1, d) < 0 ||
-		    get_exact(&rd, SEC_PRIOR_M2, det->prior_m2, d) < 0)
-			goto out_free;
-		det->has_prior = true;
-	} else if (fm_learn_model_reader_find(&rd, SEC_PRIOR_M2, &si) == 0) {
-		r = -EBADMSG;
-		goto out_free;
+	r = get_pair(&rd, det->fleet, SEC_OWN_THETA,
+	    det->own ? fm_learn_ae_params(det->own) : NULL,
+	    det->own ? fm_learn_ae_params_count(det->own) : 0, SEC_OWN_RHO,
+	    det->rho_own, d);
+	if (r >= 0) {
+		r = get_pair(&rd, det->fleet, SEC_PRIOR_M1, det->prior_m1, d,
+		    SEC_PRIOR_M2, det->prior_m2, d);
+		det->has_prior = r > 0;
 	}
+	if (r < 0)
+		goto out_free;
 	r = -EDOM;
 	if ((flags & ~7u) != 0 || !values_are_valid(det->m, d, false) ||
+	    (det->own &&
+	        (!values_are_valid(fm_learn_ae_params(det->own),
+	             fm_learn_ae_params_count(det->own), false) ||
+	            !values_are_valid(det->rho_own, d, true))) ||
 	    !values_are_valid(det->own_m1, d, false) ||
 	    !values_are_valid(det->own_m2, d, false) ||
 	    !values_are_valid(det->prior_m1, d, false) ||
