@@ -42,6 +42,15 @@ int fmi_learn_gpd_fit_mle(
 int fmi_learn_gpd_fit_mom(
     const fmi_learn_peaks *v, double *ret_gamma, double *ret_sigma);
 
+/* ---- the predictor's share (learn/predictor.c) ------------------------- */
+
+struct fm_learn_predictor;
+
+/* What fm_learn_predictor_share_import() would return, changing nothing:
+ * 0, -ENODATA, -EINVAL or -EDOM. */
+int fmi_learn_predictor_share_check(
+    const struct fm_learn_predictor *p, const float *src, size_t n);
+
 /* ---- a small seeded PRNG (splitmix64), so results depend on the seed
  * alone, not on libc ---------------------------------------------------- */
 

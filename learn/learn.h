@@ -480,6 +480,11 @@ int fm_learn_pot_load(const fm_learn_model_reader *r, uint32_t base,
 /* |input| beyond this is clipped: a z-score of 1000 is extreme enough,
  * and the bound keeps every gradient finite. */
 #define FM_LEARN_PREDICTOR_INPUT_MAX 1000.0f
+/* An imported weight or bias beyond +-this is refused: no fit reaches it
+ * (inputs are clipped to +-FM_LEARN_PREDICTOR_INPUT_MAX and w is
+ * L2-penalised), and the bound keeps w.x + b finite, so a fleet model
+ * cannot make a prediction NaN. */
+#define FM_LEARN_PREDICTOR_PARAM_MAX 1e6
 /* A training target excluded from training (see _labels()). */
 #define FM_LEARN_PREDICTOR_LABEL_SKIP 0xffu
 /* Section ids base … base + FM_LEARN_PREDICTOR_SECTIONS - 1 hold a saved
@@ -661,10 +666,52 @@ uint32_t fm_learn_predictor_layout_id(const fm_learn_predictor *p);
  * is trained and calibrated by the prior correction (a = 1, c = 0) until
  * the next training call with a positive refits it; counts are kept.
  * Returns 0; -ESTALE for another layout; -EINVAL when n is not
- * n_inputs + 1; -EDOM for a non-finite value. On failure p is unchanged.
+ * n_inputs + 1; -EDOM for a non-finite value or one beyond
+ * FM_LEARN_PREDICTOR_PARAM_MAX. On failure p is unchanged.
  */
 int fm_learn_predictor_params_import(fm_learn_predictor *p,
     uint32_t src_layout_id, const float *src, size_t n) FM_WUR;
+
+/*
+ * The predictor's share in a fleet model: its weights and bias scaled by
+ * a weight k >= 0, then k itself (n_inputs + 2 floats). A sum of shares
+ * with any non-negative coefficients (FedAvg's, by sample count) divided
+ * by its last value is a weighted mean of the hosts' predictors, each
+ * weighted by its coefficient times its k; a host that sends k = 0 (or
+ * whose predictor is untrained) adds nothing. A host sets k to the
+ * failures it learned from per sample of its update, so that under
+ * FedAvg a host's say in the fleet's predictor is its count of failures,
+ * not of rows: the labels are rare, and the fleet's predictor is made of
+ * them. FedAvg keeps that meaning; a server optimiser (FedAdam) moves
+ * the shares by steps and does not.
+ */
+#define FM_LEARN_PREDICTOR_SHARE_MIN_WEIGHT 1e-20 /* below: no fleet model */
+
+/* The share's length: n_inputs + 2. Pure. */
+size_t fm_learn_predictor_share_count(const fm_learn_predictor *p);
+
+/*
+ * Writes p's share with weight k into dst[n] (all zeros when p is
+ * untrained). Returns 0; -EINVAL when n is not the share count; -EDOM for
+ * a negative or non-finite k, or one that overflows a float (nothing
+ * written).
+ */
+int fm_learn_predictor_share_export(const fm_learn_predictor *p,
+    double weight, float *dst, size_t n) FM_WUR;
+
+/*
+ * Installs the fleet's predictor from a sum of shares src[n] (see above):
+ * the weights are src[i] / k. All or nothing. On success p is trained and
+ * calibrated by the prior correction (a = 1, c = 0), as after
+ * fm_learn_predictor_params_import(); counts are kept. Returns 0;
+ * -ENODATA when k is below FM_LEARN_PREDICTOR_SHARE_MIN_WEIGHT (no host
+ * has learned anything: p is unchanged); -EINVAL when n is not the share
+ * count; -EDOM for a non-finite or negative value, or a quotient beyond
+ * FM_LEARN_PREDICTOR_PARAM_MAX. The caller checks the layout
+ * (fm_learn_fleet_layout_id()).
+ */
+int fm_learn_predictor_share_import(
+    fm_learn_predictor *p, const float *src, size_t n) FM_WUR;
 
 /*
  * Appends p (its shape, state, calibration, counts, and the weights as
@@ -1043,5 +1090,59 @@ int fm_learn_detector_params_export(const fm_learn_detector *det,
  * (non-finite), -ENOMEM; on error nothing changes. */
 int fm_learn_detector_params_import(fm_learn_detector *det,
     uint32_t layout_id, const float *src, size_t n) FM_WUR;
+
+/* ---- a host's shared vector (learn/fleet.c) ---- */
+
+/*
+ * What a host shares with the fleet, as one flat vector under one layout
+ * id: the detector's shared parameters (fm_learn_detector_params_export()),
+ * then the share of each of n_pred failure predictors in order
+ * (fm_learn_predictor_share_export()). With n_pred = 0 it is the
+ * detector's vector and layout id alone. Hosts whose vectors have equal
+ * layout ids average them element by element.
+ */
+#define FM_LEARN_KIND_FLEET 4u /* of the layout id only: never a file */
+#define FM_LEARN_FLEET_MAX_PREDICTORS 16u
+
+/* The layout id of the vector: the detector's when n_pred is 0, else a
+ * hash of it and the predictors' (kind FM_LEARN_KIND_FLEET); 0 for more
+ * than FM_LEARN_FLEET_MAX_PREDICTORS. Pure. */
+uint32_t fm_learn_fleet_layout_id(const fm_learn_detector *det,
+    fm_learn_predictor *const *pred, size_t n_pred);
+
+/* The vector's length in floats. Pure. */
+size_t fm_learn_fleet_count(const fm_learn_detector *det,
+    fm_learn_predictor *const *pred, size_t n_pred);
+
+/*
+ * Writes the vector into dst[cap], predictor s weighted by weights[s]
+ * (see fm_learn_predictor_share_export()); *ret_n gets its length.
+ * Returns 0; -ENOBUFS when cap is short; -EINVAL for too many
+ * predictors; -EDOM for a bad weight.
+ */
+int fm_learn_fleet_export(const fm_learn_detector *det,
+    fm_learn_predictor *const *pred, const double *weights, size_t n_pred,
+    float *dst, size_t cap, size_t *ret_n) FM_WUR;
+
+/*
+ * Imports the detector's part of a fleet vector src[n] claiming
+ * layout_id, after checking the whole vector: -ESTALE for another layout,
+ * -EINVAL for another length, -EDOM for a non-finite value; then the
+ * errors of fm_learn_detector_params_import(). On error nothing changes.
+ */
+int fm_learn_fleet_import_detector(fm_learn_detector *det,
+    fm_learn_predictor *const *pred, size_t n_pred, uint32_t layout_id,
+    const float *src, size_t n) FM_WUR;
+
+/*
+ * Imports the predictors' part of src[n] (checked as above, and every
+ * share as by fm_learn_predictor_share_import() before any is taken):
+ * each predictor whose share carries a fleet model takes it, the others
+ * (no host had learned that failure) are left alone. Returns how many
+ * took one, or a negative errno with nothing changed.
+ */
+int fm_learn_fleet_import_predictors(const fm_learn_detector *det,
+    fm_learn_predictor *const *pred, size_t n_pred, uint32_t layout_id,
+    const float *src, size_t n) FM_WUR;
 
 #endif

@@ -683,6 +683,17 @@ fm_learn_predictor_params(
 	return FM_LEARN_PREDICTOR_PARAM_BLOCKS;
 }
 
+/* Imported weights are trained and calibrated by the prior correction
+ * alone, until a training with a positive refits the calibration. */
+static void
+take_imported(fm_learn_predictor *p)
+{
+	p->trained = true;
+	p->calibration = FM_LEARN_PREDICTOR_CALIB_PRIOR;
+	p->calib_a = 1.0;
+	p->calib_c = 0.0;
+}
+
 static uint32_t
 layout_id_of(const fm_learn_predictor_config *cfg)
 {
@@ -705,15 +716,86 @@ fm_learn_predictor_params_import(
 	fm_learn_param_block blocks[FM_LEARN_PREDICTOR_PARAM_BLOCKS];
 	int r;
 
+	if (src_layout_id == fm_learn_predictor_layout_id(p) &&
+	    n == p->n_in + 1) {
+		for (size_t i = 0; i < n; i++) {
+			if (fabsf(src[i]) > FM_LEARN_PREDICTOR_PARAM_MAX)
+				return -EDOM;
+		}
+	}
 	blocks_of(p, blocks);
 	r = fm_learn_params_import(blocks, FM_ELEMENTSOF(blocks),
 	    fm_learn_predictor_layout_id(p), src_layout_id, src, n);
 	if (r < 0)
 		return r;
-	p->trained = true;
-	p->calibration = FM_LEARN_PREDICTOR_CALIB_PRIOR;
-	p->calib_a = 1.0;
-	p->calib_c = 0.0;
+	take_imported(p);
+	return 0;
+}
+
+/* ---- the share in a fleet model ------------------------------------------ */
+
+size_t
+fm_learn_predictor_share_count(const fm_learn_predictor *p)
+{
+	return p->n_in + 2;
+}
+
+int
+fm_learn_predictor_share_export(
+    const fm_learn_predictor *p, double weight, float *dst, size_t n)
+{
+	if (n != fm_learn_predictor_share_count(p))
+		return -EINVAL;
+	if (!(weight >= 0.0) || !isfinite(weight) || weight > FLT_MAX)
+		return -EDOM;
+	if (!p->trained)
+		weight = 0.0;
+	for (size_t i = 0; i <= p->n_in; i++) {
+		if (!(fabs(weight * p->theta[i]) <= FLT_MAX))
+			return -EDOM;
+	}
+	for (size_t i = 0; i <= p->n_in; i++)
+		dst[i] = (float)(weight * p->theta[i]);
+	dst[p->n_in + 1] = (float)weight;
+	return 0;
+}
+
+int
+fmi_learn_predictor_share_check(
+    const fm_learn_predictor *p, const float *src, size_t n)
+{
+	double weight;
+
+	if (n != fm_learn_predictor_share_count(p))
+		return -EINVAL;
+	weight = src[p->n_in + 1];
+	if (!isfinite(weight) || weight < 0.0)
+		return -EDOM;
+	for (size_t i = 0; i <= p->n_in; i++) {
+		if (!isfinite(src[i]))
+			return -EDOM;
+	}
+	if (weight < FM_LEARN_PREDICTOR_SHARE_MIN_WEIGHT)
+		return -ENODATA;
+	for (size_t i = 0; i <= p->n_in; i++) {
+		if (!(fabs((double)src[i] / weight) <=
+			FM_LEARN_PREDICTOR_PARAM_MAX))
+			return -EDOM;
+	}
+	return 0;
+}
+
+int
+fm_learn_predictor_share_import(
+    fm_learn_predictor *p, const float *src, size_t n)
+{
+	int r = fmi_learn_predictor_share_check(p, src, n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i <= p->n_in; i++)
+		p->theta[i] = (float)((double)src[i] / src[p->n_in + 1]);
+	take_imported(p);
 	return 0;
 }
 

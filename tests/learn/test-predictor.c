@@ -1,9 +1,10 @@
 /*
- * Tests for learn/predictor.c: the failure predictor, its input builder
- * and its targets. Synthetic data from a fixed-seed generator; tolerances
- * stated beside each numeric check. Allocations are counted (malloc,
- * calloc and realloc are wrapped) to reach every out-of-memory path and
- * to show that predicting never allocates.
+ * Tests for learn/predictor.c: the failure predictor, its input builder,
+ * its targets and its share in a fleet model. Synthetic data from a
+ * fixed-seed generator; tolerances stated beside each numeric check.
+ * Allocations are counted (malloc, calloc and realloc are wrapped) to
+ * reach every out-of-memory path and to show that predicting never
+ * allocates.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "learn/learn.h"
+#include "learn/learn-int.h"
 #include "tests/support/alloc-hook.h"
 
 #define SKIP FM_LEARN_PREDICTOR_LABEL_SKIP
@@ -676,6 +678,334 @@ test_predictor_predict_never_allocates(void **state)
 	fm_learn_predictor_free(m);
 }
 
+/* ---- the share in a fleet model ----------------------------------------- */
+
+/* A predictor of cfg trained by importing theta[n_inputs + 1] (w, then b):
+ * calibrated by the prior correction. */
+static fm_learn_predictor *
+predictor_with(const fm_learn_predictor_config *cfg, const float *theta)
+{
+	fm_learn_predictor *m = predictor_new(cfg);
+
+	assert_int_equal(
+	    fm_learn_predictor_params_import(m, fm_learn_predictor_layout_id(m),
+	        theta, fm_learn_predictor_n_inputs(cfg) + 1),
+	    0);
+	return m;
+}
+
+/* got[n] within float rounding of want[n]: a share is scaled by k, summed
+ * and divided by k, three roundings of 2^-24 each (3 ulps) plus the
+ * rounding of a sum, so |got - want| <= 1e-6 (|want| + 1e-3). */
+static void
+assert_close(const float *got, const double *want, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (!(fabs(got[j] - want[j]) <= 1e-6 * (fabs(want[j]) + 1e-3)))
+			fail_msg("element %zu: %.9g, want %.9g", j,
+			    (double)got[j], want[j]);
+	}
+}
+
+/* An untrained predictor shares nothing; a trained one's share, imported,
+ * is its weights again, calibrated by the prior correction. */
+static void
+test_predictor_share_round_trip(void **state)
+{
+	const size_t p = 7;
+	const double ks[] = { 0.0, 1.0, 0.125, 3.7, 1e6, 1e-10 };
+	fm_learn_predictor_config c = config_for(p);
+	problem pr = logistic_problem(53, 2000, p, 1.5, -2.5);
+	fm_learn_predictor_status s, sa;
+	fm_learn_predictor *a = predictor_new(&c), *b = predictor_new(&c);
+	float share[9], zero[9] = { 0 }, va[8], vb[8];
+	double want[8];
+
+	assert_int_equal(fm_learn_predictor_share_count(a), p + 2);
+	/* untrained: all zeros, the weight included, whatever the weight */
+	for (size_t i = 0; i < FM_ELEMENTSOF(ks); i++) {
+		memset(share, 0x7f, sizeof(share));
+		assert_int_equal(
+		    fm_learn_predictor_share_export(a, ks[i], share, p + 2), 0);
+		for (size_t j = 0; j < p + 2; j++)
+			assert_true(share[j] == 0.0f);
+	}
+	/* nothing to take: untrained it stays */
+	assert_int_equal(
+	    fm_learn_predictor_share_import(b, zero, p + 2), -ENODATA);
+	fm_learn_predictor_status_get(b, &s);
+	assert_false(s.trained);
+	assert_true(fm_learn_predictor_predict(b, pr.X) == 0.0);
+	assert_int_equal(params_of(b, vb, 8), 8);
+	for (size_t j = 0; j < 8; j++)
+		assert_true(vb[j] == 0.0f);
+
+	/* trained and Platt-calibrated */
+	assert_true(pr.n_pos > 20);
+	assert_int_equal(
+	    fm_learn_predictor_train(a, pr.X, pr.y, pr.n, NULL), 0);
+	fm_learn_predictor_status_get(a, &sa);
+	assert_true(sa.trained);
+	assert_int_equal(sa.calibration, FM_LEARN_PREDICTOR_CALIB_PLATT);
+	assert_true(sa.calib_a != 1.0 || sa.calib_c != 0.0);
+	assert_int_equal(params_of(a, va, 8), 8);
+	for (size_t j = 0; j < 8; j++)
+		want[j] = va[j];
+	for (size_t i = 1; i < FM_ELEMENTSOF(ks); i++) {
+		assert_int_equal(
+		    fm_learn_predictor_share_export(a, ks[i], share, p + 2), 0);
+		for (size_t j = 0; j <= p; j++)
+			assert_true(share[j] == (float)(ks[i] * va[j]));
+		assert_true(share[p + 1] == (float)ks[i]);
+		fm_learn_predictor_free(b);
+		b = predictor_new(&c);
+		assert_int_equal(
+		    fm_learn_predictor_share_import(b, share, p + 2), 0);
+		assert_int_equal(params_of(b, vb, 8), 8);
+		if (ks[i] == 1.0 || ks[i] == 0.125) /* exact in binary */
+			assert_memory_equal(va, vb, sizeof(va));
+		else
+			assert_close(vb, want, 8);
+		fm_learn_predictor_status_get(b, &s);
+		assert_true(s.trained);
+		assert_int_equal(s.calibration, FM_LEARN_PREDICTOR_CALIB_PRIOR);
+		assert_true(s.calib_a == 1.0 && s.calib_c == 0.0);
+		assert_true(s.n_pos == 0 && s.n_neg == 0);
+	}
+	/* b predicts sigmoid(w.x + b) with the weights it took */
+	for (size_t i = 0; i < 20; i++) {
+		const float *x = pr.X + i * p;
+		double z = vb[p];
+
+		for (size_t j = 0; j < p; j++)
+			z += (double)vb[j] * x[j];
+		assert_true(fabs(fm_learn_predictor_predict(b, x) -
+		                1.0 / (1.0 + exp(-z))) < 1e-6);
+	}
+	/* a predictor taking its own share keeps its weights and counts
+	 * but drops its Platt calibration for the prior correction */
+	assert_int_equal(
+	    fm_learn_predictor_share_export(a, 0.5, share, p + 2), 0);
+	assert_int_equal(fm_learn_predictor_share_import(a, share, p + 2), 0);
+	assert_int_equal(params_of(a, vb, 8), 8);
+	assert_memory_equal(va, vb, sizeof(va));
+	fm_learn_predictor_status_get(a, &s);
+	assert_true(s.trained);
+	assert_int_equal(s.calibration, FM_LEARN_PREDICTOR_CALIB_PRIOR);
+	assert_true(s.calib_a == 1.0 && s.calib_c == 0.0);
+	assert_true(s.n_pos == sa.n_pos && s.n_neg == sa.n_neg);
+	problem_free(&pr);
+	fm_learn_predictor_free(a);
+	fm_learn_predictor_free(b);
+}
+
+/*
+ * FedAvg of two shares with coefficients c1, c2 (by sample count), then
+ * divided by its last element: the mean of the two predictors weighted
+ * by c k, not by c alone. A share with k = 0, or an untrained
+ * predictor's, adds nothing.
+ */
+static void
+test_predictor_share_is_a_weighted_mean(void **state)
+{
+	const size_t p = 5;
+	const double c1 = 1000.0, c2 = 37.0, ka = 0.003, kb = 0.25;
+	fm_learn_predictor_config c = config_for(p);
+	float ta[6], tb[6], sa[7], sb[7], sum[7], v[6];
+	double want[6], by_c, off = 0.0;
+	fm_learn_predictor *a, *b, *m, *u;
+	fm_learn_predictor_status s;
+	rng r = { 59 };
+
+	for (size_t j = 0; j <= p; j++) {
+		ta[j] = (float)(2.0 * rng_normal(&r));
+		tb[j] = (float)(2.0 * rng_normal(&r));
+	}
+	a = predictor_with(&c, ta);
+	b = predictor_with(&c, tb);
+	m = predictor_new(&c);
+	assert_int_equal(fm_learn_predictor_share_export(a, ka, sa, p + 2), 0);
+	assert_int_equal(fm_learn_predictor_share_export(b, kb, sb, p + 2), 0);
+	for (size_t j = 0; j < p + 2; j++)
+		sum[j] = (float)((c1 * sa[j] + c2 * sb[j]) / (c1 + c2));
+	assert_int_equal(fm_learn_predictor_share_import(m, sum, p + 2), 0);
+	assert_int_equal(params_of(m, v, 6), 6);
+	for (size_t j = 0; j <= p; j++) {
+		want[j] =
+		    (c1 * ka * ta[j] + c2 * kb * tb[j]) / (c1 * ka + c2 * kb);
+		by_c = (c1 * ta[j] + c2 * tb[j]) / (c1 + c2);
+		off = fmax(off, fabs(want[j] - by_c));
+	}
+	assert_close(v, want, p + 1);
+	/* (c k is 3 against 9.25 here, c alone 1000 against 37: the two
+	 * means are far apart, so the check above tells them apart) */
+	assert_true(off > 0.5);
+	fm_learn_predictor_status_get(m, &s);
+	assert_true(s.trained);
+	assert_int_equal(s.calibration, FM_LEARN_PREDICTOR_CALIB_PRIOR);
+
+	/* k = 0: b adds nothing, the mean is a's */
+	for (size_t j = 0; j <= p; j++)
+		want[j] = ta[j];
+	assert_int_equal(fm_learn_predictor_share_export(b, 0.0, sb, p + 2), 0);
+	for (size_t j = 0; j < p + 2; j++)
+		sum[j] = (float)((c1 * sa[j] + c2 * sb[j]) / (c1 + c2));
+	assert_int_equal(fm_learn_predictor_share_import(m, sum, p + 2), 0);
+	assert_int_equal(params_of(m, v, 6), 6);
+	assert_close(v, want, p + 1);
+	/* nor does an untrained predictor, whatever its k */
+	u = predictor_new(&c);
+	assert_int_equal(fm_learn_predictor_share_export(u, 5.0, sb, p + 2), 0);
+	for (size_t j = 0; j < p + 2; j++)
+		sum[j] = (float)((c1 * sa[j] + c2 * sb[j]) / (c1 + c2));
+	assert_int_equal(fm_learn_predictor_share_import(m, sum, p + 2), 0);
+	assert_int_equal(params_of(m, v, 6), 6);
+	assert_close(v, want, p + 1);
+	fm_learn_predictor_free(a);
+	fm_learn_predictor_free(b);
+	fm_learn_predictor_free(m);
+	fm_learn_predictor_free(u);
+}
+
+/* p's parameters, status and predictions on the first rows of pr. */
+typedef struct snapshot {
+	float theta[7];
+	fm_learn_predictor_status status;
+	double q[8];
+} snapshot;
+
+static snapshot
+snapshot_of(fm_learn_predictor *m, const problem *pr)
+{
+	snapshot sn;
+
+	memset(&sn, 0, sizeof(sn));
+	assert_int_equal(params_of(m, sn.theta, 7), 7);
+	fm_learn_predictor_status_get(m, &sn.status);
+	for (size_t i = 0; i < FM_ELEMENTSOF(sn.q); i++)
+		sn.q[i] = fm_learn_predictor_predict(m, pr->X + i * pr->p);
+	return sn;
+}
+
+static void
+assert_unchanged(fm_learn_predictor *m, const problem *pr, const snapshot *sn)
+{
+	snapshot now = snapshot_of(m, pr);
+
+	assert_memory_equal(now.theta, sn->theta, sizeof(now.theta));
+	assert_memory_equal(now.q, sn->q, sizeof(now.q));
+	assert_int_equal(now.status.trained, sn->status.trained);
+	assert_int_equal(now.status.calibration, sn->status.calibration);
+	assert_true(now.status.calib_a == sn->status.calib_a &&
+	    now.status.calib_c == sn->status.calib_c);
+}
+
+static void
+test_predictor_share_errors(void **state)
+{
+	const size_t p = 6;
+	const double bad_k[] = { -1.0, -1e-300, NAN, INFINITY, -INFINITY,
+		1e39 /* beyond a float */ };
+	fm_learn_predictor_config c = config_for(p);
+	problem pr = logistic_problem(61, 1000, p, 1.5, -2.0);
+	fm_learn_predictor *m = predictor_new(&c), *u = predictor_new(&c), *big;
+	float good[9], bad[9], theta[7];
+	snapshot sm, su;
+	struct {
+		size_t at;
+		float value;
+		size_t n;
+		int want;
+	} cases[] = {
+		{ 0, 0.0f, 7, -EINVAL },    /* one short */
+		{ 0, 0.0f, 9, -EINVAL },    /* one long */
+		{ 2, NAN, 8, -EDOM },       /* a weight */
+		{ 0, -INFINITY, 8, -EDOM }, /* a weight */
+		{ 6, INFINITY, 8, -EDOM },  /* the bias */
+		{ 7, -0.5f, 8, -EDOM },     /* k negative */
+		{ 7, INFINITY, 8, -EDOM },  /* k infinite */
+		{ 7, NAN, 8, -EDOM },       /* k NaN */
+		{ 7, 1e-21f, 8, -ENODATA }, /* k below the minimum */
+		{ 7, 0.0f, 8, -ENODATA },   /* k zero */
+	};
+
+	assert_int_equal(
+	    fm_learn_predictor_train(m, pr.X, pr.y, pr.n, NULL), 0);
+	sm = snapshot_of(m, &pr);
+	su = snapshot_of(u, &pr);
+	assert_true(sm.status.trained &&
+	    sm.status.calibration == FM_LEARN_PREDICTOR_CALIB_PLATT);
+
+	/* export: the length, then the weight (trained or not) */
+	assert_int_equal(
+	    fm_learn_predictor_share_export(m, 1.0, good, 7), -EINVAL);
+	assert_int_equal(
+	    fm_learn_predictor_share_export(m, 1.0, good, 9), -EINVAL);
+	assert_int_equal(
+	    fm_learn_predictor_share_export(m, 1.0, good, 0), -EINVAL);
+	for (size_t i = 0; i < FM_ELEMENTSOF(bad_k); i++) {
+		if (fm_learn_predictor_share_export(m, bad_k[i], good, 8) !=
+		    -EDOM)
+			fail_msg("weight %g (trained)", bad_k[i]);
+		if (fm_learn_predictor_share_export(u, bad_k[i], good, 8) !=
+		    -EDOM)
+			fail_msg("weight %g (untrained)", bad_k[i]);
+	}
+	/* a finite k whose products overflow a float */
+	for (size_t j = 0; j <= p; j++)
+		theta[j] = 1.5f;
+	big = predictor_with(&c, theta);
+	assert_int_equal(
+	    fm_learn_predictor_share_export(big, 3e38, good, 8), -EDOM);
+	assert_int_equal(
+	    fm_learn_predictor_share_export(big, 2e38, good, 8), 0);
+	fm_learn_predictor_free(big);
+	assert_unchanged(m, &pr, &sm);
+
+	/* import: each case from a valid share, into m and into u */
+	assert_int_equal(fm_learn_predictor_share_export(m, 0.5, good, 8), 0);
+	assert_true(good[7] == 0.5f);
+	for (size_t i = 0; i < FM_ELEMENTSOF(cases); i++) {
+		memcpy(bad, good, sizeof(good));
+		bad[cases[i].at] = cases[i].value;
+		if (fm_learn_predictor_share_import(m, bad, cases[i].n) !=
+		        cases[i].want ||
+		    fmi_learn_predictor_share_check(m, bad, cases[i].n) !=
+		        cases[i].want ||
+		    fm_learn_predictor_share_import(u, bad, cases[i].n) !=
+		        cases[i].want)
+			fail_msg("case %zu", i);
+		assert_unchanged(m, &pr, &sm);
+		assert_unchanged(u, &pr, &su);
+	}
+	/* a NaN is an error even beside k = 0 (no host had a model) */
+	for (size_t j = 0; j <= p; j++) {
+		memset(bad, 0, sizeof(bad));
+		bad[j] = NAN;
+		assert_int_equal(
+		    fm_learn_predictor_share_import(m, bad, 8), -EDOM);
+	}
+	/* a quotient beyond a float: 1e30 / 1e-19 */
+	memcpy(bad, good, sizeof(good));
+	bad[1] = 1e30f;
+	bad[7] = 1e-19f;
+	assert_int_equal(fm_learn_predictor_share_import(m, bad, 8), -EDOM);
+	assert_int_equal(fm_learn_predictor_share_import(u, bad, 8), -EDOM);
+	/* the same k with values it can divide is taken */
+	assert_unchanged(m, &pr, &sm);
+	assert_unchanged(u, &pr, &su);
+	memset(bad, 0, sizeof(bad));
+	bad[1] = 1e-19f;
+	bad[7] = 1e-19f;
+	assert_int_equal(fmi_learn_predictor_share_check(u, bad, 8), 0);
+	assert_int_equal(fm_learn_predictor_share_import(u, bad, 8), 0);
+	assert_int_equal(params_of(u, theta, 7), 7);
+	assert_true(theta[1] == 1.0f && theta[0] == 0.0f && theta[6] == 0.0f);
+	problem_free(&pr);
+	fm_learn_predictor_free(m);
+	fm_learn_predictor_free(u);
+}
+
 /* ---- inputs and targets ------------------------------------------------- */
 
 static void
@@ -1259,6 +1589,41 @@ test_predictor_out_of_memory(void **state)
 	fm_learn_predictor_free(m);
 }
 
+/* No imported model can make a prediction NaN: weights whose products
+ * would overflow (w.x = 1e38 x 10 - 1e38 x 10 is inf - inf) are refused,
+ * through a share or a flat vector, and at the bound the logit stays
+ * finite on the most extreme inputs. */
+static void
+test_predictor_imports_keep_predictions_finite(void **state)
+{
+	fm_learn_predictor_config c = config_for(3);
+	fm_learn_predictor *m = predictor_new(&c);
+	float share[5] = { 1e38f, -1e38f, 0.0f, 0.0f, 1.0f };
+	float flat[4] = { 1e38f, -1e38f, 0.0f, 0.0f };
+	float x[3] = { 10.0f, 10.0f, 0.0f };
+	const float hi = (float)FM_LEARN_PREDICTOR_PARAM_MAX;
+	float at_bound[4] = { hi, hi, -hi, hi };
+	float extreme[3] = { FM_LEARN_PREDICTOR_INPUT_MAX,
+		FM_LEARN_PREDICTOR_INPUT_MAX, -FM_LEARN_PREDICTOR_INPUT_MAX };
+	uint32_t layout = fm_learn_predictor_layout_id(m);
+	double q;
+
+	(void)state;
+	assert_int_equal(fm_learn_predictor_share_import(m, share, 5), -EDOM);
+	assert_int_equal(
+	    fm_learn_predictor_params_import(m, layout, flat, 4), -EDOM);
+	share[0] = share[1] = 1.01f * hi;
+	assert_int_equal(fm_learn_predictor_share_import(m, share, 5), -EDOM);
+	assert_true(fm_learn_predictor_predict(m, x) == 0.0);
+	assert_int_equal(
+	    fm_learn_predictor_params_import(m, layout, at_bound, 4), 0);
+	q = fm_learn_predictor_predict(m, extreme);
+	assert_true(q >= 0.0 && q <= 1.0);
+	q = fm_learn_predictor_predict(m, x);
+	assert_true(q >= 0.0 && q <= 1.0);
+	fm_learn_predictor_free(m);
+}
+
 int
 main(void)
 {
@@ -1278,7 +1643,12 @@ main(void)
 		cmocka_unit_test(
 		    test_predictor_zero_positives_keep_fleet_model),
 		cmocka_unit_test(test_predictor_layout_id_follows_shape),
+		cmocka_unit_test(
+		    test_predictor_imports_keep_predictions_finite),
 		cmocka_unit_test(test_predictor_predict_never_allocates),
+		cmocka_unit_test(test_predictor_share_round_trip),
+		cmocka_unit_test(test_predictor_share_is_a_weighted_mean),
+		cmocka_unit_test(test_predictor_share_errors),
 		cmocka_unit_test(test_predictor_features_window),
 		cmocka_unit_test(test_predictor_features_short_history),
 		cmocka_unit_test(test_predictor_features_are_causal),
