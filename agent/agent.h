@@ -524,7 +524,7 @@ typedef struct fm_learner_config {
 
 /* The learner's view of one label source's predictor. */
 typedef struct fm_learner_failure {
-	bool trained;     /* seen onsets to learn from */
+	bool trained;      /* has a model: its own onsets, or the fleet's */
 	float probability; /* of an onset within the horizon, [0, 1] */
 	uint64_t onsets;   /* learned from, over the minute history */
 } fm_learner_failure;

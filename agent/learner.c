@@ -386,6 +386,9 @@ train(const fm_learner *l, job *j)
 		    &j->det);
 	else
 		r = fm_learn_detector_new(&l->dcfg, &j->det);
+	if (r == 0)
+		r = predictors_load(
+		    &l->pcfg, j->pred_file, j->pred_len, j->pred);
 	if (r == 0 && j->global.version > 0) {
 		/* personalise the fleet's model on this host's samples */
 		fm_learn_ae_train_config tc = l->dcfg.train;
@@ -395,25 +398,36 @@ train(const fm_learner *l, job *j)
 			tc.steps = j->global.local_steps;
 		r = fm_learn_detector_set_train_config(j->det, &tc);
 		if (r == 0)
-			r = fm_learn_detector_params_import(j->det,
-			    j->global.layout_id, j->global_params,
-			    j->global.n_params);
+			r = fm_learn_fleet_import_detector(j->det, j->pred,
+			    FM_LABEL_COUNT, j->global.layout_id,
+			    j->global_params, j->global.n_params);
 	}
 	if (r == 0)
 		r = fm_learn_detector_train(j->det, j->rows, j->n, &ts);
+	if (r == 0 && j->global.version > 0) {
+		/* the fleet's predictors: a host without failures of a kind
+		 * predicts them with the fleet's, one with some trains on */
+		int taken = fm_learn_fleet_import_predictors(j->det, j->pred,
+		    FM_LABEL_COUNT, j->global.layout_id, j->global_params,
+		    j->global.n_params);
+
+		r = taken < 0 ? taken : 0;
+	}
+	if (r == 0)
+		r = train_predictors(l, j);
 	if (r == 0) {
+		double weights[FM_LABEL_COUNT];
 		size_t n;
 
 		/* (the round's settings end with this job: the next one
 		 * loads the detector with the host's own, l->dcfg) */
 		j->loss = (float)ts.loss_last;
-		r = fm_learn_detector_params_export(
-		    j->det, j->update, l->fed_n, &n);
+		/* a host's say in a fleet predictor: the failures it saw */
+		for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+			weights[s] = (double)j->onsets[s] / (double)j->n;
+		r = fm_learn_fleet_export(j->det, j->pred, weights,
+		    FM_LABEL_COUNT, j->update, l->fed_n, &n);
 	}
-	if (r == 0)
-		r = predictors_load(&l->pcfg, j->pred_file, j->pred_len, j->pred);
-	if (r == 0)
-		r = train_predictors(l, j);
 	j->cpu_seconds = thread_cpu_seconds() - t0;
 	j->real_ns = fm_time_real_ns();
 	j->r = r;
@@ -547,14 +561,6 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 	} else {
 		l->fed_version = fed_state_read(l);
 	}
-	l->fed_layout = fm_learn_detector_layout_id(l->det);
-	l->fed_n = (uint32_t)fm_learn_detector_params_count(l->det);
-	l->offer = malloc((size_t)l->fed_n * sizeof(float));
-	l->snap = malloc((size_t)l->fed_n * sizeof(float));
-	if (!l->offer || !l->snap) {
-		r = -ENOMEM;
-		goto out_free;
-	}
 	if (model_read(l, FM_LEARNER_PREDICTOR_FILE, &buf, &len) == 0) {
 		r = predictors_load(&l->pcfg, buf, len, l->pred);
 		if (r == -ENOMEM)
@@ -568,6 +574,17 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 		r = predictors_load(&l->pcfg, NULL, 0, l->pred);
 		if (r < 0)
 			goto out_free;
+	}
+	/* what the host shares: the detector, then every predictor */
+	l->fed_layout =
+	    fm_learn_fleet_layout_id(l->det, l->pred, FM_LABEL_COUNT);
+	l->fed_n =
+	    (uint32_t)fm_learn_fleet_count(l->det, l->pred, FM_LABEL_COUNT);
+	l->offer = malloc((size_t)l->fed_n * sizeof(float));
+	l->snap = malloc((size_t)l->fed_n * sizeof(float));
+	if (!l->offer || !l->snap) {
+		r = -ENOMEM;
+		goto out_free;
 	}
 	l->status.ready = fm_learn_detector_is_ready(l->det);
 	l->minute = INT64_MIN;

@@ -209,13 +209,42 @@ test_learner_sets_a_corrupt_model_aside(void **state)
 	host_cleanup(&h);
 }
 
+/* Feeds an hour of samples with an OOM onset every 20 minutes, each
+ * after 3 minutes of rising memory use, and waits for the training that
+ * learns from them. */
+static void
+feed_oom_hour(fm_learner *l, host *h)
+{
+	fm_learner_status st;
+	fm_sample s;
+
+	for (int i = 0; i < 3600; i++) {
+		uint32_t onsets = 0;
+		int phase = i % 1200;
+
+		sample(h, &s, 0.0);
+		if (phase >= 1020)
+			s.v[FM_F_MEM_USED] = (float)(0.5 + (phase - 1020) / 400.0);
+		if (phase == 1199)
+			onsets = FM_LABEL_BIT(FM_LABEL_OOM);
+		fm_learner_on_sample(l, &s, onsets);
+	}
+	for (int i = 0; i < 5000; i++) {
+		fm_learner_status_get(l, &st);
+		if (!st.training && st.failure[FM_LABEL_OOM].onsets > 0)
+			break;
+		usleep(1000);
+		sample(h, &s, 0.0);
+		fm_learner_on_sample(l, &s, 0);
+	}
+}
+
 static void
 test_learner_label_onsets_train_the_predictor(void **state)
 {
 	fm_learner_status st;
 	fm_learner_config c;
 	fm_learner *l;
-	fm_sample s;
 	host h;
 
 	(void)state;
@@ -223,28 +252,7 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	c = config(&h);
 	c.retrain_seconds = 1; /* every sample after the minimum */
 	assert_int_equal(fm_learner_new(&c, &l), 0);
-	/* an hour of samples; an OOM onset every 20 minutes, each after
-	 * 3 minutes of rising memory use */
-	for (int i = 0; i < 3600; i++) {
-		uint32_t onsets = 0;
-		int phase = i % 1200;
-
-		sample(&h, &s, 0.0);
-		if (phase >= 1020)
-			s.v[FM_F_MEM_USED] = (float)(0.5 + (phase - 1020) / 400.0);
-		if (phase == 1199)
-			onsets = FM_LABEL_BIT(FM_LABEL_OOM);
-		fm_learner_on_sample(l, &s, onsets);
-	}
-	/* let the last training finish, then adopt it */
-	for (int i = 0; i < 5000; i++) {
-		fm_learner_status_get(l, &st);
-		if (!st.training && st.failure[FM_LABEL_OOM].onsets > 0)
-			break;
-		usleep(1000);
-		sample(&h, &s, 0.0);
-		fm_learner_on_sample(l, &s, 0);
-	}
+	feed_oom_hour(l, &h);
 	fm_learner_status_get(l, &st);
 	assert_true(st.failure[FM_LABEL_OOM].onsets >= 2);
 	assert_true(st.failure[FM_LABEL_OOM].trained);
@@ -345,6 +353,88 @@ test_learner_federation_hand_over(void **state)
 	host_cleanup(&h);
 }
 
+/* The failure predictors travel in the shared vector: a host that saw OOM
+ * kills shares its OOM predictor (weighted by the kills it learned from)
+ * and nothing for the sources it never saw; a host that never saw one
+ * takes the fleet's and predicts with it. */
+static void
+test_learner_federates_the_failure_predictors(void **state)
+{
+	const size_t share = 3 * (size_t)FM_FEATURE_COUNT + 1 + 2;
+	fm_learner_config ca, cb;
+	fm_learner_status st;
+	fm_learner_global g;
+	fm_learner_update u;
+	fm_learner *a, *b;
+	uint32_t layout, n, layout_b, n_b;
+	size_t det_n;
+	float *p;
+	host ha, hb;
+
+	(void)state;
+	host_init(&ha);
+	host_init(&hb);
+	ca = config(&ha);
+	ca.retrain_seconds = 1;
+	cb = config(&hb);
+	cb.retrain_seconds = 86400;
+	assert_int_equal(fm_learner_new(&ca, &a), 0);
+	assert_int_equal(fm_learner_new(&cb, &b), 0);
+	fm_learner_fed_layout(a, &layout, &n);
+	fm_learner_fed_layout(b, &layout_b, &n_b);
+	assert_int_equal(layout, layout_b);
+	assert_int_equal(n, n_b);
+	assert_true(n > FM_LABEL_COUNT * share);
+	det_n = n - FM_LABEL_COUNT * share;
+	p = calloc(n, sizeof(float));
+	assert_non_null(p);
+
+	feed_oom_hour(a, &ha);
+	fm_learner_status_get(a, &st);
+	assert_true(st.failure[FM_LABEL_OOM].trained);
+	assert_int_equal(fm_learner_fed_update(a, p, n, &u), 0);
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
+		const float *sh = p + det_n + s * share;
+		double nz = 0.0;
+
+		for (size_t i = 0; i < share; i++)
+			nz += fabs(sh[i]);
+		if (s == FM_LABEL_OOM) {
+			/* the weight: kills learned from per sample */
+			assert_true(sh[share - 1] > 0.0f);
+			assert_float_equal(sh[share - 1],
+			    (double)st.failure[FM_LABEL_OOM].onsets /
+				(double)u.samples,
+			    1e-6);
+			assert_true(nz > sh[share - 1]);
+		} else {
+			assert_true(nz == 0.0);
+		}
+	}
+
+	/* b never saw a kill: untrained, until the fleet's model comes */
+	feed_until_ready(b, &hb);
+	fm_learner_status_get(b, &st);
+	assert_false(st.failure[FM_LABEL_OOM].trained);
+	g = (fm_learner_global) { .version = 3, .layout_id = layout,
+		.n_params = n, .params = p };
+	assert_int_equal(fm_learner_fed_offer(b, &g), 0);
+	feed_until_version(b, &hb, 3);
+	fm_learner_status_get(b, &st);
+	assert_true(st.failure[FM_LABEL_OOM].trained);
+	assert_false(st.failure[FM_LABEL_HEALTH].trained);
+	assert_int_equal(st.failure[FM_LABEL_OOM].onsets, 0);
+	/* and it shares nothing for OOM: it learned from no kill */
+	assert_int_equal(fm_learner_fed_update(b, p, n, &u), 0);
+	assert_true(p[det_n + FM_LABEL_OOM * share + share - 1] == 0.0f);
+
+	fm_learner_free(a);
+	fm_learner_free(b);
+	free(p);
+	host_cleanup(&ha);
+	host_cleanup(&hb);
+}
+
 static void
 test_learner_rejects_bad_config(void **state)
 {
@@ -374,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_learner_sets_a_corrupt_model_aside),
 		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
 		cmocka_unit_test(test_learner_federation_hand_over),
+		cmocka_unit_test(test_learner_federates_the_failure_predictors),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 	};
 
