@@ -169,5 +169,86 @@ bad "--federate: bad --rounds" "rounds" --federate "$T/clients" --out "$T/o" --r
 : >"$T/a-file"
 bad "--federate: --out is a file" "cannot create" --federate "$T/clients" --out "$T/a-file"
 
+# 7. --failures: the failure predictor learns from a labelled history and,
+# federated, reaches a client that has none. Every 150 rows a failure of 10
+# rows begins at row 100 of the block, after 30 rows in which feature 3
+# climbs (the precursor the predictor can learn).
+genfail() { # genfail FIRST_ROW ROWS SEED ROWS_FILE EVENTS_FILE
+	awk -v t0="$1" -v n="$2" -v seed="$3" -v rf="$4" -v ef="$5" 'BEGIN {
+		srand(seed)
+		for (t = t0; t < t0 + n; t++) {
+			k = t % 150
+			a = 0.5 + 0.02 * (rand() - 0.5)
+			b = 0.8 * a + 0.02 * (rand() - 0.5)
+			c = 0.3 + 0.02 * rand()
+			if (k >= 70 && k < 100) c += 0.02 * (k - 70)
+			if (k >= 100 && k < 110) b += 0.4
+			printf "%.6f,%.6f,%.6f,%.6f\n", a, b, c, 0.1 >rf
+			print (k >= 100 && k < 110) ? 1 : 0 >ef
+		}
+	}'
+}
+genfail 1500 900 13 "$T/a.hist" "$T/a.events"
+genfail 1500 300 23 "$T/b.fail" "$T/b.none"
+printf 'alpha\t%s\t%s\n' "$T/a.train" "$T/a.hist" >"$T/cl-fail"
+printf 'beta\t%s\t%s\n' "$T/b.train" "$T/b.fail" >>"$T/cl-fail"
+printf 'alpha\t%s\t%s\n' "$T/a.hist" "$T/a.events" >"$T/failures"
+for mode in federated local pooled; do
+	"$REPLAY" --federate "$T/cl-fail" --out "$T/fail-$mode" --mode $mode \
+		--rounds 2 --failures "$T/failures" --horizon 20 >"$T/fail.out" 2>"$T/fail.err"
+	check "--failures --mode $mode: exit status 0" test $? -eq 0
+	check "--failures --mode $mode: one probability in [0, 1] per test row" \
+		test "$(awk '$1 >= 0 && $1 <= 1' "$T/fail-$mode/beta.failures" | wc -l)" -eq 300 -a \
+		"$(wc -l <"$T/fail-$mode/beta.failures")" -eq 300 -a \
+		"$(wc -l <"$T/fail-$mode/alpha.failures")" -eq 900
+done
+# mean probability in the 20 rows before each failure against the rest
+lift() { # lift FILE: prints 1 when the rows before failures score higher
+	awk '{ k = (NR - 1 + 1500) % 150; if (k >= 80 && k < 100) { s1 += $1; n1++ }
+		else if (k < 70 || k >= 110) { s0 += $1; n0++ } }
+		END { print (n1 && s1 / n1 > 2 * (s0 / n0) + 0.01) ? 1 : 0 }' "$1"
+}
+check "--failures: alpha's own predictor rises before its failures" \
+	test "$(lift "$T/fail-local/alpha.failures")" -eq 1
+check "--failures --mode local: beta, never failed, predicts 0" \
+	test "$(grep -vc '^0$' "$T/fail-local/beta.failures")" -eq 0
+check "--failures --mode federated: beta takes the fleet's predictor, which rises before failures" \
+	test "$(lift "$T/fail-federated/beta.failures")" -eq 1
+check "--failures --mode pooled: so does the pooled one" \
+	test "$(lift "$T/fail-pooled/beta.failures")" -eq 1
+"$REPLAY" --federate "$T/cl-fail" --out "$T/fail-nofail" --mode local --rounds 2 2>/dev/null
+check "--failures leaves the detector's scores as they were" \
+	cmp -s "$T/fail-local/alpha.scores" "$T/fail-nofail/alpha.scores"
+"$REPLAY" --federate "$T/cl-fail" --out "$T/fail-again" --rounds 2 \
+	--failures "$T/failures" --horizon 20 2>/dev/null
+check "--failures: same seed, byte-identical probabilities" \
+	cmp -s "$T/fail-federated/beta.failures" "$T/fail-again/beta.failures"
+printf 'omega\t%s\t%s\n' "$T/a.hist" "$T/a.events" >"$T/f-who"
+bad "--failures: an unknown client" "f-who:1: no client 'omega'" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-who"
+sed 's/^1$/2/' "$T/a.events" >"$T/a.events2"
+printf 'alpha\t%s\t%s\n' "$T/a.hist" "$T/a.events2" >"$T/f-two"
+bad "--failures: an event flag other than 0 or 1" "f-two:1:.*other than 0 or 1" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-two"
+head -n 10 "$T/a.events" >"$T/a.events10"
+printf 'alpha\t%s\t%s\n' "$T/a.hist" "$T/a.events10" >"$T/f-len"
+bad "--failures: fewer flags than rows" "f-len:1:.*one 0/1 a line" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-len"
+printf 'alpha\t%s\n' "$T/a.hist" >"$T/f-short"
+bad "--failures: a line with 2 fields" "f-short:1:" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-short"
+printf 'alpha\t%s\t%s\nalpha\t%s\t%s\n' "$T/a.hist" "$T/a.events" "$T/a.hist" "$T/a.events" >"$T/f-dup"
+bad "--failures: a client named twice" "f-dup:2:" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-dup"
+printf 'alpha\t%s\t%s\n' "$T/three.csv" "$T/a.events" >"$T/f-cols"
+bad "--failures: rows with another column count" "f-cols:1:" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/f-cols"
+bad "--horizon without --failures" "goes with --failures" \
+	--federate "$T/cl-fail" --out "$T/o" --horizon 5
+bad "--failures: bad --horizon" "horizon" \
+	--federate "$T/cl-fail" --out "$T/o" --failures "$T/failures" --horizon 0
+bad "--failures without --federate" "go with --federate" \
+	--train "$T/a.train" --test "$T/a.test" --failures "$T/failures"
+
 echo "1..$n"
 [ $failed -eq 0 ]

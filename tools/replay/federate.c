@@ -10,6 +10,7 @@
  * "Federated replay", and fedmon-replay(1).
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,29 +29,18 @@
 
 #define CLIENTS_MAX_BYTES (1u << 20)
 #define CLIENTS_MAX       1024u
-#define NAME_BYTES        128
 /* A federated run that makes no progress for this long has failed. */
 #define STALL_NS (120 * FM_NSEC_PER_SEC)
 
-typedef struct client {
-	char name[NAME_BYTES];
-	fm_replay_csv *train;
-	fm_replay_csv *test;
-	fm_learn_detector *det;
-	const fm_learn_ae_train_config *tcfg; /* the default training */
-	bool trained;
-	uint64_t version; /* fleet version the detector descends from */
-	float loss;
-	fm_crypto_identity *id;
-	fm_federation *fed;
-} client;
+typedef replay_client client;
 
 /* ---- the clients file ---------------------------------------------------- */
 
-static bool
-name_is_valid(const char *s)
+bool
+fm_replay_name_is_valid(const char *s)
 {
-	if (!s[0] || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+	if (!s[0] || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+	    strlen(s) >= REPLAY_NAME_BYTES)
 		return false;
 	for (; *s; s++) {
 		if (*s == '/' || (unsigned char)*s < 0x20)
@@ -59,17 +49,15 @@ name_is_valid(const char *s)
 	return true;
 }
 
-/* Parses one "NAME<TAB>TRAIN<TAB>TEST[<TAB>MAX_TRAIN_ROWS]" line in
- * place. Returns 0, or -EINVAL with why set. */
-static int
-parse_line(char *line, char **ret_f, uint64_t *ret_max, const char **why)
+void
+fm_replay_split_tabs(char *text, char **ret_f, size_t max, size_t *ret_n)
 {
 	size_t n = 0;
 
-	for (char *p = line;; p++) {
-		if (n == 4) {
-			*why = "more than 4 tab-separated fields";
-			return -EINVAL;
+	for (char *p = text;; p++) {
+		if (n == max) {
+			*ret_n = max + 1;
+			return;
 		}
 		ret_f[n++] = p;
 		p = strchr(p, '\t');
@@ -77,17 +65,72 @@ parse_line(char *line, char **ret_f, uint64_t *ret_max, const char **why)
 			break;
 		*p = '\0';
 	}
+	*ret_n = n;
+}
+
+int
+fm_replay_read_lines(const char *path, size_t max_bytes,
+    int (*line)(void *ctx, char *text, size_t lineno), void *ctx)
+{
+	uint8_t *buf = NULL;
+	size_t len, lineno = 0;
+	const uint8_t *z;
+	char *text, *next;
+	int r;
+
+	r = fm_file_read_all(path, max_bytes, &buf, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s:0: cannot read: %s\n", path,
+		    r == -EFBIG ? "too large" : strerror(-r));
+		return -EINVAL;
+	}
+	z = memchr(buf, '\0', len);
+	if (z) {
+		for (const uint8_t *p = buf; p < z; p++)
+			lineno += *p == '\n';
+		fprintf(stderr, "%s:%zu: a NUL byte in the line\n", path,
+		    lineno + 1);
+		free(buf);
+		return -EINVAL;
+	}
+	r = 0;
+	for (text = (char *)buf; r == 0 && text && *text; text = next) {
+		lineno++;
+		next = strchr(text, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strlen(text) > 0 && text[strlen(text) - 1] == '\r')
+			text[strlen(text) - 1] = '\0';
+		if (text[0] && text[0] != '#')
+			r = line(ctx, text, lineno);
+	}
+	free(buf);
+	return r;
+}
+
+/* Parses one "NAME<TAB>TRAIN<TAB>TEST[<TAB>MAX_TRAIN_ROWS]" line in
+ * place. Returns 0, or -EINVAL with why set. */
+static int
+parse_line(char *line, char **ret_f, uint64_t *ret_max, const char **why)
+{
+	size_t n;
+
+	fm_replay_split_tabs(line, ret_f, 4, &n);
+	if (n > 4) {
+		*why = "more than 4 tab-separated fields";
+		return -EINVAL;
+	}
 	if (n < 3) {
 		*why = "fewer than 3 tab-separated fields (NAME, TRAIN, TEST)";
 		return -EINVAL;
 	}
-	if (!name_is_valid(ret_f[0])) {
-		*why = "invalid client name (empty, '.', '..', or holding '/' "
-		       "or a control character)";
+	if (strlen(ret_f[0]) >= REPLAY_NAME_BYTES) {
+		*why = "client name longer than 127 bytes";
 		return -EINVAL;
 	}
-	if (strlen(ret_f[0]) >= NAME_BYTES) {
-		*why = "client name longer than 127 bytes";
+	if (!fm_replay_name_is_valid(ret_f[0])) {
+		*why = "invalid client name (empty, '.', '..', or holding '/' "
+		       "or a control character)";
 		return -EINVAL;
 	}
 	if (!ret_f[1][0] || !ret_f[2][0]) {
@@ -103,124 +146,109 @@ parse_line(char *line, char **ret_f, uint64_t *ret_max, const char **why)
 	return 0;
 }
 
+typedef struct clients_ctx {
+	const char *path;
+	client *c;
+	size_t n;
+} clients_ctx;
+
+static int
+client_line(void *userdata, char *line, size_t lineno)
+{
+	clients_ctx *x = userdata;
+	client *c = x->c;
+	const char *path = x->path, *why;
+	size_t n = x->n;
+	char *f[4];
+	uint64_t max;
+	int r;
+
+	if (parse_line(line, f, &max, &why) < 0) {
+		fprintf(stderr, "%s:%zu: %s\n", path, lineno, why);
+		return -EINVAL;
+	}
+	if (n == CLIENTS_MAX) {
+		fprintf(stderr, "%s:%zu: more than %u clients\n", path, lineno,
+		    CLIENTS_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(c[i].name, f[0]) == 0) {
+			fprintf(stderr, "%s:%zu: client '%s' named twice\n",
+			    path, lineno, f[0]);
+			return -EINVAL;
+		}
+	}
+	x->n++; /* from here its files are freed with the others */
+	snprintf(c[n].name, sizeof(c[n].name), "%s", f[0]);
+	r = fm_replay_read_csv(f[1], &c[n].train);
+	if (r == 0)
+		r = fm_replay_read_csv(f[2], &c[n].test);
+	if (r < 0)
+		return -EINVAL;
+	if (max > 0 && c[n].train->rows > max)
+		c[n].train->rows = (size_t)max;
+	if (c[n].test->cols != c[n].train->cols ||
+	    c[n].train->cols != c[0].train->cols) {
+		fprintf(stderr,
+		    "%s:%zu: client '%s' has %zu fields a row in '%s' and %zu "
+		    "in '%s'; every file must have the %zu of the first "
+		    "client\n",
+		    path, lineno, f[0], c[n].train->cols, f[1], c[n].test->cols,
+		    f[2], c[0].train->cols);
+		return -EINVAL;
+	}
+	if (c[n].train->cols > FM_LEARN_DETECTOR_MAX_FEATURES) {
+		fprintf(stderr,
+		    "%s:1: %zu fields a row, more than the %u the "
+		    "detector takes\n",
+		    f[1], c[n].train->cols, FM_LEARN_DETECTOR_MAX_FEATURES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+clients_free(client *c, size_t n)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		fm_learn_detector_free(c[i].det);
+		fm_crypto_identity_free(c[i].id);
+		fm_replay_csv_free(c[i].train);
+		fm_replay_csv_free(c[i].test);
+		fm_replay_failures_free(&c[i]);
+	}
+	free(c);
+}
+
 /* Reads the clients file and their CSV files. Errors are printed as
- * "FILE:LINE: why"; returns 0 or -EINVAL. */
+ * "FILE:LINE: why"; returns 0, -EINVAL or -ENOMEM. */
 static int
 load_clients(const char *path, client **ret, size_t *ret_n)
 {
-	uint8_t *buf = NULL;
-	client *c = NULL;
-	size_t len, n = 0, lineno = 0;
-	char *line, *next;
+	clients_ctx x = { .path = path };
 	int r;
 
-	r = fm_file_read_all(path, CLIENTS_MAX_BYTES, &buf, &len);
-	if (r < 0) {
-		fprintf(stderr, "%s:0: cannot read: %s\n", path,
-		    r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-		return -EINVAL;
-	}
-	c = calloc(CLIENTS_MAX, sizeof(*c));
-	if (!c) {
-		free(buf);
+	x.c = calloc(CLIENTS_MAX, sizeof(*x.c));
+	if (!x.c)
 		return -ENOMEM;
-	}
-	if (memchr(buf, '\0', len)) {
-		const uint8_t *z = memchr(buf, '\0', len);
-
-		for (const uint8_t *p = buf; p < z; p++)
-			lineno += *p == '\n';
-		fprintf(stderr, "%s:%zu: a NUL byte in the line\n", path,
-		    lineno + 1);
+	r = fm_replay_read_lines(path, CLIENTS_MAX_BYTES, client_line, &x);
+	if (r == 0 && x.n == 0) {
+		fprintf(stderr,
+		    "%s:1: no clients (only blank lines and "
+		    "comments)\n",
+		    path);
 		r = -EINVAL;
-		goto out;
 	}
-	for (line = (char *)buf; line && *line; line = next) {
-		char *f[4];
-		uint64_t max;
-		const char *why;
-
-		lineno++;
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (strlen(line) > 0 && line[strlen(line) - 1] == '\r')
-			line[strlen(line) - 1] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		if (parse_line(line, f, &max, &why) < 0) {
-			fprintf(stderr, "%s:%zu: %s\n", path, lineno, why);
-			r = -EINVAL;
-			goto out;
-		}
-		if (n == CLIENTS_MAX) {
-			fprintf(stderr, "%s:%zu: more than %u clients\n", path,
-			    lineno, CLIENTS_MAX);
-			r = -EINVAL;
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(c[i].name, f[0]) == 0) {
-				fprintf(stderr,
-				    "%s:%zu: client '%s' named twice\n", path,
-				    lineno, f[0]);
-				r = -EINVAL;
-				goto out;
-			}
-		}
-		snprintf(c[n].name, sizeof(c[n].name), "%s", f[0]);
-		r = fm_replay_read_csv(f[1], &c[n].train);
-		if (r == 0)
-			r = fm_replay_read_csv(f[2], &c[n].test);
-		if (r < 0) {
-			n++;
-			r = -EINVAL;
-			goto out;
-		}
-		if (max > 0 && c[n].train->rows > max)
-			c[n].train->rows = (size_t)max;
-		if (c[n].test->cols != c[n].train->cols ||
-		    c[n].train->cols != c[0].train->cols) {
-			fprintf(stderr,
-			    "%s:%zu: client '%s' has %zu fields a row in "
-			    "'%s' and %zu in '%s'; every file must have the "
-			    "%zu of the first client\n",
-			    path, lineno, f[0], c[n].train->cols, f[1],
-			    c[n].test->cols, f[2], c[0].train->cols);
-			n++;
-			r = -EINVAL;
-			goto out;
-		}
-		if (c[n].train->cols > FM_LEARN_DETECTOR_MAX_FEATURES) {
-			fprintf(stderr, "%s:1: %zu fields a row, more than the "
-					"%u the detector takes\n",
-			    f[1], c[n].train->cols,
-			    FM_LEARN_DETECTOR_MAX_FEATURES);
-			n++;
-			r = -EINVAL;
-			goto out;
-		}
-		n++;
+	if (r < 0) {
+		clients_free(x.c, x.n);
+		return r;
 	}
-	if (n == 0) {
-		fprintf(stderr, "%s:%zu: no clients\n", path, lineno);
-		r = -EINVAL;
-		goto out;
-	}
-	*ret = c;
-	*ret_n = n;
-	c = NULL;
-	r = 0;
-out:
-	if (c) {
-		for (size_t i = 0; i < n; i++) {
-			fm_replay_csv_free(c[i].train);
-			fm_replay_csv_free(c[i].test);
-		}
-		free(c);
-	}
-	free(buf);
-	return r;
+	*ret = x.c;
+	*ret_n = x.n;
+	return 0;
 }
 
 /* ---- a client as the federation's model ---------------------------------- */
@@ -230,8 +258,11 @@ model_layout(void *userdata, uint32_t *ret_layout_id, uint32_t *ret_n_params)
 {
 	client *c = userdata;
 
-	*ret_layout_id = fm_learn_detector_layout_id(c->det);
-	*ret_n_params = (uint32_t)fm_learn_detector_params_count(c->det);
+	size_t n_pred = c->pred ? 1 : 0;
+
+	*ret_layout_id = fm_learn_fleet_layout_id(c->det, &c->pred, n_pred);
+	*ret_n_params =
+	    (uint32_t)fm_learn_fleet_count(c->det, &c->pred, n_pred);
 }
 
 static uint64_t
@@ -248,6 +279,7 @@ model_offer(void *userdata, const fm_learner_global *g)
 	client *c = userdata;
 	fm_learn_ae_train_config tc = *c->tcfg;
 	fm_learn_detector_train_stats st;
+	size_t n_pred = c->pred ? 1 : 0;
 	int r;
 
 	tc.prox_mu = g->prox_mu;
@@ -255,12 +287,18 @@ model_offer(void *userdata, const fm_learner_global *g)
 		tc.steps = g->local_steps;
 	r = fm_learn_detector_set_train_config(c->det, &tc);
 	if (r == 0)
-		r = fm_learn_detector_params_import(
-		    c->det, g->layout_id, g->params, g->n_params);
+		r = fm_learn_fleet_import_detector(c->det, &c->pred, n_pred,
+		    g->layout_id, g->params, g->n_params);
 	if (r == 0)
 		r = fm_learn_detector_train(
 		    c->det, c->train->v, c->train->rows, &st);
 	(void)!fm_learn_detector_set_train_config(c->det, c->tcfg);
+	if (r == 0 && n_pred > 0) {
+		r = fm_learn_fleet_import_predictors(c->det, &c->pred, n_pred,
+		    g->layout_id, g->params, g->n_params);
+		if (r >= 0)
+			r = fm_replay_failures_train(c);
+	}
 	if (r < 0)
 		return r;
 	c->loss = (float)st.loss_last;
@@ -272,17 +310,19 @@ static int
 model_update(void *userdata, float *dst, size_t cap, fm_learner_update *ret)
 {
 	client *c = userdata;
-	size_t n;
+	size_t n_pred = c->pred ? 1 : 0, n;
+	double weight = n_pred > 0 ? fm_replay_failures_weight(c) : 0.0;
 	int r;
 
 	if (!c->trained)
 		return -ENODATA;
-	r = fm_learn_detector_params_export(c->det, dst, cap, &n);
+	r = fm_learn_fleet_export(
+	    c->det, &c->pred, &weight, n_pred, dst, cap, &n);
 	if (r < 0)
 		return r;
 	*ret = (fm_learner_update) {
 		.base_version = c->version,
-		.layout_id = fm_learn_detector_layout_id(c->det),
+		.layout_id = fm_learn_fleet_layout_id(c->det, &c->pred, n_pred),
 		.n_params = (uint32_t)n,
 		.samples = c->train->rows,
 		.loss = c->loss,
@@ -341,7 +381,7 @@ train_local(client *c, const char *what)
 	}
 	c->trained = true;
 	c->loss = (float)st.loss_last;
-	return 0;
+	return c->pred ? fm_replay_failures_train(c) : 0;
 }
 
 static int
@@ -566,9 +606,12 @@ out:
 static int
 write_scores(client *c, const char *dir)
 {
+	size_t d = c->test->cols, rows = c->test->rows;
 	char path[4096];
 	fm_learn_verdict v;
+	float *z = NULL, *score = NULL;
 	FILE *f;
+	int r = 0;
 
 	if (snprintf(path, sizeof(path), "%s/%s.scores", dir, c->name) >=
 	    (int)sizeof(path)) {
@@ -577,24 +620,51 @@ write_scores(client *c, const char *dir)
 		    c->name);
 		return -ENAMETOOLONG;
 	}
+	if (c->pred) {
+		/* the predictor reads the rows as the detector sees them */
+		z = malloc(rows * d * sizeof(float));
+		score = malloc(rows * sizeof(float));
+		if (!z || !score) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	f = fopen(path, "w");
 	if (!f) {
+		r = -errno;
 		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n",
 		    path, strerror(errno));
-		return -errno;
+		goto out;
 	}
-	for (size_t t = 0; t < c->test->rows; t++) {
-		fm_learn_detector_score(
-		    c->det, c->test->v + t * c->test->cols, &v);
+	for (size_t t = 0; t < rows; t++) {
+		const float *row = c->test->v + t * d;
+
+		fm_learn_detector_score(c->det, row, &v);
 		fprintf(f, "%.6g,%d\n", (double)v.score, v.alarm ? 1 : 0);
+		if (z) {
+			fm_learn_detector_normalise(c->det, row, z + t * d);
+			score[t] = v.ready ? v.score : NAN;
+		}
 	}
 	if (fflush(f) != 0 || ferror(f)) {
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n",
-		    path, strerror(errno));
+		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
+		    strerror(errno));
 		fclose(f);
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
-	return fclose(f) == 0 ? 0 : -errno;
+	if (fclose(f) != 0) {
+		r = -errno;
+		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (z)
+		r = fm_replay_failures_write(c, dir, z, score);
+out:
+	free(z);
+	free(score);
+	return r;
 }
 
 static int
@@ -641,10 +711,20 @@ fm_replay_federate(const replay_fed_args *a)
 			    strerror(-r));
 			goto out;
 		}
+		c[i].dcfg = &cfg;
 		c[i].tcfg = &cfg.train;
+	}
+	if (a->failures) {
+		r = fm_replay_failures_load(a->failures, c, n, a);
+		if (r < 0) {
+			status = r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+			goto out;
+		}
 	}
 	if (a->mode == REPLAY_POOLED) {
 		r = run_pooled(c, n, &cfg);
+		if (r == 0 && a->failures)
+			r = fm_replay_failures_pool(c, n);
 	} else {
 		/* local, and the first federated round: each on its own */
 		r = 0;
@@ -662,12 +742,6 @@ fm_replay_federate(const replay_fed_args *a)
 	}
 	status = EXIT_SUCCESS;
 out:
-	for (size_t i = 0; i < n; i++) {
-		fm_learn_detector_free(c[i].det);
-		fm_crypto_identity_free(c[i].id);
-		fm_replay_csv_free(c[i].train);
-		fm_replay_csv_free(c[i].test);
-	}
-	free(c);
+	clients_free(c, n);
 	return status;
 }

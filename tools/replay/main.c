@@ -28,6 +28,7 @@ usage(FILE *f)
 	    "[--mode federated|local|pooled]\n"
 	    "                     [--rounds R] [--rows-per-day N] [--seed "
 	    "N]\n"
+	    "                     [--failures FILE [--horizon H]]\n"
 	    "\n"
 	    "Trains the anomaly detector on TRAIN, then scores TEST row by "
 	    "row, causally,\n"
@@ -58,6 +59,16 @@ usage(FILE *f)
 	    "missing)\n"
 	    "  --mode MODE         federated (default), local or pooled\n"
 	    "  --rounds R          federated rounds (default 3)\n"
+	    "  --failures FILE     lines NAME<TAB>ROWS<TAB>EVENTS: a client's "
+	    "labelled\n"
+	    "                      history (rows before TEST, one 0/1 a line "
+	    "in EVENTS);\n"
+	    "                      its failure predictor learns from it, "
+	    "federated in\n"
+	    "                      federated mode, and writes "
+	    "DIR/NAME.failures\n"
+	    "  --horizon H         rows ahead the predictor looks (default "
+	    "30)\n"
 	    "  -h, --help          this text\n"
 	    "  --version           the version\n"
 	    "\n"
@@ -91,7 +102,7 @@ typedef struct replay_args {
 	const char *test;
 	uint32_t rows_per_day;
 	uint64_t seed;
-	bool mode_set, rounds_set;
+	bool mode_set, rounds_set, horizon_set;
 	replay_fed_args fed; /* fed.clients set: --federate */
 } replay_args;
 
@@ -109,6 +120,8 @@ parse_args(int argc, char **argv, replay_args *a)
 		OPT_OUT,
 		OPT_MODE,
 		OPT_ROUNDS,
+		OPT_FAILURES,
+		OPT_HORIZON,
 	};
 	static const struct option opts[] = {
 		{ "train", required_argument, NULL, OPT_TRAIN },
@@ -117,6 +130,8 @@ parse_args(int argc, char **argv, replay_args *a)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "failures", required_argument, NULL, OPT_FAILURES },
+		{ "horizon", required_argument, NULL, OPT_HORIZON },
 		{ "rows-per-day", required_argument, NULL, OPT_RPD },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "help", no_argument, NULL, 'h' },
@@ -130,7 +145,8 @@ parse_args(int argc, char **argv, replay_args *a)
 		.rows_per_day = 1440,
 		.seed = 1,
 		.fed = { .mode = REPLAY_FEDERATED,
-		    .rounds = REPLAY_ROUNDS_DEFAULT },
+		    .rounds = REPLAY_ROUNDS_DEFAULT,
+		    .horizon = REPLAY_HORIZON_DEFAULT },
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -194,6 +210,20 @@ parse_args(int argc, char **argv, replay_args *a)
 			a->rounds_set = true;
 			a->fed.rounds = v;
 			break;
+		case OPT_FAILURES:
+			a->fed.failures = optarg;
+			break;
+		case OPT_HORIZON:
+			if (fm_parse_u64_range(optarg, 1, 100000, &v) < 0) {
+				fprintf(stderr,
+				    "fedmon-replay: --horizon wants an integer "
+				    "from 1 to 100000, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			a->horizon_set = true;
+			a->fed.horizon = (uint32_t)v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -229,15 +259,24 @@ parse_args(int argc, char **argv, replay_args *a)
 			return -EINVAL;
 		}
 		if (!a->fed.out) {
-			fprintf(stderr, "fedmon-replay: --federate needs "
-					"--out DIR\n");
+			fprintf(stderr,
+			    "fedmon-replay: --federate needs "
+			    "--out DIR\n");
+			return -EINVAL;
+		}
+		if (a->horizon_set && !a->fed.failures) {
+			fprintf(stderr,
+			    "fedmon-replay: --horizon goes with "
+			    "--failures\n");
 			return -EINVAL;
 		}
 		return 0;
 	}
-	if (a->fed.out || a->mode_set || a->rounds_set) {
-		fprintf(stderr, "fedmon-replay: --out, --mode and --rounds "
-				"go with --federate\n");
+	if (a->fed.out || a->mode_set || a->rounds_set || a->fed.failures ||
+	    a->horizon_set) {
+		fprintf(stderr,
+		    "fedmon-replay: --out, --mode, --rounds, "
+		    "--failures and --horizon go with --federate\n");
 		return -EINVAL;
 	}
 	if (!a->train || !a->test) {

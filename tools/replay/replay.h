@@ -5,8 +5,13 @@
 #ifndef FM_REPLAY_H
 #define FM_REPLAY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "agent/agent.h"
+#include "crypto/crypto.h"
+#include "learn/learn.h"
 #include "tools/replay/csv.h"
 
 #define EXIT_USAGE 2 /* bad flag or malformed input */
@@ -14,6 +19,9 @@
 /* The default number of federated rounds (documented in the usage text
  * and README.md, "Federated replay"). */
 #define REPLAY_ROUNDS_DEFAULT 3u
+/* The failure predictor's default horizon and window, in rows. */
+#define REPLAY_HORIZON_DEFAULT 30u
+#define REPLAY_PREDICT_WINDOW  10u
 
 enum replay_mode {
 	REPLAY_FEDERATED = 1,
@@ -28,7 +36,82 @@ typedef struct replay_fed_args {
 	uint64_t rounds;
 	uint32_t rows_per_day;
 	uint64_t seed;
+	const char *failures; /* the failures file, or NULL */
+	uint32_t horizon;     /* rows, with failures */
 } replay_fed_args;
+
+#define REPLAY_NAME_BYTES 128
+
+/* One client of --federate. */
+typedef struct replay_client {
+	char name[REPLAY_NAME_BYTES];
+	fm_replay_csv *train;
+	fm_replay_csv *test;
+	fm_learn_detector *det;
+	const fm_learn_detector_config *dcfg; /* the detectors' */
+	const fm_learn_ae_train_config *tcfg; /* the default training */
+	bool trained;
+	uint64_t version; /* fleet version the models descend from */
+	float loss;
+	fm_crypto_identity *id;
+	fm_federation *fed;
+	/* with --failures (failures.c): every client has a predictor, those
+	 * without a labelled history an untrained one */
+	fm_learn_predictor_config pcfg;
+	fm_learn_predictor *pred;
+	fm_replay_csv *frows;   /* the labelled history, before TEST */
+	fm_replay_csv *fevents; /* one 0/1 a row of frows */
+	uint64_t onsets;        /* failures beginning in frows */
+	uint32_t horizon;       /* rows */
+} replay_client;
+
+/*
+ * Reads a small text file whole (at most max_bytes) and calls line(ctx,
+ * text, lineno) for each line that is neither blank nor a "#" comment,
+ * with any "\r" dropped; the text may be changed in place. Errors are
+ * printed as "FILE:LINE: why"; line() prints its own. Returns 0 or
+ * -EINVAL.
+ */
+int fm_replay_read_lines(const char *path, size_t max_bytes,
+    int (*line)(void *ctx, char *text, size_t lineno), void *ctx);
+
+/* Splits text at tabs into at most max fields; *ret_n gets the count, or
+ * max + 1 when there are more. */
+void fm_replay_split_tabs(char *text, char **ret_f, size_t max, size_t *ret_n);
+
+/* Whether s is a usable client name: not empty, ".", "..", nor holding
+ * "/" or a control character, shorter than REPLAY_NAME_BYTES. */
+bool fm_replay_name_is_valid(const char *s);
+
+/*
+ * The failure predictors (failures.c). _load reads the failures file
+ * (lines NAME<TAB>ROWS<TAB>EVENTS naming clients of c[n]) and gives every
+ * client a predictor with a window of REPLAY_PREDICT_WINDOW rows and the
+ * anomaly score as its extra input. Prints "FILE:LINE: why"; returns 0,
+ * -EINVAL or -ENOMEM.
+ */
+int fm_replay_failures_load(
+    const char *path, replay_client *c, size_t n, const replay_fed_args *a);
+
+/* Trains c's predictor on its labelled history, normalised and scored by
+ * its current detector (warm start: from the fleet's, in a fleet). */
+int fm_replay_failures_train(replay_client *c);
+
+/* Trains one predictor on every client's labelled history and gives each
+ * client a copy (pooled mode). */
+int fm_replay_failures_pool(replay_client *c, size_t n);
+
+/* A client's weight in the fleet's predictor, per training row: its
+ * failures (fm_learn_predictor_share_export()). */
+double fm_replay_failures_weight(const replay_client *c);
+
+/* Writes DIR/NAME.failures: for each TEST row, the probability that a
+ * failure begins within the horizon, from the rows normalised by the
+ * detector, z[test rows x d], and its scores. */
+int fm_replay_failures_write(const replay_client *c, const char *dir,
+    const float *z, const float *score);
+
+void fm_replay_failures_free(replay_client *c);
 
 /* Reads a CSV file, or prints why not as "FILE:LINE: why". Returns 0 or
  * a negative errno. */
