@@ -36,11 +36,10 @@ typedef replay_client client;
 
 /* ---- the clients file ---------------------------------------------------- */
 
-bool
-fm_replay_name_is_valid(const char *s)
+static bool
+name_is_valid(const char *s)
 {
-	if (!s[0] || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
-	    strlen(s) >= REPLAY_NAME_BYTES)
+	if (!s[0] || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return false;
 	for (; *s; s++) {
 		if (*s == '/' || (unsigned char)*s < 0x20)
@@ -80,8 +79,13 @@ fm_replay_read_lines(const char *path, size_t max_bytes,
 
 	r = fm_file_read_all(path, max_bytes, &buf, &len);
 	if (r < 0) {
-		fprintf(stderr, "%s:0: cannot read: %s\n", path,
-		    r == -EFBIG ? "too large" : strerror(-r));
+		if (r == -EFBIG)
+			fprintf(stderr, "%s:0: cannot read: larger than %zu "
+					"KiB\n",
+			    path, max_bytes >> 10);
+		else
+			fprintf(stderr, "%s:0: cannot read: %s\n", path,
+			    strerror(-r));
 		return -EINVAL;
 	}
 	z = memchr(buf, '\0', len);
@@ -128,7 +132,7 @@ parse_line(char *line, char **ret_f, uint64_t *ret_max, const char **why)
 		*why = "client name longer than 127 bytes";
 		return -EINVAL;
 	}
-	if (!fm_replay_name_is_valid(ret_f[0])) {
+	if (!name_is_valid(ret_f[0])) {
 		*why = "invalid client name (empty, '.', '..', or holding '/' "
 		       "or a control character)";
 		return -EINVAL;

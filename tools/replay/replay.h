@@ -79,10 +79,6 @@ int fm_replay_read_lines(const char *path, size_t max_bytes,
  * max + 1 when there are more. */
 void fm_replay_split_tabs(char *text, char **ret_f, size_t max, size_t *ret_n);
 
-/* Whether s is a usable client name: not empty, ".", "..", nor holding
- * "/" or a control character, shorter than REPLAY_NAME_BYTES. */
-bool fm_replay_name_is_valid(const char *s);
-
 /*
  * The failure predictors (failures.c). _load reads the failures file
  * (lines NAME<TAB>ROWS<TAB>EVENTS naming clients of c[n]) and gives every
