@@ -132,24 +132,23 @@ fm_replay_failures_load(
 /*
  * The predictor's inputs for the labelled history of c: each row
  * normalised by c's detector and scored causally by a copy of it (the
- * detector that scores TEST is left as it is), into *ret_x[rows x p].
+ * detector that scores TEST is left as it is), into x[rows x p].
  */
 static int
-history_inputs(const replay_client *c, float **ret_x)
+history_inputs(const replay_client *c, float *x)
 {
 	size_t d = c->frows->cols, rows = c->frows->rows;
 	size_t p = fm_learn_predictor_n_inputs(&c->pcfg);
 	fm_learn_detector *copy = NULL;
 	fm_learn_verdict v;
 	uint8_t *buf = NULL;
-	float *z, *score, *x;
+	float *z, *score;
 	size_t len;
 	int r;
 
 	z = malloc(rows * d * sizeof(float));
 	score = malloc(rows * sizeof(float));
-	x = malloc(rows * p * sizeof(float));
-	r = z && score && x ? 0 : -ENOMEM;
+	r = z && score ? 0 : -ENOMEM;
 	if (r == 0)
 		r = fm_learn_detector_save(c->det, &buf, &len);
 	if (r == 0)
@@ -168,48 +167,39 @@ history_inputs(const replay_client *c, float **ret_x)
 	free(buf);
 	free(score);
 	free(z);
-	if (r < 0) {
-		free(x);
-		return r;
-	}
-	*ret_x = x;
-	return 0;
+	return r;
 }
 
 /* The training targets of c's history: 1 when a failure begins within
- * the horizon (fm_learn_predictor_labels()), into *ret_y[rows]. */
+ * the horizon (fm_learn_predictor_labels()), into y[rows]. */
 static int
-history_targets(const replay_client *c, uint8_t **ret_y)
+history_targets(const replay_client *c, uint8_t *y)
 {
 	size_t rows = c->fevents->rows;
-	uint8_t *y = malloc(rows ? rows : 1);
-	int r;
 
-	if (!y)
-		return -ENOMEM;
 	for (size_t t = 0; t < rows; t++)
 		y[t] = c->fevents->v[t] != 0.0f;
-	r = fm_learn_predictor_labels(y, rows, c->horizon, y);
-	if (r < 0) {
-		free(y);
-		return r;
-	}
-	*ret_y = y;
-	return 0;
+	return fm_learn_predictor_labels(y, rows, c->horizon, y);
 }
 
 int
 fm_replay_failures_train(replay_client *c)
 {
-	float *x = NULL;
-	uint8_t *y = NULL;
+	size_t rows, p = fm_learn_predictor_n_inputs(&c->pcfg);
+	float *x;
+	uint8_t *y;
 	int r;
 
 	if (!c->frows || c->onsets == 0)
 		return 0; /* nothing to learn: the fleet's, or untrained */
-	r = history_inputs(c, &x);
+	rows = c->frows->rows;
+	x = malloc(rows * p * sizeof(float));
+	y = malloc(rows);
+	r = x && y ? 0 : -ENOMEM;
 	if (r == 0)
-		r = history_targets(c, &y);
+		r = history_inputs(c, x);
+	if (r == 0)
+		r = history_targets(c, y);
 	if (r == 0)
 		r = fm_learn_predictor_train(
 		    c->pred, x, y, c->frows->rows, NULL);
@@ -276,24 +266,14 @@ fm_replay_failures_pool(replay_client *c, size_t n)
 	x = malloc(rows * p * sizeof(float));
 	y = malloc(rows);
 	r = x && y ? 0 : -ENOMEM;
+	/* each client's rows in turn, windows never crossing clients */
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		float *xi = NULL;
-		uint8_t *yi = NULL;
-		size_t ri;
-
 		if (!c[i].frows)
 			continue;
-		ri = c[i].frows->rows;
-		r = history_inputs(&c[i], &xi);
+		r = history_inputs(&c[i], x + at * p);
 		if (r == 0)
-			r = history_targets(&c[i], &yi);
-		if (r == 0) {
-			memcpy(x + at * p, xi, ri * p * sizeof(float));
-			memcpy(y + at, yi, ri);
-			at += ri;
-		}
-		free(xi);
-		free(yi);
+			r = history_targets(&c[i], y + at);
+		at += c[i].frows->rows;
 	}
 	if (r == 0)
 		r = fm_learn_predictor_new(&c[0].pcfg, &pool);
@@ -324,33 +304,16 @@ int
 fm_replay_failures_write(
     const replay_client *c, const char *dir, const float *z, const float *score)
 {
-	size_t rows = c->test->rows;
 	float *x =
 	    malloc(fm_learn_predictor_n_inputs(&c->pcfg) * sizeof(float));
-	char path[4096];
+	char path[REPLAY_PATH_BYTES];
 	FILE *f;
-	int r = 0;
+	int r;
 
 	if (!x)
 		return -ENOMEM;
-	if (snprintf(path, sizeof(path), "%s/%s.failures", dir, c->name) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr,
-		    "fedmon-replay: path too long for client "
-		    "'%s'\n",
-		    c->name);
-		free(x);
-		return -ENAMETOOLONG;
-	}
-	f = fopen(path, "w");
-	if (!f) {
-		r = -errno;
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
-		    strerror(errno));
-		free(x);
-		return r;
-	}
-	for (size_t t = 0; r == 0 && t < rows; t++) {
+	r = fm_replay_out_open(dir, c->name, "failures", path, &f);
+	for (size_t t = 0; r == 0 && t < c->test->rows; t++) {
 		/* causal: rows 0 … t only */
 		r = fm_learn_predictor_features(
 		    &c->pcfg, z, t + 1, t, &score[t], x);
@@ -358,13 +321,8 @@ fm_replay_failures_write(
 			fprintf(f, "%.6g\n",
 			    fm_learn_predictor_predict(c->pred, x));
 	}
-	if (r == 0 && (fflush(f) != 0 || ferror(f)))
-		r = -EIO;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
-		    strerror(-r));
+	if (f)
+		r = fm_replay_out_close(f, path, r);
 	free(x);
 	return r;
 }

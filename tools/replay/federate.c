@@ -607,23 +607,57 @@ out:
 	return r;
 }
 
+int
+fm_replay_out_open(const char *dir, const char *name, const char *ext,
+    char path[REPLAY_PATH_BYTES], FILE **ret)
+{
+	int r;
+
+	*ret = NULL;
+	if (snprintf(path, REPLAY_PATH_BYTES, "%s/%s.%s", dir, name, ext) >=
+	    REPLAY_PATH_BYTES) {
+		fprintf(stderr, "fedmon-replay: path too long for client "
+				"'%s'\n",
+		    name);
+		return -ENAMETOOLONG;
+	}
+	*ret = fopen(path, "w");
+	if (!*ret) {
+		r = -errno;
+		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n",
+		    path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int
+fm_replay_out_close(FILE *f, const char *path, int r)
+{
+	int e = 0;
+
+	if (fflush(f) != 0 || ferror(f))
+		e = -EIO;
+	if (fclose(f) != 0 && e == 0)
+		e = -errno;
+	if (r == 0)
+		r = e;
+	if (r < 0)
+		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n",
+		    path, strerror(-r));
+	return r;
+}
+
 static int
 write_scores(client *c, const char *dir)
 {
 	size_t d = c->test->cols, rows = c->test->rows;
-	char path[4096];
+	char path[REPLAY_PATH_BYTES];
 	fm_learn_verdict v;
 	float *z = NULL, *score = NULL;
 	FILE *f;
-	int r = 0;
+	int r;
 
-	if (snprintf(path, sizeof(path), "%s/%s.scores", dir, c->name) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "fedmon-replay: path too long for client "
-				"'%s'\n",
-		    c->name);
-		return -ENAMETOOLONG;
-	}
 	if (c->pred) {
 		/* the predictor reads the rows as the detector sees them */
 		z = malloc(rows * d * sizeof(float));
@@ -633,13 +667,9 @@ write_scores(client *c, const char *dir)
 			goto out;
 		}
 	}
-	f = fopen(path, "w");
-	if (!f) {
-		r = -errno;
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n",
-		    path, strerror(errno));
+	r = fm_replay_out_open(dir, c->name, "scores", path, &f);
+	if (r < 0)
 		goto out;
-	}
 	for (size_t t = 0; t < rows; t++) {
 		const float *row = c->test->v + t * d;
 
@@ -650,20 +680,8 @@ write_scores(client *c, const char *dir)
 			score[t] = v.ready ? v.score : NAN;
 		}
 	}
-	if (fflush(f) != 0 || ferror(f)) {
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
-		    strerror(errno));
-		fclose(f);
-		r = -EIO;
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		r = -errno;
-		fprintf(stderr, "fedmon-replay: cannot write '%s': %s\n", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (z)
+	r = fm_replay_out_close(f, path, 0);
+	if (r == 0 && z)
 		r = fm_replay_failures_write(c, dir, z, score);
 out:
 	free(z);

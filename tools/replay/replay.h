@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "agent/agent.h"
 #include "crypto/crypto.h"
@@ -108,6 +109,18 @@ int fm_replay_failures_write(const replay_client *c, const char *dir,
     const float *z, const float *score);
 
 void fm_replay_failures_free(replay_client *c);
+
+#define REPLAY_PATH_BYTES 4096
+
+/* Creates DIR/NAME.EXT for writing into *ret (path[] gets its name), or
+ * prints why not (*ret NULL). Returns 0 or a negative errno. */
+int fm_replay_out_open(const char *dir, const char *name, const char *ext,
+    char path[REPLAY_PATH_BYTES], FILE **ret);
+
+/* Flushes and closes f, the file at path that fm_replay_out_open() made,
+ * whose writing so far returned r. Returns r when it is an error, else
+ * the flush's or close's; an error is printed with the path. */
+int fm_replay_out_close(FILE *f, const char *path, int r);
 
 /* Reads a CSV file, or prints why not as "FILE:LINE: why". Returns 0 or
  * a negative errno. */
