@@ -267,8 +267,9 @@ fm_agg_free(fm_agg *a)
 		close(a->journal_fd);
 	fmi_agg_peers_clear(&a->peers);
 	fm_crypto_keyring_free(a->kr);
+	if (a->rule_state)
+		a->rule->end(a->rule_state);
 	free(a->global);
-	free(a->acc);
 	free(a->next);
 	for (int k = 0; k < FMI_AGG_MAX_OPT_VECS; k++) {
 		free(a->opt[k]);

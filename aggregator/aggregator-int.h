@@ -13,27 +13,88 @@
 /* A failed state or journal write is retried this much later. */
 #define FMI_AGG_RETRY_MS 1000
 
-/* ---- rules: one ops table per file, listed in round.c ------------------ */
+/* ---- rules: one ops table per file (rule-*.c), listed in round.c ------ */
+
+/*
+ * An aggregation rule turns a round's verified updates into the next
+ * global model. Its lifecycle, driven by round.c with a->lock held:
+ *
+ *   begin   the round takes its first update (so the dimensions are known:
+ *           a model's first round adopts them from that update); the
+ *           rule allocates its state for the round.
+ *   add     once per accepted update, in the order accepted.
+ *   finish  at AGGREGATE: the candidate model (and the rule's persisted
+ *           vectors) from the state. It does not change the state, so a
+ *           failed finish is simply called again at the next retry.
+ *   end     the round is over (aggregated or abandoned): frees the state.
+ *
+ * A round that takes no update never begins. Persistence: a rule keeps
+ * n_opt vectors of n floats between rounds (FedAdam's moments); the
+ * aggregator stores them in the state file (state.c) and hands them to
+ * begin, zeroed when the file holds another rule's. What a round holds
+ * besides is not persisted: a round open at a crash is never resumed (the
+ * next one is fresh, aggregator.h), so nothing of a rule's round state is
+ * replayed at start-up. The plain rules keep a running weighted sum
+ * (rule-sum.c), whose memory does not grow with the agents; a rule that
+ * needs every update (a coordinate median) may buffer them.
+ *
+ * To add a rule: one file exporting an fmi_agg_rule, one row in rules[]
+ * (round.c), an id in enum fm_agg_rule_id; the [aggregate] rule key
+ * selects it by name.
+ */
 
 #define FMI_AGG_MAX_OPT_VECS 2
 
-typedef struct fmi_agg_rule_args {
-	size_t n;          /* parameters */
-	const double *acc; /* sum of w_i * delta_i, n */
-	double wsum;       /* sum of w_i, > 0 */
-	double lr;         /* server learning rate */
-	double beta1, beta2, tau;
-	float *g; /* the model to step, n, updated in place */
-	float *opt[FMI_AGG_MAX_OPT_VECS]; /* the rule's n_opt vectors, n each */
-} fmi_agg_rule_args;
+/* What a round starts from. The pointers are borrowed until end. */
+typedef struct fmi_agg_rule_round {
+	size_t n;            /* parameters */
+	const float *global; /* n; NULL: no global model yet (round 1) */
+	/* the rule's n_opt persisted vectors, n each; NULL with global */
+	const float *opt[FMI_AGG_MAX_OPT_VECS];
+	double lr; /* server learning rate (config or the rule's default) */
+	double beta1, beta2, tau; /* [aggregate] adam_* */
+	uint32_t quorum; /* updates that close the round early: a size hint
+	                  * only (a keyring reload may change it) */
+} fmi_agg_rule_round;
+
+/* One verified update (checked, weighed, clipped). Borrowed during add. */
+typedef struct fmi_agg_rule_update {
+	const float *params; /* n: a model, or a delta when base is NULL */
+	const float *base;   /* n: the model it was trained from; NULL */
+	double weight;       /* n_i: samples, capped at max_samples_weight */
+	double scale;        /* clip factor in (0, 1]; its delta is
+	                      * scale * (params - base) */
+} fmi_agg_rule_update;
+
+/* params[i] - base[i] in double (params[i] without a base): the update's
+ * delta before the clip factor. */
+static inline double
+fmi_agg_rule_update_diff(const fmi_agg_rule_update *u, size_t i)
+{
+	double d = (double)u->params[i];
+
+	if (u->base)
+		d -= (double)u->base[i];
+	return d;
+}
 
 typedef struct fmi_agg_rule {
-	uint32_t id;      /* enum fm_agg_rule_id */
-	const char *name; /* config value */
+	uint32_t id;      /* enum fm_agg_rule_id, in the state file */
+	const char *name; /* the [aggregate] rule value */
 	double default_lr;
-	uint32_t n_opt; /* optimiser vectors kept between rounds */
-	/* One server step from the weighted mean delta acc / wsum. Pure. */
-	void (*apply)(const fmi_agg_rule_args *args);
+	uint32_t n_opt; /* vectors persisted between rounds, <= MAX_OPT */
+	/* Allocates the round's state into *ret_state. 0 or -ENOMEM. */
+	int (*begin)(const fmi_agg_rule_round *rd, void **ret_state);
+	/* Takes one update. 0, or a negative errno (-ENOMEM) with the
+	 * state as it was: the update is then refused (INTERNAL). */
+	int (*add)(void *state, const fmi_agg_rule_update *u);
+	/* Writes the candidate model next[n] and the persisted vectors
+	 * next_opt[k][n] (k < n_opt). Called after at least one add. 0 or a
+	 * negative errno (-ENOMEM: retried). Non-finite values are the
+	 * caller's to catch. */
+	int (*finish)(void *state, float *next, float *const *next_opt);
+	/* Frees the state (not NULL). */
+	void (*end)(void *state);
 } fmi_agg_rule;
 
 extern const fmi_agg_rule fmi_agg_rule_fedavg;
@@ -42,6 +103,24 @@ extern const fmi_agg_rule fmi_agg_rule_fedadam;
 /* The rule with that id or name, or NULL. */
 const fmi_agg_rule *fmi_agg_rule_get(uint32_t id);
 const fmi_agg_rule *fmi_agg_rule_find(const char *name);
+
+/*
+ * rule-sum.c: the running weighted sum the plain rules share, as their
+ * begin, add and end. A rule's finish reads it as fmi_agg_sum.
+ */
+typedef struct fmi_agg_sum {
+	fmi_agg_rule_round rd; /* a copy; its pointers borrowed */
+	double wsum;           /* sum of w_i */
+	double acc[];          /* rd.n: sum of w_i * scale_i * diff_i */
+} fmi_agg_sum;
+
+int fmi_agg_sum_begin(const fmi_agg_rule_round *rd, void **ret_state) FM_WUR;
+int fmi_agg_sum_add(void *state, const fmi_agg_rule_update *u) FM_WUR;
+void fmi_agg_sum_end(void *state);
+
+/* The weighted mean acc / wsum into next[rd.n]: round 1 of the plain
+ * rules, the mean of the models sent. */
+void fmi_agg_sum_mean(const fmi_agg_sum *s, float *next);
 
 /* ---- peers: one slot per sender key id (open addressing) -------------- */
 
@@ -193,8 +272,7 @@ struct fm_agg {
 	int64_t idle_until_ms; /* IDLE ends */
 	int64_t retry_ms;      /* a failed phase is retried */
 	uint32_t n_updates;
-	double *acc; /* n_params: sum of w * delta */
-	double wsum;
+	void *rule_state; /* the rule's, from the round's first update */
 	float *next; /* AGGREGATE's candidate model */
 	float *next_opt[FMI_AGG_MAX_OPT_VECS];
 
@@ -209,6 +287,14 @@ void fmi_agg_tick(fm_agg *a, int64_t now_ms);
 uint32_t fmi_agg_next_tick(const fm_agg *a, int64_t now_ms);
 /* Updates the open round needs (quorum 0: every enrolled key). */
 uint32_t fmi_agg_quorum(const fm_agg *a);
+/*
+ * Gives one verified update of layout_id and n_params to the rule,
+ * beginning the round's rule state at its first update (a model's first
+ * round then adopts the layout). 0, or the negative errno of begin or
+ * add (-ENOMEM) with nothing changed.
+ */
+int fmi_agg_round_add(fm_agg *a, uint32_t layout_id, uint32_t n_params,
+    const fmi_agg_rule_update *u) FM_WUR;
 
 /* agg.c, with a->lock held. */
 void fmi_agg_emit(fm_agg *a, const fm_agg_event *ev);

@@ -1,8 +1,9 @@
 /*
  * One request, one reply: the envelope checks in the order aggregator.h
- * lists them, then HELLO (-> ROUND) or UPDATE (-> VERDICT). Updates are
- * folded into the round's accumulator as they come (sum of w * delta in
- * double), so nothing per agent is kept but its peer slot.
+ * lists them, then HELLO (-> ROUND) or UPDATE (-> VERDICT). A verified
+ * update is handed, weighed and clipped, to the round's aggregation rule
+ * as it comes (fmi_agg_round_add()); the plain rules fold it into a
+ * running sum, so nothing per agent is kept but its peer slot.
  */
 #include <errno.h>
 #include <math.h>
@@ -171,28 +172,14 @@ delta_norm2(const fm_agg *a, const fm_proto_update *u)
 	return s;
 }
 
-/* Takes the layout of the first update of a model's first round. */
-static int
-adopt_layout(fm_agg *a, const fm_proto_update *u)
-{
-	if (a->acc)
-		return 0;
-	a->acc = calloc(u->n_params, sizeof(double));
-	if (!a->acc)
-		return -ENOMEM;
-	a->layout_id = u->layout_id;
-	a->n_params = u->n_params;
-	return 0;
-}
-
-/* Checks and folds in one update. Returns the verdict's reason (or
+/* Checks one update and hands it to the rule. Returns the verdict's reason (or
  * INTERNAL on allocation failure). */
 static uint32_t
 take_update(
     fm_agg *a, struct req *q, const fm_proto_update *u, bool *ret_clipped)
 {
-	double norm, scale = 1, w;
-	bool from_global;
+	fmi_agg_rule_update ru;
+	double norm, scale = 1;
 	uint64_t samples;
 
 	if (u->samples == 0 || u->n_params == 0 ||
@@ -215,21 +202,20 @@ take_update(
 		scale = a->cfg.clip_norm / norm;
 		*ret_clipped = true;
 	}
-	if (adopt_layout(a, u) < 0)
-		return FM_PROTO_REASON_INTERNAL;
 	samples = u->samples < a->cfg.max_samples_weight
 	    ? u->samples
 	    : a->cfg.max_samples_weight;
-	w = (double)samples;
-	from_global = u->kind == FM_PROTO_UPDATE_PARAMS && a->version;
-	for (size_t i = 0; i < u->n_params; i++) {
-		double d = (double)u->params[i];
-
-		if (from_global)
-			d -= (double)a->global[i];
-		a->acc[i] += w * scale * d;
-	}
-	a->wsum += w;
+	ru = (fmi_agg_rule_update) {
+		.params = u->params,
+		/* a model trained from the global one: its delta */
+		.base = u->kind == FM_PROTO_UPDATE_PARAMS && a->version
+		    ? a->global
+		    : NULL,
+		.weight = (double)samples,
+		.scale = scale,
+	};
+	if (fmi_agg_round_add(a, u->layout_id, u->n_params, &ru) < 0)
+		return FM_PROTO_REASON_INTERNAL;
 	a->n_updates++;
 	a->accepted++;
 	if (*ret_clipped)

@@ -3,8 +3,11 @@
  * returns the phase to be in next (its own to wait); fmi_agg_tick() runs
  * them until one waits. Secure aggregation's masking and unmasking will
  * be rows between COLLECT and AGGREGATE. The aggregation rules are the
- * sibling files rule-*.c, listed in rules[] below.
+ * sibling files rule-*.c, listed in rules[] below, and driven here through
+ * their lifecycle (aggregator-int.h): begin at a round's first update,
+ * add for each, finish at AGGREGATE, end when the round is over.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +15,8 @@
 
 #include "aggregator/aggregator-int.h"
 
+/* Every rule, selected by the [aggregate] rule key (by name) and stored in
+ * the state file (by id). A new rule is one file and one row here. */
 static const fmi_agg_rule *const rules[] = {
 	&fmi_agg_rule_fedavg,
 	&fmi_agg_rule_fedadam,
@@ -48,6 +53,57 @@ failed(
 	        .error = error });
 }
 
+/* Frees the rule's state of the round, if it began. */
+static void
+round_end(fm_agg *a)
+{
+	if (a->rule_state)
+		a->rule->end(a->rule_state);
+	a->rule_state = NULL;
+}
+
+int
+fmi_agg_round_add(fm_agg *a, uint32_t layout_id, uint32_t n_params,
+    const fmi_agg_rule_update *u)
+{
+	bool began = false;
+	int r;
+
+	if (!a->rule_state) {
+		fmi_agg_rule_round rd = {
+			.n = n_params,
+			.lr = a->lr,
+			.beta1 = a->cfg.adam_beta1,
+			.beta2 = a->cfg.adam_beta2,
+			.tau = a->cfg.adam_tau,
+			.quorum = fmi_agg_quorum(a),
+		};
+
+		if (a->version) {
+			rd.global = a->global;
+			for (uint32_t k = 0; k < a->rule->n_opt; k++)
+				rd.opt[k] = a->opt[k];
+		}
+		r = a->rule->begin(&rd, &a->rule_state);
+		if (r < 0)
+			return r;
+		began = true;
+	}
+	r = a->rule->add(a->rule_state, u);
+	if (r < 0) {
+		if (began)
+			round_end(a);
+		return r;
+	}
+	if (began) {
+		/* A model's first round: the layout is the first update's
+		 * (the caller checked it against a pinned one). */
+		a->layout_id = layout_id;
+		a->n_params = n_params;
+	}
+	return 0;
+}
+
 /* Ends the open round without a new model. */
 static uint32_t
 abandon(fm_agg *a)
@@ -58,12 +114,11 @@ abandon(fm_agg *a)
 	        .round = a->last_opened,
 	        .version = a->version,
 	        .n_updates = a->n_updates });
+	round_end(a);
 	/* A layout adopted from this round's updates was never published. */
 	if (a->version == 0 && a->n_params) {
 		a->layout_id = a->cfg.layout_id;
 		a->n_params = 0;
-		free(a->acc);
-		a->acc = NULL;
 	}
 	a->n_updates = 0;
 	return FM_AGG_PHASE_OPEN;
@@ -86,11 +141,9 @@ phase_open(fm_agg *a, int64_t now_ms)
 		failed(a, now_ms, "write the state file", a->state_path, r);
 		return FM_AGG_PHASE_OPEN;
 	}
+	assert(!a->rule_state);
 	a->last_opened = round;
 	a->n_updates = 0;
-	a->wsum = 0;
-	if (a->acc)
-		memset(a->acc, 0, (size_t)a->n_params * sizeof(double));
 	a->opened_ms = now_ms;
 	a->deadline_ms = now_ms + a->cfg.deadline_ms;
 	fmi_agg_emit(a,
@@ -156,30 +209,10 @@ phase_aggregate(fm_agg *a, int64_t now_ms)
 		failed(a, now_ms, "allocate the next model", "", r);
 		return FM_AGG_PHASE_AGGREGATE;
 	}
-	if (a->version == 0) {
-		/* No global yet: the weighted mean of the models sent. */
-		for (size_t i = 0; i < n; i++)
-			a->next[i] = (float)(a->acc[i] / a->wsum);
-		for (uint32_t k = 0; k < a->rule->n_opt; k++)
-			memset(a->next_opt[k], 0, n * sizeof(float));
-	} else {
-		fmi_agg_rule_args args = {
-			.n = n,
-			.acc = a->acc,
-			.wsum = a->wsum,
-			.lr = a->lr,
-			.beta1 = a->cfg.adam_beta1,
-			.beta2 = a->cfg.adam_beta2,
-			.tau = a->cfg.adam_tau,
-			.g = a->next,
-		};
-
-		memcpy(a->next, a->global, n * sizeof(float));
-		for (uint32_t k = 0; k < a->rule->n_opt; k++) {
-			memcpy(a->next_opt[k], a->opt[k], n * sizeof(float));
-			args.opt[k] = a->next_opt[k];
-		}
-		a->rule->apply(&args);
+	r = a->rule->finish(a->rule_state, a->next, a->next_opt);
+	if (r < 0) {
+		failed(a, now_ms, "aggregate the updates", "", r);
+		return FM_AGG_PHASE_AGGREGATE;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(a->next[i])) {
@@ -189,6 +222,7 @@ phase_aggregate(fm_agg *a, int64_t now_ms)
 			return abandon(a);
 		}
 	}
+	round_end(a);
 	return FM_AGG_PHASE_PERSIST;
 }
 
