@@ -1,9 +1,9 @@
 /*
  * Tests for aggregator/round.c and the rules: FedAvg and FedAdam against
  * hand computations, quorum and deadline, an agent vanishing, abandoned
- * rounds, max_rounds, and the state directory: resumed after a clean
- * stop and after a kill, replay marks remembered, corrupt state refused,
- * failed writes retried.
+ * rounds, max_rounds (also across a restart), and the state directory:
+ * resumed after a clean stop and after a kill, replay marks remembered, corrupt
+ * state refused, failed writes retried.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -368,6 +368,90 @@ test_round_state_resumed(void **state)
 	fleet_free(&f);
 }
 
+/*
+ * An aggregator whose state already holds max_rounds published rounds
+ * publishes nothing more when restarted (killed after its last round, or
+ * restarted with a lower max_rounds): finished from the start, round and
+ * model as they were, updates for a next round refused; with a higher
+ * max_rounds it goes on.
+ */
+static void
+test_round_max_rounds_after_restart(void **state)
+{
+	float p[N] = { 1, 2, 3 }, q[N] = { 4, 5, 6 }, g[N];
+	char dir[64];
+	fm_agg_config c;
+	fleet f;
+	fm_agg *a;
+	fm_agg_status st;
+	fm_proto_round m;
+	fm_proto_update u;
+	fm_proto_verdict v;
+
+	fleet_init(&f, 2);
+	temp_dir(dir);
+	config_in(&c, dir);
+	c.max_rounds = 2;
+	a = agg_start(&c, &f, 2);
+	for (uint64_t r = 1; r <= 2; r++)
+		for (size_t i = 0; i < 2; i++)
+			accept(a, &f, i, r, r - 1, 1, p, T0 + 1000 * r);
+	fm_agg_status_get(a, &st);
+	assert_true(st.finished);
+	fm_agg_free(a); /* killed: no persist */
+
+	for (uint64_t max = 2; max >= 1; max--) {
+		unsigned events[16] = { 0 };
+
+		c.max_rounds = max;
+		a = agg_start(&c, &f, 2);
+		fm_agg_set_event_handler(a, count_events, events);
+		fm_agg_tick(a, T0 + 1000000);
+		do_hello(a, &f, 0, 2, T0 + 1000001, &m);
+		assert_int_equal(m.phase, FM_PROTO_PHASE_IDLE);
+		assert_int_equal(m.round, 2);
+		assert_int_equal(m.version, 2);
+		fm_proto_round_clear(&m);
+		/* Both agents' updates for a round 3 are refused. */
+		for (size_t i = 0; i < 2; i++) {
+			u = update_of(3, 2, 1, q, N);
+			assert_int_equal(
+			    do_update(a, &f, i, &u, T0 + 1000002, &v),
+			    FM_PROTO_REASON_ROUND_CLOSED);
+		}
+		fm_agg_tick(a, T0 + 2000000);
+		fm_agg_status_get(a, &st);
+		assert_true(st.finished);
+		assert_int_equal(st.phase, FM_AGG_PHASE_IDLE);
+		assert_int_equal(
+		    fm_agg_next_tick_ms(a, T0 + 2000000), UINT32_MAX);
+		assert_int_equal(st.round, 2);
+		assert_int_equal(st.version, 2);
+		assert_int_equal(st.rounds_published, 2);
+		assert_int_equal(events[FM_AGG_EVENT_ROUND_OPENED], 0);
+		assert_int_equal(events[FM_AGG_EVENT_PUBLISHED], 0);
+		model_of(a, 2, g);
+		assert_memory_equal(g, p, sizeof(p));
+		fm_agg_free(a);
+	}
+
+	/* One more allowed: round 3 opens and publishes, then no more. */
+	c.max_rounds = 3;
+	a = agg_start(&c, &f, 2);
+	fm_agg_status_get(a, &st);
+	assert_false(st.finished);
+	for (size_t i = 0; i < 2; i++)
+		accept(a, &f, i, 3, 2, 1, q, T0 + 3000000);
+	fm_agg_status_get(a, &st);
+	assert_true(st.finished);
+	assert_int_equal(st.version, 3);
+	model_of(a, 3, g);
+	assert_memory_equal(g, q, sizeof(q));
+	fm_agg_free(a);
+	remove_dir(dir);
+	fleet_free(&f);
+}
+
 static void
 test_round_killed_mid_round(void **state)
 {
@@ -639,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_round_abandoned_below_min_updates),
 		cmocka_unit_test(test_round_max_rounds),
 		cmocka_unit_test(test_round_state_resumed),
+		cmocka_unit_test(test_round_max_rounds_after_restart),
 		cmocka_unit_test(test_round_killed_mid_round),
 		cmocka_unit_test(test_round_corrupt_state_refused),
 		cmocka_unit_test(test_round_failed_writes_retried),
