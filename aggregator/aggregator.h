@@ -15,8 +15,12 @@
  * are ROUND_CLOSED. COLLECT takes updates until `quorum` were accepted or
  * the deadline passes; at the deadline with fewer than `min_updates` the
  * round is abandoned (no new global model) and the next one opens at
- * once. AGGREGATE applies the rule (FedAvg or FedAdam) to the streamed
- * weighted sum of deltas into a candidate model; PERSIST writes it (a
+ * once. Each accepted update goes to the aggregation rule as it comes
+ * (FedAvg and FedAdam fold it into a weighted sum of deltas, so memory
+ * does not grow with the agents); AGGREGATE asks the rule for a candidate
+ * model, from round 1 on (the rule decides what a model's first round
+ * makes: for both, the weighted mean of the models sent); PERSIST writes
+ * it (a
  * failed write is retried at every tick; nothing is published that is
  * not on disk); PUBLISH makes it the global model, whose version is the
  * round that made it. IDLE pauses `interval_ms` while agents fetch it.
