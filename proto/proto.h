@@ -11,7 +11,8 @@
  * key, body that does not open, garbage) gets an unsealed FM_PROTO_ERROR
  * envelope carrying only a reason code, which the agent treats as a hint.
  *
- * Exchanges (the agent always asks, the aggregator only answers):
+ * Exchanges (the agent always asks, the aggregator only answers; the
+ * message table below, fm_proto_msg_get(), is the list code reads):
  *   HELLO  -> ROUND     join, and ask what round is open (also the poll)
  *   UPDATE -> VERDICT   contribute to the open round
  *   any    -> ERROR     could not be answered sealed (reason in clear)
