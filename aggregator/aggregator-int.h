@@ -1,7 +1,7 @@
 /*
  * aggregator internals, shared by the files of aggregator/ only (and its
  * tests): the object, the peer table, the rules' ops table, the state
- * file and the replay journal.
+ * file, the replay journal and the request handlers.
  */
 #ifndef FM_AGGREGATOR_INT_H
 #define FM_AGGREGATOR_INT_H
@@ -307,7 +307,54 @@ int fmi_agg_save(fm_agg *a, uint64_t last_opened, uint64_t version,
 /* Writes the state file when the journal has grown long. */
 void fmi_agg_compact(fm_agg *a);
 
-/* handle.c, with a->lock held. */
+/* ---- requests: the dispatch (dispatch.c) and the handlers (handle.c) -- */
+
+/* A request being answered. */
+typedef struct fmi_agg_req {
+	fm_proto_envelope e;
+	bool have_header;   /* e.h can be echoed */
+	const char *label;  /* the sender's keyring label */
+	fmi_agg_peer *peer; /* once the sender is enrolled */
+	uint8_t *body;      /* opened body */
+	size_t body_len;
+} fmi_agg_req;
+
+/*
+ * The aggregator's side of one request row of proto's message table.
+ * Before answer is called, the dispatch has passed the envelope checks,
+ * decoded the body with the row's codec, run check, and found the round
+ * in a phase the row allows (else ROUND_CLOSED). All with a->lock held.
+ */
+typedef struct fmi_agg_handler {
+	/* Optional: the reason the decoded body in earns by itself, before
+	 * the phase is looked at (MALFORMED), or FM_PROTO_OK. Pure. */
+	uint32_t (*check)(const void *in);
+	/* Acts on in (the request's body struct) and fills out (the reply
+	 * row's body struct, zeroed; what it points to is borrowed from a,
+	 * never freed by the dispatch). Returns FM_PROTO_OK, or the reason
+	 * the request is refused with. */
+	uint32_t (*answer)(fm_agg *a, fmi_agg_req *q, const void *in, void *out,
+	    int64_t now_ms);
+	/* NULL: every refusal is an unsealed ERROR. Else refusals are
+	 * sealed replies (UPDATE's VERDICT): this fills out (zeroed) to say
+	 * reason for a refusal before answer ran; answer fills out itself. */
+	void (*refusal)(
+	    const fm_agg *a, uint32_t reason, void *out, int64_t now_ms);
+} fmi_agg_handler;
+
+/* The handlers by message type (handle.c): exactly the request rows of
+ * the message table have an answer. */
+extern const fmi_agg_handler fmi_agg_handlers[FM_PROTO_TYPE_END];
+
+/* Whether fmi_agg_handlers[] has an answer for every request row of the
+ * message table and for nothing else (checked at the first request). */
+bool fmi_agg_handlers_match_table(void);
+
+/* The round's phase as the agents see it (enum fm_proto_phase), which
+ * the message table's phases refer to: COLLECT, or IDLE for the rest. */
+uint32_t fmi_agg_wire_phase(const fm_agg *a);
+
+/* dispatch.c, with a->lock held. */
 int fmi_agg_handle(fm_agg *a, const uint8_t *req, size_t len, int64_t now_ms,
     uint8_t **ret_reply, size_t *ret_len) FM_WUR;
 

@@ -32,16 +32,21 @@
  * Checks, in order, each answered with its reason (proto.h). Before the
  * body is opened, with an unsealed ERROR: size over max_message_bytes
  * (TOO_LARGE), not an envelope (MALFORMED), another protocol version
- * (VERSION), an ERROR/ROUND/VERDICT envelope sent to us (UNEXPECTED),
- * another recipient (RECIPIENT), a sender not enrolled (UNKNOWN_KEY), a
- * timestamp outside the skew window (CLOCK), a body that does not open
- * with the sender's session (BAD_SEAL), a sequence not above the highest
- * seen from that sender, in this process or before a restart (REPLAY).
- * Then by type: a HELLO body that does not decode is MALFORMED
- * (unsealed); a HELLO is answered with a sealed ROUND. An UPDATE is
- * answered with a sealed VERDICT: body not decoding or 0 samples
- * (MALFORMED), round not open for updates (ROUND_CLOSED), already
- * contributed (DUPLICATE), another layout or length (LAYOUT), trained
+ * (VERSION), a type that is not a request of proto's message table
+ * (ERROR, ROUND, VERDICT: UNEXPECTED), another recipient (RECIPIENT), a
+ * sender not enrolled (UNKNOWN_KEY), a timestamp outside the skew window
+ * (CLOCK), a body that does not open with the sender's session
+ * (BAD_SEAL), a sequence not above the highest seen from that sender, in
+ * this process or before a restart (REPLAY). Then by the type's row of
+ * the message table and its handler (aggregator/handle.c): the body
+ * decoded with the row's codec (MALFORMED), the handler's own check of
+ * it, the round in a phase the row allows (ROUND_CLOSED), the handler's
+ * answer. A HELLO is taken in every phase and answered with a sealed
+ * ROUND; its refusals (MALFORMED) are unsealed. An UPDATE is answered
+ * with a sealed VERDICT, also when refused: body not decoding, 0 samples
+ * or no parameters (MALFORMED), a phase other than COLLECT or another
+ * round (ROUND_CLOSED), already contributed (DUPLICATE), another layout
+ * or length (LAYOUT), trained
  * from another global version (STALE_BASE), delta norm over clip_norm
  * with norm_action refuse (NORM; with clip it is scaled to the bound and
  * the verdict says clipped). The sample weight is capped at

@@ -117,7 +117,7 @@ wall_ms(void)
 }
 
 /* Maps an error of the network or of the client's own calls to the ones
- * fm_fed_client_hello() promises. */
+ * fm_fed_client_call() promises. */
 static int
 client_errno(const fm_fed_client *c, int r)
 {
@@ -250,9 +250,11 @@ body_errno(int r)
 }
 
 int
-fm_fed_client_hello(fm_fed_client *c, const fm_proto_hello *m,
-    fm_proto_round *ret, uint32_t *ret_reason)
+fm_fed_client_call(fm_fed_client *c, uint32_t type, uint64_t round,
+    const void *m, void *ret, uint32_t *ret_reason)
 {
+	const fm_proto_msg *row = fm_proto_msg_get(type);
+	const fm_proto_msg *reply_row;
 	uint8_t *body = NULL, *reply = NULL;
 	size_t len = 0, reply_len = 0;
 	uint32_t reason = FM_PROTO_OK;
@@ -260,17 +262,18 @@ fm_fed_client_hello(fm_fed_client *c, const fm_proto_hello *m,
 
 	if (ret_reason)
 		*ret_reason = FM_PROTO_OK;
-	if (!c || !m || !ret || !ret_reason)
+	if (!c || !m || !ret || !ret_reason || !fm_proto_msg_is_request(row))
 		return -EINVAL;
-	r = fm_proto_hello_encode(m, &body, &len);
+	reply_row = fm_proto_msg_get(row->reply_type);
+	r = row->codec->encode(m, &body, &len);
 	if (r < 0)
 		return r;
-	r = exchange(c, FM_PROTO_HELLO, 0, body, len, FM_PROTO_ROUND, &reply,
+	r = exchange(c, type, round, body, len, reply_row->type, &reply,
 	    &reply_len, &reason);
 	free(body);
 	if (r < 0)
 		goto out;
-	r = fm_proto_round_decode(reply, reply_len, ret);
+	r = reply_row->codec->decode(reply, reply_len, ret);
 	free(reply);
 	if (r < 0)
 		r = body_errno(r);
@@ -280,31 +283,16 @@ out:
 }
 
 int
+fm_fed_client_hello(fm_fed_client *c, const fm_proto_hello *m,
+    fm_proto_round *ret, uint32_t *ret_reason)
+{
+	return fm_fed_client_call(c, FM_PROTO_HELLO, 0, m, ret, ret_reason);
+}
+
+int
 fm_fed_client_update(fm_fed_client *c, const fm_proto_update *m,
     fm_proto_verdict *ret, uint32_t *ret_reason)
 {
-	uint8_t *body = NULL, *reply = NULL;
-	size_t len = 0, reply_len = 0;
-	uint32_t reason = FM_PROTO_OK;
-	int r;
-
-	if (ret_reason)
-		*ret_reason = FM_PROTO_OK;
-	if (!c || !m || !ret || !ret_reason)
-		return -EINVAL;
-	r = fm_proto_update_encode(m, &body, &len);
-	if (r < 0)
-		return r;
-	r = exchange(c, FM_PROTO_UPDATE, m->round, body, len, FM_PROTO_VERDICT,
-	    &reply, &reply_len, &reason);
-	free(body);
-	if (r < 0)
-		goto out;
-	r = fm_proto_verdict_decode(reply, reply_len, ret);
-	free(reply);
-	if (r < 0)
-		r = body_errno(r);
-out:
-	*ret_reason = r == -EPERM ? reason : FM_PROTO_OK;
-	return r;
+	return fm_fed_client_call(
+	    c, FM_PROTO_UPDATE, m ? m->round : 0, m, ret, ret_reason);
 }

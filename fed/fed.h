@@ -109,12 +109,15 @@ fm_fed_client *fm_fed_client_free(fm_fed_client *c);
 void fm_fed_client_cancel(fm_fed_client *c);
 
 /*
- * Sends HELLO m (header round 0) and waits for the ROUND reply into *ret
- * (caller clears it with fm_proto_round_clear(); on failure *ret owns
- * nothing). Each request uses a new sequence number, spent even when the
- * request fails; timeout_ms bounds the send and the reply together. One
- * thread at a time per client (fm_fed_client_cancel() excepted).
- * Returns 0, or:
+ * One request and its reply, as proto's message table says: sends m
+ * (the body struct of type, a request row of the table) in an envelope
+ * with header round, and waits for the reply of the row's reply type
+ * into *ret (that type's body struct; the caller clears it with the
+ * reply codec's clear, e.g. fm_proto_round_clear(); *ret is written only
+ * when a reply was opened, and owns nothing on failure). Each request
+ * uses a new sequence number, spent even when the request fails;
+ * timeout_ms bounds the send and the reply together. One thread at a
+ * time per client (fm_fed_client_cancel() excepted). Returns 0, or:
  *   -ETIMEDOUT     no reply in time (aggregator away or slow)
  *   -ECONNRESET    the connection dropped while waiting (aggregator
  *                  restarted, or it refused an oversized request)
@@ -127,22 +130,27 @@ void fm_fed_client_cancel(fm_fed_client *c);
  *   -EBADMSG       a reply that does not open with the pinned key, is
  *                  from another key id or to another, is not fresh,
  *                  answers another request, or is malformed
- *   -EPROTO        a valid reply of an unexpected type
- *   -EINVAL        m out of range (the encoder's check), -EDOM
+ *   -EPROTO        a valid reply of another type than the table's
+ *   -EINVAL        type not a request of the table, an argument NULL,
+ *                  or m out of range (the encoder's check), -EDOM
  *                  (non-finite float in m); no sequence number spent
  *   -EMSGSIZE, -ENOMEM, -EIO
  *   the errno of extending the lease file (nothing was sent)
  * *ret_reason is set on every return: the ERROR's reason with -EPERM,
  * else FM_PROTO_OK.
  */
-int fm_fed_client_hello(fm_fed_client *c, const fm_proto_hello *m,
-    fm_proto_round *ret, uint32_t *ret_reason) FM_WUR;
+int fm_fed_client_call(fm_fed_client *c, uint32_t type, uint64_t round,
+    const void *m, void *ret, uint32_t *ret_reason) FM_WUR;
 
 /*
- * Sends UPDATE m (header round m->round) and waits for the VERDICT into
- * *ret. Returns 0 when a sealed verdict came back (accepted or not: see
- * ret->reason), else the errors of fm_fed_client_hello().
+ * Typed calls for the agent's two requests: HELLO m (header round 0)
+ * answered by a ROUND (clear with fm_proto_round_clear()), and UPDATE m
+ * (header round m->round) answered by a VERDICT, whose reason says
+ * whether it was accepted (0 then means a sealed verdict came back,
+ * accepted or not). Errors: those of fm_fed_client_call().
  */
+int fm_fed_client_hello(fm_fed_client *c, const fm_proto_hello *m,
+    fm_proto_round *ret, uint32_t *ret_reason) FM_WUR;
 int fm_fed_client_update(fm_fed_client *c, const fm_proto_update *m,
     fm_proto_verdict *ret, uint32_t *ret_reason) FM_WUR;
 

@@ -46,12 +46,6 @@ fm_proto_header_ad(const fm_proto_header *h, uint8_t ret[FM_PROTO_AD_BYTES])
 }
 
 static bool
-type_is_valid(uint32_t type)
-{
-	return type >= FM_PROTO_HELLO && type <= FM_PROTO_ERROR;
-}
-
-static bool
 reason_is_error(uint32_t reason)
 {
 	return reason > FM_PROTO_OK && reason < FM_PROTO_REASON_COUNT;
@@ -63,11 +57,13 @@ fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
     size_t *ret_len)
 {
 	Fedmon__V1__Envelope m = FEDMON__V1__ENVELOPE__INIT;
+	const fm_proto_msg *row;
 
 	assert(h && ret_buf && ret_len);
-	if (h->version == 0 || !type_is_valid(h->type))
+	row = fm_proto_msg_get(h->type);
+	if (h->version == 0 || !row)
 		return -EINVAL;
-	if (h->type == FM_PROTO_ERROR) {
+	if (!row->codec) {
 		if (!reason_is_error(error) || sealed_len > 0)
 			return -EINVAL;
 	} else if (error != FM_PROTO_OK || !sealed || sealed_len == 0) {
@@ -91,13 +87,17 @@ fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
 	    &m.base, FM_PROTO_ENVELOPE_MAX_BYTES, ret_buf, ret_len);
 }
 
-/* Checks a decoded envelope of our version. 0 or -EBADMSG. */
+/* Checks a decoded envelope of our version: a type of the message
+ * table; a reason and no body for a type without one (ERROR), else a
+ * body and no reason. 0 or -EBADMSG. */
 static int
 validate(const Fedmon__V1__Envelope *m)
 {
-	if (!type_is_valid(m->type))
+	const fm_proto_msg *row = fm_proto_msg_get(m->type);
+
+	if (!row)
 		return -EBADMSG;
-	if (m->type == FM_PROTO_ERROR)
+	if (!row->codec)
 		return reason_is_error(m->error) && m->sealed.len == 0
 		    ? 0
 		    : -EBADMSG;

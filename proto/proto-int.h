@@ -49,4 +49,10 @@ int fmi_proto_pack(const ProtobufCMessage *m, size_t cap, uint8_t **ret_buf,
 /* Whether all n floats of v are finite (true for n = 0). */
 bool fmi_proto_floats_are_finite(const float *v, size_t n);
 
+/* The body codecs of the message table (msg.c), one per body file. */
+extern const fm_proto_codec fmi_proto_hello_codec;
+extern const fm_proto_codec fmi_proto_round_codec;
+extern const fm_proto_codec fmi_proto_update_codec;
+extern const fm_proto_codec fmi_proto_verdict_codec;
+
 #endif

@@ -11,7 +11,8 @@
  * key, body that does not open, garbage) gets an unsealed FM_PROTO_ERROR
  * envelope carrying only a reason code, which the agent treats as a hint.
  *
- * Exchanges (the agent always asks, the aggregator only answers):
+ * Exchanges (the agent always asks, the aggregator only answers; the
+ * message table below, fm_proto_msg_get(), is the list code reads):
  *   HELLO  -> ROUND     join, and ask what round is open (also the poll)
  *   UPDATE -> VERDICT   contribute to the open round
  *   any    -> ERROR     could not be answered sealed (reason in clear)
@@ -27,7 +28,8 @@
  * owns, and are the fuzz targets' entry points. Errors:
  *   -EMSGSIZE         longer than the cap
  *   -EBADMSG          not a valid protobuf message of that type, or a
- *                     field out of its range (unknown type or reason,
+ *                     field out of its range (a type the message
+ *                     table lacks, an unknown reason,
  *                     a params vector whose length disagrees with
  *                     n_params, a string too long), or an encoding
  *                     that would need more than twice its length (+16
@@ -65,6 +67,9 @@ enum fm_proto_type {
 	FM_PROTO_UPDATE = 3,  /* agent -> aggregator: a model update */
 	FM_PROTO_VERDICT = 4, /* aggregator -> agent: accepted or why not */
 	FM_PROTO_ERROR = 5,   /* aggregator -> agent, unsealed: reason only */
+	FM_PROTO_TYPE_END     /* one above the last: bounds arrays by type;
+	                       * which types exist is the message table's
+	                       * (fm_proto_msg_get()) */
 };
 
 /* Why a message was refused. Stable numbers: they go on the wire and
@@ -126,9 +131,10 @@ typedef struct fm_proto_envelope {
  * Encodes h and sealed[sealed_len] (or, for FM_PROTO_ERROR, error and no
  * body) into a new buffer *ret_buf (malloc'd; the caller frees) of
  * *ret_len bytes. h->version is written as given. Errors: -EMSGSIZE
- * (over the cap), -EINVAL (version 0, type out of range, an ERROR with a
- * body or with error not a reason other than FM_PROTO_OK, another type
- * without a body or with error not 0), -ENOMEM. Thread-safe.
+ * (over the cap), -EINVAL (version 0, a type without a row in the
+ * message table, an ERROR with a body or with error not a reason other
+ * than FM_PROTO_OK, another type without a body or with error not 0),
+ * -ENOMEM. Thread-safe.
  */
 int fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
     const uint8_t *sealed, size_t sealed_len, uint8_t **ret_buf,
@@ -138,7 +144,8 @@ int fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
  * Decodes buf[len] into *ret (which the caller later passes to
  * fm_proto_envelope_clear(); *ret is overwritten, so it must own
  * nothing). Checks len against the cap first, then the version, the type
- * and, for FM_PROTO_ERROR, the reason (not FM_PROTO_OK) and the absence
+ * (one with a row in the message table) and, for FM_PROTO_ERROR (the
+ * row without a body), the reason (not FM_PROTO_OK) and the absence
  * of a body; any other type must have a body and error 0. Errors: see
  * the top; on -EPROTONOSUPPORT ret->h is filled (and must be cleared),
  * on any other error *ret is left cleared. Thread-safe.
@@ -247,6 +254,71 @@ int fm_proto_verdict_decode(
  * zero it; idempotent; NULL is fine. */
 void fm_proto_round_clear(fm_proto_round *m);
 void fm_proto_update_clear(fm_proto_update *m);
+
+/* Any one body, for code that holds a message whatever its type (the
+ * aggregator's dispatch). A new body struct gets a member here. */
+typedef union fm_proto_body {
+	fm_proto_hello hello;
+	fm_proto_round round;
+	fm_proto_update update;
+	fm_proto_verdict verdict;
+} fm_proto_body;
+
+/* ---- the message table (msg.c) ------------------------------------------ */
+
+/*
+ * One row per message type, the only list of them: what the type's body
+ * is (its codec), which type answers it and in which phases of a round
+ * the aggregator takes it. The envelope's type check, the agent's client
+ * (fed/: fm_fed_client_call()) and the aggregator's dispatch (an array
+ * of handlers by type, aggregator/dispatch.c) read it, so nothing else
+ * lists the types. To add a message: the .proto message (and its line in
+ * tests/proto/test-schema.c), its struct above and a member of
+ * fm_proto_body, a body file with its encoder, decoder and codec (like
+ * hello.c), the type in enum fm_proto_type, its row in msg.c, and, for a
+ * request, its handler in the aggregator's array.
+ */
+
+/* A body's codec, over the body struct as void * (the typed functions
+ * above do the work). encode and decode as the typed ones; clear frees
+ * what a decoded struct owns and zeroes it (NULL-safe). */
+typedef struct fm_proto_codec {
+	size_t size; /* sizeof the body struct, <= sizeof(fm_proto_body) */
+	int (*encode)(const void *m, uint8_t **ret_buf, size_t *ret_len);
+	int (*decode)(const uint8_t *buf, size_t len, void *ret);
+	void (*clear)(void *m);
+} fm_proto_codec;
+
+/* The phases of enum fm_proto_phase as bits of fm_proto_msg.phases. */
+#define FM_PROTO_PHASE_BIT(phase) (1u << (phase))
+#define FM_PROTO_PHASES_ANY                                                    \
+	(FM_PROTO_PHASE_BIT(FM_PROTO_PHASE_IDLE) |                             \
+	    FM_PROTO_PHASE_BIT(FM_PROTO_PHASE_COLLECT))
+
+typedef struct fm_proto_msg {
+	uint32_t type;               /* enum fm_proto_type */
+	const char *name;            /* "hello", ...: stable, lowercase */
+	const fm_proto_codec *codec; /* its body; NULL: none (ERROR) */
+	uint32_t reply_type;         /* a request (agent -> aggregator): the
+	                              * type answering it when all is well
+	                              * (ERROR may always come instead);
+	                              * 0: a reply */
+	uint32_t phases;             /* a request: the FM_PROTO_PHASE_BIT()s
+	                              * of the round phases it is taken in
+	                              * (ROUND_CLOSED in others); 0: a reply */
+} fm_proto_msg;
+
+/* The row of type, or NULL when the table has none: the type does not
+ * exist in this protocol version. Pure, thread-safe. */
+const fm_proto_msg *fm_proto_msg_get(uint32_t type);
+
+/* Whether m is a request, sent by the agent and answered by the
+ * aggregator (it has a reply type). */
+bool fm_proto_msg_is_request(const fm_proto_msg *m);
+
+/* Whether the aggregator takes request m in round phase (enum
+ * fm_proto_phase); false for a reply or a phase out of range. */
+bool fm_proto_msg_is_allowed_in(const fm_proto_msg *m, uint32_t phase);
 
 /* ---- the control socket's messages (proto/control.proto, ctl.c) ------ */
 

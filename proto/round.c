@@ -107,3 +107,29 @@ fm_proto_round_clear(fm_proto_round *m)
 	free(m->params);
 	memset(m, 0, sizeof(*m));
 }
+
+/* The message table's view of the codec (msg.c). */
+static int
+codec_encode(const void *m, uint8_t **ret_buf, size_t *ret_len)
+{
+	return fm_proto_round_encode(m, ret_buf, ret_len);
+}
+
+static int
+codec_decode(const uint8_t *buf, size_t len, void *ret)
+{
+	return fm_proto_round_decode(buf, len, ret);
+}
+
+static void
+codec_clear(void *m)
+{
+	fm_proto_round_clear(m);
+}
+
+const fm_proto_codec fmi_proto_round_codec = {
+	.size = sizeof(fm_proto_round),
+	.encode = codec_encode,
+	.decode = codec_decode,
+	.clear = codec_clear,
+};

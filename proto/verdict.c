@@ -56,3 +56,31 @@ out_free:
 	fmi_proto_message_free(p);
 	return r;
 }
+
+/* The message table's view of the codec (msg.c). */
+static int
+codec_encode(const void *m, uint8_t **ret_buf, size_t *ret_len)
+{
+	return fm_proto_verdict_encode(m, ret_buf, ret_len);
+}
+
+static int
+codec_decode(const uint8_t *buf, size_t len, void *ret)
+{
+	return fm_proto_verdict_decode(buf, len, ret);
+}
+
+/* A VERDICT owns nothing: clearing is zeroing. */
+static void
+codec_clear(void *m)
+{
+	if (m)
+		memset(m, 0, sizeof(fm_proto_verdict));
+}
+
+const fm_proto_codec fmi_proto_verdict_codec = {
+	.size = sizeof(fm_proto_verdict),
+	.encode = codec_encode,
+	.decode = codec_decode,
+	.clear = codec_clear,
+};

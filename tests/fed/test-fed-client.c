@@ -574,6 +574,55 @@ test_fed_client_round_trip_tcp(void **state)
 }
 
 /* Each bad reply gets its code; the next good one goes through. */
+/* fm_fed_client_call() is driven by proto's message table: a request
+ * row goes through (the typed calls are its forms), anything else is
+ * -EINVAL before a sequence number is spent. */
+static void
+test_fed_client_call_table(void **state)
+{
+	char url[FM_NET_URL_BYTES];
+	struct fake *f = fake_start(inproc_url(), url);
+	fm_fed_client_config cfg = client_config(f, url);
+	fm_fed_client *c = NULL;
+	fm_proto_hello hello = sample_hello();
+	fm_proto_update update = sample_update();
+	fm_proto_body ret;
+	static const uint32_t not_requests[] = { 0, FM_PROTO_ROUND,
+		FM_PROTO_VERDICT, FM_PROTO_ERROR, FM_PROTO_TYPE_END,
+		UINT32_MAX };
+	uint32_t reason = 12345;
+
+	(void)state;
+	assert_int_equal(fm_fed_client_new(&cfg, agent, &c), 0);
+	memset(&ret, 0, sizeof(ret));
+	assert_int_equal(fm_fed_client_call(
+	                     c, FM_PROTO_HELLO, 0, &hello, &ret.round, &reason),
+	    0);
+	assert_int_equal(reason, FM_PROTO_OK);
+	assert_int_equal(ret.round.round, 7);
+	assert_int_equal(f->last.type, FM_PROTO_HELLO);
+	fm_proto_round_clear(&ret.round);
+	reason = 12345;
+	assert_int_equal(fm_fed_client_call(c, FM_PROTO_UPDATE, 9, &update,
+	                     &ret.verdict, &reason),
+	    0);
+	assert_int_equal(reason, FM_PROTO_OK);
+	assert_int_equal(ret.verdict.reason, FM_PROTO_REASON_NORM);
+	assert_int_equal(f->last.type, FM_PROTO_UPDATE);
+	assert_int_equal(f->last.round, 9); /* the header's, as given */
+	assert_int_equal(fm_fed_client_seq(c), 2);
+	for (size_t i = 0; i < FM_ELEMENTSOF(not_requests); i++) {
+		reason = 12345;
+		assert_int_equal(fm_fed_client_call(c, not_requests[i], 0,
+		                     &hello, &ret, &reason),
+		    -EINVAL);
+		assert_int_equal(reason, FM_PROTO_OK);
+	}
+	assert_int_equal(fm_fed_client_seq(c), 2);
+	fm_fed_client_free(c);
+	fake_stop(f);
+}
+
 static void
 test_fed_client_bad_replies(void **state)
 {
@@ -966,6 +1015,7 @@ main(void)
 		cmocka_unit_test(test_fed_client_config_defaults),
 		cmocka_unit_test(test_fed_client_round_trip_inproc),
 		cmocka_unit_test(test_fed_client_round_trip_tcp),
+		cmocka_unit_test(test_fed_client_call_table),
 		cmocka_unit_test(test_fed_client_bad_replies),
 		cmocka_unit_test(test_fed_client_error_reply),
 		cmocka_unit_test(test_fed_client_timeout),
