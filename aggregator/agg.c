@@ -2,6 +2,7 @@
  * The aggregator object: creation (resuming from the state directory),
  * saving, the keyring, events, status and the model's copy.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,10 @@ fm_agg_new(const fm_agg_config *cfg, const fm_crypto_identity *self,
 		r = -EINVAL;
 		goto out_free;
 	}
+	/* A programmer's error: a request row of proto's message table
+	 * without its handler would be refused as UNEXPECTED, a handler
+	 * without a row never run. */
+	assert(fmi_agg_handlers_match_table());
 	a->cfg = *cfg;
 	a->rule = fmi_agg_rule_get(cfg->rule);
 	a->lr = cfg->server_lr > 0 ? cfg->server_lr : a->rule->default_lr;

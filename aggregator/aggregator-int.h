@@ -347,7 +347,7 @@ typedef struct fmi_agg_handler {
 extern const fmi_agg_handler fmi_agg_handlers[FM_PROTO_TYPE_END];
 
 /* Whether fmi_agg_handlers[] has an answer for every request row of the
- * message table and for nothing else (checked at the first request). */
+ * message table and for nothing else (asserted by fm_agg_new()). */
 bool fmi_agg_handlers_match_table(void);
 
 /* The round's phase as the agents see it (enum fm_proto_phase), which

@@ -6,7 +6,6 @@
  * encodes the answer, which is sealed; or the reply is an unsealed
  * ERROR.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,16 +246,6 @@ answer(fm_agg *a, fmi_agg_req *q, int64_t now_ms, uint8_t **ret_reply,
 	return r < 0 ? r : (int)reason;
 }
 
-static pthread_once_t handlers_checked = PTHREAD_ONCE_INIT;
-
-static void
-check_handlers(void)
-{
-	/* A programmer's error: a request row without its handler would
-	 * be refused as UNEXPECTED, a handler without a row never run. */
-	assert(fmi_agg_handlers_match_table());
-}
-
 int
 fmi_agg_handle(fm_agg *a, const uint8_t *req, size_t len, int64_t now_ms,
     uint8_t **ret_reply, size_t *ret_len)
@@ -264,7 +253,6 @@ fmi_agg_handle(fm_agg *a, const uint8_t *req, size_t len, int64_t now_ms,
 	fmi_agg_req q = { 0 };
 	int r;
 
-	(void)pthread_once(&handlers_checked, check_handlers);
 	a->requests++;
 	r = check_envelope(a, &q, req, len, now_ms);
 	if (r >= 0)
