@@ -5,8 +5,12 @@
 #ifndef FM_LEARN_INT_H
 #define FM_LEARN_INT_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "learn/learn.h"
 
 /* ---- the GPD fit (learn/gpd.c) ----------------------------------------- */
 
@@ -117,5 +121,146 @@ void fmi_learn_adam_release(fmi_learn_adam *a);
  * (Kingma & Ba 2015, bias-corrected). */
 void fmi_learn_adam_step(fmi_learn_adam *a, float *theta, const float *g,
     float lr, float beta1, float beta2, float eps);
+
+/* ---- the anomaly detector (learn/detector*.c) ----------------------------
+ * detector.c: the per-row pipeline and scoring; detector-train.c:
+ * training; detector-file.c: the file and the shared parameters. */
+
+#define FMI_LEARN_BASELINE_MIN 1e-6 /* keeps R finite on constant data */
+/* The feature moments travel scaled by this, so that they weigh no more
+ * than the autoencoder's weights in an update's norm (a log-rate of 20
+ * has a second moment of 400). FedAvg is linear: the fleet's scaled
+ * moments are the scaled moments of every host's rows together. */
+#define FMI_LEARN_MOMENT_SCALE 1e-3
+/* The level-shift guard's histogram of ln R: FMI_LEARN_GUARD_BINS bins
+ * (6.25% wide; their range is detector.c's), a median every
+ * FMI_LEARN_GUARD_REFRESH rows. */
+#define FMI_LEARN_GUARD_BINS    256u
+#define FMI_LEARN_GUARD_REFRESH 30u
+
+/* The EMA of the raw score and the gated baseline of the relative score. */
+typedef struct fmi_learn_smoother {
+	double ema;
+	double baseline;
+	bool started;
+} fmi_learn_smoother;
+
+/* A detector: its model, its scoring state and its scratch. What is
+ * saved, and how, is detector-file.c's section table. */
+struct fm_learn_detector {
+	fm_learn_detector_config cfg;
+	uint32_t d;
+	uint32_t win_len; /* window * d */
+	bool ready;
+	/* the model */
+	float *m;   /* d: means */
+	float *s;   /* d: scales; 0 = feature unseen in training */
+	float *rho; /* d: residual RMS */
+	fm_learn_ae *ae;
+	fm_learn_pot *pot;
+	/* Once a fleet model was imported (fleet): the host's own
+	 * autoencoder beside the personalised fleet one (ae), never
+	 * exported, and its residual RMS; NULL until trained or imported. */
+	bool fleet;
+	fm_learn_ae *own;
+	float *rho_own; /* d */
+	/* Shared beside the fleet's autoencoder: the first and second
+	 * moments of each feature over the host's last training rows
+	 * (own_m1, own_m2; times FMI_LEARN_MOMENT_SCALE), and, once imported
+	 * (has_prior), the fleet's (prior_m1, prior_m2), a prior on the
+	 * host's scales (fm_learn_detector_config.prior_rows). */
+	float *own_m1, *own_m2;     /* d each */
+	bool has_prior;
+	float *prior_m1, *prior_m2; /* d each */
+	/* scoring state */
+	float *ring;      /* (window - 1) x d raw rows, a ring */
+	uint32_t ring_head; /* next slot */
+	uint32_t ring_held;
+	fmi_learn_smoother sm;
+	bool alarm;
+	float guard_hist[FMI_LEARN_GUARD_BINS]; /* faded counts of ln R */
+	double guard;                           /* median R; 0 = none yet */
+	uint32_t guard_count;                   /* rows since the last median */
+	uint32_t run_on;  /* rows in a row at or above the threshold */
+	uint32_t run_off; /* rows in a row below the clear level */
+	/* scratch and outputs */
+	float *z;       /* d: unclipped z of the current row */
+	float *w;       /* win_len: the window */
+	float *r;       /* d: residual */
+	float *r_own;   /* d: the own autoencoder's residual */
+	float *contrib; /* d */
+	float *event;   /* d: contributions summed over the alarm */
+};
+
+/* The residuals of one row: the (personalised fleet or only)
+ * autoencoder's r[d] against its residual scales rho[d] and, beside it
+ * once the detector is in a fleet, the host's own r2[d] against rho2[d]
+ * (NULL otherwise). */
+typedef struct fmi_learn_residuals {
+	const float *r, *rho;
+	const float *r2, *rho2;
+} fmi_learn_residuals;
+
+/* The normalised value of x against (m, s): 0 when masked or unseen. */
+static inline float
+fmi_learn_norm1(float x, float m, float s)
+{
+	if (!isfinite(x) || s == 0.0f)
+		return 0.0f;
+	return (x - m) / s;
+}
+
+/* The normalised, clipped row x[d] into dst[d] with the given model. */
+void fmi_learn_norm_row(const float *x, const float *m, const float *s,
+    uint32_t d, float clip, float *dst);
+
+/* Contributions from the current row x[d] (its unclipped z[d] and
+ * residuals e, with scales s[d]) into contrib[d]; returns their sum. With
+ * two autoencoders the residual term is the mean of theirs. A masked or
+ * unseen feature contributes nothing: its value is unknown, not normal. */
+double fmi_learn_contributions(const fm_learn_detector_config *c, uint32_t d,
+    const float *x, const float *s, const float *z,
+    const fmi_learn_residuals *e, float *contrib);
+
+/* One step of the EMA and the gated baseline: the relative score of raw
+ * score a. */
+double fmi_learn_smoother_step(
+    fmi_learn_smoother *sm, const fm_learn_detector_config *c, double a);
+
+/* Counts relative score rel into the guard's hist[FMI_LEARN_GUARD_BINS];
+ * every FMI_LEARN_GUARD_REFRESH rows (*count) the median *guard is
+ * refreshed and the counts fade by the half-life. */
+void fmi_learn_guard_push(float *hist, double *guard, uint32_t *count,
+    const fm_learn_detector_config *c, double rel);
+
+/* The alarm threshold now: the POT's, or the guard's when higher. */
+double fmi_learn_detector_threshold(const fm_learn_detector *det);
+
+/* Points *slices[0], *slices[1], … at consecutive runs of d floats from
+ * base. */
+void fmi_learn_slice(float *base, size_t d, float **const *slices, size_t n);
+
+/* The raw row i rows back (1 = the previous row) from the scoring ring,
+ * or NULL when the ring holds fewer. */
+const float *fmi_learn_detector_ring_back(
+    const fm_learn_detector *det, uint32_t i);
+
+/* A copy of autoencoder from, or (from NULL) a new one from the seed,
+ * shaped for det. Returns 0 or -ENOMEM. */
+int fmi_learn_detector_ae_start(
+    const fm_learn_detector *det, fm_learn_ae *from, fm_learn_ae **ret);
+
+/* Training rows, normalised and clipped, for the window filler. */
+typedef struct fmi_learn_window_rows {
+	const float *zc; /* n x d */
+	uint32_t d;
+	uint32_t window;
+} fmi_learn_window_rows;
+
+/* The autoencoder's fm_learn_rows_fn over an fmi_learn_window_rows: the
+ * window of row t is rows t, t-1, …, t-window+1 (row 0 repeated before
+ * row 0), the order the scoring window has; never a row after t. */
+void fmi_learn_windows_fill(
+    void *userdata, const uint32_t *idx, size_t n, float *batch);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * Tests for learn/detector.c: the anomaly detector end to end on
+ * Tests for learn/detector*.c: the anomaly detector end to end on
  * synthetic hosts (fixed seeds): detection and explanation of a broken
- * relation, causality, determinism, masked inputs, too few rows, the
- * baseline's gate, the onset path, persistence and corrupted files,
+ * relation, causality (of scoring and of the training windows),
+ * determinism, masked inputs, too few rows, the baseline's gate, the
+ * alarm's hysteresis, the onset path, persistence and corrupted files,
  * shared parameters.
  */
 #include <errno.h>
@@ -199,36 +200,133 @@ test_detector_finds_and_explains_a_broken_relation(void **state)
 	free(rows);
 }
 
+/* One row's observable outcome: the verdict, the contributions, and the
+ * features the alarm (or the row) is explained by. */
+typedef struct outcome {
+	fm_learn_verdict v;
+	float contrib[D];
+	uint32_t top[3];
+	size_t n_top;
+} outcome;
+
+static void
+score_into(fm_learn_detector *det, const float *x, outcome *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	fm_learn_detector_score(det, x, &ret->v);
+	memcpy(
+	    ret->contrib, fm_learn_detector_contrib(det), sizeof(ret->contrib));
+	ret->n_top = fm_learn_detector_top(det, 3, ret->top);
+}
+
+/*
+ * Scoring is causal: the outcome of row t is the same, bit for bit,
+ * whatever rows follow t. Two detectors trained alike score the same
+ * prefix (normal rows, masked values, an incident that raises the
+ * alarm), then each a different suffix; the prefix's outcomes must
+ * match. The windows the autoencoder is trained on must be causal too,
+ * and the very windows scoring builds: the window of row t holds rows t,
+ * t-1, …, t-window+1 (row 0 repeated before it) and nothing after t,
+ * across the boundary from the training rows to the scored ones.
+ */
 static void
 test_detector_is_causal(void **state)
 {
+	enum { PREFIX = 150, SUFFIX = 50, N_ALL = N_TRAIN + PREFIX };
 	fm_learn_detector_config cfg = config();
 	fm_learn_detector *a, *b;
-	fm_learn_verdict va, vb;
-	uint8_t *buf;
-	size_t len;
-	float x[D];
+	outcome *pa, *pb, o;
+	fmi_learn_window_rows tr, tr2;
+	uint32_t win = cfg.window, len = win * D;
+	float x[D], *rows, *zc, *zc2, *w1, *w2;
+	bool alarmed = false;
 	host h;
-	float *rows;
 
 	(void)state;
 	host_init(&h, 3);
-	rows = host_rows(&h, 0, N_TRAIN);
-	a = trained(&cfg, rows, N_TRAIN);
-	assert_int_equal(fm_learn_detector_save(a, &buf, &len), 0);
-	assert_int_equal(fm_learn_detector_load(buf, len, &cfg, &b), 0);
-	/* the same rows give the same verdicts; what comes after a row
-	 * (here: wild values fed to a only) changes nothing before it */
-	for (size_t t = 0; t < 200; t++) {
-		host_row(&h, N_TRAIN + t, x);
-		fm_learn_detector_score(a, x, &va);
-		fm_learn_detector_score(b, x, &vb);
-		assert_same_verdict(&va, &vb);
+	rows = host_rows(&h, 0, N_ALL); /* training rows, then the prefix */
+	for (size_t t = N_TRAIN; t < N_ALL; t++) {
+		if (t % 9 == 0)
+			rows[t * D + 2] = NAN;
+		if (t >= N_TRAIN + 100 && t < N_TRAIN + 120)
+			rows[t * D + 3] += 1.0f; /* an incident */
 	}
-	x[0] = 1e6f;
-	fm_learn_detector_score(a, x, &va);
-	assert_true(va.score > vb.score);
-	free(buf);
+	a = trained(&cfg, rows, N_TRAIN);
+	b = trained(&cfg, rows, N_TRAIN);
+	pa = calloc(PREFIX, sizeof(*pa));
+	pb = calloc(PREFIX, sizeof(*pb));
+	assert_non_null(pa);
+	assert_non_null(pb);
+	for (size_t t = 0; t < PREFIX; t++) {
+		score_into(a, rows + (N_TRAIN + t) * D, &pa[t]);
+		alarmed |= pa[t].v.alarm;
+	}
+	assert_true(alarmed);
+	for (size_t t = 0; t < SUFFIX; t++) {
+		host_row(&h, N_ALL + t, x);
+		score_into(a, x, &o);
+	}
+	/* b: the same prefix, then wild rows */
+	for (size_t t = 0; t < PREFIX; t++)
+		score_into(b, rows + (N_TRAIN + t) * D, &pb[t]);
+	for (size_t t = 0; t < SUFFIX; t++) {
+		for (uint32_t j = 0; j < D; j++)
+			x[j] = (t + j) % 3 ? -1e6f * (float)(t + 1) : NAN;
+		score_into(b, x, &o);
+	}
+	for (size_t t = 0; t < PREFIX; t++) {
+		assert_same_verdict(&pa[t].v, &pb[t].v);
+		assert_memory_equal(
+		    pa[t].contrib, pb[t].contrib, sizeof(o.contrib));
+		assert_int_equal(pa[t].n_top, pb[t].n_top);
+		assert_memory_equal(pa[t].top, pb[t].top, sizeof(o.top));
+	}
+
+	/* the training windows over all rows, normalised as a normalises */
+	zc = malloc((size_t)N_ALL * D * sizeof(float));
+	zc2 = malloc((size_t)N_ALL * D * sizeof(float));
+	w1 = malloc(len * sizeof(float));
+	w2 = malloc(len * sizeof(float));
+	assert_non_null(zc);
+	assert_non_null(zc2);
+	assert_non_null(w1);
+	assert_non_null(w2);
+	for (size_t t = 0; t < N_ALL; t++)
+		fm_learn_detector_normalise(a, rows + t * D, zc + t * D);
+	tr = (fmi_learn_window_rows) { .zc = zc, .d = D, .window = win };
+	tr2 = (fmi_learn_window_rows) { .zc = zc2, .d = D, .window = win };
+	for (uint32_t t = 0; t < N_ALL; t += t < 2 * win ? 1 : 97) {
+		fmi_learn_windows_fill(&tr, &t, 1, w1);
+		for (uint32_t j = 0; j < win; j++) {
+			uint32_t src = t >= j ? t - j : 0;
+
+			assert_memory_equal(w1 + j * D, zc + (size_t)src * D,
+			    D * sizeof(float));
+		}
+		/* rows after t change wildly: the window of t does not */
+		memcpy(zc2, zc, (size_t)N_ALL * D * sizeof(float));
+		for (size_t u = t + 1; u < N_ALL; u++)
+			zc2[u * D + u % D] = 1e3f;
+		fmi_learn_windows_fill(&tr2, &t, 1, w2);
+		assert_memory_equal(w1, w2, len * sizeof(float));
+	}
+	/* scoring builds the window training does, from the training rows
+	 * into the scored ones */
+	fm_learn_detector_free(a);
+	a = trained(&cfg, rows, N_TRAIN);
+	for (size_t t = N_TRAIN; t < N_TRAIN + 2 * win; t++) {
+		uint32_t i = (uint32_t)t;
+
+		fm_learn_detector_score(a, rows + t * D, &o.v);
+		fmi_learn_windows_fill(&tr, &i, 1, w1);
+		assert_memory_equal(a->w, w1, len * sizeof(float));
+	}
+	free(zc);
+	free(zc2);
+	free(w1);
+	free(w2);
+	free(pa);
+	free(pb);
 	fm_learn_detector_free(a);
 	fm_learn_detector_free(b);
 	free(rows);
@@ -311,6 +409,193 @@ test_detector_masked_inputs_never_reach_the_weights(void **state)
 	free(params);
 	fm_learn_detector_free(det);
 	free(rows);
+}
+
+/*
+ * A masked value (NaN or infinite) of a feature seen in training
+ * contributes nothing, like one never seen: its value is unknown, not
+ * normal, and not a deviation either.
+ */
+static void
+test_detector_masked_seen_feature_adds_nothing(void **state)
+{
+	static const float masks[] = { NAN, INFINITY, -INFINITY };
+	fm_learn_detector_config cfg = config();
+	fm_learn_detector_train_stats st;
+	fm_learn_detector *det;
+	fm_learn_verdict v;
+	float x[D];
+	host h;
+	float *rows;
+
+	(void)state;
+	host_init(&h, 14);
+	rows = host_rows(&h, 0, N_TRAIN);
+	assert_int_equal(fm_learn_detector_new(&cfg, &det), 0);
+	assert_int_equal(fm_learn_detector_train(det, rows, N_TRAIN, &st), 0);
+	assert_int_equal(st.features_seen, D);
+	for (size_t t = 0; t < 60; t++) {
+		uint32_t j = (uint32_t)(t % D);
+		double sum = 0.0;
+
+		host_row(&h, N_TRAIN + t, x);
+		x[(j + 3) % D] += 0.5f; /* another feature far off */
+		x[j] = masks[t / D % 3];
+		fm_learn_detector_score(det, x, &v);
+		assert_true(isfinite(v.raw) && v.raw > 0.0f);
+		assert_true(fm_learn_detector_contrib(det)[j] == 0.0f);
+		for (uint32_t k = 0; k < D; k++)
+			sum += fm_learn_detector_contrib(det)[k];
+		assert_float_equal(v.raw, sum, 1e-6 * sum);
+	}
+	fm_learn_detector_free(det);
+	free(rows);
+}
+
+/*
+ * A detector whose score depends on the row alone (a window of one row,
+ * no smoothing, no onset term, no level-shift guard, a baseline that
+ * barely moves), raised by alarm_on = 2 rows at or above the threshold,
+ * cleared by alarm_off = 4 rows in a row below the clear level, half the
+ * threshold. Then three rows: one whose score is below the clear level
+ * (low), one between it and the threshold (mid), one above (high), found
+ * on a copy so that the detector's own state is untouched.
+ */
+typedef struct alarm_bench {
+	fm_learn_detector *det;
+	float low[D], mid[D], high[D];
+	float *rows;
+} alarm_bench;
+
+static void
+alarm_bench_init(alarm_bench *ab)
+{
+	fm_learn_detector_config cfg = config();
+	fm_learn_detector *probe;
+	fm_learn_verdict v;
+	uint8_t *buf;
+	size_t len;
+	double clear;
+	host h;
+
+	cfg.window = 1;
+	cfg.ema_span = 1.0f;
+	cfg.onset_factor = 0.0f;
+	cfg.guard_factor = 0.0f;
+	cfg.baseline_rows = 1e9f;
+	cfg.alarm_on = 2;
+	cfg.alarm_off = 4;
+	cfg.clear_ratio = 0.5f;
+	host_init(&h, 15);
+	ab->rows = host_rows(&h, 0, N_TRAIN);
+	ab->det = trained(&cfg, ab->rows, N_TRAIN);
+	assert_int_equal(fm_learn_detector_save(ab->det, &buf, &len), 0);
+	assert_int_equal(fm_learn_detector_load(buf, len, &cfg, &probe), 0);
+	free(buf);
+	/* low: the first new row well below the clear level */
+	for (size_t t = 0;; t++) {
+		assert_true(t < 1000);
+		host_row(&h, N_TRAIN + t, ab->low);
+		fm_learn_detector_score(probe, ab->low, &v);
+		clear = cfg.clear_ratio * v.threshold;
+		if (v.score < 0.5 * clear)
+			break;
+	}
+	/* mid: low with feature 3 moved until the score is past 3/4 of the
+	 * threshold, in steps small enough not to jump past it */
+	memcpy(ab->mid, ab->low, sizeof(ab->mid));
+	do {
+		ab->mid[3] += 0.002f;
+		assert_true(ab->mid[3] < ab->low[3] + 1.0f);
+		fm_learn_detector_score(probe, ab->mid, &v);
+	} while (v.score < 0.75 * v.threshold);
+	assert_true(v.score < 0.95 * v.threshold);
+	memcpy(ab->high, ab->low, sizeof(ab->high));
+	ab->high[3] += 1.0f; /* 20 standard deviations */
+	fm_learn_detector_score(probe, ab->high, &v);
+	assert_true(v.score > 2.0 * v.threshold);
+	fm_learn_detector_free(probe);
+}
+
+static void
+alarm_bench_release(alarm_bench *ab)
+{
+	fm_learn_detector_free(ab->det);
+	free(ab->rows);
+}
+
+enum { LOW, MID, HIGH };
+
+/* Scores the row of kind k, checks that its score is of that kind, and
+ * returns whether the alarm is raised after it. */
+static bool
+alarm_after(alarm_bench *ab, int k)
+{
+	const float *x = k == LOW ? ab->low : (k == MID ? ab->mid : ab->high);
+	fm_learn_verdict v;
+
+	fm_learn_detector_score(ab->det, x, &v);
+	switch (k) {
+	case LOW:
+		assert_true(v.score < 0.5f * v.threshold);
+		break;
+	case MID:
+		assert_true(v.score >= 0.5f * v.threshold);
+		assert_true(v.score < v.threshold);
+		break;
+	default:
+		assert_true(v.score >= v.threshold);
+		break;
+	}
+	return v.alarm;
+}
+
+/* The alarm clears after alarm_off rows in a row below the clear level,
+ * not before; a row at or above the threshold starts the count again. */
+static void
+test_detector_alarm_clears_after_alarm_off_low_rows(void **state)
+{
+	alarm_bench ab;
+
+	(void)state;
+	alarm_bench_init(&ab);
+	assert_false(alarm_after(&ab, LOW));
+	assert_false(alarm_after(&ab, HIGH));
+	assert_true(alarm_after(&ab, HIGH)); /* alarm_on = 2 */
+	for (int i = 0; i < 3; i++)
+		assert_true(alarm_after(&ab, LOW));
+	assert_true(alarm_after(&ab, HIGH));
+	for (int i = 0; i < 3; i++)
+		assert_true(alarm_after(&ab, LOW));
+	assert_false(alarm_after(&ab, LOW)); /* the fourth in a row */
+	assert_false(alarm_after(&ab, HIGH));
+	assert_true(alarm_after(&ab, HIGH)); /* raised again */
+	alarm_bench_release(&ab);
+}
+
+/* Scores between the clear level and the threshold neither raise the
+ * alarm nor count toward clearing it: they hold it, and break a run of
+ * low rows. */
+static void
+test_detector_alarm_holds_between_clear_level_and_threshold(void **state)
+{
+	alarm_bench ab;
+
+	(void)state;
+	alarm_bench_init(&ab);
+	for (int i = 0; i < 10; i++)
+		assert_false(alarm_after(&ab, MID));
+	assert_false(alarm_after(&ab, HIGH));
+	assert_true(alarm_after(&ab, HIGH));
+	for (int i = 0; i < 12; i++)
+		assert_true(alarm_after(&ab, MID));
+	for (int i = 0; i < 3; i++)
+		assert_true(alarm_after(&ab, LOW));
+	assert_true(alarm_after(&ab, MID));
+	for (int i = 0; i < 3; i++)
+		assert_true(alarm_after(&ab, LOW));
+	assert_false(alarm_after(&ab, LOW));
+	alarm_bench_release(&ab);
 }
 
 static void
@@ -984,7 +1269,13 @@ main(void)
 		cmocka_unit_test(
 		    test_detector_masked_inputs_never_reach_the_weights),
 		cmocka_unit_test(
+		    test_detector_masked_seen_feature_adds_nothing),
+		cmocka_unit_test(
 		    test_detector_incident_is_not_learned_as_normal),
+		cmocka_unit_test(
+		    test_detector_alarm_clears_after_alarm_off_low_rows),
+		cmocka_unit_test(
+		    test_detector_alarm_holds_between_clear_level_and_threshold),
 		cmocka_unit_test(test_detector_onset_raises_at_once),
 		cmocka_unit_test(test_detector_follows_slow_drift),
 		cmocka_unit_test(test_detector_save_load_round_trip),
