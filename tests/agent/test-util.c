@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -352,4 +353,85 @@ fm_test_check_masked_range(const float *v, int first, int last, bool inside,
 		    "feature %d is %.9g, expected masked", f, (double)v[f]);
 		_assert_true(fm_feature_is_masked(v[f]), what, file, line);
 	}
+}
+
+/* The host's procfs file rel, read as the collectors read it, or NULL
+ * (absent, unreadable); the caller closes *f either way. */
+static const char *
+host_file(fmi_procfile *f, const char *rel, size_t *ret_len)
+{
+	fmi_procfile_init(f);
+	if (fmi_procfile_open(f, "/proc", rel) < 0 || fmi_procfile_read(f) < 0)
+		return NULL;
+	*ret_len = f->len;
+	return f->buf;
+}
+
+bool
+fm_test_host_has_real_fs(void)
+{
+	static fmi_mount mounts[FMI_MOUNTS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	bool found = false;
+	size_t len;
+
+	buf = host_file(&f, "self/mounts", &len);
+	if (buf &&
+	    fmi_mounts_parse(buf, len, false, mounts, FMI_MOUNTS_MAX, &n) < 0)
+		n = 0;
+	/* statfs, not statvfs: test-collect-fs wraps statvfs64 */
+	for (uint32_t i = 0; i < n && i < FMI_MOUNTS_MAX && !found; i++) {
+		struct statfs st;
+
+		found = statfs(mounts[i].dir, &st) == 0 && st.f_blocks > 0;
+	}
+	fmi_procfile_close(&f);
+	return found;
+}
+
+bool
+fm_test_host_has_disk(void)
+{
+	static fmi_disk disks[FMI_DISKS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	size_t len;
+
+	buf = host_file(&f, "diskstats", &len);
+	if (buf && fmi_diskstats_parse(buf, len, disks, FMI_DISKS_MAX, &n) < 0)
+		n = 0;
+	fmi_procfile_close(&f);
+	return n > 0;
+}
+
+bool
+fm_test_host_has_nic(void)
+{
+	static fmi_nic nics[FMI_NICS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	size_t len;
+
+	buf = host_file(&f, "net/dev", &len);
+	if (buf && fmi_netdev_parse(buf, len, nics, FMI_NICS_MAX, &n) < 0)
+		n = 0;
+	fmi_procfile_close(&f);
+	return n > 0;
+}
+
+bool
+fm_test_is_host_run(int argc, char **argv)
+{
+	return argc == 2 && strcmp(argv[1], "--host") == 0;
+}
+
+int
+fm_test_host_skip(const char *reason)
+{
+	fprintf(stderr, "SKIP: %s\n", reason);
+	return FM_TEST_SKIPPED;
 }

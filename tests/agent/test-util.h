@@ -172,6 +172,37 @@ void fm_test_put_fixture(fm_test_fixture *fx, const char *path);
 	    (v), (first), (last), false, __FILE__, __LINE__)
 #define assert_all_masked(v) assert_masked_in((v), 0, FM_FEATURE_COUNT - 1)
 
+/* ---- what the build host has ----------------------------------------
+ *
+ * Tests that read the host's own /proc depend on what the host has (a
+ * real filesystem, a disk, a NIC); a build chroot or a container may lack
+ * it. Such tests form a binary's second cmocka group, run with --host as
+ * a meson test of its own ("UNIT-host", exit-code protocol), which skips
+ * (exit status 77, the reason on stderr) where the host lacks what they
+ * need. Tests on fixture trees are in the first group and never skip.
+ * (cmocka 1.1.5's skip() prints "not ok # SKIP", which meson counts as a
+ * failure: hence a group of their own rather than skip().)
+ */
+
+#define FM_TEST_SKIPPED 77 /* the exit status meson reads as skipped */
+
+/* Whether /proc/self/mounts lists a real filesystem (one the fs collector
+ * keeps: not pseudo, not network) that statfs(2) reaches with blocks. */
+bool fm_test_host_has_real_fs(void);
+
+/* Whether /proc/diskstats lists a disk the diskstats collector counts. */
+bool fm_test_host_has_disk(void);
+
+/* Whether /proc/net/dev lists an interface other than lo. */
+bool fm_test_host_has_nic(void);
+
+/* Whether the binary was asked for its host group (argv[1] "--host"). */
+bool fm_test_is_host_run(int argc, char **argv);
+
+/* Says on stderr that the host group is skipped and why; returns
+ * FM_TEST_SKIPPED, for main() to return. */
+int fm_test_host_skip(const char *reason);
+
 void fm_test_check_near(
     float got, double want, const char *expr, const char *file, int line);
 void fm_test_check_masked(
