@@ -177,8 +177,9 @@ typedef struct fm_agent_config {
 	uint32_t fs_stale_ms;
 	uint32_t slow_every;              /* slow sources every N samples */
 	/* [history] */
-	uint32_t history_raw_seconds; /* raw samples kept, in seconds */
-	uint32_t history_minutes;     /* per-minute aggregates kept */
+	uint32_t history_raw_seconds; /* deprecated, ignored; 0 = not set */
+	uint32_t history_minutes;     /* per-minute aggregates kept, at
+	                               * least fm_learner_minutes() */
 	/* [labels] (see fm_labels_config) */
 	uint32_t labels_fs_full_percent;                 /* 0 = off */
 	uint32_t labels_fs_full_hysteresis_percent;      /* percentage points */
@@ -230,9 +231,6 @@ int fm_agent_config_load(
 /* Checks the relations between keys (e.g. fs_stale_ms >= fs_refresh_ms).
  * Returns 0 or -EINVAL with err[FM_INI_ERROR_BYTES] naming the keys. */
 int fm_agent_config_check(const fm_agent_config *c, char *err) FM_WUR;
-
-/* Raw samples the history keeps: history_raw_seconds / interval. */
-uint32_t fm_agent_config_raw_len(const fm_agent_config *c);
 
 /* ---- sampler: all collectors behind one call ------------------------- */
 
@@ -287,48 +285,61 @@ const char *fm_sampler_missing(const fm_sampler *s);
  * Changes with each fm_sampler_read(): the sampling thread only. */
 const char *fm_sampler_failing(const fm_sampler *s);
 
-/* ---- history: in-memory ring of recent samples ----------------------- */
+/* ---- the minute ring (agent/history.c) ------------------------------ */
 
+/*
+ * The agent's one per-minute history: each closed wall-clock minute's
+ * aggregates of the samples, with its label onsets and mean anomaly score.
+ * The learner's failure predictors train on it and predict from it; with
+ * learning off the daemon still fills it (scores NAN). Single-threaded:
+ * the sampling thread pushes and reads.
+ */
 typedef struct fm_history fm_history;
 
-/* Per-minute aggregate of a feature over the samples of that minute. */
+#define FM_HISTORY_MAX_MINUTES 10000000u
+
+/* One closed minute. */
 typedef struct fm_history_minute {
-	int64_t real_ns; /* start of the minute */
-	uint32_t count;  /* samples aggregated */
-	float mean[FM_FEATURE_COUNT];
+	int64_t real_ns;              /* start of the minute */
+	uint32_t count;               /* samples aggregated */
+	uint32_t label_onsets;        /* FM_LABEL_BIT()s of the onsets in it */
+	float score;                  /* mean anomaly score of its samples */
+	float mean[FM_FEATURE_COUNT]; /* over the unmasked samples; NAN: none */
 	float min[FM_FEATURE_COUNT];
 	float max[FM_FEATURE_COUNT];
 } fm_history_minute;
 
-/* Bytes fm_history_new() allocates for the given sizes (the memory bound
- * documented in README.md). */
-size_t fm_history_bytes(uint32_t raw_len, uint32_t minute_len);
+/* Bytes fm_history_new() allocates for minute_len minutes (the memory
+ * bound documented in README.md). */
+size_t fm_history_bytes(uint32_t minute_len);
 
 /*
- * Allocates a history keeping the last raw_len samples and the last
- * minute_len per-minute aggregates. Both must be in [1, 1e7].
- * On success *ret owns it. Errors: -EINVAL, -ENOMEM.
+ * Allocates a ring keeping the last minute_len closed minutes, in [1,
+ * FM_HISTORY_MAX_MINUTES]. On success *ret owns it. Errors: -EINVAL,
+ * -ENOMEM.
  */
-int fm_history_new(
-    uint32_t raw_len, uint32_t minute_len, fm_history **ret) FM_WUR;
+int fm_history_new(uint32_t minute_len, fm_history **ret) FM_WUR;
 
+/* Frees h. NULL-safe; returns NULL. */
 fm_history *fm_history_free(fm_history *h);
 
-/* Appends a sample (copied). Closes the current minute aggregate when the
- * sample falls into a new wall-clock minute. Never allocates. */
-void fm_history_push(fm_history *h, const fm_sample *s);
+/*
+ * Adds a sample with its anomaly score (NAN when nothing scores) and the
+ * label onsets at it (FM_LABEL_BIT mask) to the current minute. A sample
+ * of a later wall-clock minute first closes the current one into the
+ * ring: then returns true. Never allocates.
+ */
+bool fm_history_push(
+    fm_history *h, const fm_sample *s, float score, uint32_t label_onsets);
 
-/* Number of raw samples held (<= raw_len). */
-uint32_t fm_history_raw_count(const fm_history *h);
+/* The number of minutes the ring keeps (minute_len). */
+uint32_t fm_history_capacity(const fm_history *h);
 
-/* The i-th most recent raw sample (0 = newest), or NULL if i is out of
- * range. Valid until the next push. */
-const fm_sample *fm_history_raw_get(const fm_history *h, uint32_t i);
-
-/* Number of closed minute aggregates held (<= minute_len). */
+/* Number of closed minutes held (<= minute_len). */
 uint32_t fm_history_minute_count(const fm_history *h);
 
-/* The i-th most recent closed minute (0 = newest), or NULL. */
+/* The i-th most recent closed minute (0 = newest), or NULL. Valid until
+ * the next push. */
 const fm_history_minute *fm_history_minute_get(const fm_history *h, uint32_t i);
 
 /* ---- failure labels (agent/labels.c) -------------------------------- */
@@ -491,9 +502,9 @@ void fm_labels_status_get(fm_labels *l, fm_labels_status *ret);
 /*
  * The host's models, fed every sample: the anomaly detector (learn/'s,
  * over the samples themselves) and one failure predictor per label source
- * (over per-minute rows, predicting an onset within a horizon). Samples
- * taken outside an alarm are kept, the last train_rows of them; training
- * runs on a background thread at the lowest CPU priority (SCHED_IDLE,
+ * (over the minute ring's rows, predicting an onset within a horizon).
+ * Samples taken outside an alarm are kept, the last train_rows of them;
+ * training runs on a background thread at the lowest CPU priority (SCHED_IDLE,
  * nice 19) on a copy of them, every retrain_seconds, continuing from the
  * current models, and never delays sampling: the new models are swapped
  * in by the next sample after training ends. Every sample is scored with
@@ -556,13 +567,22 @@ typedef struct fm_learner_status {
 /* Fills *ret from the [agent] and [learn] keys of c. */
 void fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret);
 
+/* The minutes of history the failure predictors learn from: a day, or 48
+ * horizons when that is longer. The minute ring handed to
+ * fm_learner_new() must keep at least this many. */
+uint32_t fm_learner_minutes(const fm_learner_config *cfg);
+
 /*
  * Creates the models (loading those saved in cfg->state_dir when their
  * shape matches; a file that does not is logged and set aside) and starts
- * the training thread. On success *ret owns the learner. Errors: -EINVAL,
- * -ENOMEM, or the errno of creating the thread.
+ * the training thread. history is the minute ring the learner fills with
+ * every sample (its score and label onsets) and learns from: borrowed, it
+ * must outlive the learner, and nothing else may push into it. On success
+ * *ret owns the learner. Errors: -EINVAL (also a ring shorter than
+ * fm_learner_minutes()), -ENOMEM, or the errno of creating the thread.
  */
-int fm_learner_new(const fm_learner_config *cfg, fm_learner **ret) FM_WUR;
+int fm_learner_new(
+    const fm_learner_config *cfg, fm_history *history, fm_learner **ret) FM_WUR;
 
 /* Stops the training thread (waiting for a training in progress), saves
  * the models, frees everything. NULL-safe; returns NULL. */
@@ -1001,7 +1021,7 @@ int fm_agent_metrics_render(
 /* ---- the sampling loop ---------------------------------------------- */
 
 typedef struct fm_loop_hooks {
-	/* Called after each sample is pushed into the history. */
+	/* Called with each sample. */
 	void (*on_sample)(void *userdata, const fm_sample *s);
 	/* Called between ticks; returning false stops the loop. */
 	bool (*keep_running)(void *userdata);
@@ -1027,12 +1047,11 @@ int64_t fm_loop_next_deadline(
  * Samples every period_ms on CLOCK_MONOTONIC absolute deadlines until
  * max_ticks samples were taken (0: no limit) or hooks->keep_running
  * returns false (checked after every tick and every interrupted sleep, so
- * a signal handler's flag stops it promptly). Each sample goes into
- * history (may be NULL) and to hooks->on_sample. Allocates nothing.
+ * a signal handler's flag stops it promptly). Each sample goes to
+ * hooks->on_sample. Allocates nothing.
  * Returns 0, or -EINVAL for a zero period. *stats (may be NULL) is filled.
  */
-int fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
-    uint64_t max_ticks, const fm_loop_hooks *hooks,
-    fm_loop_stats *stats) FM_WUR;
+int fm_loop_run(fm_sampler *s, uint32_t period_ms, uint64_t max_ticks,
+    const fm_loop_hooks *hooks, fm_loop_stats *stats) FM_WUR;
 
 #endif

@@ -23,7 +23,6 @@ fm_agent_config_init(fm_agent_config *c)
 		.fs_refresh_ms = 10000,
 		.fs_stale_ms = 30000,
 		.slow_every = 5,
-		.history_raw_seconds = 900,
 		.history_minutes = 1440,
 		.labels_fs_full_percent = 95,
 		.labels_fs_full_hysteresis_percent = 2,
@@ -587,13 +586,6 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		    c->fs_stale_ms, c->fs_refresh_ms);
 		return -EINVAL;
 	}
-	if ((uint64_t)c->history_raw_seconds * 1000 < c->interval_ms) {
-		snprintf(err, FM_INI_ERROR_BYTES,
-		    "[history] raw_seconds (%u) must hold at least one sample "
-		    "of [agent] interval_ms (%u)",
-		    c->history_raw_seconds, c->interval_ms);
-		return -EINVAL;
-	}
 	if (c->labels_fs_full_percent > 0 &&
 	    c->labels_fs_full_hysteresis_percent >= c->labels_fs_full_percent) {
 		snprintf(err, FM_INI_ERROR_BYTES,
@@ -645,14 +637,6 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		return -EINVAL;
 	}
 	return actions_check(c, err);
-}
-
-uint32_t
-fm_agent_config_raw_len(const fm_agent_config *c)
-{
-	uint64_t n = (uint64_t)c->history_raw_seconds * 1000 / c->interval_ms;
-
-	return n < 1 ? 1 : (uint32_t)n;
 }
 
 void

@@ -24,7 +24,6 @@ _Static_assert(FM_LEARNER_MIN_ROWS == FM_LEARN_DETECTOR_MIN_ROWS,
 
 #define MODEL_FILE_MAX_BYTES (16u << 20)
 #define PREDICT_WINDOW       10u /* minutes of context for the predictor */
-#define NS_PER_MINUTE        60000000000LL
 
 /* A training: what the sampling thread hands over, and what comes back. */
 typedef struct job {
@@ -63,19 +62,10 @@ struct fm_learner {
 	/* samples outside alarms, a ring of train_rows */
 	float *rows;
 	uint32_t rows_head, rows_held;
-	/* per-minute rows for the predictors, a ring of minutes_cap */
+	/* the minute ring (borrowed): the predictors learn from its newest
+	 * minutes_cap minutes */
+	fm_history *history;
 	uint32_t minutes_cap;
-	float *mrows;
-	uint8_t *mevents;
-	float *mscore;
-	uint32_t m_head, m_held;
-	/* the minute being accumulated */
-	int64_t minute;
-	double *msum;
-	uint32_t *mcnt;
-	uint32_t msamples;
-	uint8_t mev;
-	double mscore_sum;
 	/* predictor inference scratch: PREDICT_WINDOW x d, then inputs */
 	float *pz;
 	float *px;
@@ -487,8 +477,18 @@ trainer_main(void *userdata)
 
 /* ---- the sampling thread's side ------------------------------------------ */
 
+uint32_t
+fm_learner_minutes(const fm_learner_config *cfg)
+{
+	/* the last day of minutes, or the horizon x 48 */
+	if (cfg->horizon_minutes > 1440u / 48u)
+		return cfg->horizon_minutes * 48u;
+	return 1440;
+}
+
 int
-fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
+fm_learner_new(
+    const fm_learner_config *cfg, fm_history *history, fm_learner **ret)
 {
 	uint32_t d = FM_FEATURE_COUNT;
 	fm_learner *l;
@@ -498,7 +498,8 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 
 	if (cfg->interval_ms == 0 || cfg->min_rows < FM_LEARNER_MIN_ROWS ||
 	    cfg->train_rows < cfg->min_rows || cfg->retrain_seconds == 0 ||
-	    cfg->horizon_minutes == 0)
+	    cfg->horizon_minutes == 0 || !history ||
+	    fm_history_capacity(history) < fm_learner_minutes(cfg))
 		return -EINVAL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -518,19 +519,11 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 	l->pcfg.schema_version = FM_SCHEMA_VERSION;
 	l->pcfg.seed = cfg->seed;
 	p = fm_learn_predictor_n_inputs(&l->pcfg);
-	/* the predictors see the last day of minutes, or the horizon x 48 */
-	l->minutes_cap = 1440;
-	if (cfg->horizon_minutes * 48u > l->minutes_cap)
-		l->minutes_cap = cfg->horizon_minutes * 48u;
+	l->history = history;
+	l->minutes_cap = fm_learner_minutes(cfg);
 	l->rows = malloc((size_t)cfg->train_rows * d * sizeof(float));
-	l->mrows = malloc((size_t)l->minutes_cap * d * sizeof(float));
-	l->mevents = calloc(l->minutes_cap, 1);
-	l->mscore = calloc(l->minutes_cap, sizeof(float));
-	l->msum = calloc(d, sizeof(double));
-	l->mcnt = calloc(d, sizeof(uint32_t));
 	l->pz = malloc(((size_t)PREDICT_WINDOW * d + p) * sizeof(float));
-	if (!l->rows || !l->mrows || !l->mevents || !l->mscore || !l->msum ||
-	    !l->mcnt || !l->pz) {
+	if (!l->rows || !l->pz) {
 		r = -ENOMEM;
 		goto out_free;
 	}
@@ -587,7 +580,6 @@ fm_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 		goto out_free;
 	}
 	l->status.ready = fm_learn_detector_is_ready(l->det);
-	l->minute = INT64_MIN;
 	r = -pthread_create(&l->thread, NULL, trainer_main, l);
 	if (r < 0)
 		goto out_free;
@@ -649,16 +641,21 @@ fm_learner_free(fm_learner *l)
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_learn_predictor_free(l->pred[s]);
 	free(l->rows);
-	free(l->mrows);
-	free(l->mevents);
-	free(l->mscore);
-	free(l->msum);
-	free(l->mcnt);
 	free(l->pz);
 	free(l->offer);
 	free(l->snap);
 	free(l);
 	return NULL;
+}
+
+/* The closed minutes the predictors learn from: the ring's newest, at
+ * most minutes_cap. */
+static uint32_t
+minutes_held(const fm_learner *l)
+{
+	uint32_t n = fm_history_minute_count(l->history);
+
+	return n < l->minutes_cap ? n : l->minutes_cap;
 }
 
 /* Copies ring[cap] of rows of width w (head = next slot, held rows) out
@@ -686,7 +683,7 @@ job_make(fm_learner *l, job **ret)
 	if (!j)
 		return -ENOMEM;
 	j->n = l->rows_held;
-	j->nm = l->m_held;
+	j->nm = minutes_held(l);
 	j->rows = malloc(j->n * d * sizeof(float));
 	j->mrows = malloc((j->nm + 1) * d * sizeof(float));
 	j->mevents = malloc(j->nm + 1);
@@ -695,12 +692,14 @@ job_make(fm_learner *l, job **ret)
 		goto out_free;
 	ring_copy(l->rows, l->cfg.train_rows, l->rows_head, l->rows_held,
 	    d * sizeof(float), j->rows);
-	ring_copy(l->mrows, l->minutes_cap, l->m_head, l->m_held,
-	    d * sizeof(float), j->mrows);
-	ring_copy(l->mevents, l->minutes_cap, l->m_head, l->m_held, 1,
-	    j->mevents);
-	ring_copy(l->mscore, l->minutes_cap, l->m_head, l->m_held,
-	    sizeof(float), j->mscore);
+	for (size_t t = 0; t < j->nm; t++) {
+		const fm_history_minute *m = fm_history_minute_get(
+		    l->history, (uint32_t)(j->nm - 1 - t));
+
+		memcpy(j->mrows + t * d, m->mean, d * sizeof(float));
+		j->mevents[t] = (uint8_t)m->label_onsets;
+		j->mscore[t] = m->score;
+	}
 	if (fm_learn_detector_is_ready(l->det)) {
 		r = fm_learn_detector_save(l->det, &j->det_file, &j->det_len);
 		if (r < 0)
@@ -844,16 +843,14 @@ static void
 predict(fm_learner *l, float probability[FM_LABEL_COUNT])
 {
 	size_t d = l->dcfg.n_features;
-	uint32_t w = l->m_held < PREDICT_WINDOW ? l->m_held : PREDICT_WINDOW;
-	uint32_t cap = l->minutes_cap;
-	float score = l->mscore[(l->m_head + cap - 1) % cap];
+	uint32_t held = minutes_held(l);
+	uint32_t w = held < PREDICT_WINDOW ? held : PREDICT_WINDOW;
+	float score = fm_history_minute_get(l->history, 0)->score;
 
-	for (uint32_t i = 0; i < w; i++) {
-		uint32_t slot = (l->m_head + cap - w + i) % cap;
-
-		fm_learn_detector_normalise(
-		    l->det, l->mrows + (size_t)slot * d, l->pz + i * d);
-	}
+	for (uint32_t i = 0; i < w; i++)
+		fm_learn_detector_normalise(l->det,
+		    fm_history_minute_get(l->history, w - 1 - i)->mean,
+		    l->pz + i * d);
 	if (fm_learn_predictor_features(&l->pcfg, l->pz, w, w - 1, &score,
 	        l->px) < 0) {
 		memset(probability, 0, FM_LABEL_COUNT * sizeof(float));
@@ -864,35 +861,12 @@ predict(fm_learner *l, float probability[FM_LABEL_COUNT])
 		    (float)fm_learn_predictor_predict(l->pred[s], l->px);
 }
 
-/* Closes the minute being accumulated into the minute ring. */
-static void
-minute_close(fm_learner *l, float probability[FM_LABEL_COUNT])
-{
-	size_t d = l->dcfg.n_features;
-	float *row = l->mrows + (size_t)l->m_head * d;
-
-	for (size_t j = 0; j < d; j++)
-		row[j] = l->mcnt[j] ? (float)(l->msum[j] / l->mcnt[j]) : NAN;
-	l->mevents[l->m_head] = l->mev;
-	l->mscore[l->m_head] = (float)(l->mscore_sum / l->msamples);
-	l->m_head = (l->m_head + 1) % l->minutes_cap;
-	if (l->m_held < l->minutes_cap)
-		l->m_held++;
-	memset(l->msum, 0, d * sizeof(double));
-	memset(l->mcnt, 0, d * sizeof(uint32_t));
-	l->msamples = 0;
-	l->mev = 0;
-	l->mscore_sum = 0.0;
-	predict(l, probability);
-}
-
 void
 fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
 	float probability[FM_LABEL_COUNT];
-	bool closed = false, any = false;
-	int64_t minute = s->real_ns / NS_PER_MINUTE;
+	bool closed, any = false;
 	fm_learn_verdict v;
 	uint32_t top[FM_LEARNER_TOP], n_top;
 	const float *contrib;
@@ -926,20 +900,10 @@ fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 		if (l->rows_held < l->cfg.train_rows)
 			l->rows_held++;
 	}
-	if (minute != l->minute && l->msamples > 0) {
-		minute_close(l, probability);
-		closed = true;
-	}
-	l->minute = minute;
-	for (size_t i = 0; i < d; i++) {
-		if (isfinite(s->v[i])) {
-			l->msum[i] += s->v[i];
-			l->mcnt[i]++;
-		}
-	}
-	l->msamples++;
-	l->mev |= (uint8_t)label_onsets;
-	l->mscore_sum += v.score;
+	/* the minute ring; a minute closed: predict from it */
+	closed = fm_history_push(l->history, s, v.score, label_onsets);
+	if (closed)
+		predict(l, probability);
 
 	pthread_mutex_lock(&l->status_lock);
 	if (v.alarm && !l->status.alarm)

@@ -42,8 +42,8 @@ sleep_until(int64_t deadline_ns)
 }
 
 int
-fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
-    uint64_t max_ticks, const fm_loop_hooks *hooks, fm_loop_stats *stats)
+fm_loop_run(fm_sampler *s, uint32_t period_ms, uint64_t max_ticks,
+    const fm_loop_hooks *hooks, fm_loop_stats *stats)
 {
 	const int64_t period_ns = (int64_t)period_ms * FM_NSEC_PER_MSEC;
 	fm_loop_stats st = { 0 };
@@ -62,8 +62,6 @@ fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
 		if (fm_sampler_read(s, &sample) < 0)
 			st.failed++;
 		st.ticks++;
-		if (h)
-			fm_history_push(h, &sample);
 		if (hooks && hooks->on_sample)
 			hooks->on_sample(hooks->userdata, &sample);
 		if (max_ticks && st.ticks >= max_ticks)

@@ -50,7 +50,8 @@ struct run {
 	const char *config_path; /* the file actually read, or NULL */
 	fm_sample last;          /* --once: the latest sample */
 	fm_labels *labels;       /* the daemon's failure labels */
-	fm_learner *learner;     /* and its models */
+	fm_history *history;     /* the minute ring */
+	fm_learner *learner;     /* and its models (they fill the ring) */
 	fm_federation *fed;      /* talks to the aggregator, if any */
 	fm_live *live;           /* counters for control and /metrics */
 	fm_sampler *sampler;
@@ -376,6 +377,8 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 		onsets = fm_labels_on_sample(run->labels, s);
 	if (run->learner)
 		fm_learner_on_sample(run->learner, s, onsets);
+	else
+		(void)fm_history_push(run->history, s, NAN, onsets);
 	fm_live_on_sample(run->live, s, sample_is_empty(s),
 	    fm_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
@@ -453,7 +456,6 @@ reload(struct run *run)
 	fm_log_set_max_level(next.log_level);
 	run->cfg.log_level = next.log_level;
 	if (next.interval_ms != run->cfg.interval_ms ||
-	    next.history_raw_seconds != run->cfg.history_raw_seconds ||
 	    next.history_minutes != run->cfg.history_minutes ||
 	    strcmp(next.procfs, run->cfg.procfs) != 0 ||
 	    next.fs_network != run->cfg.fs_network ||
@@ -463,12 +465,13 @@ reload(struct run *run)
 	    strcmp(next.state_dir, run->cfg.state_dir) != 0 ||
 	    next.labels_fs_full_percent != run->cfg.labels_fs_full_percent ||
 	    next.labels_fs_full_hysteresis_percent !=
-		run->cfg.labels_fs_full_hysteresis_percent ||
+	        run->cfg.labels_fs_full_hysteresis_percent ||
 	    strcmp(next.labels_health_command,
-		run->cfg.labels_health_command) != 0 ||
+	        run->cfg.labels_health_command) != 0 ||
 	    next.labels_health_interval_ms !=
-		run->cfg.labels_health_interval_ms ||
-	    next.labels_health_timeout_ms != run->cfg.labels_health_timeout_ms ||
+	        run->cfg.labels_health_interval_ms ||
+	    next.labels_health_timeout_ms !=
+	        run->cfg.labels_health_timeout_ms ||
 	    next.learn_enabled != run->cfg.learn_enabled ||
 	    next.learn_train_seconds != run->cfg.learn_train_seconds ||
 	    next.learn_min_train_seconds != run->cfg.learn_min_train_seconds ||
@@ -645,7 +648,6 @@ run_daemon(struct run *run)
 	fm_labels_config lcfg;
 	fm_learner_config learner_cfg;
 	fm_sampler *sampler = NULL;
-	fm_history *history = NULL;
 	fm_loop_stats stats;
 	fm_loop_hooks hooks = {
 		.on_sample = on_sample_daemon,
@@ -653,6 +655,7 @@ run_daemon(struct run *run)
 		.userdata = run,
 	};
 	uint64_t max_ticks = 0;
+	uint32_t minutes;
 	int r;
 
 	if (!run->opt->once) {
@@ -684,8 +687,7 @@ run_daemon(struct run *run)
 	if (run->opt->once) {
 		/* Two reads one interval apart: rates need an interval. */
 		hooks.on_sample = on_sample_keep;
-		r = fm_loop_run(
-		    sampler, NULL, cfg->interval_ms, 2, &hooks, &stats);
+		r = fm_loop_run(sampler, cfg->interval_ms, 2, &hooks, &stats);
 		if (r < 0)
 			goto out;
 		if (fm_signals_stop_requested()) {
@@ -699,8 +701,16 @@ run_daemon(struct run *run)
 		goto out;
 	}
 
-	r = fm_history_new(
-	    fm_agent_config_raw_len(cfg), cfg->history_minutes, &history);
+	if (cfg->history_raw_seconds)
+		fm_log(LOG_WARNING,
+		    "[history] raw_seconds is deprecated: the agent keeps no "
+		    "raw samples, ignoring.");
+	/* the minute ring: as configured, and what the learner needs */
+	fm_agent_config_learner(cfg, &learner_cfg);
+	minutes = cfg->history_minutes;
+	if (cfg->learn_enabled && minutes < fm_learner_minutes(&learner_cfg))
+		minutes = fm_learner_minutes(&learner_cfg);
+	r = fm_history_new(minutes, &run->history);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to allocate the history");
 		goto out;
@@ -712,8 +722,7 @@ run_daemon(struct run *run)
 		goto out;
 	}
 	if (cfg->learn_enabled) {
-		fm_agent_config_learner(cfg, &learner_cfg);
-		r = fm_learner_new(&learner_cfg, &run->learner);
+		r = fm_learner_new(&learner_cfg, run->history, &run->learner);
 		if (r < 0) {
 			fm_log_errno(LOG_ERR, r, "Failed to start learning");
 			goto out;
@@ -747,8 +756,7 @@ run_daemon(struct run *run)
 	    cfg->state_dir);
 	run->watchdog_usec = fm_notify_watchdog_usec();
 	fm_notify("READY=1\nSTATUS=Sampling");
-	r = fm_loop_run(
-	    sampler, history, cfg->interval_ms, max_ticks, &hooks, &stats);
+	r = fm_loop_run(sampler, cfg->interval_ms, max_ticks, &hooks, &stats);
 	fm_log(LOG_INFO,
 	    "Stopping after %llu samples (%llu missed deadlines, worst "
 	    "wake-up %.1f ms late).",
@@ -764,7 +772,7 @@ out:
 	/* the learner saves its models on the way out */
 	run->learner = fm_learner_free(run->learner);
 	run->labels = fm_labels_free(run->labels);
-	fm_history_free(history);
+	run->history = fm_history_free(run->history);
 	run->live = fm_live_free(run->live);
 	run->sampler = fm_sampler_free(sampler);
 	return r;

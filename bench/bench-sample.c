@@ -10,6 +10,7 @@
  * With SLEEP_MS > 0 the thread sleeps between ticks, as the agent does, so
  * each tick runs with cold caches: the cost the agent really pays.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -61,7 +62,7 @@ main(int argc, char **argv)
 		    cfg.procfs, r);
 		return 1;
 	}
-	r = fm_history_new(900, 1440, &h);
+	r = fm_history_new(1440, &h);
 	if (r < 0)
 		return 1;
 	per_tick = calloc((size_t)repeats, sizeof(*per_tick));
@@ -79,7 +80,7 @@ main(int argc, char **argv)
 			t0 = thread_cpu_ns();
 			if (fm_sampler_read(s, &smp) < 0)
 				return 1;
-			fm_history_push(h, &smp);
+			(void)fm_history_push(h, &smp, NAN, 0);
 			cpu += thread_cpu_ns() - t0;
 		}
 		per_tick[k] = (double)cpu / ticks / 1e3;

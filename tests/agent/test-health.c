@@ -149,7 +149,7 @@ test_health_detector_warming_up(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	assert_int_equal(fm_live_new(&live), 0);
 	v = view_of(live);
 	v.learner = l;
@@ -171,7 +171,7 @@ test_health_detector_warming_up(void **state)
 		    "detector warming up: 10 of %u samples", c.min_rows);
 		assert_string_equal(p[0], want);
 	}
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	fm_test_tmpdir_remove(dir);
 }
@@ -205,7 +205,7 @@ test_health_aggregator_unreachable(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_learner_fed_model(l, &m);
 	fc.identity = self;
 	memcpy(fc.aggregator_key, fm_crypto_identity_public(agg),
@@ -225,7 +225,7 @@ test_health_aggregator_unreachable(void **state)
 	assert_non_null(strstr(p[0], "nobody.sock unreachable"));
 
 	fm_federation_free(fed);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	fm_crypto_identity_free(agg);
 	fm_crypto_identity_free(self);

@@ -123,7 +123,7 @@ test_learner_trains_in_background_and_scores(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_learner_status_get(l, &st);
 	assert_false(st.ready);
 	feed_until_ready(l, &h);
@@ -145,7 +145,7 @@ test_learner_trains_in_background_and_scores(void **state)
 	assert_true(st.alarm);
 	assert_true(named);
 	assert_int_equal(st.alarms, 1);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
@@ -162,19 +162,19 @@ test_learner_models_survive_a_restart(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_until_ready(l, &h);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_DETECTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_PREDICTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
 	/* a new process: ready before its first sample */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_learner_status_get(l, &st);
 	assert_true(st.ready);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
@@ -197,7 +197,7 @@ test_learner_sets_a_corrupt_model_aside(void **state)
 	assert_non_null(f);
 	fputs("FEDMONMD this is not a model", f);
 	fclose(f);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_learner_status_get(l, &st);
 	assert_false(st.ready);
 	snprintf(rejected, sizeof(rejected), "%s.rejected", path);
@@ -205,7 +205,7 @@ test_learner_sets_a_corrupt_model_aside(void **state)
 	assert_int_equal(stat(path, &sb), -1);
 	/* and it learns afresh */
 	feed_until_ready(l, &h);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
@@ -251,7 +251,7 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	host_init(&h);
 	c = config(&h);
 	c.retrain_seconds = 1; /* every sample after the minimum */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_oom_hour(l, &h);
 	fm_learner_status_get(l, &st);
 	assert_true(st.failure[FM_LABEL_OOM].onsets >= 2);
@@ -260,7 +260,7 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
 		assert_true(st.failure[i].probability >= 0.0f &&
 		    st.failure[i].probability <= 1.0f);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
@@ -301,7 +301,7 @@ test_learner_federation_hand_over(void **state)
 	host_init(&h);
 	c = config(&h);
 	c.retrain_seconds = 86400;
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_learner_fed_layout(l, &layout, &n);
 	assert_true(n > 0);
 	assert_int_not_equal(layout, 0);
@@ -342,12 +342,12 @@ test_learner_federation_hand_over(void **state)
 	feed_until_version(l, &h, 7);
 	assert_int_equal(fm_learner_fed_update(l, q, n, &u), 0);
 	assert_int_equal(u.base_version, 7);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 
 	/* the lineage survives a restart */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	assert_int_equal(fm_learner_fed_version(l), 7);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	free(p);
 	free(q);
 	host_cleanup(&h);
@@ -378,8 +378,8 @@ test_learner_federates_the_failure_predictors(void **state)
 	ca.retrain_seconds = 1;
 	cb = config(&hb);
 	cb.retrain_seconds = 86400;
-	assert_int_equal(fm_learner_new(&ca, &a), 0);
-	assert_int_equal(fm_learner_new(&cb, &b), 0);
+	assert_int_equal(fm_test_learner_new(&ca, &a), 0);
+	assert_int_equal(fm_test_learner_new(&cb, &b), 0);
 	fm_learner_fed_layout(a, &layout, &n);
 	fm_learner_fed_layout(b, &layout_b, &n_b);
 	assert_int_equal(layout, layout_b);
@@ -428,11 +428,56 @@ test_learner_federates_the_failure_predictors(void **state)
 	assert_int_equal(fm_learner_fed_update(b, p, n, &u), 0);
 	assert_true(p[det_n + FM_LABEL_OOM * share + share - 1] == 0.0f);
 
-	fm_learner_free(a);
-	fm_learner_free(b);
+	fm_test_learner_free(a);
+	fm_test_learner_free(b);
 	free(p);
 	host_cleanup(&ha);
 	host_cleanup(&hb);
+}
+
+/* The minute ring is the learner's per-minute history: every sample lands
+ * in it with its score and label onsets. */
+static void
+test_learner_fills_the_minute_ring(void **state)
+{
+	const fm_history_minute *m;
+	fm_learner_config c;
+	fm_learner *l;
+	fm_history *ring;
+	uint32_t samples = 0, onsets = 0;
+	fm_sample s;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	/* a day, or 48 horizons */
+	assert_int_equal(fm_learner_minutes(&c), 1440);
+	c.horizon_minutes = 31;
+	assert_int_equal(fm_learner_minutes(&c), 31 * 48);
+	c = config(&h);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	ring = fm_test_learner_history(l);
+	for (int i = 0; i < 200; i++) {
+		sample(&h, &s, 0.0);
+		fm_learner_on_sample(
+		    l, &s, i == 70 ? FM_LABEL_BIT(FM_LABEL_MANUAL) : 0);
+	}
+	/* 200 samples a second apart: three minutes closed, one open */
+	assert_int_equal(fm_history_minute_count(ring), 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		m = fm_history_minute_get(ring, i);
+		samples += m->count;
+		onsets |= m->label_onsets;
+		assert_true(isfinite(m->score));
+		assert_true(m->mean[FM_F_CPU_USER] >= 0.2f &&
+		    m->mean[FM_F_CPU_USER] <= 0.25f);
+		assert_true(fm_feature_is_masked(m->mean[FM_F_SWAP_USED]));
+	}
+	assert_true(samples > 120 && samples < 200);
+	assert_int_equal(onsets, FM_LABEL_BIT(FM_LABEL_MANUAL));
+	fm_test_learner_free(l);
+	host_cleanup(&h);
 }
 
 static void
@@ -440,17 +485,25 @@ test_learner_rejects_bad_config(void **state)
 {
 	fm_learner_config c;
 	fm_learner *l = NULL;
+	fm_history *ring;
 	host h;
 
 	(void)state;
 	host_init(&h);
 	c = config(&h);
 	c.min_rows = FM_LEARNER_MIN_ROWS - 1;
-	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	assert_int_equal(fm_test_learner_new(&c, &l), -EINVAL);
 	c = config(&h);
 	c.train_rows = c.min_rows - 1;
-	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	assert_int_equal(fm_test_learner_new(&c, &l), -EINVAL);
 	assert_null(l);
+	/* the minute ring: there, and long enough for the predictors */
+	c = config(&h);
+	assert_int_equal(fm_learner_new(&c, NULL, &l), -EINVAL);
+	assert_int_equal(fm_history_new(fm_learner_minutes(&c) - 1, &ring), 0);
+	assert_int_equal(fm_learner_new(&c, ring, &l), -EINVAL);
+	assert_null(l);
+	fm_history_free(ring);
 	assert_null(fm_learner_free(NULL));
 	host_cleanup(&h);
 }
@@ -465,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
 		cmocka_unit_test(test_learner_federation_hand_over),
 		cmocka_unit_test(test_learner_federates_the_failure_predictors),
+		cmocka_unit_test(test_learner_fills_the_minute_ring),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 	};
 

@@ -73,16 +73,16 @@ test_loop_runs_ticks_and_stops(void **state)
 	fm_sampler_config_init(&cfg);
 	cfg.procfs = FM_FIXTURES "/proc-debian12-t0";
 	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
-	assert_int_equal(fm_loop_run(s, NULL, 10, 3, &hooks, &st), 0);
+	assert_int_equal(fm_loop_run(s, 10, 3, &hooks, &st), 0);
 	assert_int_equal(c.samples, 3);
 	assert_true(st.ticks == 3);
 	assert_true(c.monotonic);
 	/* keep_running stops it */
 	c.samples = 0;
 	c.stop_after = 2;
-	assert_int_equal(fm_loop_run(s, NULL, 10, 0, &hooks, &st), 0);
+	assert_int_equal(fm_loop_run(s, 10, 0, &hooks, &st), 0);
 	assert_int_equal(c.samples, 2);
-	assert_int_equal(fm_loop_run(s, NULL, 0, 1, &hooks, &st), -EINVAL);
+	assert_int_equal(fm_loop_run(s, 0, 1, &hooks, &st), -EINVAL);
 	fm_sampler_free(s);
 }
 

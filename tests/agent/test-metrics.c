@@ -213,7 +213,7 @@ test_metrics_all_parts(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_labels_config_init(&lc);
 	assert_int_equal(fm_labels_new(&lc, &labels), 0);
 	rules[1].dry_run = true;
@@ -311,7 +311,7 @@ test_metrics_all_parts(void **state)
 
 	fm_actions_free(a);
 	fm_labels_free(labels);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);

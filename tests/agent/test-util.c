@@ -435,3 +435,56 @@ fm_test_host_skip(const char *reason)
 	fprintf(stderr, "SKIP: %s\n", reason);
 	return FM_TEST_SKIPPED;
 }
+
+/* The learners fm_test_learner_new() made and their rings. */
+static struct {
+	fm_learner *l;
+	fm_history *h;
+} learners[4];
+
+int
+fm_test_learner_new(const fm_learner_config *cfg, fm_learner **ret)
+{
+	fm_history *h = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < FM_ELEMENTSOF(learners) && learners[i].l; i++)
+		;
+	assert_true(i < FM_ELEMENTSOF(learners));
+	assert_int_equal(fm_history_new(fm_learner_minutes(cfg), &h), 0);
+	r = fm_learner_new(cfg, h, ret);
+	if (r < 0) {
+		fm_history_free(h);
+		return r;
+	}
+	learners[i].l = *ret;
+	learners[i].h = h;
+	return 0;
+}
+
+fm_history *
+fm_test_learner_history(const fm_learner *l)
+{
+	for (size_t i = 0; i < FM_ELEMENTSOF(learners); i++)
+		if (l && learners[i].l == l)
+			return learners[i].h;
+	fail_msg("not a learner of fm_test_learner_new()");
+	return NULL;
+}
+
+fm_learner *
+fm_test_learner_free(fm_learner *l)
+{
+	for (size_t i = 0; l && i < FM_ELEMENTSOF(learners); i++) {
+		if (learners[i].l != l)
+			continue;
+		fm_learner_free(l);
+		fm_history_free(learners[i].h);
+		learners[i].l = NULL;
+		learners[i].h = NULL;
+		return NULL;
+	}
+	assert_null(l);
+	return NULL;
+}

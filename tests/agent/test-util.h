@@ -172,6 +172,20 @@ void fm_test_put_fixture(fm_test_fixture *fx, const char *path);
 	    (v), (first), (last), false, __FILE__, __LINE__)
 #define assert_all_masked(v) assert_masked_in((v), 0, FM_FEATURE_COUNT - 1)
 
+/* ---- a learner with its minute ring ---------------------------------- */
+
+/* fm_learner_new() on a new minute ring of fm_learner_minutes(cfg)
+ * minutes, which fm_test_learner_free() frees with the learner (a few
+ * learners at a time). Returns fm_learner_new()'s result. */
+int fm_test_learner_new(const fm_learner_config *cfg, fm_learner **ret);
+
+/* The minute ring of a learner made by fm_test_learner_new(). */
+fm_history *fm_test_learner_history(const fm_learner *l);
+
+/* Frees a learner made by fm_test_learner_new() and its ring. NULL-safe;
+ * returns NULL. */
+fm_learner *fm_test_learner_free(fm_learner *l);
+
 /* ---- what the build host has ----------------------------------------
  *
  * Tests that read the host's own /proc depend on what the host has (a
