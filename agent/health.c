@@ -6,7 +6,7 @@
  * Degraded means something a person should look at: a collector failing,
  * the sampling loop stalled, the aggregator unreachable, the detector not
  * trained past its warm-up or its last training failed. A collector this
- * kernel lacks (fm_sampler_missing()) and learning turned off in the
+ * kernel lacks (fm_collect_sampler_missing()) and learning turned off in the
  * configuration are choices, not problems.
  */
 #include <stdarg.h>

@@ -134,7 +134,7 @@ fm_history_push(
 	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++) {
 		float v = s->v[f];
 
-		if (fm_feature_is_masked(v))
+		if (fm_collect_feature_is_masked(v))
 			continue;
 		h->cur_n[f]++;
 		h->cur_sum[f] += v;

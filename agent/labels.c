@@ -326,7 +326,7 @@ oom_onset(fm_labels *l, float rate)
 {
 	bool active;
 
-	if (fm_feature_is_masked(rate))
+	if (fm_collect_feature_is_masked(rate))
 		return false;
 	active = rate > 0.0f;
 	if (active == l->oom_active)
@@ -340,7 +340,7 @@ oom_onset(fm_labels *l, float rate)
 static bool
 fs_full_onset(fm_labels *l, float used)
 {
-	if (l->fs_full <= 0.0f || fm_feature_is_masked(used))
+	if (l->fs_full <= 0.0f || fm_collect_feature_is_masked(used))
 		return false;
 	if (l->fs_armed && used >= l->fs_full) {
 		l->fs_armed = false;

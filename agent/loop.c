@@ -42,7 +42,7 @@ sleep_until(int64_t deadline_ns)
 }
 
 int
-fm_loop_run(fm_sampler *s, uint32_t period_ms, uint64_t max_ticks,
+fm_loop_run(fm_collect_sampler *s, uint32_t period_ms, uint64_t max_ticks,
     const fm_loop_hooks *hooks, fm_loop_stats *stats)
 {
 	const int64_t period_ns = (int64_t)period_ms * FM_NSEC_PER_MSEC;
@@ -59,7 +59,7 @@ fm_loop_run(fm_sampler *s, uint32_t period_ms, uint64_t max_ticks,
 
 		/* A failed read still yields a (masked) sample: the loop keeps
 		 * its rhythm, and the sampler logs the failure. */
-		if (fm_sampler_read(s, &sample) < 0)
+		if (fm_collect_sampler_read(s, &sample) < 0)
 			st.failed++;
 		st.ticks++;
 		if (hooks && hooks->on_sample)

@@ -54,7 +54,7 @@ struct run {
 	fm_learner *learner;     /* and its models (they fill the ring) */
 	fm_federation *fed;      /* talks to the aggregator, if any */
 	fm_live *live;           /* counters for control and /metrics */
-	fm_sampler *sampler;
+	fm_collect_sampler *sampler;
 	fm_actions *actions;     /* acts on the predictions */
 	fm_control *control;     /* fedmonctl's socket */
 	fm_net_http *http;       /* /metrics */
@@ -254,7 +254,7 @@ static void
 list_features(void)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_feature_get(i);
+		const fm_feature_info *f = fm_collect_feature_get(i);
 
 		printf("%s\t%s\t%s\n", f->name, f->unit, f->description);
 	}
@@ -266,8 +266,9 @@ print_json(const fm_sample *s)
 	printf("{\"schema\": %d, \"timestamp\": %.3f, \"features\": {",
 	    FM_SCHEMA_VERSION, (double)s->real_ns / 1e9);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		printf("%s\"%s\": ", i ? ", " : "", fm_feature_get(i)->name);
-		if (fm_feature_is_masked(s->v[i]))
+		printf("%s\"%s\": ", i ? ", " : "",
+		    fm_collect_feature_get(i)->name);
+		if (fm_collect_feature_is_masked(s->v[i]))
 			printf("null");
 		else
 			printf("%.6g", (double)s->v[i]);
@@ -279,9 +280,9 @@ static void
 print_table(const fm_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_feature_get(i);
+		const fm_feature_info *f = fm_collect_feature_get(i);
 
-		if (fm_feature_is_masked(s->v[i]))
+		if (fm_collect_feature_is_masked(s->v[i]))
 			printf("%-24s %12s  %s\n", f->name, "-", f->unit);
 		else
 			printf("%-24s %12.6g  %s\n", f->name, (double)s->v[i],
@@ -293,13 +294,13 @@ print_table(const fm_sample *s)
 static double
 unlog(float v)
 {
-	return fm_feature_is_masked(v) ? NAN : expm1((double)v);
+	return fm_collect_feature_is_masked(v) ? NAN : expm1((double)v);
 }
 
 static double
 pct(float v)
 {
-	return fm_feature_is_masked(v) ? NAN : 100.0 * (double)v;
+	return fm_collect_feature_is_masked(v) ? NAN : 100.0 * (double)v;
 }
 
 /* Formats v with the given decimals into buf, or "-" when masked. */
@@ -353,7 +354,7 @@ print_verdict(fm_learner *l)
 	printf("  score %.2f / %.2f%s", (double)st.score,
 	    (double)st.threshold, st.alarm ? "  ALARM:" : "");
 	for (uint32_t i = 0; st.alarm && i < st.n_top && i < 3; i++)
-		printf(" %s", fm_feature_get(st.top[i])->name);
+		printf(" %s", fm_collect_feature_get(st.top[i])->name);
 	printf("\n");
 }
 
@@ -361,7 +362,7 @@ static bool
 sample_is_empty(const fm_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		if (!fm_feature_is_masked(s->v[i]))
+		if (!fm_collect_feature_is_masked(s->v[i]))
 			return false;
 	return true;
 }
@@ -380,7 +381,7 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 	else
 		(void)fm_history_push(run->history, s, NAN, onsets);
 	fm_live_on_sample(run->live, s, sample_is_empty(s),
-	    fm_sampler_failing(run->sampler));
+	    fm_collect_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
 		fm_learner_status st;
 		fm_actions_input in;
@@ -599,10 +600,11 @@ start_interfaces(struct run *run)
 		.labels = run->labels,
 		.fed = run->fed,
 		.actions = run->actions,
-		.missing = fm_sampler_missing(run->sampler),
+		.missing = fm_collect_sampler_missing(run->sampler),
 		.interval_ms = cfg->interval_ms,
-		.min_train_rows = (uint32_t)((uint64_t)cfg->learn_min_train_seconds *
-		    1000 / cfg->interval_ms),
+		.min_train_rows =
+		    (uint32_t)((uint64_t)cfg->learn_min_train_seconds * 1000 /
+		        cfg->interval_ms),
 		.aggregator = run->fed ? cfg->fed_aggregator : "",
 		.metrics_url = run->metrics_url,
 		.state_dir = cfg->state_dir,
@@ -644,10 +646,10 @@ static int
 run_daemon(struct run *run)
 {
 	const fm_agent_config *cfg = &run->cfg;
-	fm_sampler_config scfg;
+	fm_collect_sampler_config scfg;
 	fm_labels_config lcfg;
 	fm_learner_config learner_cfg;
-	fm_sampler *sampler = NULL;
+	fm_collect_sampler *sampler = NULL;
 	fm_loop_stats stats;
 	fm_loop_hooks hooks = {
 		.on_sample = on_sample_daemon,
@@ -670,14 +672,14 @@ run_daemon(struct run *run)
 			    "Failed to create runtime directory '%s'",
 			    cfg->runtime_dir);
 	}
-	fm_sampler_config_init(&scfg);
+	fm_collect_sampler_config_init(&scfg);
 	scfg.procfs = cfg->procfs;
 	scfg.fs_network = cfg->fs_network;
 	scfg.fs_refresh_ms = cfg->fs_refresh_ms;
 	scfg.fs_stale_ms = cfg->fs_stale_ms;
 	/* --once reads twice: every source both times. */
 	scfg.slow_every = run->opt->once ? 1 : cfg->slow_every;
-	r = fm_sampler_new(&scfg, &sampler);
+	r = fm_collect_sampler_new(&scfg, &sampler);
 	if (r < 0)
 		return fm_log_errno(LOG_ERR, r,
 		    "Failed to open the host's metrics under '%s'",
@@ -774,7 +776,7 @@ out:
 	run->labels = fm_labels_free(run->labels);
 	run->history = fm_history_free(run->history);
 	run->live = fm_live_free(run->live);
-	run->sampler = fm_sampler_free(sampler);
+	run->sampler = fm_collect_sampler_free(sampler);
 	return r;
 }
 

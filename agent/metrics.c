@@ -68,11 +68,11 @@ render_agent(fm_prom *p, const fm_agent_view *v, const fm_live_snapshot *ls)
 	    "The latest sample's features (see fedmon-agent "
 	    "--list-features for units); unknown ones are left out.");
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		if (fm_feature_is_masked(ls->last.v[i]))
+		if (fm_collect_feature_is_masked(ls->last.v[i]))
 			continue;
 		fm_prom_float(p, "fedmon_feature_value",
 		    (const char *const[]) {
-		        "feature", fm_feature_get(i)->name },
+		        "feature", fm_collect_feature_get(i)->name },
 		    1, ls->last.v[i]);
 	}
 }
@@ -119,7 +119,7 @@ render_learner(fm_prom *p, fm_learner *l)
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		fm_prom_float(p, "fedmon_feature_contribution",
 		    (const char *const[]) {
-		        "feature", fm_feature_get(i)->name },
+		        "feature", fm_collect_feature_get(i)->name },
 		    1, st.contrib[i]);
 
 	fm_prom_family(p, "fedmon_failure_probability", "gauge",

@@ -241,8 +241,10 @@ test_control_features(void **state)
 	assert_true(f->real_ns == 1700000000123456789LL);
 	assert_int_equal(f->n, FM_FEATURE_COUNT);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		assert_string_equal(f->f[i].name, fm_feature_get(i)->name);
-		assert_string_equal(f->f[i].unit, fm_feature_get(i)->unit);
+		assert_string_equal(
+		    f->f[i].name, fm_collect_feature_get(i)->name);
+		assert_string_equal(
+		    f->f[i].unit, fm_collect_feature_get(i)->unit);
 		if (i % 10 == 3)
 			assert_true(isnan(f->f[i].value));
 		else

@@ -472,7 +472,8 @@ test_learner_fills_the_minute_ring(void **state)
 		assert_true(isfinite(m->score));
 		assert_true(m->mean[FM_F_CPU_USER] >= 0.2f &&
 		    m->mean[FM_F_CPU_USER] <= 0.25f);
-		assert_true(fm_feature_is_masked(m->mean[FM_F_SWAP_USED]));
+		assert_true(
+		    fm_collect_feature_is_masked(m->mean[FM_F_SWAP_USED]));
 	}
 	assert_true(samples > 120 && samples < 200);
 	assert_int_equal(onsets, FM_LABEL_BIT(FM_LABEL_MANUAL));

@@ -64,15 +64,15 @@ keep_running(void *userdata)
 static void
 test_loop_runs_ticks_and_stops(void **state)
 {
-	fm_sampler_config cfg;
-	fm_sampler *s;
+	fm_collect_sampler_config cfg;
+	fm_collect_sampler *s;
 	struct counter c = { .stop_after = 1000, .monotonic = true };
 	fm_loop_hooks hooks = { on_sample, keep_running, &c };
 	fm_loop_stats st;
 
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = FM_FIXTURES "/proc-debian12-t0";
-	assert_int_equal(fm_sampler_new(&cfg, &s), 0);
+	assert_int_equal(fm_collect_sampler_new(&cfg, &s), 0);
 	assert_int_equal(fm_loop_run(s, 10, 3, &hooks, &st), 0);
 	assert_int_equal(c.samples, 3);
 	assert_true(st.ticks == 3);
@@ -83,7 +83,7 @@ test_loop_runs_ticks_and_stops(void **state)
 	assert_int_equal(fm_loop_run(s, 10, 0, &hooks, &st), 0);
 	assert_int_equal(c.samples, 2);
 	assert_int_equal(fm_loop_run(s, 0, 1, &hooks, &st), -EINVAL);
-	fm_sampler_free(s);
+	fm_collect_sampler_free(s);
 }
 
 int

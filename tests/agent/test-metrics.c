@@ -146,15 +146,15 @@ test_metrics_live_only(void **state)
 	assert_true(fabs(prom_value(text,
 	                "fedmon_feature_value{feature=\"cpu.user\"}")) == 0);
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_LOAD_1)->name);
+	    fm_collect_feature_get(FM_F_LOAD_1)->name);
 	/* written as the shortest text that reads back as the float */
 	assert_true(
 	    (float)prom_value(text, series) == (float)FM_F_LOAD_1 / 100.0f);
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_SWAP_USED)->name);
+	    fm_collect_feature_get(FM_F_SWAP_USED)->name);
 	assert_false(prom_has(text, series));
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_PSI_CPU_SOME)->name);
+	    fm_collect_feature_get(FM_F_PSI_CPU_SOME)->name);
 	assert_false(prom_has(text, series));
 
 	/* absent parts: their families are left out */
@@ -257,7 +257,7 @@ test_metrics_all_parts(void **state)
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_feature_contribution{feature=\"%s\"}",
-		    fm_feature_get(i)->name);
+		    fm_collect_feature_get(i)->name);
 		assert_true(prom_value(text, series) == 0);
 	}
 	for (unsigned src = 0; src < FM_LABEL_COUNT; src++) {

@@ -201,7 +201,7 @@ fm_test_fixture_init(fm_test_fixture *fx, const fm_test_source *src)
 	memset(fx, 0, sizeof(*fx));
 	fx->src = *src;
 	fm_test_tmpdir_new(fx->dir, src->ops->name);
-	fm_sampler_config_init(&fx->cfg);
+	fm_collect_sampler_config_init(&fx->cfg);
 	fx->cfg.procfs = fx->dir;
 	fx->state = calloc(1, src->ops->state_bytes);
 	assert_non_null(fx->state);
@@ -337,7 +337,7 @@ fm_test_check_masked(float got, const char *expr, const char *file, int line)
 
 	snprintf(what, sizeof(what), "%s is %.9g, expected masked", expr,
 	    (double)got);
-	_assert_true(fm_feature_is_masked(got), what, file, line);
+	_assert_true(fm_collect_feature_is_masked(got), what, file, line);
 }
 
 void
@@ -351,7 +351,8 @@ fm_test_check_masked_range(const float *v, int first, int last, bool inside,
 			continue;
 		snprintf(what, sizeof(what),
 		    "feature %d is %.9g, expected masked", f, (double)v[f]);
-		_assert_true(fm_feature_is_masked(v[f]), what, file, line);
+		_assert_true(
+		    fm_collect_feature_is_masked(v[f]), what, file, line);
 	}
 }
 

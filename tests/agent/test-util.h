@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/agent-int.h"
+#include "agent/agent.h"
+#include "agent/collect/collect-int.h"
 
 /* The procfs trees of tests/fixtures, captured one second apart. */
 #define T0 FM_FIXTURES "/proc-debian12-t0"
@@ -99,7 +100,7 @@ typedef struct fm_test_source {
 typedef struct fm_test_fixture {
 	fm_test_source src;
 	char dir[FM_TEST_DIR_BYTES]; /* the procfs root, a new directory */
-	fm_sampler_config cfg;       /* defaults, procfs = dir */
+	fm_collect_sampler_config cfg; /* defaults, procfs = dir */
 	void *state;                 /* zeroed, src.ops->state_bytes */
 	float v[FM_FEATURE_COUNT];   /* the features of the last read */
 	fmi_collect_ctx ctx;         /* of the last read, v = v */
