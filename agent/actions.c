@@ -173,29 +173,29 @@ void
 fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],
     char *const envp[], fmi_action_outcome *ret)
 {
-	fmi_spawn_result sr;
+	fm_spawn_result sr;
 	fmi_action_outcome out = { .result = FM_ACTION_RESULT_OK };
 
-	fmi_spawn_run(argv, envp, ctx->rule->timeout_ms, ctx->stop_fd, &sr);
+	fm_spawn_run(argv, envp, ctx->rule->timeout_ms, ctx->stop_fd, &sr);
 	switch (sr.outcome) {
-	case FMI_SPAWN_EXITED:
+	case FM_SPAWN_EXITED:
 		if (sr.code != 0) {
 			out.result = FM_ACTION_RESULT_FAILED;
 			out.code = sr.code;
 		}
 		break;
-	case FMI_SPAWN_SIGNALED:
+	case FM_SPAWN_SIGNALED:
 		out.result = FM_ACTION_RESULT_FAILED;
 		out.code = -sr.code;
 		break;
-	case FMI_SPAWN_STOPPED:
+	case FM_SPAWN_STOPPED:
 		out.stopped = true;
 		out.result = FM_ACTION_RESULT_TIMEOUT;
 		break;
-	case FMI_SPAWN_TIMEOUT:
+	case FM_SPAWN_TIMEOUT:
 		out.result = FM_ACTION_RESULT_TIMEOUT;
 		break;
-	case FMI_SPAWN_ERROR:
+	case FM_SPAWN_ERROR:
 		out.result = FM_ACTION_RESULT_ERROR;
 		out.code = sr.code;
 		break;
@@ -619,7 +619,7 @@ fm_actions_new(const fm_action_rule *rules, uint32_t n, const char *systemctl,
 	r = rules_apply(a, rules, n, systemctl, dry_run);
 	if (r < 0)
 		goto out_free;
-	r = fmi_thread_start(&a->worker, worker_main, a);
+	r = fm_spawn_thread_start(&a->worker, worker_main, a);
 	if (r < 0)
 		goto out_free;
 	a->has_worker = true;

@@ -1,5 +1,5 @@
 /*
- * agent internals: running programs and the action kinds. Included only
+ * agent internals: the action kinds. Included only
  * by agent/ and its tests; no other folder includes it.
  */
 #ifndef FM_AGENT_INT_H
@@ -14,61 +14,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
-
-/* ---- running programs (spawn.c) -----------------------------------------
- *
- * The health command (labels.c) and the hook and restart actions run
- * programs the same way: argv directly (no shell), stdin, stdout and
- * stderr on /dev/null, a process group of their own, default signal
- * dispositions and an empty signal mask; past the timeout (or when asked
- * to stop) the group gets SIGTERM, then SIGKILL after
- * FM_LABELS_KILL_GRACE_MS, and the child is reaped. The process must not
- * ignore SIGCHLD (its children would not be waitable).
- */
-
-/*
- * Splits command into words: copies it into buf[FM_LABELS_COMMAND_BYTES]
- * with a NUL after each word and points argv[FM_LABELS_COMMAND_ARGS_MAX +
- * 1] at them, NULL-terminated. Returns the word count (0 for "") or the
- * errors of fm_labels_command_check(). Pure.
- */
-int fmi_spawn_split(const char *command, char *buf, char **argv) FM_WUR;
-
-typedef enum fmi_spawn_outcome {
-	FMI_SPAWN_EXITED,   /* code: its exit status (0 = success) */
-	FMI_SPAWN_SIGNALED, /* code: the signal that killed it */
-	FMI_SPAWN_TIMEOUT,  /* ran past the timeout; its group killed */
-	FMI_SPAWN_STOPPED,  /* stop_fd became readable; its group killed */
-	FMI_SPAWN_ERROR,    /* not started or not waited for: code is a
-	                     * negative errno (-ENOENT: no such program) */
-} fmi_spawn_outcome;
-
-typedef struct fmi_spawn_result {
-	fmi_spawn_outcome outcome;
-	int code;             /* see the outcome */
-	uint32_t duration_ms; /* from the start until it was reaped */
-} fmi_spawn_result;
-
-/*
- * Runs argv[0] (an absolute path) with argv and the environment envp and
- * waits for it, at most timeout_ms, or until stop_fd (an eventfd or pipe;
- * -1: none) is readable; stop_fd is only polled, never read, so one write
- * stops every later run too. Blocks the calling thread for the whole run
- * (plus up to FM_LABELS_KILL_GRACE_MS after a timeout or stop). Allocates
- * (posix_spawn's file actions). Thread-safe.
- */
-void fmi_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
-    int stop_fd, fmi_spawn_result *ret);
-
-/* Starts fn(arg) on a new thread (*ret) with every signal blocked: they
- * are the main thread's to handle, and the programs a worker spawns get
- * an empty mask anyway. Returns 0 or the negative errno of
- * pthread_create(). */
-int fmi_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg) FM_WUR;
-
-/* Sleeps until deadline_ns (CLOCK_MONOTONIC), or less when stop_fd (-1:
- * none) is or becomes readable. Returns whether stop_fd was readable. */
-bool fmi_spawn_sleep(int stop_fd, int64_t deadline_ns);
+#include "agent/spawn/spawn.h"
 
 /* ---- action kinds (action-*.c) -------------------------------------------
  *
@@ -123,7 +69,7 @@ bool fmi_action_unit_is_valid(const char *unit);
 #define FMI_ACTION_PATH                                                        \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* Runs argv with envp as fmi_spawn_run() does, within the rule's
+/* Runs argv with envp as fm_spawn_run() does, within the rule's
  * timeout_ms, and turns how it ended into an action outcome (a stop counts
  * as a timeout). */
 void fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "agent/collect/collect.h"
+#include "agent/spawn/spawn.h"
 #include "common/common.h"
 
 /* ---- action rules (the [action NAME] sections of agent.conf) ---------- */
@@ -212,10 +213,6 @@ const char *fm_label_source_name(unsigned s);
 /* The label source named name, or -ENOENT. */
 int fm_label_source_lookup(const char *name) FM_WUR;
 
-#define FM_LABELS_COMMAND_BYTES    FM_AGENT_PATH_BYTES
-#define FM_LABELS_COMMAND_ARGS_MAX 32  /* the program and its arguments */
-#define FM_LABELS_KILL_GRACE_MS    500 /* SIGTERM, then SIGKILL after this */
-
 typedef struct fm_labels_config {
 	/* fs_full: the used fraction of the fullest filesystem reaching
 	 * fs_full_percent / 100 is an onset (0 = source off); the source
@@ -226,7 +223,7 @@ typedef struct fm_labels_config {
 	uint32_t fs_full_hysteresis_percent; /* percentage points */
 	/* health: NULL or "" = source off. Otherwise an absolute program path
 	 * and its arguments separated by blanks (no shell, no quoting, at
-	 * most FM_LABELS_COMMAND_ARGS_MAX words), run at start and then every
+	 * most FM_SPAWN_COMMAND_ARGS_MAX words), run at start and then every
 	 * health_interval_ms; a run still going after health_timeout_ms is
 	 * killed. Copied by fm_labels_new(). */
 	const char *health_command;
@@ -246,8 +243,8 @@ void fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret);
 /*
  * Checks a health command: "" (off), or an absolute program path followed
  * by arguments, split on spaces and tabs. Returns 0, -EINVAL (the program
- * is not an absolute path), -ENAMETOOLONG (FM_LABELS_COMMAND_BYTES or
- * more) or -E2BIG (more than FM_LABELS_COMMAND_ARGS_MAX words). Pure.
+ * is not an absolute path), -ENAMETOOLONG (FM_SPAWN_COMMAND_BYTES or
+ * more) or -E2BIG (more than FM_SPAWN_COMMAND_ARGS_MAX words). Pure.
  */
 int fm_labels_command_check(const char *command) FM_WUR;
 
@@ -298,7 +295,7 @@ typedef struct fm_labels fm_labels;
  * every health_interval_ms: with stdin, stdout and stderr on /dev/null, in
  * its own process group, default signal dispositions and an empty signal
  * mask. A run past its timeout has its group sent SIGTERM, then SIGKILL
- * after FM_LABELS_KILL_GRACE_MS, and is reaped. The process must not
+ * after FM_SPAWN_KILL_GRACE_MS, and is reaped. The process must not
  * ignore SIGCHLD (its children would not be waitable). On success *ret
  * owns a new fm_labels; on failure *ret is untouched. Errors: -EINVAL,
  * -ENOMEM, or the errno of creating the thread or its wake-up eventfd.
@@ -307,7 +304,7 @@ int fm_labels_new(const fm_labels_config *cfg, fm_labels **ret) FM_WUR;
 
 /* Stops the health worker, killing a running check's process group as on
  * a timeout and reaping it (so it returns within about
- * FM_LABELS_KILL_GRACE_MS), and frees l. Accepts NULL; returns NULL. No
+ * FM_SPAWN_KILL_GRACE_MS), and frees l. Accepts NULL; returns NULL. No
  * other call on l may run concurrently or follow. */
 fm_labels *fm_labels_free(fm_labels *l);
 
@@ -626,7 +623,7 @@ void fm_federation_status_get(fm_federation *f, fm_federation_status *ret);
  *
  * Hooks run argv directly (no shell) with stdin, stdout and stderr on
  * /dev/null, in their own process group, killed (SIGTERM, then SIGKILL
- * after FM_LABELS_KILL_GRACE_MS) past timeout_ms, with an environment of
+ * after FM_SPAWN_KILL_GRACE_MS) past timeout_ms, with an environment of
  * PATH, FEDMON_RULE, FEDMON_WHEN ("anomaly" or "failure:SOURCE"),
  * FEDMON_SCORE, FEDMON_THRESHOLD, FEDMON_ALARM (0/1), FEDMON_PROBABILITY
  * (failure rules), FEDMON_TOP_FEATURES ("name=contribution,..." most

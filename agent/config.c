@@ -223,12 +223,11 @@ static const struct rule_key rule_keys[] = {
 };
 
 _Static_assert(FM_ELEMENTSOF(rule_keys) <= 32, "a bit per key");
-_Static_assert(
-    sizeof(((fm_action_rule *)0)->command) == FM_LABELS_COMMAND_BYTES,
+_Static_assert(sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
     "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
-        FM_LABELS_COMMAND_BYTES,
+        FM_SPAWN_COMMAND_BYTES,
     "health_command must fit fm_labels");
 
 /* Parses value into the field of k in base (an fm_agent_config, or an
@@ -319,12 +318,12 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "more than %d words (a program and its arguments) "
 			    "for key",
-			    FM_LABELS_COMMAND_ARGS_MAX);
+			    FM_SPAWN_COMMAND_ARGS_MAX);
 			return -EINVAL;
 		}
 		if (r < 0)
 			break;
-		r = fm_strlcpy(field, value, FM_LABELS_COMMAND_BYTES);
+		r = fm_strlcpy(field, value, FM_SPAWN_COMMAND_BYTES);
 		if (r < 0)
 			break;
 		return 0;

@@ -28,9 +28,9 @@ struct fm_labels {
 	/* Set by fm_labels_new(), read-only after. */
 	float fs_full;                         /* threshold fraction; 0 = off */
 	float fs_rearm;                        /* re-arm below this fraction */
-	char command[FM_LABELS_COMMAND_BYTES]; /* as configured, for logs */
-	char argbuf[FM_LABELS_COMMAND_BYTES];  /* the words, NUL-separated */
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	char command[FM_SPAWN_COMMAND_BYTES];  /* as configured, for logs */
+	char argbuf[FM_SPAWN_COMMAND_BYTES];   /* the words, NUL-separated */
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 	int64_t interval_ns;
 	uint32_t timeout_ms;
 
@@ -82,11 +82,11 @@ fm_labels_config_init(fm_labels_config *cfg)
 int
 fm_labels_command_check(const char *command)
 {
-	char buf[FM_LABELS_COMMAND_BYTES];
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	char buf[FM_SPAWN_COMMAND_BYTES];
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 	int r;
 
-	r = fmi_spawn_split(command, buf, argv);
+	r = fm_spawn_split(command, buf, argv);
 	return r < 0 ? r : 0;
 }
 
@@ -101,30 +101,30 @@ static bool
 health_run(fm_labels *l, fm_labels_health_result *ret)
 {
 	fm_labels_health_result res = { .outcome = FM_LABELS_HEALTH_OK };
-	fmi_spawn_result sr;
+	fm_spawn_result sr;
 
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = true;
 	pthread_mutex_unlock(&l->mutex);
-	fmi_spawn_run(l->argv, environ, l->timeout_ms, l->stop_fd, &sr);
+	fm_spawn_run(l->argv, environ, l->timeout_ms, l->stop_fd, &sr);
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = false;
 	pthread_mutex_unlock(&l->mutex);
 	switch (sr.outcome) {
-	case FMI_SPAWN_STOPPED:
+	case FM_SPAWN_STOPPED:
 		return false;
-	case FMI_SPAWN_TIMEOUT:
+	case FM_SPAWN_TIMEOUT:
 		res.outcome = FM_LABELS_HEALTH_TIMEOUT;
 		break;
-	case FMI_SPAWN_ERROR:
+	case FM_SPAWN_ERROR:
 		res.outcome = FM_LABELS_HEALTH_ERROR;
 		res.code = sr.code;
 		break;
-	case FMI_SPAWN_SIGNALED:
+	case FM_SPAWN_SIGNALED:
 		res.outcome = FM_LABELS_HEALTH_SIGNALED;
 		res.code = sr.code;
 		break;
-	case FMI_SPAWN_EXITED:
+	case FM_SPAWN_EXITED:
 		if (sr.code != 0) {
 			res.outcome = FM_LABELS_HEALTH_EXITED;
 			res.code = sr.code;
@@ -213,7 +213,7 @@ health_worker(void *arg)
 		if (!health_run(l, &res))
 			break;
 		health_publish(l, &res);
-		if (fmi_spawn_sleep(l->stop_fd,
+		if (fm_spawn_sleep(l->stop_fd,
 		        fm_loop_next_deadline(
 		            start, l->interval_ns, fm_time_mono_ns())))
 			break;
@@ -230,7 +230,7 @@ health_start(fm_labels *l)
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0)
 		return -errno;
-	r = fmi_thread_start(&l->worker, health_worker, l);
+	r = fm_spawn_thread_start(&l->worker, health_worker, l);
 	if (r < 0)
 		return r;
 	l->has_worker = true;
@@ -297,7 +297,7 @@ fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
 		    100.0f;
 	}
 	l->fs_armed = true;
-	n = fmi_spawn_split(cmd, l->argbuf, l->argv);
+	n = fm_spawn_split(cmd, l->argbuf, l->argv);
 	assert(n >= 0); /* config_check() accepted it */
 	memcpy(l->command, cmd, strlen(cmd) + 1);
 	l->interval_ns = (int64_t)cfg->health_interval_ms * FM_NSEC_PER_MSEC;

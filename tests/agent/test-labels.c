@@ -151,7 +151,7 @@ static void
 test_labels_command_check(void **state)
 {
 	char words[40 * 2 + 1] = "/";
-	char longest[FM_LABELS_COMMAND_BYTES + 1];
+	char longest[FM_SPAWN_COMMAND_BYTES + 1];
 
 	assert_int_equal(fm_labels_command_check(""), 0);
 	assert_int_equal(fm_labels_command_check("/bin/true"), 0);
@@ -168,7 +168,7 @@ test_labels_command_check(void **state)
 	longest[0] = '/';
 	longest[sizeof(longest) - 1] = '\0';
 	assert_int_equal(fm_labels_command_check(longest), -ENAMETOOLONG);
-	longest[FM_LABELS_COMMAND_BYTES - 1] = '\0';
+	longest[FM_SPAWN_COMMAND_BYTES - 1] = '\0';
 	assert_int_equal(fm_labels_command_check(longest), 0);
 }
 
@@ -401,7 +401,7 @@ test_labels_health_timeout_kills(void **state)
 
 	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
 	assert_true(st.health.duration_ms >= 200);
-	assert_true(st.health.duration_ms < 200 + FM_LABELS_KILL_GRACE_MS);
+	assert_true(st.health.duration_ms < 200 + FM_SPAWN_KILL_GRACE_MS);
 	assert_true(fm_test_ms_since(start) < 1000);
 	assert_false(st.health_running);
 	assert_int_equal(feed(l, NAN, NAN), HEALTH);
@@ -451,9 +451,8 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	l = labels_new(0, script, 10000, 300);
 	st = wait_runs(l, 1);
 	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
-	assert_true(st.health.duration_ms >= 300 + FM_LABELS_KILL_GRACE_MS);
-	assert_true(
-	    st.health.duration_ms < 300 + FM_LABELS_KILL_GRACE_MS + 500);
+	assert_true(st.health.duration_ms >= 300 + FM_SPAWN_KILL_GRACE_MS);
+	assert_true(st.health.duration_ms < 300 + FM_SPAWN_KILL_GRACE_MS + 500);
 	text = fm_test_read_file(pidfile, &len);
 	pid = strtol(text, NULL, 10);
 	free(text);
@@ -569,7 +568,7 @@ test_labels_health_free_during_check_is_prompt(void **state)
 	l = fm_labels_free(l);
 	assert_null(l);
 	/* sleep dies on SIGTERM at once: well within the grace */
-	assert_true(fm_test_ms_since(start) < FM_LABELS_KILL_GRACE_MS);
+	assert_true(fm_test_ms_since(start) < FM_SPAWN_KILL_GRACE_MS);
 }
 
 static void
