@@ -112,8 +112,8 @@ fm_action_result_name(unsigned result)
 }
 
 void
-fm_actions_input_from_learner(const fm_learner_status *st, int64_t mono_ns,
-    int64_t real_ns, fm_actions_input *ret)
+fm_actions_input_from_learner(const fm_model_learner_status *st,
+    int64_t mono_ns, int64_t real_ns, fm_actions_input *ret)
 {
 	fm_actions_input in = {
 		.mono_ns = mono_ns,
@@ -122,8 +122,9 @@ fm_actions_input_from_learner(const fm_learner_status *st, int64_t mono_ns,
 		.alarm = st->alarm,
 		.score = st->score,
 		.threshold = st->threshold,
-		.n_top =
-		    st->n_top < FM_LEARNER_TOP ? st->n_top : FM_LEARNER_TOP,
+		.n_top = st->n_top < FM_MODEL_LEARNER_TOP
+		    ? st->n_top
+		    : FM_MODEL_LEARNER_TOP,
 	};
 
 	memcpy(in.top, st->top, sizeof(in.top));
@@ -142,7 +143,7 @@ fmi_action_when_format(const fm_action_rule *r, char *buf, size_t size)
 {
 	if (r->when == FM_ACTION_WHEN_FAILURE)
 		snprintf(buf, size, "failure:%s",
-		    fm_label_source_name(r->failure_source));
+		    fm_model_label_source_name(r->failure_source));
 	else
 		snprintf(buf, size, "anomaly");
 }
@@ -153,7 +154,7 @@ fmi_action_top_format(const fm_actions_input *in, char *buf, size_t size)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < in->n_top && i < FM_LEARNER_TOP; i++) {
+	for (uint32_t i = 0; i < in->n_top && i < FM_MODEL_LEARNER_TOP; i++) {
 		const fm_feature_info *f = fm_collect_feature_get(in->top[i]);
 		int n;
 

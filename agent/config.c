@@ -228,7 +228,7 @@ _Static_assert(sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
         FM_SPAWN_COMMAND_BYTES,
-    "health_command must fit fm_labels");
+    "health_command must fit fm_model_labels");
 
 /* Parses value into the field of k in base (an fm_agent_config, or an
  * fm_action_rule for rule_keys). */
@@ -281,7 +281,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_PUBKEY: {
-		uint8_t pk[FM_FEDERATION_KEY_BYTES];
+		uint8_t pk[FM_MODEL_FEDERATION_KEY_BYTES];
 
 		if (value[0] && fm_crypto_key_parse(value, pk) < 0) {
 			r = -EINVAL;
@@ -313,7 +313,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_COMMAND:
-		r = fm_labels_command_check(value);
+		r = fm_model_labels_command_check(value);
 		if (r == -E2BIG) {
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "more than %d words (a program and its arguments) "
@@ -336,7 +336,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			return 0;
 		}
 		if (strncmp(value, "failure:", 8) != 0 ||
-		    (r = fm_label_source_lookup(value + 8)) < 0)
+		    (r = fm_model_label_source_lookup(value + 8)) < 0)
 			break;
 		rule->when = FM_ACTION_WHEN_FAILURE;
 		rule->failure_source = (uint32_t)r;
@@ -602,11 +602,11 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		return -EINVAL;
 	}
 	if ((uint64_t)c->learn_min_train_seconds * 1000 / c->interval_ms <
-	    FM_LEARNER_MIN_ROWS) {
+	    FM_MODEL_LEARNER_MIN_ROWS) {
 		snprintf(err, FM_INI_ERROR_BYTES,
 		    "[learn] min_train_seconds (%u) must hold at least %u "
 		    "samples of [agent] interval_ms (%u)",
-		    c->learn_min_train_seconds, FM_LEARNER_MIN_ROWS,
+		    c->learn_min_train_seconds, FM_MODEL_LEARNER_MIN_ROWS,
 		    c->interval_ms);
 		return -EINVAL;
 	}
@@ -639,9 +639,9 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 }
 
 void
-fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret)
+fm_agent_config_labels(const fm_agent_config *c, fm_model_labels_config *ret)
 {
-	*ret = (fm_labels_config) {
+	*ret = (fm_model_labels_config) {
 		.fs_full_percent = c->labels_fs_full_percent,
 		.fs_full_hysteresis_percent =
 		    c->labels_fs_full_hysteresis_percent,

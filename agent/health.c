@@ -60,7 +60,7 @@ check_sampling(const fm_agent_view *v, problems *ps)
 static void
 check_federation(const fm_agent_view *v, problems *ps)
 {
-	fm_federation_status st;
+	fm_model_federation_status st;
 	const char *why;
 	char when[16];
 	time_t t;
@@ -68,7 +68,7 @@ check_federation(const fm_agent_view *v, problems *ps)
 
 	if (!v->fed)
 		return;
-	fm_federation_status_get(v->fed, &st);
+	fm_model_federation_status_get(v->fed, &st);
 	/* before the first exchange ends there is nothing to say */
 	if (st.exchanges + st.failures == 0)
 		return;
@@ -91,11 +91,11 @@ check_federation(const fm_agent_view *v, problems *ps)
 static void
 check_learner(const fm_agent_view *v, problems *ps)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 
 	if (!v->learner)
 		return;
-	fm_learner_status_get(v->learner, &st);
+	fm_model_learner_status_get(v->learner, &st);
 	if (!st.ready) {
 		if (st.rows_held < v->min_train_rows)
 			problem_add(ps, "detector warming up: %u of %u samples",

@@ -8,17 +8,6 @@
 
 #include "agent/agent.h"
 
-int64_t
-fm_loop_next_deadline(int64_t start_ns, int64_t period_ns, int64_t now_ns)
-{
-	int64_t k;
-
-	if (now_ns < start_ns)
-		return start_ns + period_ns;
-	k = (now_ns - start_ns) / period_ns + 1;
-	return start_ns + k * period_ns;
-}
-
 static bool
 keep_running(const fm_loop_hooks *hooks)
 {
@@ -70,7 +59,7 @@ fm_loop_run(fm_collect_sampler *s, uint32_t period_ms, uint64_t max_ticks,
 			break;
 
 		now = fm_time_mono_ns();
-		next = fm_loop_next_deadline(start, period_ns, now);
+		next = fm_spawn_next_deadline(start, period_ns, now);
 		if (next - deadline > period_ns)
 			st.missed +=
 			    (uint64_t)((next - deadline) / period_ns - 1);

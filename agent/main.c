@@ -49,10 +49,10 @@ struct run {
 	const struct options *opt;
 	const char *config_path; /* the file actually read, or NULL */
 	fm_sample last;          /* --once: the latest sample */
-	fm_labels *labels;       /* the daemon's failure labels */
-	fm_history *history;     /* the minute ring */
-	fm_learner *learner;     /* and its models (they fill the ring) */
-	fm_federation *fed;      /* talks to the aggregator, if any */
+	fm_model_labels *labels; /* the daemon's failure labels */
+	fm_model_history *history; /* the minute ring */
+	fm_model_learner *learner; /* and its models (they fill the ring) */
+	fm_model_federation *fed;  /* talks to the aggregator, if any */
 	fm_live *live;           /* counters for control and /metrics */
 	fm_collect_sampler *sampler;
 	fm_actions *actions;     /* acts on the predictions */
@@ -341,11 +341,11 @@ on_sample_print(void *userdata, const fm_sample *s)
 
 /* The learner's verdict on the last sample, for --print. */
 static void
-print_verdict(fm_learner *l)
+print_verdict(fm_model_learner *l)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 
-	fm_learner_status_get(l, &st);
+	fm_model_learner_status_get(l, &st);
 	if (!st.ready) {
 		printf("  learning (%u samples kept%s)\n", st.rows_held,
 		    st.training ? ", training" : "");
@@ -375,18 +375,18 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 	uint32_t onsets = 0;
 
 	if (run->labels)
-		onsets = fm_labels_on_sample(run->labels, s);
+		onsets = fm_model_labels_on_sample(run->labels, s);
 	if (run->learner)
-		fm_learner_on_sample(run->learner, s, onsets);
+		fm_model_learner_on_sample(run->learner, s, onsets);
 	else
-		(void)fm_history_push(run->history, s, NAN, onsets);
+		(void)fm_model_history_push(run->history, s, NAN, onsets);
 	fm_live_on_sample(run->live, s, sample_is_empty(s),
 	    fm_collect_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
-		fm_learner_status st;
+		fm_model_learner_status st;
 		fm_actions_input in;
 
-		fm_learner_status_get(run->learner, &st);
+		fm_model_learner_status_get(run->learner, &st);
 		fm_actions_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
 		fm_actions_on_sample(run->actions, &in);
 	}
@@ -530,8 +530,8 @@ keep_running(void *userdata)
 static void
 start_federation(struct run *run)
 {
-	fm_federation_config fcfg;
-	fm_federation_model m;
+	fm_model_federation_config fcfg;
+	fm_model_federation_model m;
 	int r;
 
 	if (!run->cfg.fed_aggregator[0]) {
@@ -540,8 +540,8 @@ start_federation(struct run *run)
 		return;
 	}
 	fm_agent_config_federation(&run->cfg, &fcfg);
-	fm_learner_fed_model(run->learner, &m);
-	r = fm_federation_new(&fcfg, &m, true, &run->fed);
+	fm_model_learner_fed_model(run->learner, &m);
+	r = fm_model_federation_new(&fcfg, &m, true, &run->fed);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r,
 		    "Failed to start federating with '%s' (key file '%s'), "
@@ -647,8 +647,8 @@ run_daemon(struct run *run)
 {
 	const fm_agent_config *cfg = &run->cfg;
 	fm_collect_sampler_config scfg;
-	fm_labels_config lcfg;
-	fm_learner_config learner_cfg;
+	fm_model_labels_config lcfg;
+	fm_model_learner_config learner_cfg;
 	fm_collect_sampler *sampler = NULL;
 	fm_loop_stats stats;
 	fm_loop_hooks hooks = {
@@ -710,21 +710,23 @@ run_daemon(struct run *run)
 	/* the minute ring: as configured, and what the learner needs */
 	fm_agent_config_learner(cfg, &learner_cfg);
 	minutes = cfg->history_minutes;
-	if (cfg->learn_enabled && minutes < fm_learner_minutes(&learner_cfg))
-		minutes = fm_learner_minutes(&learner_cfg);
-	r = fm_history_new(minutes, &run->history);
+	if (cfg->learn_enabled &&
+	    minutes < fm_model_learner_minutes(&learner_cfg))
+		minutes = fm_model_learner_minutes(&learner_cfg);
+	r = fm_model_history_new(minutes, &run->history);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to allocate the history");
 		goto out;
 	}
 	fm_agent_config_labels(cfg, &lcfg);
-	r = fm_labels_new(&lcfg, &run->labels);
+	r = fm_model_labels_new(&lcfg, &run->labels);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to start the failure labels");
 		goto out;
 	}
 	if (cfg->learn_enabled) {
-		r = fm_learner_new(&learner_cfg, run->history, &run->learner);
+		r = fm_model_learner_new(
+		    &learner_cfg, run->history, &run->learner);
 		if (r < 0) {
 			fm_log_errno(LOG_ERR, r, "Failed to start learning");
 			goto out;
@@ -770,11 +772,11 @@ out:
 	run->control = fm_control_free(run->control);
 	run->http = fm_net_http_free(run->http);
 	run->actions = fm_actions_free(run->actions);
-	run->fed = fm_federation_free(run->fed);
+	run->fed = fm_model_federation_free(run->fed);
 	/* the learner saves its models on the way out */
-	run->learner = fm_learner_free(run->learner);
-	run->labels = fm_labels_free(run->labels);
-	run->history = fm_history_free(run->history);
+	run->learner = fm_model_learner_free(run->learner);
+	run->labels = fm_model_labels_free(run->labels);
+	run->history = fm_model_history_free(run->history);
 	run->live = fm_live_free(run->live);
 	run->sampler = fm_collect_sampler_free(sampler);
 	return r;

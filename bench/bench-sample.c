@@ -43,7 +43,7 @@ main(int argc, char **argv)
 	int sleep_ms = argc > 4 ? atoi(argv[4]) : 0;
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
-	fm_history *h;
+	fm_model_history *h;
 	fm_sample smp;
 	double *per_tick;
 	int r;
@@ -62,7 +62,7 @@ main(int argc, char **argv)
 		    cfg.procfs, r);
 		return 1;
 	}
-	r = fm_history_new(1440, &h);
+	r = fm_model_history_new(1440, &h);
 	if (r < 0)
 		return 1;
 	per_tick = calloc((size_t)repeats, sizeof(*per_tick));
@@ -80,7 +80,7 @@ main(int argc, char **argv)
 			t0 = thread_cpu_ns();
 			if (fm_collect_sampler_read(s, &smp) < 0)
 				return 1;
-			(void)fm_history_push(h, &smp, NAN, 0);
+			(void)fm_model_history_push(h, &smp, NAN, 0);
 			cpu += thread_cpu_ns() - t0;
 		}
 		per_tick[k] = (double)cpu / ticks / 1e3;
@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	    per_tick[repeats / 2], per_tick[0], per_tick[repeats - 1], repeats,
 	    ticks, sleep_ms, FM_FEATURE_COUNT);
 	free(per_tick);
-	fm_history_free(h);
+	fm_model_history_free(h);
 	fm_collect_sampler_free(s);
 	return 0;
 }

@@ -266,3 +266,14 @@ out:
 	res.duration_ms = elapsed_ms(start);
 	*ret = res;
 }
+
+int64_t
+fm_spawn_next_deadline(int64_t start_ns, int64_t period_ns, int64_t now_ns)
+{
+	int64_t k;
+
+	if (now_ns < start_ns)
+		return start_ns + period_ns;
+	k = (now_ns - start_ns) / period_ns + 1;
+	return start_ns + k * period_ns;
+}

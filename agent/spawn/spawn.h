@@ -68,4 +68,13 @@ int fm_spawn_thread_start(
  * none) is or becomes readable. Returns whether stop_fd was readable. */
 bool fm_spawn_sleep(int stop_fd, int64_t deadline_ns);
 
+/*
+ * The deadline following now on the grid start + k * period_ns (k >= 1):
+ * absolute, so sleeping to it never accumulates drift; deadlines already
+ * in the past are skipped, not caught up in a burst. The sampling loop
+ * and the health command run on it.
+ */
+int64_t fm_spawn_next_deadline(
+    int64_t start_ns, int64_t period_ns, int64_t now_ns);
+
 #endif

@@ -345,7 +345,7 @@ test_actions_new_allocation_failures(void **state)
 static void
 test_actions_input_from_learner(void **state)
 {
-	fm_learner_status st = {
+	fm_model_learner_status st = {
 		.ready = true,
 		.alarm = true,
 		.score = 3.0f,

@@ -340,7 +340,7 @@ static void
 test_config_learn_defaults_are_the_detectors(void **state)
 {
 	fm_learn_detector_config dc;
-	fm_learner_config lc;
+	fm_model_learner_config lc;
 	fm_agent_config c;
 
 	(void)state;
@@ -356,13 +356,13 @@ static void
 test_config_labels_keys(void **state)
 {
 	fm_agent_config c;
-	fm_labels_config lc, def;
+	fm_model_labels_config lc, def;
 	char err[FM_INI_ERROR_BYTES];
 
 	fm_agent_config_init(&c);
-	fm_labels_config_init(&def);
+	fm_model_labels_config_init(&def);
 	fm_agent_config_labels(&c, &lc);
-	/* the [labels] defaults are fm_labels_config's */
+	/* the [labels] defaults are fm_model_labels_config's */
 	assert_int_equal(lc.fs_full_percent, def.fs_full_percent);
 	assert_int_equal(
 	    lc.fs_full_hysteresis_percent, def.fs_full_hysteresis_percent);

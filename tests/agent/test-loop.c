@@ -16,13 +16,14 @@ test_loop_deadlines_do_not_drift(void **state)
 {
 	/* However late a tick ends within its period, the next deadline is
 	 * on the grid start + k * period. */
-	assert_true(fm_loop_next_deadline(0, 1000 * MS, 0) == 1000 * MS);
-	assert_true(fm_loop_next_deadline(0, 1000 * MS, 999 * MS) == 1000 * MS);
+	assert_true(fm_spawn_next_deadline(0, 1000 * MS, 0) == 1000 * MS);
 	assert_true(
-	    fm_loop_next_deadline(0, 1000 * MS, 1000 * MS) == 2000 * MS);
-	assert_true(fm_loop_next_deadline(500, 1000 * MS, 1000 * MS + 7) ==
+	    fm_spawn_next_deadline(0, 1000 * MS, 999 * MS) == 1000 * MS);
+	assert_true(
+	    fm_spawn_next_deadline(0, 1000 * MS, 1000 * MS) == 2000 * MS);
+	assert_true(fm_spawn_next_deadline(500, 1000 * MS, 1000 * MS + 7) ==
 	    1000 * MS + 500);
-	assert_true(fm_loop_next_deadline(500, 1000 * MS, 1000 * MS + 500) ==
+	assert_true(fm_spawn_next_deadline(500, 1000 * MS, 1000 * MS + 500) ==
 	    2000 * MS + 500);
 }
 
@@ -32,8 +33,8 @@ test_loop_skips_missed_deadlines(void **state)
 	/* A tick that overran 3.5 periods resumes on the grid, without a
 	 * burst of catch-up samples. */
 	assert_true(
-	    fm_loop_next_deadline(0, 1000 * MS, 3500 * MS) == 4000 * MS);
-	assert_true(fm_loop_next_deadline(0, 1000 * MS, -5) == 1000 * MS);
+	    fm_spawn_next_deadline(0, 1000 * MS, 3500 * MS) == 4000 * MS);
+	assert_true(fm_spawn_next_deadline(0, 1000 * MS, -5) == 1000 * MS);
 }
 
 struct counter {

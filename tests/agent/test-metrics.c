@@ -192,12 +192,12 @@ test_metrics_all_parts(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES] = "/tmp/fm-test-metrics-XXXXXX";
 	fm_action_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
-	fm_labels_config lc;
-	fm_learner_config c;
+	fm_model_labels_config lc;
+	fm_model_learner_config c;
 	fm_agent_config ac;
 	fm_live *live = NULL;
-	fm_learner *l = NULL;
-	fm_labels *labels = NULL;
+	fm_model_learner *l = NULL;
+	fm_model_labels *labels = NULL;
 	fm_actions *a = NULL;
 	fm_actions_input in = { .ready = true, .alarm = true, .score = 9 };
 	fm_actions_status ast;
@@ -214,15 +214,16 @@ test_metrics_all_parts(void **state)
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
-	fm_labels_config_init(&lc);
-	assert_int_equal(fm_labels_new(&lc, &labels), 0);
+	fm_model_labels_config_init(&lc);
+	assert_int_equal(fm_model_labels_new(&lc, &labels), 0);
 	rules[1].dry_run = true;
 	assert_int_equal(
 	    fm_actions_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
 	for (int t = 0; t < 3; t++) {
 		sample_at(&s, t, 500000);
 		fm_live_on_sample(live, &s, false, "");
-		fm_learner_on_sample(l, &s, fm_labels_on_sample(labels, &s));
+		fm_model_learner_on_sample(
+		    l, &s, fm_model_labels_on_sample(labels, &s));
 	}
 	/* one run of each rule, waited for */
 	in.mono_ns = s.mono_ns;
@@ -263,16 +264,16 @@ test_metrics_all_parts(void **state)
 	for (unsigned src = 0; src < FM_LABEL_COUNT; src++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_probability{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(prom_value(text, series) == 0);
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_predictor_trained{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(prom_value(text, series) == 0);
 		/* the samples' OOM-kill rate (0.31/s) is an onset */
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_onsets_total{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(
 		    prom_value(text, series) == (src == FM_LABEL_OOM ? 1 : 0));
 	}
@@ -310,7 +311,7 @@ test_metrics_all_parts(void **state)
 	free(text);
 
 	fm_actions_free(a);
-	fm_labels_free(labels);
+	fm_model_labels_free(labels);
 	fm_test_learner_free(l);
 	fm_live_free(live);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -160,7 +160,7 @@ test_sampler_tick_never_allocates(void **state)
 {
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
-	fm_history *h;
+	fm_model_history *h;
 	fm_sample a;
 	unsigned before;
 
@@ -169,20 +169,20 @@ test_sampler_tick_never_allocates(void **state)
 	assert_int_equal(fm_collect_sampler_new(&cfg, &s), 0);
 	/* the hook is live: start-up does allocate */
 	assert_true(fm_test_alloc_count() > before);
-	assert_int_equal(fm_history_new(5, &h), 0);
+	assert_int_equal(fm_model_history_new(5, &h), 0);
 	/* warm-up: the first reads may size buffers */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fm_collect_sampler_read(s, &a), 0);
-		(void)fm_history_push(h, &a, NAN, 0);
+		(void)fm_model_history_push(h, &a, NAN, 0);
 	}
 	before = fm_test_alloc_count();
 	for (int i = 0; i < 50; i++) {
 		assert_int_equal(fm_collect_sampler_read(s, &a), 0);
-		(void)fm_history_push(h, &a, NAN, 0);
+		(void)fm_model_history_push(h, &a, NAN, 0);
 		usleep(1000);
 	}
 	assert_int_equal(fm_test_alloc_count(), before);
-	fm_history_free(h);
+	fm_model_history_free(h);
 	fm_collect_sampler_free(s);
 }
 

@@ -439,24 +439,25 @@ fm_test_host_skip(const char *reason)
 
 /* The learners fm_test_learner_new() made and their rings. */
 static struct {
-	fm_learner *l;
-	fm_history *h;
+	fm_model_learner *l;
+	fm_model_history *h;
 } learners[4];
 
 int
-fm_test_learner_new(const fm_learner_config *cfg, fm_learner **ret)
+fm_test_learner_new(const fm_model_learner_config *cfg, fm_model_learner **ret)
 {
-	fm_history *h = NULL;
+	fm_model_history *h = NULL;
 	size_t i;
 	int r;
 
 	for (i = 0; i < FM_ELEMENTSOF(learners) && learners[i].l; i++)
 		;
 	assert_true(i < FM_ELEMENTSOF(learners));
-	assert_int_equal(fm_history_new(fm_learner_minutes(cfg), &h), 0);
-	r = fm_learner_new(cfg, h, ret);
+	assert_int_equal(
+	    fm_model_history_new(fm_model_learner_minutes(cfg), &h), 0);
+	r = fm_model_learner_new(cfg, h, ret);
 	if (r < 0) {
-		fm_history_free(h);
+		fm_model_history_free(h);
 		return r;
 	}
 	learners[i].l = *ret;
@@ -464,8 +465,8 @@ fm_test_learner_new(const fm_learner_config *cfg, fm_learner **ret)
 	return 0;
 }
 
-fm_history *
-fm_test_learner_history(const fm_learner *l)
+fm_model_history *
+fm_test_learner_history(const fm_model_learner *l)
 {
 	for (size_t i = 0; i < FM_ELEMENTSOF(learners); i++)
 		if (l && learners[i].l == l)
@@ -474,14 +475,14 @@ fm_test_learner_history(const fm_learner *l)
 	return NULL;
 }
 
-fm_learner *
-fm_test_learner_free(fm_learner *l)
+fm_model_learner *
+fm_test_learner_free(fm_model_learner *l)
 {
 	for (size_t i = 0; l && i < FM_ELEMENTSOF(learners); i++) {
 		if (learners[i].l != l)
 			continue;
-		fm_learner_free(l);
-		fm_history_free(learners[i].h);
+		fm_model_learner_free(l);
+		fm_model_history_free(learners[i].h);
 		learners[i].l = NULL;
 		learners[i].h = NULL;
 		return NULL;

@@ -175,17 +175,18 @@ void fm_test_put_fixture(fm_test_fixture *fx, const char *path);
 
 /* ---- a learner with its minute ring ---------------------------------- */
 
-/* fm_learner_new() on a new minute ring of fm_learner_minutes(cfg)
+/* fm_model_learner_new() on a new minute ring of fm_model_learner_minutes(cfg)
  * minutes, which fm_test_learner_free() frees with the learner (a few
- * learners at a time). Returns fm_learner_new()'s result. */
-int fm_test_learner_new(const fm_learner_config *cfg, fm_learner **ret);
+ * learners at a time). Returns fm_model_learner_new()'s result. */
+int fm_test_learner_new(
+    const fm_model_learner_config *cfg, fm_model_learner **ret);
 
 /* The minute ring of a learner made by fm_test_learner_new(). */
-fm_history *fm_test_learner_history(const fm_learner *l);
+fm_model_history *fm_test_learner_history(const fm_model_learner *l);
 
 /* Frees a learner made by fm_test_learner_new() and its ring. NULL-safe;
  * returns NULL. */
-fm_learner *fm_test_learner_free(fm_learner *l);
+fm_model_learner *fm_test_learner_free(fm_model_learner *l);
 
 /* ---- what the build host has ----------------------------------------
  *

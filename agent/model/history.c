@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "agent/model/model.h"
 
 #define NSEC_PER_MIN (60 * FM_NSEC_PER_SEC)
 
-struct fm_history {
+struct fm_model_history {
 	uint32_t len, count, next;
-	fm_history_minute *minutes; /* len */
+	fm_model_history_minute *minutes; /* len */
 	/* the minute being aggregated */
 	int64_t cur_minute; /* index (real_ns / 60 s), or INT64_MIN */
 	uint32_t cur_samples;
@@ -29,14 +29,14 @@ struct fm_history {
 };
 
 size_t
-fm_history_bytes(uint32_t minute_len)
+fm_model_history_bytes(uint32_t minute_len)
 {
-	return sizeof(fm_history) +
-	    (size_t)minute_len * sizeof(fm_history_minute);
+	return sizeof(fm_model_history) +
+	    (size_t)minute_len * sizeof(fm_model_history_minute);
 }
 
 static void
-minute_reset(fm_history *h, int64_t minute)
+minute_reset(fm_model_history *h, int64_t minute)
 {
 	h->cur_minute = minute;
 	h->cur_samples = 0;
@@ -51,11 +51,11 @@ minute_reset(fm_history *h, int64_t minute)
 }
 
 int
-fm_history_new(uint32_t minute_len, fm_history **ret)
+fm_model_history_new(uint32_t minute_len, fm_model_history **ret)
 {
-	fm_history *h;
+	fm_model_history *h;
 
-	if (minute_len < 1 || minute_len > FM_HISTORY_MAX_MINUTES)
+	if (minute_len < 1 || minute_len > FM_MODEL_HISTORY_MAX_MINUTES)
 		return -EINVAL;
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -63,7 +63,7 @@ fm_history_new(uint32_t minute_len, fm_history **ret)
 	/* calloc: pages are touched only as the ring fills. */
 	h->minutes = calloc(minute_len, sizeof(*h->minutes));
 	if (!h->minutes) {
-		fm_history_free(h);
+		fm_model_history_free(h);
 		return -ENOMEM;
 	}
 	h->len = minute_len;
@@ -72,8 +72,8 @@ fm_history_new(uint32_t minute_len, fm_history **ret)
 	return 0;
 }
 
-fm_history *
-fm_history_free(fm_history *h)
+fm_model_history *
+fm_model_history_free(fm_model_history *h)
 {
 	if (!h)
 		return NULL;
@@ -83,9 +83,9 @@ fm_history_free(fm_history *h)
 }
 
 static void
-minute_close(fm_history *h)
+minute_close(fm_model_history *h)
 {
-	fm_history_minute *m = &h->minutes[h->next];
+	fm_model_history_minute *m = &h->minutes[h->next];
 
 	m->real_ns = h->cur_minute * NSEC_PER_MIN;
 	m->count = h->cur_samples;
@@ -115,8 +115,8 @@ minute_of(int64_t real_ns)
 }
 
 bool
-fm_history_push(
-    fm_history *h, const fm_sample *s, float score, uint32_t label_onsets)
+fm_model_history_push(
+    fm_model_history *h, const fm_sample *s, float score, uint32_t label_onsets)
 {
 	int64_t minute = minute_of(s->real_ns);
 	bool closed = false;
@@ -147,19 +147,19 @@ fm_history_push(
 }
 
 uint32_t
-fm_history_capacity(const fm_history *h)
+fm_model_history_capacity(const fm_model_history *h)
 {
 	return h->len;
 }
 
 uint32_t
-fm_history_minute_count(const fm_history *h)
+fm_model_history_minute_count(const fm_model_history *h)
 {
 	return h->count;
 }
 
-const fm_history_minute *
-fm_history_minute_get(const fm_history *h, uint32_t i)
+const fm_model_history_minute *
+fm_model_history_minute_get(const fm_model_history *h, uint32_t i)
 {
 	if (i >= h->count)
 		return NULL;

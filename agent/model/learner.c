@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/model/model.h"
 #include "learn/learn.h"
 
-_Static_assert(FM_LEARNER_MIN_ROWS == FM_LEARN_DETECTOR_MIN_ROWS,
+_Static_assert(FM_MODEL_LEARNER_MIN_ROWS == FM_LEARN_DETECTOR_MIN_ROWS,
     "the config check and learn/ must agree");
 
 #define MODEL_FILE_MAX_BYTES (16u << 20)
@@ -38,7 +38,7 @@ typedef struct job {
 	uint8_t *pred_file; /* the current predictors */
 	size_t pred_len;
 	/* a fleet model to start from, or version 0 */
-	fm_learner_global global;
+	fm_model_learner_global global;
 	float *global_params;
 	uint64_t version; /* fleet lineage of the result */
 	/* results */
@@ -52,8 +52,8 @@ typedef struct job {
 	int64_t real_ns;
 } job;
 
-struct fm_learner {
-	fm_learner_config cfg;
+struct fm_model_learner {
+	fm_model_learner_config cfg;
 	fm_learn_detector_config dcfg;
 	fm_learn_predictor_config pcfg;
 	fm_learn_detector *det;
@@ -64,7 +64,7 @@ struct fm_learner {
 	uint32_t rows_head, rows_held;
 	/* the minute ring (borrowed): the predictors learn from its newest
 	 * minutes_cap minutes */
-	fm_history *history;
+	fm_model_history *history;
 	uint32_t minutes_cap;
 	/* predictor inference scratch: PREDICT_WINDOW x d, then inputs */
 	float *pz;
@@ -80,43 +80,22 @@ struct fm_learner {
 	pthread_cond_t cond;
 	bool stop;
 	job *queued; /* handed to the trainer */
-	job *done; /* from the trainer */
+	job *done;   /* from the trainer */
 	bool busy;
 	/* federation (under lock; layout fixed at creation) */
 	uint32_t fed_layout;
 	uint32_t fed_n;
-	uint64_t fed_version;  /* lineage of the current models */
-	float *offer;          /* a fleet model not yet trained on */
-	fm_learner_global offer_meta;
+	uint64_t fed_version; /* lineage of the current models */
+	float *offer;         /* a fleet model not yet trained on */
+	fm_model_learner_global offer_meta;
 	bool offered;
-	float *snap;           /* the last training's shared parameters */
-	fm_learner_update snap_meta;
+	float *snap; /* the last training's shared parameters */
+	fm_model_learner_update snap_meta;
 	bool snapped;
 	/* the status snapshot */
 	pthread_mutex_t status_lock;
-	fm_learner_status status;
+	fm_model_learner_status status;
 };
-
-void
-fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret)
-{
-	uint64_t per_s = 1000;
-
-	*ret = (fm_learner_config) {
-		.interval_ms = c->interval_ms,
-		.train_rows = (uint32_t)((uint64_t)c->learn_train_seconds *
-		    per_s / c->interval_ms),
-		.min_rows = (uint32_t)((uint64_t)c->learn_min_train_seconds *
-		    per_s / c->interval_ms),
-		.retrain_seconds = c->learn_retrain_seconds,
-		.alarm_samples = c->learn_alarm_samples,
-		.onset_factor = c->learn_onset_factor,
-		.clear_samples = c->learn_clear_samples,
-		.horizon_minutes = c->learn_horizon_minutes,
-		.seed = 1,
-	};
-	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", c->state_dir);
-}
 
 static void
 job_free(job *j)
@@ -137,12 +116,12 @@ job_free(job *j)
 	free(j);
 }
 
-static void adopt(fm_learner *l, job *j);
+static void adopt(fm_model_learner *l, job *j);
 
 /* ---- files --------------------------------------------------------------- */
 
 static int
-state_path(const fm_learner *l, const char *name, char *buf, size_t size)
+state_path(const fm_model_learner *l, const char *name, char *buf, size_t size)
 {
 	if (snprintf(buf, size, "%s/%s", l->cfg.state_dir, name) >= (int)size)
 		return -ENAMETOOLONG;
@@ -151,8 +130,8 @@ state_path(const fm_learner *l, const char *name, char *buf, size_t size)
 
 /* Serialises the predictors into one model file. */
 static int
-predictors_save(uint32_t d, fm_learn_predictor *const *pred,
-    uint8_t **ret_buf, size_t *ret_len)
+predictors_save(uint32_t d, fm_learn_predictor *const *pred, uint8_t **ret_buf,
+    size_t *ret_len)
 {
 	fm_learn_model_info info = {
 		.kind = FM_LEARN_KIND_PREDICTOR,
@@ -193,7 +172,8 @@ predictors_load(const fm_learn_predictor_config *pcfg, const uint8_t *buf,
 		r = -ENOENT;
 		if (buf)
 			r = fm_learn_predictor_load(&rd,
-			    1 + s * FM_LEARN_PREDICTOR_SECTIONS, pcfg, &pred[s]);
+			    1 + s * FM_LEARN_PREDICTOR_SECTIONS, pcfg,
+			    &pred[s]);
 		if (r == -ENOENT)
 			r = fm_learn_predictor_new(pcfg, &pred[s]);
 	}
@@ -208,8 +188,8 @@ predictors_load(const fm_learn_predictor_config *pcfg, const uint8_t *buf,
 
 /* Writes a model file into the state directory, crash-safe. Logs. */
 static void
-model_write(const fm_learner *l, const char *name, const uint8_t *buf,
-    size_t len)
+model_write(
+    const fm_model_learner *l, const char *name, const uint8_t *buf, size_t len)
 {
 	char path[FM_AGENT_PATH_BYTES + 32];
 	int r;
@@ -226,7 +206,7 @@ model_write(const fm_learner *l, const char *name, const uint8_t *buf,
 /* Reads a model file from the state directory: 0 with the bytes, or
  * -ENOENT when there is none; other errors are logged. */
 static int
-model_read(const fm_learner *l, const char *name, uint8_t **ret_buf,
+model_read(const fm_model_learner *l, const char *name, uint8_t **ret_buf,
     size_t *ret_len)
 {
 	char path[FM_AGENT_PATH_BYTES + 32];
@@ -236,7 +216,8 @@ model_read(const fm_learner *l, const char *name, uint8_t **ret_buf,
 		return -ENOENT;
 	r = state_path(l, name, path, sizeof(path));
 	if (r == 0)
-		r = fm_file_read_all(path, MODEL_FILE_MAX_BYTES, ret_buf, ret_len);
+		r = fm_file_read_all(
+		    path, MODEL_FILE_MAX_BYTES, ret_buf, ret_len);
 	if (r < 0 && r != -ENOENT)
 		fm_log_errno(LOG_WARNING, r, "Failed to read model '%s'", path);
 	return r;
@@ -245,7 +226,7 @@ model_read(const fm_learner *l, const char *name, uint8_t **ret_buf,
 /* Moves a model file that cannot be used out of the way (kept for a
  * post-mortem as NAME.rejected), so it is not tried again. */
 static void
-model_reject(const fm_learner *l, const char *name, int why)
+model_reject(const fm_model_learner *l, const char *name, int why)
 {
 	char path[FM_AGENT_PATH_BYTES + 32], to[FM_AGENT_PATH_BYTES + 48];
 
@@ -256,44 +237,45 @@ model_reject(const fm_learner *l, const char *name, int why)
 	    "Failed to load model '%s', moving it to '%s' and starting afresh",
 	    path, to);
 	if (rename(path, to) < 0)
-		fm_log_errno(LOG_WARNING, -errno, "Failed to rename '%s'", path);
+		fm_log_errno(
+		    LOG_WARNING, -errno, "Failed to rename '%s'", path);
 }
 
 /* The fleet lineage file: "fedmon-federation-v1 VERSION\n". */
 #define FED_STATE_MAGIC "fedmon-federation-v1 "
 
 static void
-fed_state_write(const fm_learner *l, uint64_t version)
+fed_state_write(const fm_model_learner *l, uint64_t version)
 {
 	char text[64];
 	int n = snprintf(text, sizeof(text), FED_STATE_MAGIC "%llu\n",
 	    (unsigned long long)version);
 
-	model_write(l, FM_LEARNER_FEDERATION_FILE, (const uint8_t *)text,
+	model_write(l, FM_MODEL_LEARNER_FEDERATION_FILE, (const uint8_t *)text,
 	    (size_t)n);
 }
 
 /* The lineage saved by the last run; 0 when none or unreadable (logged:
  * the next fleet model is then fetched again, nothing is lost). */
 static uint64_t
-fed_state_read(const fm_learner *l)
+fed_state_read(const fm_model_learner *l)
 {
 	uint8_t *buf = NULL;
 	size_t len;
 	uint64_t v = 0;
 	char *nl;
 
-	if (model_read(l, FM_LEARNER_FEDERATION_FILE, &buf, &len) < 0)
+	if (model_read(l, FM_MODEL_LEARNER_FEDERATION_FILE, &buf, &len) < 0)
 		return 0;
 	nl = memchr(buf, '\n', len);
 	if (len <= strlen(FED_STATE_MAGIC) || !nl ||
 	    (size_t)(nl - (char *)buf) != len - 1 ||
 	    memcmp(buf, FED_STATE_MAGIC, strlen(FED_STATE_MAGIC)) != 0 ||
-	    (*nl = '\0', fm_parse_u64((char *)buf + strlen(FED_STATE_MAGIC),
-			      &v) < 0)) {
+	    (*nl = '\0',
+	        fm_parse_u64((char *)buf + strlen(FED_STATE_MAGIC), &v) < 0)) {
 		fm_log(LOG_WARNING,
 		    "Failed to parse '%s/%s', fetching the fleet model again",
-		    l->cfg.state_dir, FM_LEARNER_FEDERATION_FILE);
+		    l->cfg.state_dir, FM_MODEL_LEARNER_FEDERATION_FILE);
 		v = 0;
 	}
 	free(buf);
@@ -315,7 +297,7 @@ thread_cpu_seconds(void)
 /* Trains the predictor of every label source with onsets in the minute
  * rows, on the rows normalised by the new detector. */
 static int
-train_predictors(const fm_learner *l, job *j)
+train_predictors(const fm_model_learner *l, job *j)
 {
 	const fm_learn_predictor_config *pc = &l->pcfg;
 	size_t d = pc->n_features, p = fm_learn_predictor_n_inputs(pc);
@@ -352,7 +334,8 @@ train_predictors(const fm_learner *l, job *j)
 		r = fm_learn_predictor_labels(
 		    ev, j->nm, l->cfg.horizon_minutes, y);
 		if (r == 0)
-			r = fm_learn_predictor_train(j->pred[s], x, y, j->nm, NULL);
+			r = fm_learn_predictor_train(
+			    j->pred[s], x, y, j->nm, NULL);
 	}
 out:
 	free(ev);
@@ -363,7 +346,7 @@ out:
 
 /* One training, on the trainer thread. */
 static void
-train(const fm_learner *l, job *j)
+train(const fm_model_learner *l, job *j)
 {
 	double t0 = thread_cpu_seconds();
 	fm_learn_detector_train_stats ts;
@@ -372,8 +355,8 @@ train(const fm_learner *l, job *j)
 	int r;
 
 	if (j->det_file)
-		r = fm_learn_detector_load(j->det_file, j->det_len, &l->dcfg,
-		    &j->det);
+		r = fm_learn_detector_load(
+		    j->det_file, j->det_len, &l->dcfg, &j->det);
 	else
 		r = fm_learn_detector_new(&l->dcfg, &j->det);
 	if (r == 0)
@@ -425,12 +408,11 @@ train(const fm_learner *l, job *j)
 		return;
 	/* persisted from here, so a crash keeps the new models */
 	if (fm_learn_detector_save(j->det, &buf, &len) == 0)
-		model_write(l, FM_LEARNER_DETECTOR_FILE, buf, len);
+		model_write(l, FM_MODEL_LEARNER_DETECTOR_FILE, buf, len);
 	free(buf);
 	buf = NULL;
-	if (predictors_save(l->dcfg.n_features, j->pred, &buf, &len) ==
-	    0)
-		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
+	if (predictors_save(l->dcfg.n_features, j->pred, &buf, &len) == 0)
+		model_write(l, FM_MODEL_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
 	if (j->global.version > 0)
 		fed_state_write(l, j->version);
@@ -453,7 +435,7 @@ lower_priority(void)
 static void *
 trainer_main(void *userdata)
 {
-	fm_learner *l = userdata;
+	fm_model_learner *l = userdata;
 
 	lower_priority();
 	pthread_mutex_lock(&l->lock);
@@ -478,7 +460,7 @@ trainer_main(void *userdata)
 /* ---- the sampling thread's side ------------------------------------------ */
 
 uint32_t
-fm_learner_minutes(const fm_learner_config *cfg)
+fm_model_learner_minutes(const fm_model_learner_config *cfg)
 {
 	/* the last day of minutes, or the horizon x 48 */
 	if (cfg->horizon_minutes > 1440u / 48u)
@@ -487,19 +469,20 @@ fm_learner_minutes(const fm_learner_config *cfg)
 }
 
 int
-fm_learner_new(
-    const fm_learner_config *cfg, fm_history *history, fm_learner **ret)
+fm_model_learner_new(const fm_model_learner_config *cfg,
+    fm_model_history *history, fm_model_learner **ret)
 {
 	uint32_t d = FM_FEATURE_COUNT;
-	fm_learner *l;
+	fm_model_learner *l;
 	uint8_t *buf = NULL;
 	size_t len = 0, p;
 	int r;
 
-	if (cfg->interval_ms == 0 || cfg->min_rows < FM_LEARNER_MIN_ROWS ||
+	if (cfg->interval_ms == 0 ||
+	    cfg->min_rows < FM_MODEL_LEARNER_MIN_ROWS ||
 	    cfg->train_rows < cfg->min_rows || cfg->retrain_seconds == 0 ||
 	    cfg->horizon_minutes == 0 || !history ||
-	    fm_history_capacity(history) < fm_learner_minutes(cfg))
+	    fm_model_history_capacity(history) < fm_model_learner_minutes(cfg))
 		return -EINVAL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -520,7 +503,7 @@ fm_learner_new(
 	l->pcfg.seed = cfg->seed;
 	p = fm_learn_predictor_n_inputs(&l->pcfg);
 	l->history = history;
-	l->minutes_cap = fm_learner_minutes(cfg);
+	l->minutes_cap = fm_model_learner_minutes(cfg);
 	l->rows = malloc((size_t)cfg->train_rows * d * sizeof(float));
 	l->pz = malloc(((size_t)PREDICT_WINDOW * d + p) * sizeof(float));
 	if (!l->rows || !l->pz) {
@@ -534,16 +517,17 @@ fm_learner_new(
 	l->sync_ready = true;
 
 	/* the models saved by the last run, if they still fit */
-	if (model_read(l, FM_LEARNER_DETECTOR_FILE, &buf, &len) == 0) {
+	if (model_read(l, FM_MODEL_LEARNER_DETECTOR_FILE, &buf, &len) == 0) {
 		r = fm_learn_detector_load(buf, len, &l->dcfg, &l->det);
 		if (r == -ENOMEM)
 			goto out_free;
 		if (r < 0)
-			model_reject(l, FM_LEARNER_DETECTOR_FILE, r);
+			model_reject(l, FM_MODEL_LEARNER_DETECTOR_FILE, r);
 		else
-			fm_log(LOG_INFO, "Loaded the anomaly detector from "
-					 "'%s/%s'",
-			    cfg->state_dir, FM_LEARNER_DETECTOR_FILE);
+			fm_log(LOG_INFO,
+			    "Loaded the anomaly detector from "
+			    "'%s/%s'",
+			    cfg->state_dir, FM_MODEL_LEARNER_DETECTOR_FILE);
 		free(buf);
 		buf = NULL;
 	}
@@ -554,12 +538,12 @@ fm_learner_new(
 	} else {
 		l->fed_version = fed_state_read(l);
 	}
-	if (model_read(l, FM_LEARNER_PREDICTOR_FILE, &buf, &len) == 0) {
+	if (model_read(l, FM_MODEL_LEARNER_PREDICTOR_FILE, &buf, &len) == 0) {
 		r = predictors_load(&l->pcfg, buf, len, l->pred);
 		if (r == -ENOMEM)
 			goto out_free;
 		if (r < 0)
-			model_reject(l, FM_LEARNER_PREDICTOR_FILE, r);
+			model_reject(l, FM_MODEL_LEARNER_PREDICTOR_FILE, r);
 		free(buf);
 		buf = NULL;
 	}
@@ -588,31 +572,30 @@ fm_learner_new(
 	return 0;
 out_free:
 	free(buf);
-	fm_learner_free(l);
+	fm_model_learner_free(l);
 	return r;
 }
 
 /* Saves the current models (at exit: the detector with its live state). */
 static void
-save_all(fm_learner *l)
+save_all(fm_model_learner *l)
 {
 	uint8_t *buf = NULL;
 	size_t len;
 
 	if (l->det && fm_learn_detector_is_ready(l->det) &&
 	    fm_learn_detector_save(l->det, &buf, &len) == 0)
-		model_write(l, FM_LEARNER_DETECTOR_FILE, buf, len);
+		model_write(l, FM_MODEL_LEARNER_DETECTOR_FILE, buf, len);
 	free(buf);
 	buf = NULL;
 	if (l->pred[0] &&
-	    predictors_save(l->dcfg.n_features, l->pred, &buf, &len) ==
-		0)
-		model_write(l, FM_LEARNER_PREDICTOR_FILE, buf, len);
+	    predictors_save(l->dcfg.n_features, l->pred, &buf, &len) == 0)
+		model_write(l, FM_MODEL_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
 }
 
-fm_learner *
-fm_learner_free(fm_learner *l)
+fm_model_learner *
+fm_model_learner_free(fm_model_learner *l)
 {
 	if (!l)
 		return NULL;
@@ -651,9 +634,9 @@ fm_learner_free(fm_learner *l)
 /* The closed minutes the predictors learn from: the ring's newest, at
  * most minutes_cap. */
 static uint32_t
-minutes_held(const fm_learner *l)
+minutes_held(const fm_model_learner *l)
 {
-	uint32_t n = fm_history_minute_count(l->history);
+	uint32_t n = fm_model_history_minute_count(l->history);
 
 	return n < l->minutes_cap ? n : l->minutes_cap;
 }
@@ -674,7 +657,7 @@ ring_copy(const void *ring, uint32_t cap, uint32_t head, uint32_t held,
 /* Builds a training from the rows kept and the current models, with the
  * fleet model offered since the last one, if any. */
 static int
-job_make(fm_learner *l, job **ret)
+job_make(fm_model_learner *l, job **ret)
 {
 	size_t d = l->dcfg.n_features;
 	job *j = calloc(1, sizeof(*j));
@@ -693,7 +676,7 @@ job_make(fm_learner *l, job **ret)
 	ring_copy(l->rows, l->cfg.train_rows, l->rows_head, l->rows_held,
 	    d * sizeof(float), j->rows);
 	for (size_t t = 0; t < j->nm; t++) {
-		const fm_history_minute *m = fm_history_minute_get(
+		const fm_model_history_minute *m = fm_model_history_minute_get(
 		    l->history, (uint32_t)(j->nm - 1 - t));
 
 		memcpy(j->mrows + t * d, m->mean, d * sizeof(float));
@@ -735,7 +718,7 @@ out_free:
 
 /* Swaps in the models a finished training made, or logs why it failed. */
 static void
-adopt(fm_learner *l, job *j)
+adopt(fm_model_learner *l, job *j)
 {
 	if (j->r < 0) {
 		fm_log_errno(LOG_WARNING, j->r,
@@ -763,7 +746,7 @@ adopt(fm_learner *l, job *j)
 	pthread_mutex_lock(&l->lock);
 	l->fed_version = j->version;
 	memcpy(l->snap, j->update, (size_t)l->fed_n * sizeof(float));
-	l->snap_meta = (fm_learner_update) {
+	l->snap_meta = (fm_model_learner_update) {
 		.base_version = j->version,
 		.layout_id = l->fed_layout,
 		.n_params = l->fed_n,
@@ -805,7 +788,7 @@ adopt(fm_learner *l, job *j)
 
 /* Hands over a training when one is due and none runs. */
 static void
-maybe_train(fm_learner *l, int64_t now_ns)
+maybe_train(fm_model_learner *l, int64_t now_ns)
 {
 	job *j;
 	int r;
@@ -819,13 +802,14 @@ maybe_train(fm_learner *l, int64_t now_ns)
 	pthread_mutex_unlock(&l->lock);
 	if (!offered && l->last_train_mono_ns != 0 &&
 	    now_ns - l->last_train_mono_ns <
-		(int64_t)l->cfg.retrain_seconds * 1000000000LL)
+	        (int64_t)l->cfg.retrain_seconds * 1000000000LL)
 		return;
 	l->last_train_mono_ns = now_ns;
 	r = job_make(l, &j);
 	if (r < 0) {
-		fm_log_errno(LOG_WARNING, r, "Failed to start a training, "
-					     "retrying later");
+		fm_log_errno(LOG_WARNING, r,
+		    "Failed to start a training, "
+		    "retrying later");
 		return;
 	}
 	pthread_mutex_lock(&l->lock);
@@ -840,19 +824,19 @@ maybe_train(fm_learner *l, int64_t now_ns)
 
 /* The failure probabilities for the newest minute row. */
 static void
-predict(fm_learner *l, float probability[FM_LABEL_COUNT])
+predict(fm_model_learner *l, float probability[FM_LABEL_COUNT])
 {
 	size_t d = l->dcfg.n_features;
 	uint32_t held = minutes_held(l);
 	uint32_t w = held < PREDICT_WINDOW ? held : PREDICT_WINDOW;
-	float score = fm_history_minute_get(l->history, 0)->score;
+	float score = fm_model_history_minute_get(l->history, 0)->score;
 
 	for (uint32_t i = 0; i < w; i++)
 		fm_learn_detector_normalise(l->det,
-		    fm_history_minute_get(l->history, w - 1 - i)->mean,
+		    fm_model_history_minute_get(l->history, w - 1 - i)->mean,
 		    l->pz + i * d);
-	if (fm_learn_predictor_features(&l->pcfg, l->pz, w, w - 1, &score,
-	        l->px) < 0) {
+	if (fm_learn_predictor_features(
+	        &l->pcfg, l->pz, w, w - 1, &score, l->px) < 0) {
 		memset(probability, 0, FM_LABEL_COUNT * sizeof(float));
 		return;
 	}
@@ -862,13 +846,14 @@ predict(fm_learner *l, float probability[FM_LABEL_COUNT])
 }
 
 void
-fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
+fm_model_learner_on_sample(
+    fm_model_learner *l, const fm_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
 	float probability[FM_LABEL_COUNT];
 	bool closed, any = false;
 	fm_learn_verdict v;
-	uint32_t top[FM_LEARNER_TOP], n_top;
+	uint32_t top[FM_MODEL_LEARNER_TOP], n_top;
 	const float *contrib;
 	job *j;
 
@@ -885,9 +870,9 @@ fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 	}
 
 	fm_learn_detector_score(l->det, s->v, &v);
-	n_top = v.ready ? (uint32_t)fm_learn_detector_top(
-			      l->det, FM_LEARNER_TOP, top)
-			: 0;
+	n_top = v.ready
+	    ? (uint32_t)fm_learn_detector_top(l->det, FM_MODEL_LEARNER_TOP, top)
+	    : 0;
 	contrib = fm_learn_detector_contrib(l->det);
 
 	/* what to learn from: samples outside alarms */
@@ -901,7 +886,7 @@ fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 			l->rows_held++;
 	}
 	/* the minute ring; a minute closed: predict from it */
-	closed = fm_history_push(l->history, s, v.score, label_onsets);
+	closed = fm_model_history_push(l->history, s, v.score, label_onsets);
 	if (closed)
 		predict(l, probability);
 
@@ -930,7 +915,7 @@ fm_learner_on_sample(fm_learner *l, const fm_sample *s, uint32_t label_onsets)
 }
 
 void
-fm_learner_status_get(fm_learner *l, fm_learner_status *ret)
+fm_model_learner_status_get(fm_model_learner *l, fm_model_learner_status *ret)
 {
 	pthread_mutex_lock(&l->status_lock);
 	*ret = l->status;
@@ -940,15 +925,15 @@ fm_learner_status_get(fm_learner *l, fm_learner_status *ret)
 /* ---- federation ---------------------------------------------------------- */
 
 void
-fm_learner_fed_layout(
-    const fm_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params)
+fm_model_learner_fed_layout(
+    const fm_model_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params)
 {
 	*ret_layout_id = l->fed_layout;
 	*ret_n_params = l->fed_n;
 }
 
 uint64_t
-fm_learner_fed_version(fm_learner *l)
+fm_model_learner_fed_version(fm_model_learner *l)
 {
 	uint64_t v;
 
@@ -959,7 +944,8 @@ fm_learner_fed_version(fm_learner *l)
 }
 
 int
-fm_learner_fed_offer(fm_learner *l, const fm_learner_global *g)
+fm_model_learner_fed_offer(
+    fm_model_learner *l, const fm_model_learner_global *g)
 {
 	if (g->version == 0 || g->n_params != l->fed_n)
 		return -EINVAL;
@@ -979,8 +965,8 @@ fm_learner_fed_offer(fm_learner *l, const fm_learner_global *g)
 }
 
 int
-fm_learner_fed_update(
-    fm_learner *l, float *dst, size_t cap, fm_learner_update *ret)
+fm_model_learner_fed_update(
+    fm_model_learner *l, float *dst, size_t cap, fm_model_learner_update *ret)
 {
 	int r = 0;
 
@@ -1000,32 +986,32 @@ fm_learner_fed_update(
 static void
 model_layout(void *userdata, uint32_t *ret_layout_id, uint32_t *ret_n_params)
 {
-	fm_learner_fed_layout(userdata, ret_layout_id, ret_n_params);
+	fm_model_learner_fed_layout(userdata, ret_layout_id, ret_n_params);
 }
 
 static uint64_t
 model_version(void *userdata)
 {
-	return fm_learner_fed_version(userdata);
+	return fm_model_learner_fed_version(userdata);
 }
 
 static int
-model_offer(void *userdata, const fm_learner_global *g)
+model_offer(void *userdata, const fm_model_learner_global *g)
 {
-	return fm_learner_fed_offer(userdata, g);
+	return fm_model_learner_fed_offer(userdata, g);
 }
 
 static int
 model_update(
-    void *userdata, float *dst, size_t cap, fm_learner_update *ret)
+    void *userdata, float *dst, size_t cap, fm_model_learner_update *ret)
 {
-	return fm_learner_fed_update(userdata, dst, cap, ret);
+	return fm_model_learner_fed_update(userdata, dst, cap, ret);
 }
 
 void
-fm_learner_fed_model(fm_learner *l, fm_federation_model *ret)
+fm_model_learner_fed_model(fm_model_learner *l, fm_model_federation_model *ret)
 {
-	*ret = (fm_federation_model) {
+	*ret = (fm_model_federation_model) {
 		.layout = model_layout,
 		.version = model_version,
 		.offer = model_offer,
