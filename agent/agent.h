@@ -1,11 +1,11 @@
 /*
- * agent: host metric collection for fedmon-agent.
- *
- * The agent turns /proc and statvfs into one host-invariant feature
- * vector per tick: the same features, in the same order, on every host
- * whatever its core, disk or NIC count, so that a fleet can share a model.
- * A masked feature (its source is missing on this kernel, or the value is
- * not known yet, e.g. a rate on the first tick) is NAN, never a zero.
+ * agent: fedmon-agent, the daemon, over its rooms: agent/collect (the
+ * feature vector of each tick), agent/spawn (running programs),
+ * agent/model (the minute ring, labels, learner, federation). This header
+ * holds the configuration (agent.conf), what each room gets from it
+ * (setup.c), the sampling loop, and, until they become rooms of their
+ * own, the actions and the status parts (live counters, health, the
+ * control socket, /metrics).
  */
 #ifndef FM_AGENT_H
 #define FM_AGENT_H
