@@ -17,16 +17,16 @@ static int
 hook_check(const fm_action_rule *r, char *why)
 {
 	int n;
-	char buf[FM_LABELS_COMMAND_BYTES];
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	char buf[FM_SPAWN_COMMAND_BYTES];
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 
-	n = fmi_spawn_split(r->command, buf, argv);
+	n = fm_spawn_split(r->command, buf, argv);
 	if (n <= 0) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    n == 0 ? "kind = hook needs key 'command'"
 		           : "key 'command' must be an absolute program path "
 		             "and at most %d arguments",
-		    FM_LABELS_COMMAND_ARGS_MAX - 1);
+		    FM_SPAWN_COMMAND_ARGS_MAX - 1);
 		return -EINVAL;
 	}
 	if (r->unit[0]) {
@@ -99,12 +99,12 @@ hook_env(const fmi_action_ctx *ctx, struct env *e)
 static void
 hook_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
 {
-	char buf[FM_LABELS_COMMAND_BYTES];
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	char buf[FM_SPAWN_COMMAND_BYTES];
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 	struct env e;
 
 	/* hook_check() accepted the command: it splits */
-	if (fmi_spawn_split(ctx->rule->command, buf, argv) <= 0) {
+	if (fm_spawn_split(ctx->rule->command, buf, argv) <= 0) {
 		*ret = (fmi_action_outcome) {
 			.result = FM_ACTION_RESULT_ERROR,
 			.code = -EINVAL,

@@ -112,8 +112,8 @@ fm_action_result_name(unsigned result)
 }
 
 void
-fm_actions_input_from_learner(const fm_learner_status *st, int64_t mono_ns,
-    int64_t real_ns, fm_actions_input *ret)
+fm_actions_input_from_learner(const fm_model_learner_status *st,
+    int64_t mono_ns, int64_t real_ns, fm_actions_input *ret)
 {
 	fm_actions_input in = {
 		.mono_ns = mono_ns,
@@ -122,8 +122,9 @@ fm_actions_input_from_learner(const fm_learner_status *st, int64_t mono_ns,
 		.alarm = st->alarm,
 		.score = st->score,
 		.threshold = st->threshold,
-		.n_top =
-		    st->n_top < FM_LEARNER_TOP ? st->n_top : FM_LEARNER_TOP,
+		.n_top = st->n_top < FM_MODEL_LEARNER_TOP
+		    ? st->n_top
+		    : FM_MODEL_LEARNER_TOP,
 	};
 
 	memcpy(in.top, st->top, sizeof(in.top));
@@ -142,7 +143,7 @@ fmi_action_when_format(const fm_action_rule *r, char *buf, size_t size)
 {
 	if (r->when == FM_ACTION_WHEN_FAILURE)
 		snprintf(buf, size, "failure:%s",
-		    fm_label_source_name(r->failure_source));
+		    fm_model_label_source_name(r->failure_source));
 	else
 		snprintf(buf, size, "anomaly");
 }
@@ -153,8 +154,8 @@ fmi_action_top_format(const fm_actions_input *in, char *buf, size_t size)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < in->n_top && i < FM_LEARNER_TOP; i++) {
-		const fm_feature_info *f = fm_feature_get(in->top[i]);
+	for (uint32_t i = 0; i < in->n_top && i < FM_MODEL_LEARNER_TOP; i++) {
+		const fm_feature_info *f = fm_collect_feature_get(in->top[i]);
 		int n;
 
 		if (!f)
@@ -173,29 +174,29 @@ void
 fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],
     char *const envp[], fmi_action_outcome *ret)
 {
-	fmi_spawn_result sr;
+	fm_spawn_result sr;
 	fmi_action_outcome out = { .result = FM_ACTION_RESULT_OK };
 
-	fmi_spawn_run(argv, envp, ctx->rule->timeout_ms, ctx->stop_fd, &sr);
+	fm_spawn_run(argv, envp, ctx->rule->timeout_ms, ctx->stop_fd, &sr);
 	switch (sr.outcome) {
-	case FMI_SPAWN_EXITED:
+	case FM_SPAWN_EXITED:
 		if (sr.code != 0) {
 			out.result = FM_ACTION_RESULT_FAILED;
 			out.code = sr.code;
 		}
 		break;
-	case FMI_SPAWN_SIGNALED:
+	case FM_SPAWN_SIGNALED:
 		out.result = FM_ACTION_RESULT_FAILED;
 		out.code = -sr.code;
 		break;
-	case FMI_SPAWN_STOPPED:
+	case FM_SPAWN_STOPPED:
 		out.stopped = true;
 		out.result = FM_ACTION_RESULT_TIMEOUT;
 		break;
-	case FMI_SPAWN_TIMEOUT:
+	case FM_SPAWN_TIMEOUT:
 		out.result = FM_ACTION_RESULT_TIMEOUT;
 		break;
-	case FMI_SPAWN_ERROR:
+	case FM_SPAWN_ERROR:
 		out.result = FM_ACTION_RESULT_ERROR;
 		out.code = sr.code;
 		break;
@@ -619,7 +620,7 @@ fm_actions_new(const fm_action_rule *rules, uint32_t n, const char *systemctl,
 	r = rules_apply(a, rules, n, systemctl, dry_run);
 	if (r < 0)
 		goto out_free;
-	r = fmi_thread_start(&a->worker, worker_main, a);
+	r = fm_spawn_thread_start(&a->worker, worker_main, a);
 	if (r < 0)
 		goto out_free;
 	a->has_worker = true;

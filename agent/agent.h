@@ -1,11 +1,11 @@
 /*
- * agent: host metric collection for fedmon-agent.
- *
- * The agent turns /proc and statvfs into one host-invariant feature
- * vector per tick: the same features, in the same order, on every host
- * whatever its core, disk or NIC count, so that a fleet can share a model.
- * A masked feature (its source is missing on this kernel, or the value is
- * not known yet, e.g. a rate on the first tick) is NAN, never a zero.
+ * agent: fedmon-agent, the daemon, over its rooms: agent/collect (the
+ * feature vector of each tick), agent/spawn (running programs),
+ * agent/model (the minute ring, labels, learner, federation). This header
+ * holds the configuration (agent.conf), what each room gets from it
+ * (setup.c), the sampling loop, and, until they become rooms of their
+ * own, the actions and the status parts (live counters, health, the
+ * control socket, /metrics).
  */
 #ifndef FM_AGENT_H
 #define FM_AGENT_H
@@ -15,112 +15,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/collect/collect.h"
+#include "agent/model/model.h"
+#include "agent/spawn/spawn.h"
 #include "common/common.h"
-
-/* Bumped whenever a feature is added, removed, reordered or redefined.
- * Every model carries the schema version it was trained on. */
-#define FM_SCHEMA_VERSION 1
-
-/* The feature vector, in its fixed order. Names are stable (see schema.c). */
-enum fm_feature {
-	/* /proc/stat */
-	FM_F_CPU_USER,     /* user+nice, fraction of all CPUs */
-	FM_F_CPU_SYSTEM,   /* system */
-	FM_F_CPU_IOWAIT,   /* iowait */
-	FM_F_CPU_IRQ,      /* irq+softirq */
-	FM_F_CPU_STEAL,    /* steal */
-	FM_F_CPU_IDLE,     /* idle */
-	FM_F_CPU_BUSIEST,  /* busy fraction of the busiest core */
-	FM_F_CPU_CTXT,     /* log1p(context switches/s per core) */
-	FM_F_CPU_INTR,     /* log1p(interrupts/s per core) */
-	FM_F_PROC_FORKS,   /* log1p(processes created/s) */
-	FM_F_PROC_RUNNING, /* runnable tasks per core */
-	FM_F_PROC_BLOCKED, /* tasks blocked on I/O per core */
-	/* /proc/loadavg */
-	FM_F_LOAD_1, /* 1-min load average per core */
-	FM_F_LOAD_5,
-	FM_F_LOAD_15,
-	FM_F_PROC_THREADS, /* log1p(threads) */
-	/* /proc (directory listing) */
-	FM_F_PROC_COUNT, /* log1p(processes) */
-	/* /proc/pressure/{cpu,memory,io}: avg10 as a fraction */
-	FM_F_PSI_CPU_SOME,
-	FM_F_PSI_MEM_SOME,
-	FM_F_PSI_MEM_FULL,
-	FM_F_PSI_IO_SOME,
-	FM_F_PSI_IO_FULL,
-	/* /proc/meminfo */
-	FM_F_MEM_USED,      /* 1 - MemAvailable/MemTotal */
-	FM_F_MEM_CACHE,     /* (Cached+Buffers)/MemTotal */
-	FM_F_MEM_DIRTY,     /* (Dirty+Writeback)/MemTotal */
-	FM_F_MEM_COMMITTED, /* Committed_AS/(MemTotal+SwapTotal) */
-	FM_F_SWAP_USED,     /* 1 - SwapFree/SwapTotal; masked without swap */
-	/* /proc/vmstat */
-	FM_F_MEM_MAJFAULTS,   /* log1p(major faults/s) */
-	FM_F_SWAP_IN,         /* log1p(pages swapped in/s) */
-	FM_F_SWAP_OUT,        /* log1p(pages swapped out/s) */
-	FM_F_MEM_ALLOCSTALLS, /* log1p(direct reclaim stalls/s) */
-	FM_F_MEM_OOM_KILLS,   /* OOM kills/s */
-	/* /proc/diskstats, whole disks, loop/ram/zram/partitions skipped */
-	FM_F_DISK_READ_OPS, /* log1p(reads completed/s), all disks */
-	FM_F_DISK_WRITE_OPS,
-	FM_F_DISK_READ_BYTES, /* log1p(bytes read/s) */
-	FM_F_DISK_WRITE_BYTES,
-	FM_F_DISK_BUSIEST, /* busy (io_ticks) fraction of the busiest disk */
-	FM_F_DISK_AWAIT,   /* log1p(mean ms per completed request) */
-	FM_F_DISK_QUEUE,   /* log1p(mean requests in flight), all disks */
-	/* /proc/net/dev, lo skipped */
-	FM_F_NET_RX_BYTES, /* log1p(bytes/s), all NICs */
-	FM_F_NET_TX_BYTES,
-	FM_F_NET_RX_PACKETS, /* log1p(packets/s) */
-	FM_F_NET_TX_PACKETS,
-	FM_F_NET_ERRORS, /* log1p(rx+tx errors/s) */
-	FM_F_NET_DROPS,  /* log1p(rx+tx drops/s) */
-	/* /proc/net/snmp */
-	FM_F_TCP_ACTIVE_OPENS, /* log1p(/s) */
-	FM_F_TCP_PASSIVE_OPENS,
-	FM_F_TCP_RETRANS,       /* log1p(retransmitted segments/s) */
-	FM_F_TCP_RETRANS_RATIO, /* retransmitted / all sent, in [0, 1] */
-	FM_F_TCP_RESETS,        /* log1p((EstabResets+OutRsts)/s) */
-	FM_F_TCP_ESTAB,         /* log1p(established connections) */
-	FM_F_TCP_ERRORS,        /* log1p((InErrs+AttemptFails)/s) */
-	FM_F_UDP_ERRORS, /* log1p((InErrors+RcvbufErrors+SndbufErrors)/s) */
-	/* /proc/sys/fs/file-nr */
-	FM_F_FD_USED, /* allocated / max file handles */
-	/* statvfs of real filesystems from /proc/self/mounts */
-	FM_F_FS_FULLEST,        /* used fraction of the fullest filesystem */
-	FM_F_FS_INODES_FULLEST, /* used inode fraction, fullest filesystem */
-	FM_FEATURE_COUNT
-};
-
-typedef struct fm_feature_info {
-	const char *name;        /* stable, e.g. "cpu.user" */
-	const char *unit;        /* e.g. "fraction", "log1p(1/s)" */
-	const char *description; /* one line */
-} fm_feature_info;
-
-/* The description of feature i (0 <= i < FM_FEATURE_COUNT), or NULL. */
-const fm_feature_info *fm_feature_get(unsigned i);
-
-/* The index of the feature named name, or -ENOENT. */
-int fm_feature_lookup(const char *name) FM_WUR;
-
-/* Whether a feature value is masked (unknown). */
-static inline bool
-fm_feature_is_masked(float v)
-{
-	return v != v; /* NaN */
-}
-
-/* One tick's output. */
-typedef struct fm_sample {
-	int64_t mono_ns;           /* CLOCK_MONOTONIC at the end of the read */
-	int64_t real_ns;           /* CLOCK_REALTIME at the end of the read */
-	int64_t read_ns;           /* how long the read took (CLOCK_MONOTONIC) */
-	float v[FM_FEATURE_COUNT]; /* NAN = masked */
-} fm_sample;
-
-#define FM_AGENT_PATH_BYTES 256
 
 /* ---- action rules (the [action NAME] sections of agent.conf) ---------- */
 
@@ -177,15 +75,16 @@ typedef struct fm_agent_config {
 	uint32_t fs_stale_ms;
 	uint32_t slow_every;              /* slow sources every N samples */
 	/* [history] */
-	uint32_t history_raw_seconds; /* raw samples kept, in seconds */
-	uint32_t history_minutes;     /* per-minute aggregates kept */
-	/* [labels] (see fm_labels_config) */
+	uint32_t history_raw_seconds; /* deprecated, ignored; 0 = not set */
+	uint32_t history_minutes;     /* per-minute aggregates kept, at
+	                               * least fm_model_learner_minutes() */
+	/* [labels] (see fm_model_labels_config) */
 	uint32_t labels_fs_full_percent;                 /* 0 = off */
 	uint32_t labels_fs_full_hysteresis_percent;      /* percentage points */
 	char labels_health_command[FM_AGENT_PATH_BYTES]; /* "" = off */
 	uint32_t labels_health_interval_ms;
 	uint32_t labels_health_timeout_ms;
-	/* [learn] (see fm_learner_config) */
+	/* [learn] (see fm_model_learner_config) */
 	bool learn_enabled;
 	uint32_t learn_train_seconds;     /* samples kept to train on */
 	uint32_t learn_min_train_seconds; /* before the first training */
@@ -194,7 +93,7 @@ typedef struct fm_agent_config {
 	uint32_t learn_onset_factor;      /* onset path factor; 0 = off */
 	uint32_t learn_clear_samples;     /* below it to clear */
 	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
-	/* [federation] (see fm_federation_config) */
+	/* [federation] (see fm_model_federation_config) */
 	char fed_aggregator[FM_AGENT_PATH_BYTES]; /* "" = standalone */
 	char fed_aggregator_key[64];              /* base64 */
 	char fed_key_file[FM_AGENT_PATH_BYTES];   /* "" = state_dir/agent.key */
@@ -231,517 +130,21 @@ int fm_agent_config_load(
  * Returns 0 or -EINVAL with err[FM_INI_ERROR_BYTES] naming the keys. */
 int fm_agent_config_check(const fm_agent_config *c, char *err) FM_WUR;
 
-/* Raw samples the history keeps: history_raw_seconds / interval. */
-uint32_t fm_agent_config_raw_len(const fm_agent_config *c);
-
-/* ---- sampler: all collectors behind one call ------------------------- */
-
-typedef struct fm_sampler fm_sampler;
-
-typedef struct fm_sampler_config {
-	const char *procfs;     /* procfs root, "/proc" on a host */
-	bool fs_network;        /* also statvfs network filesystems */
-	uint32_t fs_refresh_ms; /* statvfs period (worker thread) */
-	uint32_t fs_stale_ms;   /* mask fs features older than this */
-	uint32_t slow_every;    /* read the slow sources every N reads */
-} fm_sampler_config;
-
-/* Fills *cfg with the defaults (procfs "/proc", fs refresh 10 s, stale
- * after 30 s, network filesystems skipped, slow sources every 5th read).
- *
- * Slow sources are those whose kernel side costs most to produce and whose
- * features move slowly (vmstat, net/snmp, file-nr, the process count):
- * they are read on every slow_every-th call only, their rates averaged
- * over their own interval, and their last values repeated in between.
- * slow_every 1 reads everything every time. */
-void fm_sampler_config_init(fm_sampler_config *cfg);
-
-/*
- * Opens every collector's sources under cfg->procfs and starts the
- * filesystem worker thread. A source this kernel lacks is not an error:
- * its features stay masked, and it is named by fm_sampler_missing().
- * On success *ret owns a new sampler. Errors: -ENOMEM, -EINVAL (bad
- * config), or an error from opening procfs itself (-ENOENT when
- * cfg->procfs has no "stat").
- */
-int fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret) FM_WUR;
-
-/* Stops the worker thread and frees everything. Accepts NULL; returns
- * NULL. */
-fm_sampler *fm_sampler_free(fm_sampler *s);
-
-/*
- * Reads every source once and writes one sample into *ret. Rates are
- * computed against the previous call; on the first call they are masked.
- * Never allocates after the first call. Returns 0, or a negative errno
- * when no source at all could be read (the sample is then all masked).
- * Single-threaded: one caller at a time.
- */
-int fm_sampler_read(fm_sampler *s, fm_sample *ret) FM_WUR;
-
-/* Collector names whose source was missing at start-up, as one
- * comma-separated string ("" when none). Valid while s lives. */
-const char *fm_sampler_missing(const fm_sampler *s);
-
-/* Present sources whose last read failed, comma-separated ("" when none).
- * Changes with each fm_sampler_read(): the sampling thread only. */
-const char *fm_sampler_failing(const fm_sampler *s);
-
-/* ---- history: in-memory ring of recent samples ----------------------- */
-
-typedef struct fm_history fm_history;
-
-/* Per-minute aggregate of a feature over the samples of that minute. */
-typedef struct fm_history_minute {
-	int64_t real_ns; /* start of the minute */
-	uint32_t count;  /* samples aggregated */
-	float mean[FM_FEATURE_COUNT];
-	float min[FM_FEATURE_COUNT];
-	float max[FM_FEATURE_COUNT];
-} fm_history_minute;
-
-/* Bytes fm_history_new() allocates for the given sizes (the memory bound
- * documented in README.md). */
-size_t fm_history_bytes(uint32_t raw_len, uint32_t minute_len);
-
-/*
- * Allocates a history keeping the last raw_len samples and the last
- * minute_len per-minute aggregates. Both must be in [1, 1e7].
- * On success *ret owns it. Errors: -EINVAL, -ENOMEM.
- */
-int fm_history_new(
-    uint32_t raw_len, uint32_t minute_len, fm_history **ret) FM_WUR;
-
-fm_history *fm_history_free(fm_history *h);
-
-/* Appends a sample (copied). Closes the current minute aggregate when the
- * sample falls into a new wall-clock minute. Never allocates. */
-void fm_history_push(fm_history *h, const fm_sample *s);
-
-/* Number of raw samples held (<= raw_len). */
-uint32_t fm_history_raw_count(const fm_history *h);
-
-/* The i-th most recent raw sample (0 = newest), or NULL if i is out of
- * range. Valid until the next push. */
-const fm_sample *fm_history_raw_get(const fm_history *h, uint32_t i);
-
-/* Number of closed minute aggregates held (<= minute_len). */
-uint32_t fm_history_minute_count(const fm_history *h);
-
-/* The i-th most recent closed minute (0 = newest), or NULL. */
-const fm_history_minute *fm_history_minute_get(const fm_history *h, uint32_t i);
-
-/* ---- failure labels (agent/labels.c) -------------------------------- */
-
-/*
- * The host labels its own failures, for the failure predictor to learn
- * from. Each source watches one kind of failure and reports its onsets: a
- * sample's label mask has FM_LABEL_BIT(source) set when that source's
- * failure began at that sample, and clear while it goes on or after it
- * ended. Every source starts presumed healthy, so a failure already under
- * way when the agent starts is an onset at the first sample that shows it.
- */
-enum fm_label_source {
-	FM_LABEL_OOM,     /* "oom": the kernel OOM-killed processes */
-	FM_LABEL_FS_FULL, /* "fs_full": the fullest filesystem filled up */
-	FM_LABEL_HEALTH,  /* "health": the health command began failing */
-	FM_LABEL_MANUAL,  /* "manual": the operator reported a failure */
-	FM_LABEL_COUNT
-};
-
-#define FM_LABEL_BIT(source) (1u << (source))
-
-/* The stable name of label source s ("oom", "fs_full", "health",
- * "manual"), or NULL when s >= FM_LABEL_COUNT. */
-const char *fm_label_source_name(unsigned s);
-
-/* The label source named name, or -ENOENT. */
-int fm_label_source_lookup(const char *name) FM_WUR;
-
-#define FM_LABELS_COMMAND_BYTES    FM_AGENT_PATH_BYTES
-#define FM_LABELS_COMMAND_ARGS_MAX 32  /* the program and its arguments */
-#define FM_LABELS_KILL_GRACE_MS    500 /* SIGTERM, then SIGKILL after this */
-
-typedef struct fm_labels_config {
-	/* fs_full: the used fraction of the fullest filesystem reaching
-	 * fs_full_percent / 100 is an onset (0 = source off); the source
-	 * re-arms once it falls below fs_full_percent -
-	 * fs_full_hysteresis_percent, so flapping around the line is one
-	 * onset. The hysteresis must be below fs_full_percent. */
-	uint32_t fs_full_percent;            /* 0 to 100 */
-	uint32_t fs_full_hysteresis_percent; /* percentage points */
-	/* health: NULL or "" = source off. Otherwise an absolute program path
-	 * and its arguments separated by blanks (no shell, no quoting, at
-	 * most FM_LABELS_COMMAND_ARGS_MAX words), run at start and then every
-	 * health_interval_ms; a run still going after health_timeout_ms is
-	 * killed. Copied by fm_labels_new(). */
-	const char *health_command;
-	uint32_t health_interval_ms; /* > 0 */
-	uint32_t health_timeout_ms;  /* > 0 */
-} fm_labels_config;
-
-/* Fills *cfg with the defaults documented in configs/agent.conf:
- * fs_full at 95 % with 2 points of hysteresis, no health command, every
- * 30 s with a 5 s timeout. */
-void fm_labels_config_init(fm_labels_config *cfg);
+/* ---- what each room gets from agent.conf (agent/setup.c) ----------- */
 
 /* Fills *ret from the [labels] keys of c. ret->health_command points into
- * c, which must outlive *ret (fm_labels_new() copies it). */
-void fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret);
-
-/*
- * Checks a health command: "" (off), or an absolute program path followed
- * by arguments, split on spaces and tabs. Returns 0, -EINVAL (the program
- * is not an absolute path), -ENAMETOOLONG (FM_LABELS_COMMAND_BYTES or
- * more) or -E2BIG (more than FM_LABELS_COMMAND_ARGS_MAX words). Pure.
- */
-int fm_labels_command_check(const char *command) FM_WUR;
-
-/* How the last health check run ended. */
-typedef enum fm_labels_health_outcome {
-	FM_LABELS_HEALTH_NONE,     /* no run finished yet (or source off) */
-	FM_LABELS_HEALTH_OK,       /* exited with status 0 */
-	FM_LABELS_HEALTH_EXITED,   /* exited with status code (nonzero) */
-	FM_LABELS_HEALTH_SIGNALED, /* killed by signal code */
-	FM_LABELS_HEALTH_TIMEOUT,  /* ran past the timeout; its group killed */
-	FM_LABELS_HEALTH_ERROR,    /* could not be started or waited for:
-	                            * code is a negative errno (-ENOENT: no
-	                            * such program) */
-} fm_labels_health_outcome;
-
-typedef struct fm_labels_health_result {
-	fm_labels_health_outcome outcome;
-	int code;             /* see the outcome; 0 otherwise */
-	uint32_t duration_ms; /* from its start until it was reaped */
-	int64_t real_ns;      /* CLOCK_REALTIME when it ended; 0 = NONE */
-} fm_labels_health_result;
-
-/* Whether a run with this outcome counts as a failing check. */
-static inline bool
-fm_labels_health_is_failing(fm_labels_health_outcome o)
-{
-	return o != FM_LABELS_HEALTH_NONE && o != FM_LABELS_HEALTH_OK;
-}
-
-typedef struct fm_labels_status {
-	bool enabled[FM_LABEL_COUNT];    /* fs_full and health can be off */
-	bool failing[FM_LABEL_COUNT];    /* in a failure now */
-	uint64_t events[FM_LABEL_COUNT]; /* onsets reported so far */
-	/* real_ns of the sample of the last onset; 0 = none yet */
-	int64_t last_event_real_ns[FM_LABEL_COUNT];
-	bool health_running;            /* a health check runs now */
-	uint64_t health_runs;           /* finished runs */
-	fm_labels_health_result health; /* the last finished run */
-} fm_labels_status;
-
-typedef struct fm_labels fm_labels;
-
-/*
- * Validates cfg (-EINVAL: fs_full_percent above 100, a hysteresis not below
- * a nonzero fs_full_percent, a health command fm_labels_command_check()
- * refuses, a zero health interval or timeout) and, with a health command,
- * starts the health worker thread, which runs the command at once and then
- * every health_interval_ms: with stdin, stdout and stderr on /dev/null, in
- * its own process group, default signal dispositions and an empty signal
- * mask. A run past its timeout has its group sent SIGTERM, then SIGKILL
- * after FM_LABELS_KILL_GRACE_MS, and is reaped. The process must not
- * ignore SIGCHLD (its children would not be waitable). On success *ret
- * owns a new fm_labels; on failure *ret is untouched. Errors: -EINVAL,
- * -ENOMEM, or the errno of creating the thread or its wake-up eventfd.
- */
-int fm_labels_new(const fm_labels_config *cfg, fm_labels **ret) FM_WUR;
-
-/* Stops the health worker, killing a running check's process group as on
- * a timeout and reaping it (so it returns within about
- * FM_LABELS_KILL_GRACE_MS), and frees l. Accepts NULL; returns NULL. No
- * other call on l may run concurrently or follow. */
-fm_labels *fm_labels_free(fm_labels *l);
-
-/*
- * Labels one sample: returns its mask of FM_LABEL_BIT()s, one bit per
- * source whose failure began at this sample, and counts those onsets.
- *   oom: the OOM-kill rate is > 0 after a sample where it was 0. The rate
- *     is read every slow_every-th sample and repeated in between, so one
- *     kill is one onset, and so is a run of consecutive intervals with
- *     kills. A masked rate (unknown) changes nothing.
- *   fs_full: see fm_labels_config; a masked value changes nothing.
- *   health: a run failed after one that passed (or none), since the
- *     previous sample.
- *   manual: fm_labels_manual_set(l, true) began a failure since the
- *     previous sample.
- * Logs each onset at LOG_NOTICE. Never allocates. One thread at a time
- * (the sampling thread); safe against the other calls.
- */
-uint32_t fm_labels_on_sample(fm_labels *l, const fm_sample *s);
-
-/*
- * The operator's report: failing = true begins a sticky manual failure,
- * an onset at the next sample; failing = false ends it, so that the next
- * report is a new onset. Returns whether the state changed (false: it
- * already was so). Logs the change at LOG_NOTICE. Thread-safe.
- */
-bool fm_labels_manual_set(fm_labels *l, bool failing);
-
-/* Copies the current counts, states and last health result into *ret.
- * Thread-safe. */
-void fm_labels_status_get(fm_labels *l, fm_labels_status *ret);
-
-/* ---- on-device learning (agent/learner.c) ------------------------------ */
-
-/*
- * The host's models, fed every sample: the anomaly detector (learn/'s,
- * over the samples themselves) and one failure predictor per label source
- * (over per-minute rows, predicting an onset within a horizon). Samples
- * taken outside an alarm are kept, the last train_rows of them; training
- * runs on a background thread at the lowest CPU priority (SCHED_IDLE,
- * nice 19) on a copy of them, every retrain_seconds, continuing from the
- * current models, and never delays sampling: the new models are swapped
- * in by the next sample after training ends. Every sample is scored with
- * whatever model is current. Models are written to state_dir after each
- * training and at exit (crash-safe), and loaded at start, so they survive
- * restarts.
- */
-typedef struct fm_learner fm_learner;
-
-#define FM_LEARNER_MIN_ROWS 64u /* learn/'s minimum, in samples */
-#define FM_LEARNER_TOP      5u  /* features named for an alarm */
-#define FM_LEARNER_DETECTOR_FILE  "detector.fmm"
-#define FM_LEARNER_PREDICTOR_FILE "predictor.fmm"
-#define FM_LEARNER_FEDERATION_FILE "federation.state"
-
-typedef struct fm_learner_config {
-	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
-	uint32_t interval_ms;                /* sampling period */
-	uint32_t train_rows;      /* samples kept to train on, >= min_rows */
-	uint32_t min_rows;        /* before the first training, >= MIN_ROWS */
-	uint32_t retrain_seconds; /* between trainings */
-	uint32_t alarm_samples;   /* at or above the threshold to raise */
-	uint32_t onset_factor;    /* raw score / threshold raising at once */
-	uint32_t clear_samples;   /* below it to clear */
-	uint32_t horizon_minutes; /* failure within this many minutes */
-	uint64_t seed;            /* training seed */
-} fm_learner_config;
-
-/* The learner's view of one label source's predictor. */
-typedef struct fm_learner_failure {
-	bool trained;      /* has a model: its own onsets, or the fleet's */
-	float probability; /* of an onset within the horizon, [0, 1] */
-	uint64_t onsets;   /* learned from, over the minute history */
-} fm_learner_failure;
-
-/* A consistent snapshot for the status interface. */
-typedef struct fm_learner_status {
-	bool ready;        /* a trained detector scores the samples */
-	bool training;     /* a training runs now */
-	float score;       /* relative score of the last sample */
-	float threshold;   /* its alarm threshold */
-	bool alarm;
-	uint32_t n_top;    /* features in top[] */
-	uint32_t top[FM_LEARNER_TOP]; /* feature indices, most first */
-	float top_contrib[FM_LEARNER_TOP];
-	/* every feature's share of the last score (0 while not ready) */
-	float contrib[FM_FEATURE_COUNT];
-	uint64_t scored;      /* samples scored */
-	uint64_t alarms;      /* alarms raised */
-	uint32_t trainings;   /* completed since start */
-	uint32_t train_failures;
-	int last_error;       /* of the last failed training, or 0 */
-	int64_t trained_real_ns; /* end of the last training, 0 = never */
-	uint32_t trained_rows;   /* samples it used */
-	double train_cpu_seconds; /* CPU time of the last training */
-	uint32_t rows_held;      /* samples kept to train on */
-	fm_learner_failure failure[FM_LABEL_COUNT];
-} fm_learner_status;
+ * c, which must outlive *ret (fm_model_labels_new() copies it). */
+void fm_agent_config_labels(
+    const fm_agent_config *c, fm_model_labels_config *ret);
 
 /* Fills *ret from the [agent] and [learn] keys of c. */
-void fm_agent_config_learner(const fm_agent_config *c, fm_learner_config *ret);
-
-/*
- * Creates the models (loading those saved in cfg->state_dir when their
- * shape matches; a file that does not is logged and set aside) and starts
- * the training thread. On success *ret owns the learner. Errors: -EINVAL,
- * -ENOMEM, or the errno of creating the thread.
- */
-int fm_learner_new(const fm_learner_config *cfg, fm_learner **ret) FM_WUR;
-
-/* Stops the training thread (waiting for a training in progress), saves
- * the models, frees everything. NULL-safe; returns NULL. */
-fm_learner *fm_learner_free(fm_learner *l);
-
-/*
- * Scores sample s, learns from it, and takes the label onsets of this
- * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
- * starts the next training when due. Never blocks on training and does
- * not allocate, except when a training is handed over (every
- * retrain_seconds). The sampling thread only.
- */
-void fm_learner_on_sample(
-    fm_learner *l, const fm_sample *s, uint32_t label_onsets);
-
-/* Fills *ret with a snapshot; any thread. */
-void fm_learner_status_get(fm_learner *l, fm_learner_status *ret);
-
-/*
- * Federation (agent/federation.c talks to the learner only through these;
- * any thread). The shared part of the models is the detector's
- * autoencoder and each feature's first and second moments over the
- * host's training rows (aggregates, never samples); normalisation
- * (shrunk toward the fleet's moments), residual scales, baseline and
- * threshold stay the host's own, the host keeps its own autoencoder
- * beside the fleet's, and every fleet model is personalised by a local
- * training before it scores anything (learn.h, the detector).
- */
-
-/* A fleet model version, as the aggregator published it. */
-typedef struct fm_learner_global {
-	uint64_t version;     /* > 0 */
-	uint32_t layout_id;
-	uint32_t n_params;
-	const float *params;  /* n_params floats (borrowed for the call) */
-	float prox_mu;        /* FedProx mu for the personalising training */
-	uint32_t local_steps; /* its Adam steps; 0: the learner's default */
-} fm_learner_global;
-
-/* What a training made for the fleet: the detector's shared parameters. */
-typedef struct fm_learner_update {
-	uint64_t base_version; /* fleet version its lineage started from, 0:
-	                        * purely local */
-	uint32_t layout_id;
-	uint32_t n_params;
-	uint64_t samples;      /* training rows behind it */
-	float loss;            /* autoencoder loss at the end of training */
-	int64_t made_real_ns;  /* when the training ended */
-} fm_learner_update;
-
-/* The layout id and length of the shared parameters (fixed by the
- * configuration; known before any training). */
-void fm_learner_fed_layout(
-    const fm_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params);
-
-/* The fleet version the current models descend from (0: none), persisted
- * in state_dir across restarts. */
-uint64_t fm_learner_fed_version(fm_learner *l);
-
-/*
- * Hands a fleet model to the learner (copied): the next training starts
- * as soon as enough samples are kept, without waiting for
- * retrain_seconds; it imports g into the current detector, trains it on
- * the host's samples with g's settings (personalisation), and the result
- * scores from then on. A later offer replaces one not yet trained on.
- * Returns 0; -ESTALE (another layout); -EINVAL (count or version 0);
- * -EDOM (a non-finite parameter); -ENOMEM.
- */
-int fm_learner_fed_offer(fm_learner *l, const fm_learner_global *g) FM_WUR;
-
-/*
- * Copies the shared parameters of the last training's models into
- * dst[cap] and describes them in *ret. Returns 0; -ENODATA when nothing
- * was trained since start; -ENOBUFS when cap is too small.
- */
-int fm_learner_fed_update(fm_learner *l, float *dst, size_t cap,
-    fm_learner_update *ret) FM_WUR;
-
-/* ---- federation (agent/federation.c) ------------------------------------ */
-
-/*
- * The agent's side of federated learning: it asks the aggregator (it
- * never listens), fetches each new fleet model and hands it to the models
- * to personalise, and sends the models' update for every round it can
- * join. Raw samples never leave: the only things sent are the shared
- * model parameters, a sample count and a loss (proto/'s messages have no
- * field that could carry more). The models keep scoring and acting
- * whatever the aggregator does; while it is away the agent retries with
- * exponential backoff and jitter.
- *
- * The models are reached through fm_federation_model, so the daemon
- * (the learner, training in the background) and fedmon-replay (its
- * detectors, training synchronously) run the same federation code.
- */
-typedef struct fm_federation fm_federation;
-
-typedef struct fm_federation_model {
-	/* the shared parameters' layout id and length */
-	void (*layout)(void *userdata, uint32_t *ret_layout_id,
-	    uint32_t *ret_n_params);
-	/* the fleet version the models descend from (0: none) */
-	uint64_t (*version)(void *userdata);
-	/* a new fleet model to personalise (errors as fm_learner_fed_offer) */
-	int (*offer)(void *userdata, const fm_learner_global *g);
-	/* the latest trained shared parameters (as fm_learner_fed_update) */
-	int (*update)(void *userdata, float *dst, size_t cap,
-	    fm_learner_update *ret);
-	void *userdata;
-} fm_federation_model;
-
-/* The learner as a federation model (the daemon's). */
-void fm_learner_fed_model(fm_learner *l, fm_federation_model *ret);
-
-#define FM_FEDERATION_KEY_BYTES 32 /* an X25519 public key */
-
-typedef struct fm_federation_config {
-	char url[FM_AGENT_PATH_BYTES]; /* aggregator: tcp:// or ipc:// */
-	uint8_t aggregator_key[FM_FEDERATION_KEY_BYTES]; /* pinned */
-	char key_file[FM_AGENT_PATH_BYTES];   /* this agent's secret key */
-	/* or, when not NULL, this identity (borrowed; fedmon-replay) */
-	const struct fm_crypto_identity *identity;
-	char state_dir[FM_AGENT_PATH_BYTES];  /* sequence lease; "" none */
-	uint32_t timeout_ms;        /* per request */
-	uint32_t retry_min_ms;      /* backoff while unreachable, from */
-	uint32_t retry_max_ms;      /* ... to */
-	uint32_t max_message_bytes; /* larger replies are refused */
-	uint32_t skew_seconds;      /* clock-skew window for replies */
-} fm_federation_config;
-
-/* What federation is doing, for status and /metrics. */
-typedef struct fm_federation_status {
-	bool reachable;            /* the last exchange got a sealed reply */
-	int64_t last_contact_ns;   /* CLOCK_REALTIME of it, 0 = never */
-	uint64_t round;            /* the aggregator's open or last round */
-	bool collecting;           /* that round takes updates */
-	uint64_t fleet_version;    /* the newest fleet model announced */
-	uint64_t applied_version;  /* what the models descend from */
-	uint64_t updates_sent;
-	uint64_t updates_accepted;
-	uint64_t updates_refused;
-	uint32_t last_reason;      /* proto/'s reason of the last refusal */
-	int last_error;            /* of the last failed exchange, or 0 */
-	uint64_t exchanges;        /* requests answered */
-	uint64_t failures;         /* requests not answered or refused */
-} fm_federation_status;
+void fm_agent_config_learner(
+    const fm_agent_config *c, fm_model_learner_config *ret);
 
 /* Fills *ret from the [federation] keys of c (key_file defaults to
  * state_dir/agent.key). */
 void fm_agent_config_federation(
-    const fm_agent_config *c, fm_federation_config *ret);
-
-/*
- * Loads this agent's key pair from cfg->key_file and opens the client
- * (dialling in the background). With threaded, starts a thread that
- * steps until freed; otherwise the caller calls fm_federation_step().
- * m is copied; its userdata must outlive f. On success *ret owns f.
- * Errors: those of loading the key (-ENOENT, -EPERM, -EINVAL), of the
- * client (-EINVAL bad URL), -ENOMEM, or the errno of creating the thread.
- */
-int fm_federation_new(const fm_federation_config *cfg,
-    const fm_federation_model *m, bool threaded, fm_federation **ret) FM_WUR;
-
-/* Stops the thread (interrupting a request in progress), frees f.
- * NULL-safe; returns NULL. */
-fm_federation *fm_federation_free(fm_federation *f);
-
-/*
- * One exchange with the aggregator: HELLO; hands a new fleet model to
- * the models; sends an update when a round is open that this agent has
- * not joined and the models hold one trained from that round's fleet
- * model. Returns 0 and the wait before the next step in *ret_wait_ms
- * (the aggregator's advice, or the backoff after a failure, with
- * jitter), or the error of the exchange (the status says which). Not for
- * a threaded f.
- */
-int fm_federation_step(fm_federation *f, uint32_t *ret_wait_ms) FM_WUR;
-
-/* Fills *ret with a snapshot; any thread. */
-void fm_federation_status_get(fm_federation *f, fm_federation_status *ret);
+    const fm_agent_config *c, fm_model_federation_config *ret);
 
 /* ---- actions (agent/actions.c, action-*.c) -------------------------- */
 
@@ -763,7 +166,7 @@ void fm_federation_status_get(fm_federation *f, fm_federation_status *ret);
  *
  * Hooks run argv directly (no shell) with stdin, stdout and stderr on
  * /dev/null, in their own process group, killed (SIGTERM, then SIGKILL
- * after FM_LABELS_KILL_GRACE_MS) past timeout_ms, with an environment of
+ * after FM_SPAWN_KILL_GRACE_MS) past timeout_ms, with an environment of
  * PATH, FEDMON_RULE, FEDMON_WHEN ("anomaly" or "failure:SOURCE"),
  * FEDMON_SCORE, FEDMON_THRESHOLD, FEDMON_ALARM (0/1), FEDMON_PROBABILITY
  * (failure rules), FEDMON_TOP_FEATURES ("name=contribution,..." most
@@ -798,14 +201,14 @@ typedef struct fm_actions_input {
 	float score;
 	float threshold;
 	uint32_t n_top;
-	uint32_t top[FM_LEARNER_TOP]; /* feature indices, most first */
-	float top_contrib[FM_LEARNER_TOP];
+	uint32_t top[FM_MODEL_LEARNER_TOP]; /* feature indices, most first */
+	float top_contrib[FM_MODEL_LEARNER_TOP];
 	bool failure_trained[FM_LABEL_COUNT];
 	float failure_probability[FM_LABEL_COUNT];
 } fm_actions_input;
 
 /* Fills *ret from a learner snapshot and the sample's times. */
-void fm_actions_input_from_learner(const fm_learner_status *st,
+void fm_actions_input_from_learner(const fm_model_learner_status *st,
     int64_t mono_ns, int64_t real_ns, fm_actions_input *ret);
 
 typedef struct fm_action_record {
@@ -896,7 +299,8 @@ typedef struct fm_live_snapshot {
 	uint64_t samples; /* taken */
 	uint64_t failed;  /* with no source readable */
 	fm_sample last;   /* the latest sample (all masked before one) */
-	char failing[128]; /* fm_sampler_failing() at the latest sample */
+	char failing[128]; /* fm_collect_sampler_failing() at the latest sample
+	                    */
 	/* read times: count per bucket (not cumulative) and +Inf last */
 	uint64_t read_bucket[FM_LIVE_BUCKETS + 1];
 	double read_sum_seconds;
@@ -910,7 +314,7 @@ int fm_live_new(fm_live **ret) FM_WUR;
 fm_live *fm_live_free(fm_live *l);
 
 /* Records a sample (failed: the sampler read nothing; failing: the
- * sources that failed, as fm_sampler_failing(), copied, truncated). */
+ * sources that failed, as fm_collect_sampler_failing(), copied, truncated). */
 void fm_live_on_sample(
     fm_live *l, const fm_sample *s, bool failed, const char *failing);
 
@@ -926,11 +330,11 @@ void fm_live_get(fm_live *l, fm_live_snapshot *ret);
  */
 typedef struct fm_agent_view {
 	fm_live *live;
-	fm_learner *learner;
-	fm_labels *labels;
-	fm_federation *fed;
+	fm_model_learner *learner;
+	fm_model_labels *labels;
+	fm_model_federation *fed;
 	fm_actions *actions;
-	const char *missing;      /* fm_sampler_missing() */
+	const char *missing; /* fm_collect_sampler_missing() */
 	uint32_t interval_ms;
 	uint32_t min_train_rows;  /* samples before the first training */
 	const char *aggregator;   /* the URL, "" when standalone */
@@ -1001,7 +405,7 @@ int fm_agent_metrics_render(
 /* ---- the sampling loop ---------------------------------------------- */
 
 typedef struct fm_loop_hooks {
-	/* Called after each sample is pushed into the history. */
+	/* Called with each sample. */
 	void (*on_sample)(void *userdata, const fm_sample *s);
 	/* Called between ticks; returning false stops the loop. */
 	bool (*keep_running)(void *userdata);
@@ -1016,23 +420,14 @@ typedef struct fm_loop_stats {
 } fm_loop_stats;
 
 /*
- * The deadline following now on the grid start + k * period_ns (k >= 1):
- * absolute, so sleeping to it never accumulates drift; deadlines already
- * in the past are skipped, not caught up in a burst.
- */
-int64_t fm_loop_next_deadline(
-    int64_t start_ns, int64_t period_ns, int64_t now_ns);
-
-/*
  * Samples every period_ms on CLOCK_MONOTONIC absolute deadlines until
  * max_ticks samples were taken (0: no limit) or hooks->keep_running
  * returns false (checked after every tick and every interrupted sleep, so
- * a signal handler's flag stops it promptly). Each sample goes into
- * history (may be NULL) and to hooks->on_sample. Allocates nothing.
+ * a signal handler's flag stops it promptly). Each sample goes to
+ * hooks->on_sample. Allocates nothing.
  * Returns 0, or -EINVAL for a zero period. *stats (may be NULL) is filled.
  */
-int fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
-    uint64_t max_ticks, const fm_loop_hooks *hooks,
-    fm_loop_stats *stats) FM_WUR;
+int fm_loop_run(fm_collect_sampler *s, uint32_t period_ms, uint64_t max_ticks,
+    const fm_loop_hooks *hooks, fm_loop_stats *stats) FM_WUR;
 
 #endif

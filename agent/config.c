@@ -23,7 +23,6 @@ fm_agent_config_init(fm_agent_config *c)
 		.fs_refresh_ms = 10000,
 		.fs_stale_ms = 30000,
 		.slow_every = 5,
-		.history_raw_seconds = 900,
 		.history_minutes = 1440,
 		.labels_fs_full_percent = 95,
 		.labels_fs_full_hysteresis_percent = 2,
@@ -224,13 +223,12 @@ static const struct rule_key rule_keys[] = {
 };
 
 _Static_assert(FM_ELEMENTSOF(rule_keys) <= 32, "a bit per key");
-_Static_assert(
-    sizeof(((fm_action_rule *)0)->command) == FM_LABELS_COMMAND_BYTES,
+_Static_assert(sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
     "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
-        FM_LABELS_COMMAND_BYTES,
-    "health_command must fit fm_labels");
+        FM_SPAWN_COMMAND_BYTES,
+    "health_command must fit fm_model_labels");
 
 /* Parses value into the field of k in base (an fm_agent_config, or an
  * fm_action_rule for rule_keys). */
@@ -283,7 +281,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_PUBKEY: {
-		uint8_t pk[FM_FEDERATION_KEY_BYTES];
+		uint8_t pk[FM_MODEL_FEDERATION_KEY_BYTES];
 
 		if (value[0] && fm_crypto_key_parse(value, pk) < 0) {
 			r = -EINVAL;
@@ -315,17 +313,17 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_COMMAND:
-		r = fm_labels_command_check(value);
+		r = fm_model_labels_command_check(value);
 		if (r == -E2BIG) {
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "more than %d words (a program and its arguments) "
 			    "for key",
-			    FM_LABELS_COMMAND_ARGS_MAX);
+			    FM_SPAWN_COMMAND_ARGS_MAX);
 			return -EINVAL;
 		}
 		if (r < 0)
 			break;
-		r = fm_strlcpy(field, value, FM_LABELS_COMMAND_BYTES);
+		r = fm_strlcpy(field, value, FM_SPAWN_COMMAND_BYTES);
 		if (r < 0)
 			break;
 		return 0;
@@ -338,7 +336,7 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			return 0;
 		}
 		if (strncmp(value, "failure:", 8) != 0 ||
-		    (r = fm_label_source_lookup(value + 8)) < 0)
+		    (r = fm_model_label_source_lookup(value + 8)) < 0)
 			break;
 		rule->when = FM_ACTION_WHEN_FAILURE;
 		rule->failure_source = (uint32_t)r;
@@ -587,13 +585,6 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		    c->fs_stale_ms, c->fs_refresh_ms);
 		return -EINVAL;
 	}
-	if ((uint64_t)c->history_raw_seconds * 1000 < c->interval_ms) {
-		snprintf(err, FM_INI_ERROR_BYTES,
-		    "[history] raw_seconds (%u) must hold at least one sample "
-		    "of [agent] interval_ms (%u)",
-		    c->history_raw_seconds, c->interval_ms);
-		return -EINVAL;
-	}
 	if (c->labels_fs_full_percent > 0 &&
 	    c->labels_fs_full_hysteresis_percent >= c->labels_fs_full_percent) {
 		snprintf(err, FM_INI_ERROR_BYTES,
@@ -611,11 +602,11 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 		return -EINVAL;
 	}
 	if ((uint64_t)c->learn_min_train_seconds * 1000 / c->interval_ms <
-	    FM_LEARNER_MIN_ROWS) {
+	    FM_MODEL_LEARNER_MIN_ROWS) {
 		snprintf(err, FM_INI_ERROR_BYTES,
 		    "[learn] min_train_seconds (%u) must hold at least %u "
 		    "samples of [agent] interval_ms (%u)",
-		    c->learn_min_train_seconds, FM_LEARNER_MIN_ROWS,
+		    c->learn_min_train_seconds, FM_MODEL_LEARNER_MIN_ROWS,
 		    c->interval_ms);
 		return -EINVAL;
 	}
@@ -647,18 +638,10 @@ fm_agent_config_check(const fm_agent_config *c, char *err)
 	return actions_check(c, err);
 }
 
-uint32_t
-fm_agent_config_raw_len(const fm_agent_config *c)
-{
-	uint64_t n = (uint64_t)c->history_raw_seconds * 1000 / c->interval_ms;
-
-	return n < 1 ? 1 : (uint32_t)n;
-}
-
 void
-fm_agent_config_labels(const fm_agent_config *c, fm_labels_config *ret)
+fm_agent_config_labels(const fm_agent_config *c, fm_model_labels_config *ret)
 {
-	*ret = (fm_labels_config) {
+	*ret = (fm_model_labels_config) {
 		.fs_full_percent = c->labels_fs_full_percent,
 		.fs_full_hysteresis_percent =
 		    c->labels_fs_full_hysteresis_percent,

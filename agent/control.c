@@ -35,7 +35,7 @@ static_assert(FM_FEATURE_COUNT <= FM_PROTO_CTL_FEATURES_MAX,
     "a sample fits a FEATURES reply");
 static_assert(FM_LABEL_COUNT <= FM_PROTO_CTL_PREDICTORS_MAX,
     "every label source fits a STATUS reply");
-static_assert(FM_LEARNER_TOP <= FM_PROTO_CTL_TOP_MAX,
+static_assert(FM_MODEL_LEARNER_TOP <= FM_PROTO_CTL_TOP_MAX,
     "the top features fit a STATUS reply");
 static_assert(FM_ACTIONS_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
         FM_ACTIONS_RECENT <= FM_PROTO_CTL_RECENT_MAX,
@@ -112,13 +112,13 @@ status_agent(const fm_agent_view *v, const fm_live_snapshot *live,
 static void
 status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
 {
-	fm_learner_status st = { 0 };
-	fm_labels_status ls = { 0 };
+	fm_model_learner_status st = { 0 };
+	fm_model_labels_status ls = { 0 };
 
 	if (v->labels)
-		fm_labels_status_get(v->labels, &ls);
+		fm_model_labels_status_get(v->labels, &ls);
 	if (v->learner) {
-		fm_learner_status_get(v->learner, &st);
+		fm_model_learner_status_get(v->learner, &st);
 		s->learning = true;
 		s->ready = st.ready;
 		s->training = st.training;
@@ -133,8 +133,10 @@ status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
 		s->alarm = st.alarm;
 		s->scored = st.scored;
 		s->alarms = st.alarms;
-		for (uint32_t i = 0; i < st.n_top && i < FM_LEARNER_TOP; i++) {
-			const fm_feature_info *f = fm_feature_get(st.top[i]);
+		for (uint32_t i = 0; i < st.n_top && i < FM_MODEL_LEARNER_TOP;
+		     i++) {
+			const fm_feature_info *f =
+			    fm_collect_feature_get(st.top[i]);
 
 			if (!f)
 				continue;
@@ -149,7 +151,7 @@ status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
 		fm_proto_ctl_predictor *p = &s->predictors[i];
 
-		text(p->name, sizeof(p->name), fm_label_source_name(i));
+		text(p->name, sizeof(p->name), fm_model_label_source_name(i));
 		p->enabled = ls.enabled[i];
 		p->failing = ls.failing[i];
 		p->events = ls.events[i];
@@ -163,11 +165,11 @@ status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
 static void
 status_federation(const fm_agent_view *v, fm_proto_ctl_status *s)
 {
-	fm_federation_status st;
+	fm_model_federation_status st;
 
 	if (!v->fed)
 		return;
-	fm_federation_status_get(v->fed, &st);
+	fm_model_federation_status_get(v->fed, &st);
 	s->federating = true;
 	text(s->aggregator, sizeof(s->aggregator), v->aggregator);
 	s->reachable = st.reachable;
@@ -266,7 +268,7 @@ reply_features(const fm_agent_view *v, fm_proto_ctl_reply *rp)
 	f->real_ns = live.samples > 0 ? live.last.real_ns : 0;
 	f->schema_version = FM_SCHEMA_VERSION;
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *info = fm_feature_get(i);
+		const fm_feature_info *info = fm_collect_feature_get(i);
 
 		text(f->f[i].name, sizeof(f->f[i].name), info->name);
 		text(f->f[i].unit, sizeof(f->f[i].unit), info->unit);
@@ -296,7 +298,7 @@ reply_label(const fm_agent_view *v, bool failing, fm_proto_ctl_reply *rp)
 		    rp, -ENOTSUP, "this agent runs without failure labels");
 		return;
 	}
-	rp->label_changed = fm_labels_manual_set(v->labels, failing);
+	rp->label_changed = fm_model_labels_manual_set(v->labels, failing);
 }
 
 /* ---- the thread ---------------------------------------------------- */

@@ -6,7 +6,7 @@
  * Degraded means something a person should look at: a collector failing,
  * the sampling loop stalled, the aggregator unreachable, the detector not
  * trained past its warm-up or its last training failed. A collector this
- * kernel lacks (fm_sampler_missing()) and learning turned off in the
+ * kernel lacks (fm_collect_sampler_missing()) and learning turned off in the
  * configuration are choices, not problems.
  */
 #include <stdarg.h>
@@ -60,7 +60,7 @@ check_sampling(const fm_agent_view *v, problems *ps)
 static void
 check_federation(const fm_agent_view *v, problems *ps)
 {
-	fm_federation_status st;
+	fm_model_federation_status st;
 	const char *why;
 	char when[16];
 	time_t t;
@@ -68,7 +68,7 @@ check_federation(const fm_agent_view *v, problems *ps)
 
 	if (!v->fed)
 		return;
-	fm_federation_status_get(v->fed, &st);
+	fm_model_federation_status_get(v->fed, &st);
 	/* before the first exchange ends there is nothing to say */
 	if (st.exchanges + st.failures == 0)
 		return;
@@ -91,11 +91,11 @@ check_federation(const fm_agent_view *v, problems *ps)
 static void
 check_learner(const fm_agent_view *v, problems *ps)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 
 	if (!v->learner)
 		return;
-	fm_learner_status_get(v->learner, &st);
+	fm_model_learner_status_get(v->learner, &st);
 	if (!st.ready) {
 		if (st.rows_held < v->min_train_rows)
 			problem_add(ps, "detector warming up: %u of %u samples",

@@ -8,17 +8,6 @@
 
 #include "agent/agent.h"
 
-int64_t
-fm_loop_next_deadline(int64_t start_ns, int64_t period_ns, int64_t now_ns)
-{
-	int64_t k;
-
-	if (now_ns < start_ns)
-		return start_ns + period_ns;
-	k = (now_ns - start_ns) / period_ns + 1;
-	return start_ns + k * period_ns;
-}
-
 static bool
 keep_running(const fm_loop_hooks *hooks)
 {
@@ -42,8 +31,8 @@ sleep_until(int64_t deadline_ns)
 }
 
 int
-fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
-    uint64_t max_ticks, const fm_loop_hooks *hooks, fm_loop_stats *stats)
+fm_loop_run(fm_collect_sampler *s, uint32_t period_ms, uint64_t max_ticks,
+    const fm_loop_hooks *hooks, fm_loop_stats *stats)
 {
 	const int64_t period_ns = (int64_t)period_ms * FM_NSEC_PER_MSEC;
 	fm_loop_stats st = { 0 };
@@ -59,11 +48,9 @@ fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
 
 		/* A failed read still yields a (masked) sample: the loop keeps
 		 * its rhythm, and the sampler logs the failure. */
-		if (fm_sampler_read(s, &sample) < 0)
+		if (fm_collect_sampler_read(s, &sample) < 0)
 			st.failed++;
 		st.ticks++;
-		if (h)
-			fm_history_push(h, &sample);
 		if (hooks && hooks->on_sample)
 			hooks->on_sample(hooks->userdata, &sample);
 		if (max_ticks && st.ticks >= max_ticks)
@@ -72,7 +59,7 @@ fm_loop_run(fm_sampler *s, fm_history *h, uint32_t period_ms,
 			break;
 
 		now = fm_time_mono_ns();
-		next = fm_loop_next_deadline(start, period_ns, now);
+		next = fm_spawn_next_deadline(start, period_ns, now);
 		if (next - deadline > period_ns)
 			st.missed +=
 			    (uint64_t)((next - deadline) / period_ns - 1);

@@ -49,11 +49,12 @@ struct run {
 	const struct options *opt;
 	const char *config_path; /* the file actually read, or NULL */
 	fm_sample last;          /* --once: the latest sample */
-	fm_labels *labels;       /* the daemon's failure labels */
-	fm_learner *learner;     /* and its models */
-	fm_federation *fed;      /* talks to the aggregator, if any */
+	fm_model_labels *labels; /* the daemon's failure labels */
+	fm_model_history *history; /* the minute ring */
+	fm_model_learner *learner; /* and its models (they fill the ring) */
+	fm_model_federation *fed;  /* talks to the aggregator, if any */
 	fm_live *live;           /* counters for control and /metrics */
-	fm_sampler *sampler;
+	fm_collect_sampler *sampler;
 	fm_actions *actions;     /* acts on the predictions */
 	fm_control *control;     /* fedmonctl's socket */
 	fm_net_http *http;       /* /metrics */
@@ -253,7 +254,7 @@ static void
 list_features(void)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_feature_get(i);
+		const fm_feature_info *f = fm_collect_feature_get(i);
 
 		printf("%s\t%s\t%s\n", f->name, f->unit, f->description);
 	}
@@ -265,8 +266,9 @@ print_json(const fm_sample *s)
 	printf("{\"schema\": %d, \"timestamp\": %.3f, \"features\": {",
 	    FM_SCHEMA_VERSION, (double)s->real_ns / 1e9);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		printf("%s\"%s\": ", i ? ", " : "", fm_feature_get(i)->name);
-		if (fm_feature_is_masked(s->v[i]))
+		printf("%s\"%s\": ", i ? ", " : "",
+		    fm_collect_feature_get(i)->name);
+		if (fm_collect_feature_is_masked(s->v[i]))
 			printf("null");
 		else
 			printf("%.6g", (double)s->v[i]);
@@ -278,9 +280,9 @@ static void
 print_table(const fm_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_feature_get(i);
+		const fm_feature_info *f = fm_collect_feature_get(i);
 
-		if (fm_feature_is_masked(s->v[i]))
+		if (fm_collect_feature_is_masked(s->v[i]))
 			printf("%-24s %12s  %s\n", f->name, "-", f->unit);
 		else
 			printf("%-24s %12.6g  %s\n", f->name, (double)s->v[i],
@@ -292,13 +294,13 @@ print_table(const fm_sample *s)
 static double
 unlog(float v)
 {
-	return fm_feature_is_masked(v) ? NAN : expm1((double)v);
+	return fm_collect_feature_is_masked(v) ? NAN : expm1((double)v);
 }
 
 static double
 pct(float v)
 {
-	return fm_feature_is_masked(v) ? NAN : 100.0 * (double)v;
+	return fm_collect_feature_is_masked(v) ? NAN : 100.0 * (double)v;
 }
 
 /* Formats v with the given decimals into buf, or "-" when masked. */
@@ -339,11 +341,11 @@ on_sample_print(void *userdata, const fm_sample *s)
 
 /* The learner's verdict on the last sample, for --print. */
 static void
-print_verdict(fm_learner *l)
+print_verdict(fm_model_learner *l)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 
-	fm_learner_status_get(l, &st);
+	fm_model_learner_status_get(l, &st);
 	if (!st.ready) {
 		printf("  learning (%u samples kept%s)\n", st.rows_held,
 		    st.training ? ", training" : "");
@@ -352,7 +354,7 @@ print_verdict(fm_learner *l)
 	printf("  score %.2f / %.2f%s", (double)st.score,
 	    (double)st.threshold, st.alarm ? "  ALARM:" : "");
 	for (uint32_t i = 0; st.alarm && i < st.n_top && i < 3; i++)
-		printf(" %s", fm_feature_get(st.top[i])->name);
+		printf(" %s", fm_collect_feature_get(st.top[i])->name);
 	printf("\n");
 }
 
@@ -360,7 +362,7 @@ static bool
 sample_is_empty(const fm_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
-		if (!fm_feature_is_masked(s->v[i]))
+		if (!fm_collect_feature_is_masked(s->v[i]))
 			return false;
 	return true;
 }
@@ -373,16 +375,18 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 	uint32_t onsets = 0;
 
 	if (run->labels)
-		onsets = fm_labels_on_sample(run->labels, s);
+		onsets = fm_model_labels_on_sample(run->labels, s);
 	if (run->learner)
-		fm_learner_on_sample(run->learner, s, onsets);
+		fm_model_learner_on_sample(run->learner, s, onsets);
+	else
+		(void)fm_model_history_push(run->history, s, NAN, onsets);
 	fm_live_on_sample(run->live, s, sample_is_empty(s),
-	    fm_sampler_failing(run->sampler));
+	    fm_collect_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
-		fm_learner_status st;
+		fm_model_learner_status st;
 		fm_actions_input in;
 
-		fm_learner_status_get(run->learner, &st);
+		fm_model_learner_status_get(run->learner, &st);
 		fm_actions_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
 		fm_actions_on_sample(run->actions, &in);
 	}
@@ -453,7 +457,6 @@ reload(struct run *run)
 	fm_log_set_max_level(next.log_level);
 	run->cfg.log_level = next.log_level;
 	if (next.interval_ms != run->cfg.interval_ms ||
-	    next.history_raw_seconds != run->cfg.history_raw_seconds ||
 	    next.history_minutes != run->cfg.history_minutes ||
 	    strcmp(next.procfs, run->cfg.procfs) != 0 ||
 	    next.fs_network != run->cfg.fs_network ||
@@ -463,12 +466,13 @@ reload(struct run *run)
 	    strcmp(next.state_dir, run->cfg.state_dir) != 0 ||
 	    next.labels_fs_full_percent != run->cfg.labels_fs_full_percent ||
 	    next.labels_fs_full_hysteresis_percent !=
-		run->cfg.labels_fs_full_hysteresis_percent ||
+	        run->cfg.labels_fs_full_hysteresis_percent ||
 	    strcmp(next.labels_health_command,
-		run->cfg.labels_health_command) != 0 ||
+	        run->cfg.labels_health_command) != 0 ||
 	    next.labels_health_interval_ms !=
-		run->cfg.labels_health_interval_ms ||
-	    next.labels_health_timeout_ms != run->cfg.labels_health_timeout_ms ||
+	        run->cfg.labels_health_interval_ms ||
+	    next.labels_health_timeout_ms !=
+	        run->cfg.labels_health_timeout_ms ||
 	    next.learn_enabled != run->cfg.learn_enabled ||
 	    next.learn_train_seconds != run->cfg.learn_train_seconds ||
 	    next.learn_min_train_seconds != run->cfg.learn_min_train_seconds ||
@@ -526,8 +530,8 @@ keep_running(void *userdata)
 static void
 start_federation(struct run *run)
 {
-	fm_federation_config fcfg;
-	fm_federation_model m;
+	fm_model_federation_config fcfg;
+	fm_model_federation_model m;
 	int r;
 
 	if (!run->cfg.fed_aggregator[0]) {
@@ -536,8 +540,8 @@ start_federation(struct run *run)
 		return;
 	}
 	fm_agent_config_federation(&run->cfg, &fcfg);
-	fm_learner_fed_model(run->learner, &m);
-	r = fm_federation_new(&fcfg, &m, true, &run->fed);
+	fm_model_learner_fed_model(run->learner, &m);
+	r = fm_model_federation_new(&fcfg, &m, true, &run->fed);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r,
 		    "Failed to start federating with '%s' (key file '%s'), "
@@ -596,10 +600,11 @@ start_interfaces(struct run *run)
 		.labels = run->labels,
 		.fed = run->fed,
 		.actions = run->actions,
-		.missing = fm_sampler_missing(run->sampler),
+		.missing = fm_collect_sampler_missing(run->sampler),
 		.interval_ms = cfg->interval_ms,
-		.min_train_rows = (uint32_t)((uint64_t)cfg->learn_min_train_seconds *
-		    1000 / cfg->interval_ms),
+		.min_train_rows =
+		    (uint32_t)((uint64_t)cfg->learn_min_train_seconds * 1000 /
+		        cfg->interval_ms),
 		.aggregator = run->fed ? cfg->fed_aggregator : "",
 		.metrics_url = run->metrics_url,
 		.state_dir = cfg->state_dir,
@@ -641,11 +646,10 @@ static int
 run_daemon(struct run *run)
 {
 	const fm_agent_config *cfg = &run->cfg;
-	fm_sampler_config scfg;
-	fm_labels_config lcfg;
-	fm_learner_config learner_cfg;
-	fm_sampler *sampler = NULL;
-	fm_history *history = NULL;
+	fm_collect_sampler_config scfg;
+	fm_model_labels_config lcfg;
+	fm_model_learner_config learner_cfg;
+	fm_collect_sampler *sampler = NULL;
 	fm_loop_stats stats;
 	fm_loop_hooks hooks = {
 		.on_sample = on_sample_daemon,
@@ -653,6 +657,7 @@ run_daemon(struct run *run)
 		.userdata = run,
 	};
 	uint64_t max_ticks = 0;
+	uint32_t minutes;
 	int r;
 
 	if (!run->opt->once) {
@@ -667,14 +672,14 @@ run_daemon(struct run *run)
 			    "Failed to create runtime directory '%s'",
 			    cfg->runtime_dir);
 	}
-	fm_sampler_config_init(&scfg);
+	fm_collect_sampler_config_init(&scfg);
 	scfg.procfs = cfg->procfs;
 	scfg.fs_network = cfg->fs_network;
 	scfg.fs_refresh_ms = cfg->fs_refresh_ms;
 	scfg.fs_stale_ms = cfg->fs_stale_ms;
 	/* --once reads twice: every source both times. */
 	scfg.slow_every = run->opt->once ? 1 : cfg->slow_every;
-	r = fm_sampler_new(&scfg, &sampler);
+	r = fm_collect_sampler_new(&scfg, &sampler);
 	if (r < 0)
 		return fm_log_errno(LOG_ERR, r,
 		    "Failed to open the host's metrics under '%s'",
@@ -684,8 +689,7 @@ run_daemon(struct run *run)
 	if (run->opt->once) {
 		/* Two reads one interval apart: rates need an interval. */
 		hooks.on_sample = on_sample_keep;
-		r = fm_loop_run(
-		    sampler, NULL, cfg->interval_ms, 2, &hooks, &stats);
+		r = fm_loop_run(sampler, cfg->interval_ms, 2, &hooks, &stats);
 		if (r < 0)
 			goto out;
 		if (fm_signals_stop_requested()) {
@@ -699,21 +703,30 @@ run_daemon(struct run *run)
 		goto out;
 	}
 
-	r = fm_history_new(
-	    fm_agent_config_raw_len(cfg), cfg->history_minutes, &history);
+	if (cfg->history_raw_seconds)
+		fm_log(LOG_WARNING,
+		    "[history] raw_seconds is deprecated: the agent keeps no "
+		    "raw samples, ignoring.");
+	/* the minute ring: as configured, and what the learner needs */
+	fm_agent_config_learner(cfg, &learner_cfg);
+	minutes = cfg->history_minutes;
+	if (cfg->learn_enabled &&
+	    minutes < fm_model_learner_minutes(&learner_cfg))
+		minutes = fm_model_learner_minutes(&learner_cfg);
+	r = fm_model_history_new(minutes, &run->history);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to allocate the history");
 		goto out;
 	}
 	fm_agent_config_labels(cfg, &lcfg);
-	r = fm_labels_new(&lcfg, &run->labels);
+	r = fm_model_labels_new(&lcfg, &run->labels);
 	if (r < 0) {
 		fm_log_errno(LOG_ERR, r, "Failed to start the failure labels");
 		goto out;
 	}
 	if (cfg->learn_enabled) {
-		fm_agent_config_learner(cfg, &learner_cfg);
-		r = fm_learner_new(&learner_cfg, &run->learner);
+		r = fm_model_learner_new(
+		    &learner_cfg, run->history, &run->learner);
 		if (r < 0) {
 			fm_log_errno(LOG_ERR, r, "Failed to start learning");
 			goto out;
@@ -747,8 +760,7 @@ run_daemon(struct run *run)
 	    cfg->state_dir);
 	run->watchdog_usec = fm_notify_watchdog_usec();
 	fm_notify("READY=1\nSTATUS=Sampling");
-	r = fm_loop_run(
-	    sampler, history, cfg->interval_ms, max_ticks, &hooks, &stats);
+	r = fm_loop_run(sampler, cfg->interval_ms, max_ticks, &hooks, &stats);
 	fm_log(LOG_INFO,
 	    "Stopping after %llu samples (%llu missed deadlines, worst "
 	    "wake-up %.1f ms late).",
@@ -760,13 +772,13 @@ out:
 	run->control = fm_control_free(run->control);
 	run->http = fm_net_http_free(run->http);
 	run->actions = fm_actions_free(run->actions);
-	run->fed = fm_federation_free(run->fed);
+	run->fed = fm_model_federation_free(run->fed);
 	/* the learner saves its models on the way out */
-	run->learner = fm_learner_free(run->learner);
-	run->labels = fm_labels_free(run->labels);
-	fm_history_free(history);
+	run->learner = fm_model_learner_free(run->learner);
+	run->labels = fm_model_labels_free(run->labels);
+	run->history = fm_model_history_free(run->history);
 	run->live = fm_live_free(run->live);
-	run->sampler = fm_sampler_free(sampler);
+	run->sampler = fm_collect_sampler_free(sampler);
 	return r;
 }
 

@@ -68,21 +68,21 @@ render_agent(fm_prom *p, const fm_agent_view *v, const fm_live_snapshot *ls)
 	    "The latest sample's features (see fedmon-agent "
 	    "--list-features for units); unknown ones are left out.");
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		if (fm_feature_is_masked(ls->last.v[i]))
+		if (fm_collect_feature_is_masked(ls->last.v[i]))
 			continue;
 		fm_prom_float(p, "fedmon_feature_value",
 		    (const char *const[]) {
-		        "feature", fm_feature_get(i)->name },
+		        "feature", fm_collect_feature_get(i)->name },
 		    1, ls->last.v[i]);
 	}
 }
 
 static void
-render_learner(fm_prom *p, fm_learner *l)
+render_learner(fm_prom *p, fm_model_learner *l)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 
-	fm_learner_status_get(l, &st);
+	fm_model_learner_status_get(l, &st);
 	fm_prom_one_u64(p, "fedmon_detector_ready", "gauge",
 	    "1 when a trained anomaly detector scores the samples.", st.ready);
 	fm_prom_one_u64(p, "fedmon_detector_training", "gauge",
@@ -119,7 +119,7 @@ render_learner(fm_prom *p, fm_learner *l)
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		fm_prom_float(p, "fedmon_feature_contribution",
 		    (const char *const[]) {
-		        "feature", fm_feature_get(i)->name },
+		        "feature", fm_collect_feature_get(i)->name },
 		    1, st.contrib[i]);
 
 	fm_prom_family(p, "fedmon_failure_probability", "gauge",
@@ -127,42 +127,46 @@ render_learner(fm_prom *p, fm_learner *l)
 	    "while its predictor is untrained).");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_prom_float(p, "fedmon_failure_probability",
-		    (const char *const[]) { "source", fm_label_source_name(s) },
+		    (const char *const[]) {
+		        "source", fm_model_label_source_name(s) },
 		    1, st.failure[s].trained ? st.failure[s].probability : 0);
 	fm_prom_family(p, "fedmon_failure_predictor_trained", "gauge",
 	    "1 when the failure predictor has onsets to learn from.");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_prom_u64(p, "fedmon_failure_predictor_trained",
-		    (const char *const[]) { "source", fm_label_source_name(s) },
+		    (const char *const[]) {
+		        "source", fm_model_label_source_name(s) },
 		    1, st.failure[s].trained);
 }
 
 static void
-render_labels(fm_prom *p, fm_labels *l)
+render_labels(fm_prom *p, fm_model_labels *l)
 {
-	fm_labels_status st;
+	fm_model_labels_status st;
 
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	fm_prom_family(p, "fedmon_failure_onsets_total", "counter",
 	    "Failure onsets this host labelled itself, by source.");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_prom_u64(p, "fedmon_failure_onsets_total",
-		    (const char *const[]) { "source", fm_label_source_name(s) },
+		    (const char *const[]) {
+		        "source", fm_model_label_source_name(s) },
 		    1, st.events[s]);
 	fm_prom_family(p, "fedmon_failure_active", "gauge",
 	    "1 while a failure of this source goes on.");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_prom_u64(p, "fedmon_failure_active",
-		    (const char *const[]) { "source", fm_label_source_name(s) },
+		    (const char *const[]) {
+		        "source", fm_model_label_source_name(s) },
 		    1, st.failing[s]);
 }
 
 static void
-render_federation(fm_prom *p, fm_federation *f)
+render_federation(fm_prom *p, fm_model_federation *f)
 {
-	fm_federation_status st;
+	fm_model_federation_status st;
 
-	fm_federation_status_get(f, &st);
+	fm_model_federation_status_get(f, &st);
 	fm_prom_one_u64(p, "fedmon_federation_reachable", "gauge",
 	    "1 when the last exchange with the aggregator got a sealed reply.",
 	    st.reachable);

@@ -10,6 +10,7 @@
  * With SLEEP_MS > 0 the thread sleeps between ticks, as the agent does, so
  * each tick runs with cold caches: the cost the agent really pays.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,9 +41,9 @@ main(int argc, char **argv)
 	int ticks = argc > 1 ? atoi(argv[1]) : 2000;
 	int repeats = argc > 2 ? atoi(argv[2]) : 7;
 	int sleep_ms = argc > 4 ? atoi(argv[4]) : 0;
-	fm_sampler_config cfg;
-	fm_sampler *s;
-	fm_history *h;
+	fm_collect_sampler_config cfg;
+	fm_collect_sampler *s;
+	fm_model_history *h;
 	fm_sample smp;
 	double *per_tick;
 	int r;
@@ -52,22 +53,22 @@ main(int argc, char **argv)
 		    stderr, "usage: bench-sample [TICKS [REPEATS [PROCFS]]]\n");
 		return 2;
 	}
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	if (argc > 3)
 		cfg.procfs = argv[3];
-	r = fm_sampler_new(&cfg, &s);
+	r = fm_collect_sampler_new(&cfg, &s);
 	if (r < 0) {
 		fprintf(stderr, "bench-sample: cannot open %s: %d\n",
 		    cfg.procfs, r);
 		return 1;
 	}
-	r = fm_history_new(900, 1440, &h);
+	r = fm_model_history_new(1440, &h);
 	if (r < 0)
 		return 1;
 	per_tick = calloc((size_t)repeats, sizeof(*per_tick));
 	if (!per_tick)
 		return 1;
-	(void)!fm_sampler_read(s, &smp); /* warm-up: sizes buffers */
+	(void)!fm_collect_sampler_read(s, &smp); /* warm-up: sizes buffers */
 	for (int k = 0; k < repeats; k++) {
 		int64_t cpu = 0;
 
@@ -77,9 +78,9 @@ main(int argc, char **argv)
 			if (sleep_ms)
 				usleep((useconds_t)sleep_ms * 1000);
 			t0 = thread_cpu_ns();
-			if (fm_sampler_read(s, &smp) < 0)
+			if (fm_collect_sampler_read(s, &smp) < 0)
 				return 1;
-			fm_history_push(h, &smp);
+			(void)fm_model_history_push(h, &smp, NAN, 0);
 			cpu += thread_cpu_ns() - t0;
 		}
 		per_tick[k] = (double)cpu / ticks / 1e3;
@@ -91,7 +92,7 @@ main(int argc, char **argv)
 	    per_tick[repeats / 2], per_tick[0], per_tick[repeats - 1], repeats,
 	    ticks, sleep_ms, FM_FEATURE_COUNT);
 	free(per_tick);
-	fm_history_free(h);
-	fm_sampler_free(s);
+	fm_model_history_free(h);
+	fm_collect_sampler_free(s);
 	return 0;
 }

@@ -88,7 +88,7 @@ def main():
     build = os.path.abspath(a.build)
     agg_bin = os.path.join(build, "aggregator/fedmon-aggregator")
     agent_bin = os.path.join(build, "agent/fedmon-agent")
-    ctl = os.path.join(build, "agent/fedmonctl")
+    ctl = os.path.join(build, "ctl/fedmonctl")
     for b in (agg_bin, agent_bin, ctl):
         if not os.access(b, os.X_OK):
             sys.exit(f"demo-fleet: {b} is missing: build first (tools/dev setup)")

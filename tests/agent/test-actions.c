@@ -345,7 +345,7 @@ test_actions_new_allocation_failures(void **state)
 static void
 test_actions_input_from_learner(void **state)
 {
-	fm_learner_status st = {
+	fm_model_learner_status st = {
 		.ready = true,
 		.alarm = true,
 		.score = 3.0f,
@@ -596,7 +596,7 @@ test_actions_hook_timeout_kills(void **state)
 	assert_int_equal(st.rules[0].runs[FM_ACTION_RESULT_TIMEOUT], 1);
 	assert_int_equal(st.recent[0].result, FM_ACTION_RESULT_TIMEOUT);
 	assert_true(st.recent[0].duration_ms >= 200);
-	assert_true(st.recent[0].duration_ms < 200 + FM_LABELS_KILL_GRACE_MS);
+	assert_true(st.recent[0].duration_ms < 200 + FM_SPAWN_KILL_GRACE_MS);
 }
 
 static void
@@ -661,7 +661,7 @@ test_actions_free_during_hook_is_prompt(void **state)
 	} while (!st.rules[0].running);
 	start = fm_time_mono_ns();
 	a = fm_actions_free(a);
-	assert_true(fm_test_ms_since(start) < FM_LABELS_KILL_GRACE_MS);
+	assert_true(fm_test_ms_since(start) < FM_SPAWN_KILL_GRACE_MS);
 }
 
 /* ---- the schedule ------------------------------------------------------ */

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 static fm_test_source source = { &fmi_collector_filenr, "sys/fs/file-nr" };

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 #define MS 1000000LL
@@ -463,7 +463,8 @@ h_read_until_set(fm_test_fixture *h)
 
 		/* Stale until a fresh scan lands, after a hang. */
 		assert_true(r == 0 || r == -ESTALE);
-		if (r == 0 && !fm_feature_is_masked(h->v[FM_F_FS_FULLEST]))
+		if (r == 0 &&
+		    !fm_collect_feature_is_masked(h->v[FM_F_FS_FULLEST]))
 			return;
 		sleep_ms(2);
 	} while (now_ms() < until);
@@ -511,7 +512,7 @@ test_collect_fs_fullest(void **state)
 	assert_near(h.v[FM_F_FS_INODES_FULLEST], 0.9);
 	for (int f = 0; f < FM_FEATURE_COUNT; f++) {
 		if (f != FM_F_FS_FULLEST && f != FM_F_FS_INODES_FULLEST)
-			assert_true(fm_feature_is_masked(h.v[f]));
+			assert_true(fm_collect_feature_is_masked(h.v[f]));
 	}
 	assert_true(h_close(&h) < 1000);
 
@@ -554,16 +555,18 @@ test_collect_fs_real_statvfs(void **state)
 static void
 test_collect_fs_host_proc(void **state)
 {
-	fm_sampler_config cfg;
-	void *st = calloc(1, fmi_collector_fs.state_bytes);
+	fm_collect_sampler_config cfg;
+	void *st;
 	float v[FM_FEATURE_COUNT];
 	fmi_collect_ctx ctx = { .v = v };
-	int64_t until = now_ms() + 2000, start;
+	int64_t until, start;
 
 	/* The host's own /proc/self/mounts, a seq_file the worker polls
 	 * for mount-table changes. */
+	st = calloc(1, fmi_collector_fs.state_bytes);
+	until = now_ms() + 2000;
 	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.fs_refresh_ms = 60000;
 	assert_int_equal(fmi_collector_fs.open(st, &cfg), 0);
 	do {
@@ -571,7 +574,8 @@ test_collect_fs_host_proc(void **state)
 			v[i] = NAN;
 		assert_int_equal(fmi_collector_fs.read(st, &ctx), 0);
 		sleep_ms(2);
-	} while (fm_feature_is_masked(v[FM_F_FS_FULLEST]) && now_ms() < until);
+	} while (fm_collect_feature_is_masked(v[FM_F_FS_FULLEST]) &&
+	    now_ms() < until);
 	assert_true(v[FM_F_FS_FULLEST] >= 0.0f && v[FM_F_FS_FULLEST] <= 1.0f);
 	start = now_ms();
 	fmi_collector_fs.close(st);
@@ -590,8 +594,8 @@ test_collect_fs_stale(void **state)
 	h_read_until_set(&h);
 	sleep_ms(120);
 	assert_int_equal(h_read(&h), -ESTALE);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_INODES_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_INODES_FULLEST]));
 	/* close wakes the waiting worker at once. */
 	assert_true(h_close(&h) < 1000);
 }
@@ -629,15 +633,15 @@ test_collect_fs_statvfs_fails(void **state)
 	h_open(&h, FAKE_MOUNTS, 10, 30000);
 	wait_calls(calls + 8);
 	assert_int_equal(h_read(&h), 0);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_INODES_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_INODES_FULLEST]));
 	assert_true(h_close(&h) < 1000);
 	/* Only pseudo filesystems (a container): nothing to measure. */
 	h_open(&h, "overlay / overlay rw 0 0\nproc /proc proc rw 0 0\n", 10,
 	    30000);
 	sleep_ms(50);
 	assert_int_equal(h_read(&h), 0);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	assert_true(h_close(&h) < 1000);
 }
 
@@ -649,10 +653,10 @@ test_collect_fs_bad_mounts_go_stale(void **state)
 	/* A mount list that never parses publishes nothing. */
 	h_open(&h, "garbage\n", 10, 300);
 	assert_int_equal(h_read(&h), 0);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	sleep_ms(400);
 	assert_int_equal(h_read(&h), -ESTALE);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	assert_true(h_close(&h) < 1000);
 }
 
@@ -669,10 +673,10 @@ test_collect_fs_hung_statvfs(void **state)
 	wait_blocked();
 	/* read never blocks: no result yet, masked. */
 	assert_int_equal(h_read(&h), 0);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	sleep_ms(400);
 	assert_int_equal(h_read(&h), -ESTALE);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	/* close gives up after its bounded wait and detaches. */
 	took = h_close(&h);
 	assert_in_range(took, 1900, 3000);
@@ -700,7 +704,7 @@ test_collect_fs_hang_after_result(void **state)
 	wait_blocked();
 	sleep_ms(150);
 	assert_int_equal(h_read(&h), -ESTALE);
-	assert_true(fm_feature_is_masked(h.v[FM_F_FS_FULLEST]));
+	assert_true(fm_collect_feature_is_masked(h.v[FM_F_FS_FULLEST]));
 	/* It recovers: fresh results again. */
 	calls = wrap_get_calls();
 	wrap_set_hang(false);
@@ -713,7 +717,7 @@ test_collect_fs_hang_after_result(void **state)
 static void
 test_collect_fs_open_errors(void **state)
 {
-	fm_sampler_config cfg;
+	fm_collect_sampler_config cfg;
 	void *st = calloc(1, fmi_collector_fs.state_bytes);
 	float v[FM_FEATURE_COUNT];
 	fmi_collect_ctx ctx = { .v = v };
@@ -721,7 +725,7 @@ test_collect_fs_open_errors(void **state)
 
 	assert_non_null(st);
 	fmi_collector_fs.close(st); /* never opened */
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = "/nonexistent-fedmon";
 	assert_int_equal(fmi_collector_fs.open(st, &cfg), -ENOENT);
 	assert_int_equal(fmi_collector_fs.read(st, &ctx), -EBADF);
@@ -735,8 +739,12 @@ test_collect_fs_open_errors(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	/* what this host's own mounts give (see test-util.h) */
+	const struct CMUnitTest host_tests[] = {
+		cmocka_unit_test_setup(test_collect_fs_host_proc, reset_wrap),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collect_fs_parses_fixture),
 		cmocka_unit_test(test_collect_fs_types),
@@ -749,7 +757,6 @@ main(void)
 		cmocka_unit_test_setup(test_collect_fs_fullest, reset_wrap),
 		cmocka_unit_test_setup(
 		    test_collect_fs_real_statvfs, reset_wrap),
-		cmocka_unit_test_setup(test_collect_fs_host_proc, reset_wrap),
 		cmocka_unit_test_setup(test_collect_fs_stale, reset_wrap),
 		cmocka_unit_test_setup(test_collect_fs_rescans, reset_wrap),
 		cmocka_unit_test_setup(
@@ -763,5 +770,11 @@ main(void)
 		cmocka_unit_test_setup(test_collect_fs_open_errors, reset_wrap),
 	};
 
+	if (fm_test_is_host_run(argc, argv)) {
+		if (!fm_test_host_has_real_fs())
+			return fm_test_host_skip("no real filesystem in this "
+			                         "host's /proc/self/mounts");
+		return cmocka_run_group_tests(host_tests, NULL, NULL);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

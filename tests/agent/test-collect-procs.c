@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 /* d_ino, d_off, d_reclen, d_type, then the name. */
@@ -188,11 +188,11 @@ static void
 test_collect_procs_fixture(void **state)
 {
 	float v[FM_FEATURE_COUNT];
-	fm_sampler_config cfg;
+	fm_collect_sampler_config cfg;
 	void *st = calloc(1, fmi_collector_procs.state_bytes);
 
 	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = T0;
 	assert_int_equal(fmi_collector_procs.open(st, &cfg), 0);
 	for (int i = 0; i < 3; i++) {
@@ -201,7 +201,7 @@ test_collect_procs_fixture(void **state)
 		assert_near(v[FM_F_PROC_COUNT], log1p(4.0));
 		for (int f = 0; f < FM_FEATURE_COUNT; f++) {
 			if (f != FM_F_PROC_COUNT)
-				assert_true(fm_feature_is_masked(v[f]));
+				assert_true(fm_collect_feature_is_masked(v[f]));
 		}
 	}
 	fmi_collector_procs.close(st);
@@ -216,7 +216,7 @@ test_collect_procs_many_and_changing(void **state)
 	char dir[FM_TEST_DIR_BYTES];
 	char path[PATH_MAX];
 	float v[FM_FEATURE_COUNT];
-	fm_sampler_config cfg;
+	fm_collect_sampler_config cfg;
 	void *st = calloc(1, fmi_collector_procs.state_bytes);
 	int fd;
 
@@ -227,7 +227,7 @@ test_collect_procs_many_and_changing(void **state)
 		snprintf(path, sizeof(path), "%s/%d", dir, i);
 		assert_int_equal(mkdir(path, 0700), 0);
 	}
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = dir;
 	assert_int_equal(fmi_collector_procs.open(st, &cfg), 0);
 	assert_int_equal(collector_read(st, v), 0);
@@ -250,11 +250,11 @@ static void
 test_collect_procs_host_proc(void **state)
 {
 	float v[FM_FEATURE_COUNT];
-	fm_sampler_config cfg;
+	fm_collect_sampler_config cfg;
 	void *st = calloc(1, fmi_collector_procs.state_bytes);
 
 	assert_non_null(st);
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	assert_int_equal(fmi_collector_procs.open(st, &cfg), 0);
 	assert_int_equal(collector_read(st, v), 0);
 	/* At least this process. */
@@ -266,14 +266,14 @@ test_collect_procs_host_proc(void **state)
 static void
 test_collect_procs_open_errors(void **state)
 {
-	fm_sampler_config cfg;
+	fm_collect_sampler_config cfg;
 	void *st = calloc(1, fmi_collector_procs.state_bytes);
 	float v[FM_FEATURE_COUNT];
 
 	assert_non_null(st);
 	/* close on a state open never saw */
 	fmi_collector_procs.close(st);
-	fm_sampler_config_init(&cfg);
+	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = "/nonexistent-fedmon";
 	assert_int_equal(fmi_collector_procs.open(st, &cfg), -ENOENT);
 	assert_int_equal(collector_read(st, v), -EBADF);

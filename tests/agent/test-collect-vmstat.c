@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 #define VM_ALL ((1u << 5) - 1)

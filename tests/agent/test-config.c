@@ -76,7 +76,7 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_int_equal(c.fs_stale_ms, def.fs_stale_ms);
 	assert_int_equal(c.slow_every, 5);
 	assert_int_equal(c.slow_every, def.slow_every);
-	assert_int_equal(c.history_raw_seconds, def.history_raw_seconds);
+	assert_int_equal(c.history_raw_seconds, 0); /* deprecated, unset */
 	assert_int_equal(c.history_minutes, def.history_minutes);
 	assert_int_equal(c.labels_fs_full_percent, 95);
 	assert_int_equal(c.labels_fs_full_percent, def.labels_fs_full_percent);
@@ -96,7 +96,6 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_string_equal(c.actions_systemctl, def.actions_systemctl);
 	assert_int_equal(c.n_rules, 0);
 	assert_int_equal(fm_agent_config_check(&c, err), 0);
-	assert_int_equal(fm_agent_config_raw_len(&c), 900);
 }
 
 static void
@@ -330,7 +329,8 @@ test_config_overrides(void **state)
 	assert_int_equal(c.interval_ms, 250);
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_true(c.fs_network);
-	assert_int_equal(fm_agent_config_raw_len(&c), 240);
+	/* deprecated but accepted: the daemon warns and ignores it */
+	assert_int_equal(c.history_raw_seconds, 60);
 	assert_int_equal(c.learn_onset_factor, 0);
 }
 
@@ -340,7 +340,7 @@ static void
 test_config_learn_defaults_are_the_detectors(void **state)
 {
 	fm_learn_detector_config dc;
-	fm_learner_config lc;
+	fm_model_learner_config lc;
 	fm_agent_config c;
 
 	(void)state;
@@ -356,13 +356,13 @@ static void
 test_config_labels_keys(void **state)
 {
 	fm_agent_config c;
-	fm_labels_config lc, def;
+	fm_model_labels_config lc, def;
 	char err[FM_INI_ERROR_BYTES];
 
 	fm_agent_config_init(&c);
-	fm_labels_config_init(&def);
+	fm_model_labels_config_init(&def);
 	fm_agent_config_labels(&c, &lc);
-	/* the [labels] defaults are fm_labels_config's */
+	/* the [labels] defaults are fm_model_labels_config's */
 	assert_int_equal(lc.fs_full_percent, def.fs_full_percent);
 	assert_int_equal(
 	    lc.fs_full_hysteresis_percent, def.fs_full_hysteresis_percent);
@@ -476,11 +476,6 @@ test_config_check_relations(void **state)
 	c.fs_stale_ms = 10000;
 	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
 	assert_non_null(strstr(err, "fs_stale_ms"));
-	fm_agent_config_init(&c);
-	c.interval_ms = 60000;
-	c.history_raw_seconds = 10;
-	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
-	assert_non_null(strstr(err, "raw_seconds"));
 	fm_agent_config_init(&c);
 	c.labels_fs_full_percent = 2;
 	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);

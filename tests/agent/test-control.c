@@ -58,7 +58,7 @@ typedef struct fixture {
 	char dir[FM_TEST_DIR_BYTES];
 	char path[FM_TEST_DIR_BYTES + 32];
 	fm_live *live;
-	fm_labels *labels;
+	fm_model_labels *labels;
 	fm_agent_view view;
 	fm_proto_ctl_reply reply;
 } fixture;
@@ -67,15 +67,15 @@ static int
 setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	fm_labels_config lcfg;
+	fm_model_labels_config lcfg;
 
 	assert_non_null(fx);
 	fm_test_tmpdir_new(fx->dir, "control");
 	snprintf(
 	    fx->path, sizeof(fx->path), "%s/%s", fx->dir, FM_CONTROL_SOCKET);
 	assert_int_equal(fm_live_new(&fx->live), 0);
-	fm_labels_config_init(&lcfg);
-	assert_int_equal(fm_labels_new(&lcfg, &fx->labels), 0);
+	fm_model_labels_config_init(&lcfg);
+	assert_int_equal(fm_model_labels_new(&lcfg, &fx->labels), 0);
 	fx->view = (fm_agent_view) {
 		.live = fx->live,
 		.labels = fx->labels,
@@ -96,7 +96,7 @@ teardown(void **state)
 {
 	fixture *fx = *state;
 
-	fm_labels_free(fx->labels);
+	fm_model_labels_free(fx->labels);
 	fm_live_free(fx->live);
 	fm_test_tmpdir_remove(fx->dir);
 	free(fx);
@@ -209,7 +209,7 @@ test_control_status(void **state)
 	assert_int_equal(s->n_predictors, FM_LABEL_COUNT);
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
 		assert_string_equal(
-		    s->predictors[i].name, fm_label_source_name(i));
+		    s->predictors[i].name, fm_model_label_source_name(i));
 		assert_false(s->predictors[i].trained);
 	}
 	assert_true(s->predictors[FM_LABEL_FS_FULL].enabled);
@@ -241,8 +241,10 @@ test_control_features(void **state)
 	assert_true(f->real_ns == 1700000000123456789LL);
 	assert_int_equal(f->n, FM_FEATURE_COUNT);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		assert_string_equal(f->f[i].name, fm_feature_get(i)->name);
-		assert_string_equal(f->f[i].unit, fm_feature_get(i)->unit);
+		assert_string_equal(
+		    f->f[i].name, fm_collect_feature_get(i)->name);
+		assert_string_equal(
+		    f->f[i].unit, fm_collect_feature_get(i)->unit);
 		if (i % 10 == 3)
 			assert_true(isnan(f->f[i].value));
 		else
@@ -256,20 +258,20 @@ static void
 test_control_label(void **state)
 {
 	fixture *fx = *state;
-	fm_labels_status ls;
+	fm_model_labels_status ls;
 	fm_control *c = NULL;
 
 	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	ask(fx->path, FM_PROTO_CTL_LABEL, true, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
 	assert_true(fx->reply.label_changed);
-	fm_labels_status_get(fx->labels, &ls);
+	fm_model_labels_status_get(fx->labels, &ls);
 	assert_true(ls.failing[FM_LABEL_MANUAL]);
 	ask(fx->path, FM_PROTO_CTL_LABEL, true, &fx->reply);
 	assert_false(fx->reply.label_changed);
 	ask(fx->path, FM_PROTO_CTL_LABEL, false, &fx->reply);
 	assert_true(fx->reply.label_changed);
-	fm_labels_status_get(fx->labels, &ls);
+	fm_model_labels_status_get(fx->labels, &ls);
 	assert_false(ls.failing[FM_LABEL_MANUAL]);
 	ask(fx->path, FM_PROTO_CTL_LABEL, false, &fx->reply);
 	assert_false(fx->reply.label_changed);

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 #define FAKE_MAX 40 /* past the first doubling, not a power of two */

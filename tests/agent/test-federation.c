@@ -52,7 +52,7 @@ fake_version(void *userdata)
 }
 
 static int
-fake_offer(void *userdata, const fm_learner_global *g)
+fake_offer(void *userdata, const fm_model_learner_global *g)
 {
 	fake_model *m = userdata;
 
@@ -71,7 +71,8 @@ fake_offer(void *userdata, const fm_learner_global *g)
 }
 
 static int
-fake_update(void *userdata, float *dst, size_t cap, fm_learner_update *ret)
+fake_update(
+    void *userdata, float *dst, size_t cap, fm_model_learner_update *ret)
 {
 	fake_model *m = userdata;
 
@@ -80,7 +81,7 @@ fake_update(void *userdata, float *dst, size_t cap, fm_learner_update *ret)
 	if (cap < N_PARAMS)
 		return -ENOBUFS;
 	memcpy(dst, m->params, sizeof(m->params));
-	*ret = (fm_learner_update) {
+	*ret = (fm_model_learner_update) {
 		.base_version = m->version,
 		.layout_id = LAYOUT,
 		.n_params = N_PARAMS,
@@ -98,7 +99,7 @@ typedef struct fleet {
 	pthread_t thread;
 	char url[64];
 	fake_model model[2];
-	fm_federation *fed[2];
+	fm_model_federation *fed[2];
 } fleet;
 
 static void *
@@ -158,7 +159,7 @@ fleet_start(fleet *f, bool enrol)
 static void
 agent_start(fleet *f, int i, const char *url, uint32_t timeout_ms)
 {
-	fm_federation_config cfg = {
+	fm_model_federation_config cfg = {
 		.identity = f->agent[i],
 		.timeout_ms = timeout_ms,
 		.retry_min_ms = 200,
@@ -166,7 +167,7 @@ agent_start(fleet *f, int i, const char *url, uint32_t timeout_ms)
 		.max_message_bytes = 1u << 20,
 		.skew_seconds = 300,
 	};
-	fm_federation_model m = {
+	fm_model_federation_model m = {
 		.layout = fake_layout,
 		.version = fake_version,
 		.offer = fake_offer,
@@ -177,14 +178,15 @@ agent_start(fleet *f, int i, const char *url, uint32_t timeout_ms)
 	snprintf(cfg.url, sizeof(cfg.url), "%s", url);
 	memcpy(cfg.aggregator_key, fm_crypto_identity_public(f->self),
 	    sizeof(cfg.aggregator_key));
-	assert_int_equal(fm_federation_new(&cfg, &m, false, &f->fed[i]), 0);
+	assert_int_equal(
+	    fm_model_federation_new(&cfg, &m, false, &f->fed[i]), 0);
 }
 
 static void
 fleet_stop(fleet *f)
 {
 	for (int i = 0; i < 2; i++)
-		f->fed[i] = fm_federation_free(f->fed[i]);
+		f->fed[i] = fm_model_federation_free(f->fed[i]);
 	fm_net_sock_close(f->sock);
 	pthread_join(f->thread, NULL);
 	fm_net_sock_free(f->sock);
@@ -203,7 +205,7 @@ test_federation_rounds(void **state)
 	fleet f;
 	fm_agg_status st;
 	fm_agg_model gm;
-	fm_federation_status fs;
+	fm_model_federation_status fs;
 
 	(void)state;
 	fleet_start(&f, true);
@@ -217,7 +219,8 @@ test_federation_rounds(void **state)
 		uint32_t wait;
 
 		for (int i = 0; i < 2; i++)
-			assert_int_equal(fm_federation_step(f.fed[i], &wait), 0);
+			assert_int_equal(
+			    fm_model_federation_step(f.fed[i], &wait), 0);
 		fm_agg_status_get(f.agg, &st);
 		if (st.finished && f.model[0].version == st.version &&
 		    f.model[1].version == st.version)
@@ -234,7 +237,7 @@ test_federation_rounds(void **state)
 		assert_int_equal(f.model[i].offers, 2);
 		assert_float_equal(f.model[i].last_mu, 0.25f, 1e-7);
 		assert_int_equal(f.model[i].last_steps, 77);
-		fm_federation_status_get(f.fed[i], &fs);
+		fm_model_federation_status_get(f.fed[i], &fs);
 		assert_true(fs.reachable);
 		assert_int_equal(fs.updates_sent, 2);
 		assert_int_equal(fs.updates_accepted, 2);
@@ -260,17 +263,17 @@ test_federation_waits_for_a_model(void **state)
 {
 	fleet f;
 	fm_agg_status st;
-	fm_federation_status fs;
+	fm_model_federation_status fs;
 	uint32_t wait;
 
 	(void)state;
 	fleet_start(&f, true);
 	agent_start(&f, 0, f.url, 5000);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(fm_federation_step(f.fed[0], &wait), 0);
+		assert_int_equal(fm_model_federation_step(f.fed[0], &wait), 0);
 	fm_agg_status_get(f.agg, &st);
 	assert_int_equal(st.accepted, 0);
-	fm_federation_status_get(f.fed[0], &fs);
+	fm_model_federation_status_get(f.fed[0], &fs);
 	assert_int_equal(fs.updates_sent, 0);
 	assert_true(fs.reachable);
 	assert_true(fs.collecting);
@@ -285,19 +288,19 @@ static void
 test_federation_backoff(void **state)
 {
 	fleet f;
-	fm_federation_status fs;
+	fm_model_federation_status fs;
 	uint32_t wait, expect[] = { 200, 400, 800, 1600, 1600 };
 
 	(void)state;
 	fleet_start(&f, true);
 	agent_start(&f, 0, "tcp://127.0.0.1:9", 100);
 	for (size_t i = 0; i < FM_ELEMENTSOF(expect); i++) {
-		assert_int_equal(fm_federation_step(f.fed[0], &wait),
-		    -ETIMEDOUT);
+		assert_int_equal(
+		    fm_model_federation_step(f.fed[0], &wait), -ETIMEDOUT);
 		assert_true(wait >= expect[i] / 2);
 		assert_true(wait <= expect[i]);
 	}
-	fm_federation_status_get(f.fed[0], &fs);
+	fm_model_federation_status_get(f.fed[0], &fs);
 	assert_false(fs.reachable);
 	assert_int_equal(fs.failures, FM_ELEMENTSOF(expect));
 	assert_int_equal(fs.last_error, -ETIMEDOUT);
@@ -310,14 +313,14 @@ static void
 test_federation_unenrolled(void **state)
 {
 	fleet f;
-	fm_federation_status fs;
+	fm_model_federation_status fs;
 	uint32_t wait;
 
 	(void)state;
 	fleet_start(&f, false);
 	agent_start(&f, 0, f.url, 5000);
-	assert_int_equal(fm_federation_step(f.fed[0], &wait), -EPERM);
-	fm_federation_status_get(f.fed[0], &fs);
+	assert_int_equal(fm_model_federation_step(f.fed[0], &wait), -EPERM);
+	fm_model_federation_status_get(f.fed[0], &fs);
 	assert_false(fs.reachable);
 	assert_int_equal(fs.last_reason, FM_PROTO_REASON_UNKNOWN_KEY);
 	assert_true(wait >= 100 && wait <= 200);
@@ -328,22 +331,23 @@ test_federation_unenrolled(void **state)
 static void
 test_federation_config(void **state)
 {
-	fm_federation_config cfg = { .timeout_ms = 1000, .retry_min_ms = 10,
-		.retry_max_ms = 5 };
+	fm_model_federation_config cfg = {
+		.timeout_ms = 1000, .retry_min_ms = 10, .retry_max_ms = 5
+	};
 	fake_model fm = { 0 };
-	fm_federation_model m = { fake_layout, fake_version, fake_offer,
+	fm_model_federation_model m = { fake_layout, fake_version, fake_offer,
 		fake_update, &fm };
-	fm_federation *f = NULL;
+	fm_model_federation *f = NULL;
 
 	(void)state;
 	/* no URL, no key */
-	assert_int_equal(fm_federation_new(&cfg, &m, false, &f), -EINVAL);
+	assert_int_equal(fm_model_federation_new(&cfg, &m, false, &f), -EINVAL);
 	snprintf(cfg.url, sizeof(cfg.url), "tcp://127.0.0.1:9");
 	snprintf(cfg.key_file, sizeof(cfg.key_file), "/nonexistent/key");
 	/* retry_max below retry_min */
-	assert_int_equal(fm_federation_new(&cfg, &m, false, &f), -EINVAL);
+	assert_int_equal(fm_model_federation_new(&cfg, &m, false, &f), -EINVAL);
 	cfg.retry_max_ms = 100;
-	assert_int_equal(fm_federation_new(&cfg, &m, false, &f), -ENOENT);
+	assert_int_equal(fm_model_federation_new(&cfg, &m, false, &f), -ENOENT);
 	assert_null(f);
 }
 

@@ -139,8 +139,8 @@ test_health_detector_warming_up(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES];
 	fm_agent_config ac;
-	fm_learner_config c;
-	fm_learner *l = NULL;
+	fm_model_learner_config c;
+	fm_model_learner *l = NULL;
 	fm_live *live = NULL;
 	fm_agent_view v;
 	problem_list p;
@@ -149,7 +149,7 @@ test_health_detector_warming_up(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	assert_int_equal(fm_live_new(&live), 0);
 	v = view_of(live);
 	v.learner = l;
@@ -160,7 +160,7 @@ test_health_detector_warming_up(void **state)
 
 		for (unsigned j = 0; j < FM_FEATURE_COUNT; j++)
 			s.v[j] = 0.25f;
-		fm_learner_on_sample(l, &s, 0);
+		fm_model_learner_on_sample(l, &s, 0);
 	}
 	push(live, fm_time_mono_ns(), "");
 	assert_int_equal(problems(&v, p), 1);
@@ -171,7 +171,7 @@ test_health_detector_warming_up(void **state)
 		    "detector warming up: 10 of %u samples", c.min_rows);
 		assert_string_equal(p[0], want);
 	}
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	fm_test_tmpdir_remove(dir);
 }
@@ -183,16 +183,16 @@ test_health_aggregator_unreachable(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES];
 	fm_crypto_identity *self = NULL, *agg = NULL;
-	fm_federation_config fc = { .timeout_ms = 200,
+	fm_model_federation_config fc = { .timeout_ms = 200,
 		.retry_min_ms = 100,
 		.retry_max_ms = 200,
 		.max_message_bytes = 1u << 20,
 		.skew_seconds = 300 };
-	fm_federation_model m;
-	fm_federation *fed = NULL;
+	fm_model_federation_model m;
+	fm_model_federation *fed = NULL;
 	fm_agent_config ac;
-	fm_learner_config c;
-	fm_learner *l = NULL;
+	fm_model_learner_config c;
+	fm_model_learner *l = NULL;
 	fm_live *live = NULL;
 	fm_agent_view v;
 	problem_list p;
@@ -205,13 +205,13 @@ test_health_aggregator_unreachable(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_learner_fed_model(l, &m);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_fed_model(l, &m);
 	fc.identity = self;
 	memcpy(fc.aggregator_key, fm_crypto_identity_public(agg),
 	    sizeof(fc.aggregator_key));
 	snprintf(fc.url, sizeof(fc.url), "ipc://%s/nobody.sock", dir);
-	assert_int_equal(fm_federation_new(&fc, &m, false, &fed), 0);
+	assert_int_equal(fm_model_federation_new(&fc, &m, false, &fed), 0);
 	assert_int_equal(fm_live_new(&live), 0);
 	push(live, fm_time_mono_ns(), "");
 	v = view_of(live);
@@ -219,13 +219,13 @@ test_health_aggregator_unreachable(void **state)
 	v.aggregator = fc.url;
 
 	assert_int_equal(problems(&v, p), 0);
-	assert_int_not_equal(fm_federation_step(fed, &wait_ms), 0);
+	assert_int_not_equal(fm_model_federation_step(fed, &wait_ms), 0);
 	assert_int_equal(problems(&v, p), 1);
 	assert_non_null(strstr(p[0], "aggregator ipc://"));
 	assert_non_null(strstr(p[0], "nobody.sock unreachable"));
 
-	fm_federation_free(fed);
-	fm_learner_free(l);
+	fm_model_federation_free(fed);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	fm_crypto_identity_free(agg);
 	fm_crypto_identity_free(self);

@@ -1,7 +1,7 @@
 /*
  * Tests for agent/labels.c: onsets of each label source, the health
  * command run for real (/bin/true, /bin/false, sleep, scripts), manual
- * reports from another thread, and the failure paths of fm_labels_new().
+ * reports from another thread, and the failure paths of fm_model_labels_new().
  * pthread_create and eventfd are wrapped (-Wl,--wrap) to fail on demand;
  * malloc and friends are counted (tests/support/alloc-hook).
  */
@@ -79,40 +79,40 @@ sample(float oom, float fs, int64_t real_ns)
 }
 
 static uint32_t
-feed(fm_labels *l, float oom, float fs)
+feed(fm_model_labels *l, float oom, float fs)
 {
 	fm_sample s = sample(oom, fs, fm_time_real_ns());
 
-	return fm_labels_on_sample(l, &s);
+	return fm_model_labels_on_sample(l, &s);
 }
 
 /* Labels with only the sources the test names. */
-static fm_labels *
+static fm_model_labels *
 labels_new(uint32_t fs_full_percent, const char *command, uint32_t interval_ms,
     uint32_t timeout_ms)
 {
-	fm_labels_config cfg;
-	fm_labels *l = NULL;
+	fm_model_labels_config cfg;
+	fm_model_labels *l = NULL;
 
-	fm_labels_config_init(&cfg);
+	fm_model_labels_config_init(&cfg);
 	cfg.fs_full_percent = fs_full_percent;
 	cfg.health_command = command;
 	cfg.health_interval_ms = interval_ms;
 	cfg.health_timeout_ms = timeout_ms;
-	assert_int_equal(fm_labels_new(&cfg, &l), 0);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), 0);
 	assert_non_null(l);
 	return l;
 }
 
 /* Waits (at most 3 s) until n health runs finished; returns the status. */
-static fm_labels_status
-wait_runs(fm_labels *l, uint64_t n)
+static fm_model_labels_status
+wait_runs(fm_model_labels *l, uint64_t n)
 {
 	int64_t start = fm_time_mono_ns();
-	fm_labels_status st;
+	fm_model_labels_status st;
 
 	for (;;) {
-		fm_labels_status_get(l, &st);
+		fm_model_labels_status_get(l, &st);
 		if (st.health_runs >= n)
 			return st;
 		assert_true(fm_test_ms_since(start) < 3000);
@@ -135,104 +135,108 @@ count_substr(const char *s, const char *sub)
 static void
 test_labels_source_names_are_stable(void **state)
 {
-	assert_string_equal(fm_label_source_name(FM_LABEL_OOM), "oom");
-	assert_string_equal(fm_label_source_name(FM_LABEL_FS_FULL), "fs_full");
-	assert_string_equal(fm_label_source_name(FM_LABEL_HEALTH), "health");
-	assert_string_equal(fm_label_source_name(FM_LABEL_MANUAL), "manual");
-	assert_null(fm_label_source_name(FM_LABEL_COUNT));
+	assert_string_equal(fm_model_label_source_name(FM_LABEL_OOM), "oom");
+	assert_string_equal(
+	    fm_model_label_source_name(FM_LABEL_FS_FULL), "fs_full");
+	assert_string_equal(
+	    fm_model_label_source_name(FM_LABEL_HEALTH), "health");
+	assert_string_equal(
+	    fm_model_label_source_name(FM_LABEL_MANUAL), "manual");
+	assert_null(fm_model_label_source_name(FM_LABEL_COUNT));
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		assert_int_equal(
-		    fm_label_source_lookup(fm_label_source_name(s)), (int)s);
-	assert_int_equal(fm_label_source_lookup("OOM"), -ENOENT);
-	assert_int_equal(fm_label_source_lookup(""), -ENOENT);
+		    fm_model_label_source_lookup(fm_model_label_source_name(s)),
+		    (int)s);
+	assert_int_equal(fm_model_label_source_lookup("OOM"), -ENOENT);
+	assert_int_equal(fm_model_label_source_lookup(""), -ENOENT);
 }
 
 static void
 test_labels_command_check(void **state)
 {
 	char words[40 * 2 + 1] = "/";
-	char longest[FM_LABELS_COMMAND_BYTES + 1];
+	char longest[FM_SPAWN_COMMAND_BYTES + 1];
 
-	assert_int_equal(fm_labels_command_check(""), 0);
-	assert_int_equal(fm_labels_command_check("/bin/true"), 0);
-	assert_int_equal(fm_labels_command_check("/bin/x  -a\t b "), 0);
-	assert_int_equal(fm_labels_command_check("true"), -EINVAL);
-	assert_int_equal(fm_labels_command_check("./check -v"), -EINVAL);
+	assert_int_equal(fm_model_labels_command_check(""), 0);
+	assert_int_equal(fm_model_labels_command_check("/bin/true"), 0);
+	assert_int_equal(fm_model_labels_command_check("/bin/x  -a\t b "), 0);
+	assert_int_equal(fm_model_labels_command_check("true"), -EINVAL);
+	assert_int_equal(fm_model_labels_command_check("./check -v"), -EINVAL);
 	/* "/" and then 31 arguments: 32 words fit, 33 do not */
 	for (int i = 0; i < 31; i++)
 		strcat(words, " a");
-	assert_int_equal(fm_labels_command_check(words), 0);
+	assert_int_equal(fm_model_labels_command_check(words), 0);
 	strcat(words, " a");
-	assert_int_equal(fm_labels_command_check(words), -E2BIG);
+	assert_int_equal(fm_model_labels_command_check(words), -E2BIG);
 	memset(longest, 'x', sizeof(longest) - 1);
 	longest[0] = '/';
 	longest[sizeof(longest) - 1] = '\0';
-	assert_int_equal(fm_labels_command_check(longest), -ENAMETOOLONG);
-	longest[FM_LABELS_COMMAND_BYTES - 1] = '\0';
-	assert_int_equal(fm_labels_command_check(longest), 0);
+	assert_int_equal(fm_model_labels_command_check(longest), -ENAMETOOLONG);
+	longest[FM_SPAWN_COMMAND_BYTES - 1] = '\0';
+	assert_int_equal(fm_model_labels_command_check(longest), 0);
 }
 
 static void
 test_labels_new_rejects_bad_config(void **state)
 {
-	fm_labels *sentinel = (fm_labels *)&sentinel;
-	fm_labels *l = sentinel;
-	fm_labels_config cfg;
+	fm_model_labels *sentinel = (fm_model_labels *)&sentinel;
+	fm_model_labels *l = sentinel;
+	fm_model_labels_config cfg;
 
-	fm_labels_config_init(&cfg);
+	fm_model_labels_config_init(&cfg);
 	cfg.fs_full_percent = 101;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EINVAL);
-	fm_labels_config_init(&cfg);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EINVAL);
+	fm_model_labels_config_init(&cfg);
 	cfg.fs_full_percent = 2;
 	cfg.fs_full_hysteresis_percent = 2;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EINVAL);
-	fm_labels_config_init(&cfg);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EINVAL);
+	fm_model_labels_config_init(&cfg);
 	cfg.health_command = "true";
-	assert_int_equal(fm_labels_new(&cfg, &l), -EINVAL);
-	fm_labels_config_init(&cfg);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EINVAL);
+	fm_model_labels_config_init(&cfg);
 	cfg.health_command = "/bin/true";
 	cfg.health_interval_ms = 0;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EINVAL);
-	fm_labels_config_init(&cfg);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EINVAL);
+	fm_model_labels_config_init(&cfg);
 	cfg.health_command = "/bin/true";
 	cfg.health_timeout_ms = 0;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EINVAL);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EINVAL);
 	assert_ptr_equal(l, sentinel);
 	/* the hysteresis does not matter with the source off */
-	fm_labels_config_init(&cfg);
+	fm_model_labels_config_init(&cfg);
 	cfg.fs_full_percent = 0;
 	cfg.fs_full_hysteresis_percent = 50;
-	assert_int_equal(fm_labels_new(&cfg, &l), 0);
-	l = fm_labels_free(l);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), 0);
+	l = fm_model_labels_free(l);
 	assert_null(l);
-	assert_null(fm_labels_free(NULL));
+	assert_null(fm_model_labels_free(NULL));
 }
 
 static void
 test_labels_new_failures_leave_nothing(void **state)
 {
-	fm_labels *sentinel = (fm_labels *)&sentinel;
-	fm_labels *l = sentinel;
-	fm_labels_config cfg;
+	fm_model_labels *sentinel = (fm_model_labels *)&sentinel;
+	fm_model_labels *l = sentinel;
+	fm_model_labels_config cfg;
 
-	fm_labels_config_init(&cfg);
+	fm_model_labels_config_init(&cfg);
 	cfg.health_command = "/bin/true";
 	fm_test_alloc_fail_after(0);
-	assert_int_equal(fm_labels_new(&cfg, &l), -ENOMEM);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -ENOMEM);
 	fm_test_alloc_fail_after(-1);
 	eventfd_errno = EMFILE;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EMFILE);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EMFILE);
 	eventfd_errno = 0;
 	pthread_create_error = EAGAIN;
-	assert_int_equal(fm_labels_new(&cfg, &l), -EAGAIN);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), -EAGAIN);
 	pthread_create_error = 0;
 	assert_ptr_equal(l, sentinel);
 	/* without a health command there is no thread to fail */
 	cfg.health_command = "";
 	pthread_create_error = EAGAIN;
-	assert_int_equal(fm_labels_new(&cfg, &l), 0);
+	assert_int_equal(fm_model_labels_new(&cfg, &l), 0);
 	pthread_create_error = 0;
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 /* ---- oom and fs_full -------------------------------------------------- */
@@ -255,13 +259,13 @@ test_labels_oom_one_kill_is_one_onset(void **state)
 		0.2f, 0.2f,      /* the same storm */
 		0.0f, NAN, 0.2f, /* a gap: onset */
 	};
-	fm_labels *l = labels_new(0, NULL, 1000, 100);
-	fm_labels_status st;
+	fm_model_labels *l = labels_new(0, NULL, 1000, 100);
+	fm_model_labels_status st;
 	unsigned onsets = 0;
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(rates); i++) {
 		fm_sample s = sample(rates[i], 0.5f, (int64_t)(i + 1) * SEC);
-		uint32_t mask = fm_labels_on_sample(l, &s);
+		uint32_t mask = fm_model_labels_on_sample(l, &s);
 
 		assert_int_equal(mask & ~OOM, 0);
 		if (!mask)
@@ -270,14 +274,14 @@ test_labels_oom_one_kill_is_one_onset(void **state)
 		assert_true(i == 10 || i == 20 || i == 43);
 	}
 	assert_int_equal(onsets, 3);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_int_equal(st.events[FM_LABEL_OOM], 3);
 	assert_true(st.last_event_real_ns[FM_LABEL_OOM] == 44 * SEC);
 	assert_true(st.failing[FM_LABEL_OOM]);
 	assert_true(feed(l, 0.0f, 0.5f) == 0);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_false(st.failing[FM_LABEL_OOM]);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
@@ -302,56 +306,56 @@ test_labels_fs_full_crosses_with_hysteresis(void **state)
 		{ 0.96f, true },
 		{ 0.97f, false },
 	};
-	fm_labels *l = labels_new(95, NULL, 1000, 100);
-	fm_labels_status st;
+	fm_model_labels *l = labels_new(95, NULL, 1000, 100);
+	fm_model_labels_status st;
 
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_true(st.enabled[FM_LABEL_FS_FULL]);
 	assert_false(st.enabled[FM_LABEL_HEALTH]);
 	for (size_t i = 0; i < FM_ELEMENTSOF(steps); i++)
 		assert_int_equal(
 		    feed(l, 0.0f, steps[i].used), steps[i].onset ? FSFULL : 0);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_int_equal(st.events[FM_LABEL_FS_FULL], 2);
 	assert_true(st.failing[FM_LABEL_FS_FULL]);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
 test_labels_fs_full_at_start_and_off(void **state)
 {
-	fm_labels *l = labels_new(95, NULL, 1000, 100);
-	fm_labels_status st;
+	fm_model_labels *l = labels_new(95, NULL, 1000, 100);
+	fm_model_labels_status st;
 
 	/* presumed healthy at start: already full is an onset */
 	assert_int_equal(feed(l, NAN, NAN), 0);
 	assert_int_equal(feed(l, NAN, 0.97f), FSFULL);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	l = labels_new(0, NULL, 1000, 100);
 	assert_int_equal(feed(l, NAN, 1.0f), 0);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_false(st.enabled[FM_LABEL_FS_FULL]);
 	assert_false(st.failing[FM_LABEL_FS_FULL]);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
 test_labels_sample_never_allocates(void **state)
 {
-	fm_labels *l = labels_new(95, NULL, 1000, 100);
+	fm_model_labels *l = labels_new(95, NULL, 1000, 100);
 	unsigned before, onsets = 0;
 
 	before = fm_test_alloc_count();
 	/* onsets are logged too: the log line is formatted on the stack */
 	for (int i = 0; i < 200; i++) {
 		if (i % 50 == 0)
-			(void)fm_labels_manual_set(l, i % 100 == 0);
+			(void)fm_model_labels_manual_set(l, i % 100 == 0);
 		onsets +=
 		    feed(l, (float)(i % 10 < 5), i % 20 < 10 ? 0.5f : 1.f) != 0;
 	}
 	assert_int_equal(fm_test_alloc_count(), before);
 	assert_true(onsets >= 20);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 /* ---- health ----------------------------------------------------------- */
@@ -359,53 +363,53 @@ test_labels_sample_never_allocates(void **state)
 static void
 test_labels_health_true_passes(void **state)
 {
-	fm_labels *l = labels_new(0, "/bin/true", 20, 1000);
-	fm_labels_status st = wait_runs(l, 2);
+	fm_model_labels *l = labels_new(0, "/bin/true", 20, 1000);
+	fm_model_labels_status st = wait_runs(l, 2);
 
 	assert_true(st.enabled[FM_LABEL_HEALTH]);
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_OK);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_OK);
 	assert_int_equal(st.health.code, 0);
 	assert_true(st.health.duration_ms < 1000);
 	assert_true(st.health.real_ns > 0);
 	assert_int_equal(feed(l, NAN, NAN), 0);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_false(st.failing[FM_LABEL_HEALTH]);
 	assert_int_equal(st.events[FM_LABEL_HEALTH], 0);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
 test_labels_health_false_is_one_onset(void **state)
 {
-	fm_labels *l = labels_new(0, "/bin/false --ignored", 20, 1000);
-	fm_labels_status st = wait_runs(l, 1);
+	fm_model_labels *l = labels_new(0, "/bin/false --ignored", 20, 1000);
+	fm_model_labels_status st = wait_runs(l, 1);
 
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_EXITED);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_EXITED);
 	assert_int_equal(st.health.code, 1);
 	assert_int_equal(feed(l, NAN, NAN), HEALTH);
 	/* failing again and again is the same failure */
 	st = wait_runs(l, st.health_runs + 2);
 	assert_int_equal(feed(l, NAN, NAN), 0);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_true(st.failing[FM_LABEL_HEALTH]);
 	assert_int_equal(st.events[FM_LABEL_HEALTH], 1);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
 test_labels_health_timeout_kills(void **state)
 {
-	fm_labels *l = labels_new(0, "/bin/sleep 10", 10000, 200);
+	fm_model_labels *l = labels_new(0, "/bin/sleep 10", 10000, 200);
 	int64_t start = fm_time_mono_ns();
-	fm_labels_status st = wait_runs(l, 1);
+	fm_model_labels_status st = wait_runs(l, 1);
 
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_TIMEOUT);
 	assert_true(st.health.duration_ms >= 200);
-	assert_true(st.health.duration_ms < 200 + FM_LABELS_KILL_GRACE_MS);
+	assert_true(st.health.duration_ms < 200 + FM_SPAWN_KILL_GRACE_MS);
 	assert_true(fm_test_ms_since(start) < 1000);
 	assert_false(st.health_running);
 	assert_int_equal(feed(l, NAN, NAN), HEALTH);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 /* Whether process pid is gone (or a zombie left for its new parent). */
@@ -435,8 +439,8 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	 * process group: SIGKILL after the grace takes both. */
 	char dir[FM_TEST_DIR_BYTES], script[PATH_MAX], pidfile[PATH_MAX];
 	char body[512];
-	fm_labels_status st;
-	fm_labels *l;
+	fm_model_labels_status st;
+	fm_model_labels *l;
 	char *text;
 	size_t len;
 	long pid;
@@ -450,10 +454,9 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	fm_test_write_script(dir, "stubborn", body, script);
 	l = labels_new(0, script, 10000, 300);
 	st = wait_runs(l, 1);
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_TIMEOUT);
-	assert_true(st.health.duration_ms >= 300 + FM_LABELS_KILL_GRACE_MS);
-	assert_true(
-	    st.health.duration_ms < 300 + FM_LABELS_KILL_GRACE_MS + 500);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_TIMEOUT);
+	assert_true(st.health.duration_ms >= 300 + FM_SPAWN_KILL_GRACE_MS);
+	assert_true(st.health.duration_ms < 300 + FM_SPAWN_KILL_GRACE_MS + 500);
 	text = fm_test_read_file(pidfile, &len);
 	pid = strtol(text, NULL, 10);
 	free(text);
@@ -461,7 +464,7 @@ test_labels_health_timeout_kills_group_after_grace(void **state)
 	for (int i = 0; i < 100 && !is_dead(pid); i++)
 		fm_test_sleep_ms(5);
 	assert_true(is_dead(pid));
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	fm_test_tmpdir_remove(dir);
 }
 
@@ -492,8 +495,8 @@ test_labels_health_runs_detached(void **state)
 	    "done\n";
 	char dir[FM_TEST_DIR_BYTES], script[PATH_MAX];
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-	fm_labels_status st;
-	fm_labels *l;
+	fm_model_labels_status st;
+	fm_model_labels *l;
 
 	sigemptyset(&ign.sa_mask);
 	assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
@@ -502,8 +505,8 @@ test_labels_health_runs_detached(void **state)
 	l = labels_new(0, script, 10000, 2000);
 	st = wait_runs(l, 1);
 	assert_int_equal(st.health.code, 0);
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_OK);
-	l = fm_labels_free(l);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_OK);
+	l = fm_model_labels_free(l);
 	fm_test_tmpdir_remove(dir);
 	assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
 }
@@ -512,18 +515,18 @@ static void
 test_labels_health_killed_by_signal(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES], script[PATH_MAX];
-	fm_labels_status st;
-	fm_labels *l;
+	fm_model_labels_status st;
+	fm_model_labels *l;
 
 	fm_test_tmpdir_new(dir, "labels");
 	fm_test_write_script(
 	    dir, "suicide", "#!/bin/sh\nkill -TERM $$\nsleep 5\n", script);
 	l = labels_new(0, script, 10000, 2000);
 	st = wait_runs(l, 1);
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_SIGNALED);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_SIGNALED);
 	assert_int_equal(st.health.code, SIGTERM);
 	assert_int_equal(feed(l, NAN, NAN), HEALTH);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	fm_test_tmpdir_remove(dir);
 }
 
@@ -532,8 +535,8 @@ test_labels_health_missing_program_logs_once(void **state)
 {
 	static const char cmd[] = "/nonexistent/fedmon-check --flag";
 	char log_path[64], want[256];
-	fm_labels_status st;
-	fm_labels *l;
+	fm_model_labels_status st;
+	fm_model_labels *l;
 	char *text;
 	int saved;
 
@@ -541,9 +544,9 @@ test_labels_health_missing_program_logs_once(void **state)
 	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
 	l = labels_new(0, cmd, 10, 5);
 	st = wait_runs(l, 3);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	text = fm_test_stderr_capture_end(saved, log_path);
-	assert_int_equal(st.health.outcome, FM_LABELS_HEALTH_ERROR);
+	assert_int_equal(st.health.outcome, FM_MODEL_LABELS_HEALTH_ERROR);
 	assert_int_equal(st.health.code, -ENOENT);
 	snprintf(want, sizeof(want),
 	    "<3>Failed to run health check '%s': No such file or directory\n",
@@ -556,31 +559,31 @@ test_labels_health_missing_program_logs_once(void **state)
 static void
 test_labels_health_free_during_check_is_prompt(void **state)
 {
-	fm_labels *l = labels_new(0, "/bin/sleep 10", 20000, 15000);
+	fm_model_labels *l = labels_new(0, "/bin/sleep 10", 20000, 15000);
 	int64_t start = fm_time_mono_ns();
-	fm_labels_status st;
+	fm_model_labels_status st;
 
 	do {
 		assert_true(fm_test_ms_since(start) < 3000);
 		fm_test_sleep_ms(2);
-		fm_labels_status_get(l, &st);
+		fm_model_labels_status_get(l, &st);
 	} while (!st.health_running);
 	start = fm_time_mono_ns();
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	assert_null(l);
 	/* sleep dies on SIGTERM at once: well within the grace */
-	assert_true(fm_test_ms_since(start) < FM_LABELS_KILL_GRACE_MS);
+	assert_true(fm_test_ms_since(start) < FM_SPAWN_KILL_GRACE_MS);
 }
 
 static void
 test_labels_health_free_while_idle_is_prompt(void **state)
 {
-	fm_labels *l = labels_new(0, "/bin/true", 60000, 1000);
+	fm_model_labels *l = labels_new(0, "/bin/true", 60000, 1000);
 	int64_t start;
 
 	(void)wait_runs(l, 1);
 	start = fm_time_mono_ns();
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 	assert_true(fm_test_ms_since(start) < 100);
 }
 
@@ -589,14 +592,14 @@ test_labels_health_free_while_idle_is_prompt(void **state)
 static void *
 report_failure(void *arg)
 {
-	return fm_labels_manual_set(arg, true) ? arg : NULL;
+	return fm_model_labels_manual_set(arg, true) ? arg : NULL;
 }
 
 static void
 test_labels_manual_from_another_thread(void **state)
 {
-	fm_labels *l = labels_new(0, NULL, 1000, 100);
-	fm_labels_status st;
+	fm_model_labels *l = labels_new(0, NULL, 1000, 100);
+	fm_model_labels_status st;
 	pthread_t t;
 	void *changed;
 
@@ -604,47 +607,47 @@ test_labels_manual_from_another_thread(void **state)
 	assert_int_equal(pthread_create(&t, NULL, report_failure, l), 0);
 	assert_int_equal(pthread_join(t, &changed), 0);
 	assert_ptr_equal(changed, l);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_true(st.failing[FM_LABEL_MANUAL]);
 	assert_int_equal(st.events[FM_LABEL_MANUAL], 0);
 	assert_int_equal(feed(l, NAN, NAN), MANUAL);
 	assert_int_equal(feed(l, NAN, NAN), 0);
 	/* sticky: a second report is the same failure */
-	assert_false(fm_labels_manual_set(l, true));
+	assert_false(fm_model_labels_manual_set(l, true));
 	assert_int_equal(feed(l, NAN, NAN), 0);
-	assert_true(fm_labels_manual_set(l, false));
-	assert_false(fm_labels_manual_set(l, false));
-	fm_labels_status_get(l, &st);
+	assert_true(fm_model_labels_manual_set(l, false));
+	assert_false(fm_model_labels_manual_set(l, false));
+	fm_model_labels_status_get(l, &st);
 	assert_false(st.failing[FM_LABEL_MANUAL]);
 	/* a failure reported and cleared between two samples still counts */
-	assert_true(fm_labels_manual_set(l, true));
-	assert_true(fm_labels_manual_set(l, false));
+	assert_true(fm_model_labels_manual_set(l, true));
+	assert_true(fm_model_labels_manual_set(l, false));
 	assert_int_equal(feed(l, NAN, NAN), MANUAL);
-	fm_labels_status_get(l, &st);
+	fm_model_labels_status_get(l, &st);
 	assert_int_equal(st.events[FM_LABEL_MANUAL], 2);
 	assert_true(st.last_event_real_ns[FM_LABEL_MANUAL] > 0);
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 static void
 test_labels_sources_combine_in_one_mask(void **state)
 {
-	fm_labels *l = labels_new(90, "/bin/false", 10000, 1000);
+	fm_model_labels *l = labels_new(90, "/bin/false", 10000, 1000);
 	fm_sample s = sample(1.0f, 0.99f, 1234 * SEC);
-	fm_labels_status st;
+	fm_model_labels_status st;
 
 	(void)wait_runs(l, 1);
-	assert_true(fm_labels_manual_set(l, true));
+	assert_true(fm_model_labels_manual_set(l, true));
 	assert_int_equal(
-	    fm_labels_on_sample(l, &s), OOM | FSFULL | HEALTH | MANUAL);
-	fm_labels_status_get(l, &st);
+	    fm_model_labels_on_sample(l, &s), OOM | FSFULL | HEALTH | MANUAL);
+	fm_model_labels_status_get(l, &st);
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
 		assert_true(st.enabled[i]);
 		assert_true(st.failing[i]);
 		assert_int_equal(st.events[i], 1);
 		assert_true(st.last_event_real_ns[i] == 1234 * SEC);
 	}
-	l = fm_labels_free(l);
+	l = fm_model_labels_free(l);
 }
 
 int

@@ -57,11 +57,11 @@ sample(host *h, fm_sample *s, double cpu_extra)
 	h->t++;
 }
 
-static fm_learner_config
+static fm_model_learner_config
 config(const host *h)
 {
 	fm_agent_config ac;
-	fm_learner_config c;
+	fm_model_learner_config c;
 
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", h->dir);
@@ -93,15 +93,15 @@ host_cleanup(host *h)
 /* Feeds samples until the learner has a trained model (the training
  * thread runs on its own; samples keep coming meanwhile). */
 static void
-feed_until_ready(fm_learner *l, host *h)
+feed_until_ready(fm_model_learner *l, host *h)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 	fm_sample s;
 
 	for (int i = 0; i < 20000; i++) {
 		sample(h, &s, 0.0);
-		fm_learner_on_sample(l, &s, 0);
-		fm_learner_status_get(l, &st);
+		fm_model_learner_on_sample(l, &s, 0);
+		fm_model_learner_status_get(l, &st);
 		if (st.ready)
 			return;
 		if (st.training)
@@ -113,9 +113,9 @@ feed_until_ready(fm_learner *l, host *h)
 static void
 test_learner_trains_in_background_and_scores(void **state)
 {
-	fm_learner_status st;
-	fm_learner_config c;
-	fm_learner *l;
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
 	fm_sample s;
 	bool named = false;
 	host h;
@@ -123,11 +123,11 @@ test_learner_trains_in_background_and_scores(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_learner_status_get(l, &st);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_status_get(l, &st);
 	assert_false(st.ready);
 	feed_until_ready(l, &h);
-	fm_learner_status_get(l, &st);
+	fm_model_learner_status_get(l, &st);
 	assert_int_equal(st.trainings, 1);
 	assert_true(st.trained_rows >= c.min_rows);
 	assert_true(st.train_cpu_seconds > 0.0);
@@ -136,8 +136,8 @@ test_learner_trains_in_background_and_scores(void **state)
 	/* a CPU burst far outside anything seen: an alarm naming cpu.user */
 	for (int i = 0; i < 20; i++) {
 		sample(&h, &s, 0.7);
-		fm_learner_on_sample(l, &s, 0);
-		fm_learner_status_get(l, &st);
+		fm_model_learner_on_sample(l, &s, 0);
+		fm_model_learner_status_get(l, &st);
 		if (st.alarm && st.n_top > 0)
 			named |= st.top[0] == FM_F_CPU_USER ||
 			    st.top[1] == FM_F_CPU_USER;
@@ -145,16 +145,16 @@ test_learner_trains_in_background_and_scores(void **state)
 	assert_true(st.alarm);
 	assert_true(named);
 	assert_int_equal(st.alarms, 1);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
 static void
 test_learner_models_survive_a_restart(void **state)
 {
-	fm_learner_status st;
-	fm_learner_config c;
-	fm_learner *l;
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
 	char path[128];
 	struct stat sb;
 	host h;
@@ -162,28 +162,30 @@ test_learner_models_survive_a_restart(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_until_ready(l, &h);
-	fm_learner_free(l);
-	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_DETECTOR_FILE);
+	fm_test_learner_free(l);
+	snprintf(
+	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_DETECTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_PREDICTOR_FILE);
+	snprintf(path, sizeof(path), "%s/%s", h.dir,
+	    FM_MODEL_LEARNER_PREDICTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
 	/* a new process: ready before its first sample */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_learner_status_get(l, &st);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_status_get(l, &st);
 	assert_true(st.ready);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
 static void
 test_learner_sets_a_corrupt_model_aside(void **state)
 {
-	fm_learner_status st;
-	fm_learner_config c;
-	fm_learner *l;
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
 	char path[128], rejected[160];
 	struct stat sb;
 	FILE *f;
@@ -192,20 +194,21 @@ test_learner_sets_a_corrupt_model_aside(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	snprintf(path, sizeof(path), "%s/%s", h.dir, FM_LEARNER_DETECTOR_FILE);
+	snprintf(
+	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_DETECTOR_FILE);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("FEDMONMD this is not a model", f);
 	fclose(f);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_learner_status_get(l, &st);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_status_get(l, &st);
 	assert_false(st.ready);
 	snprintf(rejected, sizeof(rejected), "%s.rejected", path);
 	assert_int_equal(stat(rejected, &sb), 0);
 	assert_int_equal(stat(path, &sb), -1);
 	/* and it learns afresh */
 	feed_until_ready(l, &h);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
@@ -213,9 +216,9 @@ test_learner_sets_a_corrupt_model_aside(void **state)
  * after 3 minutes of rising memory use, and waits for the training that
  * learns from them. */
 static void
-feed_oom_hour(fm_learner *l, host *h)
+feed_oom_hour(fm_model_learner *l, host *h)
 {
-	fm_learner_status st;
+	fm_model_learner_status st;
 	fm_sample s;
 
 	for (int i = 0; i < 3600; i++) {
@@ -227,54 +230,54 @@ feed_oom_hour(fm_learner *l, host *h)
 			s.v[FM_F_MEM_USED] = (float)(0.5 + (phase - 1020) / 400.0);
 		if (phase == 1199)
 			onsets = FM_LABEL_BIT(FM_LABEL_OOM);
-		fm_learner_on_sample(l, &s, onsets);
+		fm_model_learner_on_sample(l, &s, onsets);
 	}
 	for (int i = 0; i < 5000; i++) {
-		fm_learner_status_get(l, &st);
+		fm_model_learner_status_get(l, &st);
 		if (!st.training && st.failure[FM_LABEL_OOM].onsets > 0)
 			break;
 		usleep(1000);
 		sample(h, &s, 0.0);
-		fm_learner_on_sample(l, &s, 0);
+		fm_model_learner_on_sample(l, &s, 0);
 	}
 }
 
 static void
 test_learner_label_onsets_train_the_predictor(void **state)
 {
-	fm_learner_status st;
-	fm_learner_config c;
-	fm_learner *l;
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
 	host h;
 
 	(void)state;
 	host_init(&h);
 	c = config(&h);
 	c.retrain_seconds = 1; /* every sample after the minimum */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_oom_hour(l, &h);
-	fm_learner_status_get(l, &st);
+	fm_model_learner_status_get(l, &st);
 	assert_true(st.failure[FM_LABEL_OOM].onsets >= 2);
 	assert_true(st.failure[FM_LABEL_OOM].trained);
 	assert_false(st.failure[FM_LABEL_HEALTH].trained);
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
 		assert_true(st.failure[i].probability >= 0.0f &&
 		    st.failure[i].probability <= 1.0f);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
 
 /* Feeds samples until the learner's models descend from fleet version
  * (a training already running when the offer came finishes first). */
 static void
-feed_until_version(fm_learner *l, host *h, uint64_t version)
+feed_until_version(fm_model_learner *l, host *h, uint64_t version)
 {
 	fm_sample s;
 
 	for (int i = 0; i < 20000; i++) {
 		sample(h, &s, 0.0);
-		fm_learner_on_sample(l, &s, 0);
-		if (fm_learner_fed_version(l) == version)
+		fm_model_learner_on_sample(l, &s, 0);
+		if (fm_model_learner_fed_version(l) == version)
 			return;
 		usleep(1000);
 	}
@@ -289,10 +292,10 @@ feed_until_version(fm_learner *l, host *h, uint64_t version)
 static void
 test_learner_federation_hand_over(void **state)
 {
-	fm_learner_config c;
-	fm_learner_global g;
-	fm_learner_update u;
-	fm_learner *l;
+	fm_model_learner_config c;
+	fm_model_learner_global g;
+	fm_model_learner_update u;
+	fm_model_learner *l;
 	uint32_t layout, n;
 	float *p, *q, bad = NAN;
 	host h;
@@ -301,53 +304,57 @@ test_learner_federation_hand_over(void **state)
 	host_init(&h);
 	c = config(&h);
 	c.retrain_seconds = 86400;
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_learner_fed_layout(l, &layout, &n);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_fed_layout(l, &layout, &n);
 	assert_true(n > 0);
 	assert_int_not_equal(layout, 0);
 	p = calloc(n, sizeof(float));
 	q = calloc(n, sizeof(float));
 	assert_non_null(p);
 	assert_non_null(q);
-	assert_int_equal(fm_learner_fed_update(l, p, n, &u), -ENODATA);
-	assert_int_equal(fm_learner_fed_version(l), 0);
+	assert_int_equal(fm_model_learner_fed_update(l, p, n, &u), -ENODATA);
+	assert_int_equal(fm_model_learner_fed_version(l), 0);
 	feed_until_ready(l, &h);
-	assert_int_equal(fm_learner_fed_update(l, p, n - 1, &u), -ENOBUFS);
-	assert_int_equal(fm_learner_fed_update(l, p, n, &u), 0);
+	assert_int_equal(
+	    fm_model_learner_fed_update(l, p, n - 1, &u), -ENOBUFS);
+	assert_int_equal(fm_model_learner_fed_update(l, p, n, &u), 0);
 	assert_int_equal(u.base_version, 0);
 	assert_int_equal(u.layout_id, layout);
 	assert_int_equal(u.n_params, n);
 	assert_true(u.samples >= c.min_rows);
 	assert_true(isfinite(u.loss));
 
-	g = (fm_learner_global) { .version = 7, .layout_id = layout,
-		.n_params = n, .params = p, .prox_mu = 0.1f,
+	g = (fm_model_learner_global) { .version = 7,
+		.layout_id = layout,
+		.n_params = n,
+		.params = p,
+		.prox_mu = 0.1f,
 		.local_steps = 50 };
 	g.layout_id = layout + 1;
-	assert_int_equal(fm_learner_fed_offer(l, &g), -ESTALE);
+	assert_int_equal(fm_model_learner_fed_offer(l, &g), -ESTALE);
 	g.layout_id = layout;
 	g.n_params = n - 1;
-	assert_int_equal(fm_learner_fed_offer(l, &g), -EINVAL);
+	assert_int_equal(fm_model_learner_fed_offer(l, &g), -EINVAL);
 	g.n_params = n;
 	g.version = 0;
-	assert_int_equal(fm_learner_fed_offer(l, &g), -EINVAL);
+	assert_int_equal(fm_model_learner_fed_offer(l, &g), -EINVAL);
 	g.version = 7;
 	q[0] = bad;
 	g.params = q;
-	assert_int_equal(fm_learner_fed_offer(l, &g), -EDOM);
+	assert_int_equal(fm_model_learner_fed_offer(l, &g), -EDOM);
 	g.params = p;
-	assert_int_equal(fm_learner_fed_offer(l, &g), 0);
+	assert_int_equal(fm_model_learner_fed_offer(l, &g), 0);
 	/* retrain_seconds is a day: only the offer can start a training
 	 * within the 20000 samples fed at most */
 	feed_until_version(l, &h, 7);
-	assert_int_equal(fm_learner_fed_update(l, q, n, &u), 0);
+	assert_int_equal(fm_model_learner_fed_update(l, q, n, &u), 0);
 	assert_int_equal(u.base_version, 7);
-	fm_learner_free(l);
+	fm_test_learner_free(l);
 
 	/* the lineage survives a restart */
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	assert_int_equal(fm_learner_fed_version(l), 7);
-	fm_learner_free(l);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	assert_int_equal(fm_model_learner_fed_version(l), 7);
+	fm_test_learner_free(l);
 	free(p);
 	free(q);
 	host_cleanup(&h);
@@ -361,11 +368,11 @@ static void
 test_learner_federates_the_failure_predictors(void **state)
 {
 	const size_t share = 3 * (size_t)FM_FEATURE_COUNT + 1 + 2;
-	fm_learner_config ca, cb;
-	fm_learner_status st;
-	fm_learner_global g;
-	fm_learner_update u;
-	fm_learner *a, *b;
+	fm_model_learner_config ca, cb;
+	fm_model_learner_status st;
+	fm_model_learner_global g;
+	fm_model_learner_update u;
+	fm_model_learner *a, *b;
 	uint32_t layout, n, layout_b, n_b;
 	size_t det_n;
 	float *p;
@@ -378,10 +385,10 @@ test_learner_federates_the_failure_predictors(void **state)
 	ca.retrain_seconds = 1;
 	cb = config(&hb);
 	cb.retrain_seconds = 86400;
-	assert_int_equal(fm_learner_new(&ca, &a), 0);
-	assert_int_equal(fm_learner_new(&cb, &b), 0);
-	fm_learner_fed_layout(a, &layout, &n);
-	fm_learner_fed_layout(b, &layout_b, &n_b);
+	assert_int_equal(fm_test_learner_new(&ca, &a), 0);
+	assert_int_equal(fm_test_learner_new(&cb, &b), 0);
+	fm_model_learner_fed_layout(a, &layout, &n);
+	fm_model_learner_fed_layout(b, &layout_b, &n_b);
 	assert_int_equal(layout, layout_b);
 	assert_int_equal(n, n_b);
 	assert_true(n > FM_LABEL_COUNT * share);
@@ -390,9 +397,9 @@ test_learner_federates_the_failure_predictors(void **state)
 	assert_non_null(p);
 
 	feed_oom_hour(a, &ha);
-	fm_learner_status_get(a, &st);
+	fm_model_learner_status_get(a, &st);
 	assert_true(st.failure[FM_LABEL_OOM].trained);
-	assert_int_equal(fm_learner_fed_update(a, p, n, &u), 0);
+	assert_int_equal(fm_model_learner_fed_update(a, p, n, &u), 0);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
 		const float *sh = p + det_n + s * share;
 		double nz = 0.0;
@@ -414,44 +421,100 @@ test_learner_federates_the_failure_predictors(void **state)
 
 	/* b never saw a kill: untrained, until the fleet's model comes */
 	feed_until_ready(b, &hb);
-	fm_learner_status_get(b, &st);
+	fm_model_learner_status_get(b, &st);
 	assert_false(st.failure[FM_LABEL_OOM].trained);
-	g = (fm_learner_global) { .version = 3, .layout_id = layout,
-		.n_params = n, .params = p };
-	assert_int_equal(fm_learner_fed_offer(b, &g), 0);
+	g = (fm_model_learner_global) {
+		.version = 3, .layout_id = layout, .n_params = n, .params = p
+	};
+	assert_int_equal(fm_model_learner_fed_offer(b, &g), 0);
 	feed_until_version(b, &hb, 3);
-	fm_learner_status_get(b, &st);
+	fm_model_learner_status_get(b, &st);
 	assert_true(st.failure[FM_LABEL_OOM].trained);
 	assert_false(st.failure[FM_LABEL_HEALTH].trained);
 	assert_int_equal(st.failure[FM_LABEL_OOM].onsets, 0);
 	/* and it shares nothing for OOM: it learned from no kill */
-	assert_int_equal(fm_learner_fed_update(b, p, n, &u), 0);
+	assert_int_equal(fm_model_learner_fed_update(b, p, n, &u), 0);
 	assert_true(p[det_n + FM_LABEL_OOM * share + share - 1] == 0.0f);
 
-	fm_learner_free(a);
-	fm_learner_free(b);
+	fm_test_learner_free(a);
+	fm_test_learner_free(b);
 	free(p);
 	host_cleanup(&ha);
 	host_cleanup(&hb);
 }
 
+/* The minute ring is the learner's per-minute history: every sample lands
+ * in it with its score and label onsets. */
 static void
-test_learner_rejects_bad_config(void **state)
+test_learner_fills_the_minute_ring(void **state)
 {
-	fm_learner_config c;
-	fm_learner *l = NULL;
+	const fm_model_history_minute *m;
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	fm_model_history *ring;
+	uint32_t samples = 0, onsets = 0;
+	fm_sample s;
 	host h;
 
 	(void)state;
 	host_init(&h);
 	c = config(&h);
-	c.min_rows = FM_LEARNER_MIN_ROWS - 1;
-	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	/* a day, or 48 horizons */
+	assert_int_equal(fm_model_learner_minutes(&c), 1440);
+	c.horizon_minutes = 31;
+	assert_int_equal(fm_model_learner_minutes(&c), 31 * 48);
+	c = config(&h);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	ring = fm_test_learner_history(l);
+	for (int i = 0; i < 200; i++) {
+		sample(&h, &s, 0.0);
+		fm_model_learner_on_sample(
+		    l, &s, i == 70 ? FM_LABEL_BIT(FM_LABEL_MANUAL) : 0);
+	}
+	/* 200 samples a second apart: three minutes closed, one open */
+	assert_int_equal(fm_model_history_minute_count(ring), 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		m = fm_model_history_minute_get(ring, i);
+		samples += m->count;
+		onsets |= m->label_onsets;
+		assert_true(isfinite(m->score));
+		assert_true(m->mean[FM_F_CPU_USER] >= 0.2f &&
+		    m->mean[FM_F_CPU_USER] <= 0.25f);
+		assert_true(
+		    fm_collect_feature_is_masked(m->mean[FM_F_SWAP_USED]));
+	}
+	assert_true(samples > 120 && samples < 200);
+	assert_int_equal(onsets, FM_LABEL_BIT(FM_LABEL_MANUAL));
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
+static void
+test_learner_rejects_bad_config(void **state)
+{
+	fm_model_learner_config c;
+	fm_model_learner *l = NULL;
+	fm_model_history *ring;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.min_rows = FM_MODEL_LEARNER_MIN_ROWS - 1;
+	assert_int_equal(fm_test_learner_new(&c, &l), -EINVAL);
 	c = config(&h);
 	c.train_rows = c.min_rows - 1;
-	assert_int_equal(fm_learner_new(&c, &l), -EINVAL);
+	assert_int_equal(fm_test_learner_new(&c, &l), -EINVAL);
 	assert_null(l);
-	assert_null(fm_learner_free(NULL));
+	/* the minute ring: there, and long enough for the predictors */
+	c = config(&h);
+	assert_int_equal(fm_model_learner_new(&c, NULL, &l), -EINVAL);
+	assert_int_equal(
+	    fm_model_history_new(fm_model_learner_minutes(&c) - 1, &ring), 0);
+	assert_int_equal(fm_model_learner_new(&c, ring, &l), -EINVAL);
+	assert_null(l);
+	fm_model_history_free(ring);
+	assert_null(fm_model_learner_free(NULL));
 	host_cleanup(&h);
 }
 
@@ -465,6 +528,7 @@ main(void)
 		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
 		cmocka_unit_test(test_learner_federation_hand_over),
 		cmocka_unit_test(test_learner_federates_the_failure_predictors),
+		cmocka_unit_test(test_learner_fills_the_minute_ring),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 	};
 

@@ -146,15 +146,15 @@ test_metrics_live_only(void **state)
 	assert_true(fabs(prom_value(text,
 	                "fedmon_feature_value{feature=\"cpu.user\"}")) == 0);
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_LOAD_1)->name);
+	    fm_collect_feature_get(FM_F_LOAD_1)->name);
 	/* written as the shortest text that reads back as the float */
 	assert_true(
 	    (float)prom_value(text, series) == (float)FM_F_LOAD_1 / 100.0f);
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_SWAP_USED)->name);
+	    fm_collect_feature_get(FM_F_SWAP_USED)->name);
 	assert_false(prom_has(text, series));
 	snprintf(series, sizeof(series), "fedmon_feature_value{feature=\"%s\"}",
-	    fm_feature_get(FM_F_PSI_CPU_SOME)->name);
+	    fm_collect_feature_get(FM_F_PSI_CPU_SOME)->name);
 	assert_false(prom_has(text, series));
 
 	/* absent parts: their families are left out */
@@ -192,12 +192,12 @@ test_metrics_all_parts(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES] = "/tmp/fm-test-metrics-XXXXXX";
 	fm_action_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
-	fm_labels_config lc;
-	fm_learner_config c;
+	fm_model_labels_config lc;
+	fm_model_learner_config c;
 	fm_agent_config ac;
 	fm_live *live = NULL;
-	fm_learner *l = NULL;
-	fm_labels *labels = NULL;
+	fm_model_learner *l = NULL;
+	fm_model_labels *labels = NULL;
 	fm_actions *a = NULL;
 	fm_actions_input in = { .ready = true, .alarm = true, .score = 9 };
 	fm_actions_status ast;
@@ -213,16 +213,17 @@ test_metrics_all_parts(void **state)
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
-	assert_int_equal(fm_learner_new(&c, &l), 0);
-	fm_labels_config_init(&lc);
-	assert_int_equal(fm_labels_new(&lc, &labels), 0);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_labels_config_init(&lc);
+	assert_int_equal(fm_model_labels_new(&lc, &labels), 0);
 	rules[1].dry_run = true;
 	assert_int_equal(
 	    fm_actions_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
 	for (int t = 0; t < 3; t++) {
 		sample_at(&s, t, 500000);
 		fm_live_on_sample(live, &s, false, "");
-		fm_learner_on_sample(l, &s, fm_labels_on_sample(labels, &s));
+		fm_model_learner_on_sample(
+		    l, &s, fm_model_labels_on_sample(labels, &s));
 	}
 	/* one run of each rule, waited for */
 	in.mono_ns = s.mono_ns;
@@ -257,22 +258,22 @@ test_metrics_all_parts(void **state)
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_feature_contribution{feature=\"%s\"}",
-		    fm_feature_get(i)->name);
+		    fm_collect_feature_get(i)->name);
 		assert_true(prom_value(text, series) == 0);
 	}
 	for (unsigned src = 0; src < FM_LABEL_COUNT; src++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_probability{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(prom_value(text, series) == 0);
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_predictor_trained{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(prom_value(text, series) == 0);
 		/* the samples' OOM-kill rate (0.31/s) is an onset */
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_onsets_total{source=\"%s\"}",
-		    fm_label_source_name(src));
+		    fm_model_label_source_name(src));
 		assert_true(
 		    prom_value(text, series) == (src == FM_LABEL_OOM ? 1 : 0));
 	}
@@ -310,8 +311,8 @@ test_metrics_all_parts(void **state)
 	free(text);
 
 	fm_actions_free(a);
-	fm_labels_free(labels);
-	fm_learner_free(l);
+	fm_model_labels_free(labels);
+	fm_test_learner_free(l);
 	fm_live_free(live);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);

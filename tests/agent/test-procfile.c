@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 static void

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 static void
 test_rate_delta_forward(void **state)

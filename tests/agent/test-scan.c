@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 #include "tests/agent/test-util.h"
 
 /* A cursor scanner, its result behind a void pointer. */

@@ -8,14 +8,14 @@
 
 #include <cmocka.h>
 
-#include "agent/agent.h"
+#include "agent/collect/collect.h"
 
 static void
 test_schema_complete_and_unique(void **state)
 {
 	assert_true(FM_FEATURE_COUNT >= 40);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_feature_get(i);
+		const fm_feature_info *f = fm_collect_feature_get(i);
 
 		assert_non_null(f);
 		assert_non_null(f->name);
@@ -28,9 +28,9 @@ test_schema_complete_and_unique(void **state)
 			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_');
 		assert_null(strchr(f->unit, '\t'));
 		assert_null(strchr(f->description, '\t'));
-		assert_int_equal(fm_feature_lookup(f->name), (int)i);
+		assert_int_equal(fm_collect_feature_lookup(f->name), (int)i);
 	}
-	assert_null(fm_feature_get(FM_FEATURE_COUNT));
+	assert_null(fm_collect_feature_get(FM_FEATURE_COUNT));
 }
 
 static void
@@ -38,11 +38,13 @@ test_schema_stable_names(void **state)
 {
 	/* Renaming these breaks every model in the fleet: bump the schema. */
 	assert_int_equal(FM_SCHEMA_VERSION, 1);
-	assert_string_equal(fm_feature_get(FM_F_CPU_USER)->name, "cpu.user");
-	assert_string_equal(fm_feature_get(FM_F_MEM_USED)->name, "mem.used");
 	assert_string_equal(
-	    fm_feature_get(FM_F_FS_FULLEST)->name, "fs.fullest");
-	assert_int_equal(fm_feature_lookup("no.such"), -ENOENT);
+	    fm_collect_feature_get(FM_F_CPU_USER)->name, "cpu.user");
+	assert_string_equal(
+	    fm_collect_feature_get(FM_F_MEM_USED)->name, "mem.used");
+	assert_string_equal(
+	    fm_collect_feature_get(FM_F_FS_FULLEST)->name, "fs.fullest");
+	assert_int_equal(fm_collect_feature_lookup("no.such"), -ENOENT);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -200,7 +201,7 @@ fm_test_fixture_init(fm_test_fixture *fx, const fm_test_source *src)
 	memset(fx, 0, sizeof(*fx));
 	fx->src = *src;
 	fm_test_tmpdir_new(fx->dir, src->ops->name);
-	fm_sampler_config_init(&fx->cfg);
+	fm_collect_sampler_config_init(&fx->cfg);
 	fx->cfg.procfs = fx->dir;
 	fx->state = calloc(1, src->ops->state_bytes);
 	assert_non_null(fx->state);
@@ -336,7 +337,7 @@ fm_test_check_masked(float got, const char *expr, const char *file, int line)
 
 	snprintf(what, sizeof(what), "%s is %.9g, expected masked", expr,
 	    (double)got);
-	_assert_true(fm_feature_is_masked(got), what, file, line);
+	_assert_true(fm_collect_feature_is_masked(got), what, file, line);
 }
 
 void
@@ -350,6 +351,142 @@ fm_test_check_masked_range(const float *v, int first, int last, bool inside,
 			continue;
 		snprintf(what, sizeof(what),
 		    "feature %d is %.9g, expected masked", f, (double)v[f]);
-		_assert_true(fm_feature_is_masked(v[f]), what, file, line);
+		_assert_true(
+		    fm_collect_feature_is_masked(v[f]), what, file, line);
 	}
+}
+
+/* The host's procfs file rel, read as the collectors read it, or NULL
+ * (absent, unreadable); the caller closes *f either way. */
+static const char *
+host_file(fmi_procfile *f, const char *rel, size_t *ret_len)
+{
+	fmi_procfile_init(f);
+	if (fmi_procfile_open(f, "/proc", rel) < 0 || fmi_procfile_read(f) < 0)
+		return NULL;
+	*ret_len = f->len;
+	return f->buf;
+}
+
+bool
+fm_test_host_has_real_fs(void)
+{
+	static fmi_mount mounts[FMI_MOUNTS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	bool found = false;
+	size_t len;
+
+	buf = host_file(&f, "self/mounts", &len);
+	if (buf &&
+	    fmi_mounts_parse(buf, len, false, mounts, FMI_MOUNTS_MAX, &n) < 0)
+		n = 0;
+	/* statfs, not statvfs: test-collect-fs wraps statvfs64 */
+	for (uint32_t i = 0; i < n && i < FMI_MOUNTS_MAX && !found; i++) {
+		struct statfs st;
+
+		found = statfs(mounts[i].dir, &st) == 0 && st.f_blocks > 0;
+	}
+	fmi_procfile_close(&f);
+	return found;
+}
+
+bool
+fm_test_host_has_disk(void)
+{
+	static fmi_disk disks[FMI_DISKS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	size_t len;
+
+	buf = host_file(&f, "diskstats", &len);
+	if (buf && fmi_diskstats_parse(buf, len, disks, FMI_DISKS_MAX, &n) < 0)
+		n = 0;
+	fmi_procfile_close(&f);
+	return n > 0;
+}
+
+bool
+fm_test_host_has_nic(void)
+{
+	static fmi_nic nics[FMI_NICS_MAX];
+	fmi_procfile f;
+	const char *buf;
+	uint32_t n = 0;
+	size_t len;
+
+	buf = host_file(&f, "net/dev", &len);
+	if (buf && fmi_netdev_parse(buf, len, nics, FMI_NICS_MAX, &n) < 0)
+		n = 0;
+	fmi_procfile_close(&f);
+	return n > 0;
+}
+
+bool
+fm_test_is_host_run(int argc, char **argv)
+{
+	return argc == 2 && strcmp(argv[1], "--host") == 0;
+}
+
+int
+fm_test_host_skip(const char *reason)
+{
+	fprintf(stderr, "SKIP: %s\n", reason);
+	return FM_TEST_SKIPPED;
+}
+
+/* The learners fm_test_learner_new() made and their rings. */
+static struct {
+	fm_model_learner *l;
+	fm_model_history *h;
+} learners[4];
+
+int
+fm_test_learner_new(const fm_model_learner_config *cfg, fm_model_learner **ret)
+{
+	fm_model_history *h = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < FM_ELEMENTSOF(learners) && learners[i].l; i++)
+		;
+	assert_true(i < FM_ELEMENTSOF(learners));
+	assert_int_equal(
+	    fm_model_history_new(fm_model_learner_minutes(cfg), &h), 0);
+	r = fm_model_learner_new(cfg, h, ret);
+	if (r < 0) {
+		fm_model_history_free(h);
+		return r;
+	}
+	learners[i].l = *ret;
+	learners[i].h = h;
+	return 0;
+}
+
+fm_model_history *
+fm_test_learner_history(const fm_model_learner *l)
+{
+	for (size_t i = 0; i < FM_ELEMENTSOF(learners); i++)
+		if (l && learners[i].l == l)
+			return learners[i].h;
+	fail_msg("not a learner of fm_test_learner_new()");
+	return NULL;
+}
+
+fm_model_learner *
+fm_test_learner_free(fm_model_learner *l)
+{
+	for (size_t i = 0; l && i < FM_ELEMENTSOF(learners); i++) {
+		if (learners[i].l != l)
+			continue;
+		fm_model_learner_free(l);
+		fm_model_history_free(learners[i].h);
+		learners[i].l = NULL;
+		learners[i].h = NULL;
+		return NULL;
+	}
+	assert_null(l);
+	return NULL;
 }

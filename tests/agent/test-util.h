@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/agent-int.h"
+#include "agent/agent.h"
+#include "agent/collect/collect-int.h"
 
 /* The procfs trees of tests/fixtures, captured one second apart. */
 #define T0 FM_FIXTURES "/proc-debian12-t0"
@@ -99,7 +100,7 @@ typedef struct fm_test_source {
 typedef struct fm_test_fixture {
 	fm_test_source src;
 	char dir[FM_TEST_DIR_BYTES]; /* the procfs root, a new directory */
-	fm_sampler_config cfg;       /* defaults, procfs = dir */
+	fm_collect_sampler_config cfg; /* defaults, procfs = dir */
 	void *state;                 /* zeroed, src.ops->state_bytes */
 	float v[FM_FEATURE_COUNT];   /* the features of the last read */
 	fmi_collect_ctx ctx;         /* of the last read, v = v */
@@ -171,6 +172,52 @@ void fm_test_put_fixture(fm_test_fixture *fx, const char *path);
 	fm_test_check_masked_range(                                            \
 	    (v), (first), (last), false, __FILE__, __LINE__)
 #define assert_all_masked(v) assert_masked_in((v), 0, FM_FEATURE_COUNT - 1)
+
+/* ---- a learner with its minute ring ---------------------------------- */
+
+/* fm_model_learner_new() on a new minute ring of fm_model_learner_minutes(cfg)
+ * minutes, which fm_test_learner_free() frees with the learner (a few
+ * learners at a time). Returns fm_model_learner_new()'s result. */
+int fm_test_learner_new(
+    const fm_model_learner_config *cfg, fm_model_learner **ret);
+
+/* The minute ring of a learner made by fm_test_learner_new(). */
+fm_model_history *fm_test_learner_history(const fm_model_learner *l);
+
+/* Frees a learner made by fm_test_learner_new() and its ring. NULL-safe;
+ * returns NULL. */
+fm_model_learner *fm_test_learner_free(fm_model_learner *l);
+
+/* ---- what the build host has ----------------------------------------
+ *
+ * Tests that read the host's own /proc depend on what the host has (a
+ * real filesystem, a disk, a NIC); a build chroot or a container may lack
+ * it. Such tests form a binary's second cmocka group, run with --host as
+ * a meson test of its own ("UNIT-host", exit-code protocol), which skips
+ * (exit status 77, the reason on stderr) where the host lacks what they
+ * need. Tests on fixture trees are in the first group and never skip.
+ * (cmocka 1.1.5's skip() prints "not ok # SKIP", which meson counts as a
+ * failure: hence a group of their own rather than skip().)
+ */
+
+#define FM_TEST_SKIPPED 77 /* the exit status meson reads as skipped */
+
+/* Whether /proc/self/mounts lists a real filesystem (one the fs collector
+ * keeps: not pseudo, not network) that statfs(2) reaches with blocks. */
+bool fm_test_host_has_real_fs(void);
+
+/* Whether /proc/diskstats lists a disk the diskstats collector counts. */
+bool fm_test_host_has_disk(void);
+
+/* Whether /proc/net/dev lists an interface other than lo. */
+bool fm_test_host_has_nic(void);
+
+/* Whether the binary was asked for its host group (argv[1] "--host"). */
+bool fm_test_is_host_run(int argc, char **argv);
+
+/* Says on stderr that the host group is skipped and why; returns
+ * FM_TEST_SKIPPED, for main() to return. */
+int fm_test_host_skip(const char *reason);
 
 void fm_test_check_near(
     float got, double want, const char *expr, const char *file, int line);

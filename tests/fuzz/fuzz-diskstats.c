@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 #define SMALL_CAP 4
 

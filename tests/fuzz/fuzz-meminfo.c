@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

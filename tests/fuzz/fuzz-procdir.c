@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 #define MIN_RECORD_BYTES 20
 

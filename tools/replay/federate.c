@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/model/model.h"
 #include "aggregator/aggregator.h"
 #include "crypto/crypto.h"
 #include "learn/learn.h"
@@ -278,7 +278,7 @@ model_version(void *userdata)
 /* Personalises the fleet model on the client's training rows, as the
  * agent's learner does, but at once. */
 static int
-model_offer(void *userdata, const fm_learner_global *g)
+model_offer(void *userdata, const fm_model_learner_global *g)
 {
 	client *c = userdata;
 	fm_learn_ae_train_config tc = *c->tcfg;
@@ -311,7 +311,8 @@ model_offer(void *userdata, const fm_learner_global *g)
 }
 
 static int
-model_update(void *userdata, float *dst, size_t cap, fm_learner_update *ret)
+model_update(
+    void *userdata, float *dst, size_t cap, fm_model_learner_update *ret)
 {
 	client *c = userdata;
 	size_t n_pred = c->pred ? 1 : 0, n;
@@ -324,7 +325,7 @@ model_update(void *userdata, float *dst, size_t cap, fm_learner_update *ret)
 	    c->det, &c->pred, &weight, n_pred, dst, cap, &n);
 	if (r < 0)
 		return r;
-	*ret = (fm_learner_update) {
+	*ret = (fm_model_learner_update) {
 		.base_version = c->version,
 		.layout_id = fm_learn_fleet_layout_id(c->det, &c->pred, n_pred),
 		.n_params = (uint32_t)n,
@@ -526,7 +527,7 @@ run_federated(client *c, size_t n, const replay_fed_args *a)
 	thread_started = true;
 
 	for (size_t i = 0; i < n; i++) {
-		fm_federation_config fcfg = {
+		fm_model_federation_config fcfg = {
 			.identity = c[i].id,
 			.timeout_ms = 600000,
 			.retry_min_ms = 100,
@@ -534,7 +535,7 @@ run_federated(client *c, size_t n, const replay_fed_args *a)
 			.max_message_bytes = acfg.max_message_bytes,
 			.skew_seconds = 300,
 		};
-		fm_federation_model m = {
+		fm_model_federation_model m = {
 			.layout = model_layout,
 			.version = model_version,
 			.offer = model_offer,
@@ -547,7 +548,7 @@ run_federated(client *c, size_t n, const replay_fed_args *a)
 		snprintf(fcfg.url, sizeof(fcfg.url), "%s", url);
 		memcpy(fcfg.aggregator_key, fm_crypto_identity_public(self),
 		    sizeof(fcfg.aggregator_key));
-		r = fm_federation_new(&fcfg, &m, false, &c[i].fed);
+		r = fm_model_federation_new(&fcfg, &m, false, &c[i].fed);
 		if (r < 0)
 			goto out;
 	}
@@ -561,7 +562,7 @@ run_federated(client *c, size_t n, const replay_fed_args *a)
 
 			if (!c[i].fed)
 				continue;
-			r = fm_federation_step(c[i].fed, &wait);
+			r = fm_model_federation_step(c[i].fed, &wait);
 			if (r < 0 && r != -ETIMEDOUT)
 				goto out;
 		}
@@ -594,7 +595,7 @@ out:
 		fprintf(stderr, "fedmon-replay: federation failed: %s\n",
 		    strerror(-r));
 	for (size_t i = 0; i < n; i++)
-		c[i].fed = fm_federation_free(c[i].fed);
+		c[i].fed = fm_model_federation_free(c[i].fed);
 	if (srv.sock)
 		fm_net_sock_close(srv.sock);
 	if (thread_started)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "agent/agent.h"
+#include "agent/model/model.h"
 #include "crypto/crypto.h"
 #include "learn/learn.h"
 #include "tools/replay/csv.h"
@@ -55,7 +55,7 @@ typedef struct replay_client {
 	uint64_t version; /* fleet version the models descend from */
 	float loss;
 	fm_crypto_identity *id;
-	fm_federation *fed;
+	fm_model_federation *fed;
 	/* with --failures (failures.c): every client has a predictor, those
 	 * without a labelled history an untrained one */
 	fm_learn_predictor_config pcfg;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* A column we read, by protocol and name, and where it goes. */
 typedef struct column {
@@ -350,7 +350,7 @@ set_udp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
 }
 
 static int
-snmp_open(void *state, const fm_sampler_config *cfg)
+snmp_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	snmp_state *s = state;
 

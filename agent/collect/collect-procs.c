@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* struct linux_dirent64 as the kernel writes it; glibc's struct dirent64
  * has the same layout up to d_name. */
@@ -76,7 +76,7 @@ typedef struct procs_state {
 } procs_state;
 
 static int
-procs_open(void *state, const fm_sampler_config *cfg)
+procs_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	procs_state *s = state;
 	int fd = open(cfg->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -15,7 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "agent/agent-int.h"
+#include "agent/model/model.h"
 
 static const char *const source_names[FM_LABEL_COUNT] = {
 	[FM_LABEL_OOM] = "oom",
@@ -24,18 +24,18 @@ static const char *const source_names[FM_LABEL_COUNT] = {
 	[FM_LABEL_MANUAL] = "manual",
 };
 
-struct fm_labels {
-	/* Set by fm_labels_new(), read-only after. */
-	float fs_full;                         /* threshold fraction; 0 = off */
-	float fs_rearm;                        /* re-arm below this fraction */
-	char command[FM_LABELS_COMMAND_BYTES]; /* as configured, for logs */
-	char argbuf[FM_LABELS_COMMAND_BYTES];  /* the words, NUL-separated */
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+struct fm_model_labels {
+	/* Set by fm_model_labels_new(), read-only after. */
+	float fs_full;                        /* threshold fraction; 0 = off */
+	float fs_rearm;                       /* re-arm below this fraction */
+	char command[FM_SPAWN_COMMAND_BYTES]; /* as configured, for logs */
+	char argbuf[FM_SPAWN_COMMAND_BYTES];  /* the words, NUL-separated */
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 	int64_t interval_ns;
 	uint32_t timeout_ms;
 
 	/* The health worker. */
-	int stop_fd;      /* eventfd fm_labels_free() writes; -1 */
+	int stop_fd;      /* eventfd fm_model_labels_free() writes; -1 */
 	bool has_mutex;   /* mutex initialised */
 	bool has_worker;  /* worker started: free must join it */
 	pthread_t worker; /* all signals blocked */
@@ -47,19 +47,20 @@ struct fm_labels {
 	bool fs_armed;       /* an fs_full onset can be reported */
 	bool health_failing; /* the last finished run failed */
 	bool health_onset;   /* to report at the next sample */
-	bool manual_failing; /* sticky, until fm_labels_manual_set(false) */
+	bool manual_failing; /* sticky, until fm_model_labels_manual_set(false)
+	                      */
 	bool manual_onset;   /* to report at the next sample */
-	fm_labels_status status;
+	fm_model_labels_status status;
 };
 
 const char *
-fm_label_source_name(unsigned s)
+fm_model_label_source_name(unsigned s)
 {
 	return s < FM_LABEL_COUNT ? source_names[s] : NULL;
 }
 
 int
-fm_label_source_lookup(const char *name)
+fm_model_label_source_lookup(const char *name)
 {
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		if (strcmp(source_names[s], name) == 0)
@@ -68,9 +69,9 @@ fm_label_source_lookup(const char *name)
 }
 
 void
-fm_labels_config_init(fm_labels_config *cfg)
+fm_model_labels_config_init(fm_model_labels_config *cfg)
 {
-	*cfg = (fm_labels_config) {
+	*cfg = (fm_model_labels_config) {
 		.fs_full_percent = 95,
 		.fs_full_hysteresis_percent = 2,
 		.health_command = NULL,
@@ -80,13 +81,13 @@ fm_labels_config_init(fm_labels_config *cfg)
 }
 
 int
-fm_labels_command_check(const char *command)
+fm_model_labels_command_check(const char *command)
 {
-	char buf[FM_LABELS_COMMAND_BYTES];
-	char *argv[FM_LABELS_COMMAND_ARGS_MAX + 1];
+	char buf[FM_SPAWN_COMMAND_BYTES];
+	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
 	int r;
 
-	r = fmi_spawn_split(command, buf, argv);
+	r = fm_spawn_split(command, buf, argv);
 	return r < 0 ? r : 0;
 }
 
@@ -98,35 +99,36 @@ fm_labels_command_check(const char *command)
  * and reaped all the same).
  */
 static bool
-health_run(fm_labels *l, fm_labels_health_result *ret)
+health_run(fm_model_labels *l, fm_model_labels_health_result *ret)
 {
-	fm_labels_health_result res = { .outcome = FM_LABELS_HEALTH_OK };
-	fmi_spawn_result sr;
+	fm_model_labels_health_result res = { .outcome =
+		                                  FM_MODEL_LABELS_HEALTH_OK };
+	fm_spawn_result sr;
 
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = true;
 	pthread_mutex_unlock(&l->mutex);
-	fmi_spawn_run(l->argv, environ, l->timeout_ms, l->stop_fd, &sr);
+	fm_spawn_run(l->argv, environ, l->timeout_ms, l->stop_fd, &sr);
 	pthread_mutex_lock(&l->mutex);
 	l->status.health_running = false;
 	pthread_mutex_unlock(&l->mutex);
 	switch (sr.outcome) {
-	case FMI_SPAWN_STOPPED:
+	case FM_SPAWN_STOPPED:
 		return false;
-	case FMI_SPAWN_TIMEOUT:
-		res.outcome = FM_LABELS_HEALTH_TIMEOUT;
+	case FM_SPAWN_TIMEOUT:
+		res.outcome = FM_MODEL_LABELS_HEALTH_TIMEOUT;
 		break;
-	case FMI_SPAWN_ERROR:
-		res.outcome = FM_LABELS_HEALTH_ERROR;
+	case FM_SPAWN_ERROR:
+		res.outcome = FM_MODEL_LABELS_HEALTH_ERROR;
 		res.code = sr.code;
 		break;
-	case FMI_SPAWN_SIGNALED:
-		res.outcome = FM_LABELS_HEALTH_SIGNALED;
+	case FM_SPAWN_SIGNALED:
+		res.outcome = FM_MODEL_LABELS_HEALTH_SIGNALED;
 		res.code = sr.code;
 		break;
-	case FMI_SPAWN_EXITED:
+	case FM_SPAWN_EXITED:
 		if (sr.code != 0) {
-			res.outcome = FM_LABELS_HEALTH_EXITED;
+			res.outcome = FM_MODEL_LABELS_HEALTH_EXITED;
 			res.code = sr.code;
 		}
 		break;
@@ -140,11 +142,12 @@ health_run(fm_labels *l, fm_labels_health_result *ret)
 /* Logs a run that changed the check's state, and every new reason it could
  * not run at all (a missing program is logged once, not every interval). */
 static void
-health_log(fm_labels *l, const fm_labels_health_result *res, bool was_failing)
+health_log(fm_model_labels *l, const fm_model_labels_health_result *res,
+    bool was_failing)
 {
-	bool failing = fm_labels_health_is_failing(res->outcome);
+	bool failing = fm_model_labels_health_is_failing(res->outcome);
 
-	if (res->outcome == FM_LABELS_HEALTH_ERROR) {
+	if (res->outcome == FM_MODEL_LABELS_HEALTH_ERROR) {
 		if (res->code != l->logged_error)
 			(void)fm_log_errno(LOG_ERR, res->code,
 			    "Failed to run health check '%s'", l->command);
@@ -155,22 +158,22 @@ health_log(fm_labels *l, const fm_labels_health_result *res, bool was_failing)
 	if (failing == was_failing)
 		return;
 	switch (res->outcome) {
-	case FM_LABELS_HEALTH_OK:
+	case FM_MODEL_LABELS_HEALTH_OK:
 		fm_log(
 		    LOG_NOTICE, "Health check '%s' passes again.", l->command);
 		break;
-	case FM_LABELS_HEALTH_EXITED:
+	case FM_MODEL_LABELS_HEALTH_EXITED:
 		fm_log(LOG_WARNING,
 		    "Health check '%s' failing: exit status %d after %u ms.",
 		    l->command, res->code, res->duration_ms);
 		break;
-	case FM_LABELS_HEALTH_SIGNALED:
+	case FM_MODEL_LABELS_HEALTH_SIGNALED:
 		fm_log(LOG_WARNING,
 		    "Health check '%s' failing: killed by signal %d after "
 		    "%u ms.",
 		    l->command, res->code, res->duration_ms);
 		break;
-	case FM_LABELS_HEALTH_TIMEOUT:
+	case FM_MODEL_LABELS_HEALTH_TIMEOUT:
 		fm_log(LOG_WARNING,
 		    "Health check '%s' failing: still running after %u ms, "
 		    "killed.",
@@ -183,9 +186,9 @@ health_log(fm_labels *l, const fm_labels_health_result *res, bool was_failing)
 
 /* Publishes a finished run; a failure after a pass is an onset. */
 static void
-health_publish(fm_labels *l, const fm_labels_health_result *res)
+health_publish(fm_model_labels *l, const fm_model_labels_health_result *res)
 {
-	bool failing = fm_labels_health_is_failing(res->outcome);
+	bool failing = fm_model_labels_health_is_failing(res->outcome);
 	bool was_failing;
 
 	pthread_mutex_lock(&l->mutex);
@@ -204,17 +207,17 @@ health_publish(fm_labels *l, const fm_labels_health_result *res)
 static void *
 health_worker(void *arg)
 {
-	fm_labels *l = arg;
+	fm_model_labels *l = arg;
 	int64_t start = fm_time_mono_ns();
 
 	for (;;) {
-		fm_labels_health_result res;
+		fm_model_labels_health_result res;
 
 		if (!health_run(l, &res))
 			break;
 		health_publish(l, &res);
-		if (fmi_spawn_sleep(l->stop_fd,
-		        fm_loop_next_deadline(
+		if (fm_spawn_sleep(l->stop_fd,
+		        fm_spawn_next_deadline(
 		            start, l->interval_ns, fm_time_mono_ns())))
 			break;
 	}
@@ -223,14 +226,14 @@ health_worker(void *arg)
 
 /* Starts the worker and its wake-up eventfd. */
 static int
-health_start(fm_labels *l)
+health_start(fm_model_labels *l)
 {
 	int r;
 
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0)
 		return -errno;
-	r = fmi_thread_start(&l->worker, health_worker, l);
+	r = fm_spawn_thread_start(&l->worker, health_worker, l);
 	if (r < 0)
 		return r;
 	l->has_worker = true;
@@ -240,7 +243,7 @@ health_start(fm_labels *l)
 /* ---- the object ------------------------------------------------------- */
 
 static int
-config_check(const fm_labels_config *cfg)
+config_check(const fm_model_labels_config *cfg)
 {
 	const char *cmd = cfg->health_command ? cfg->health_command : "";
 
@@ -252,11 +255,11 @@ config_check(const fm_labels_config *cfg)
 	if (cmd[0] &&
 	    (cfg->health_interval_ms == 0 || cfg->health_timeout_ms == 0))
 		return -EINVAL;
-	return fm_labels_command_check(cmd) < 0 ? -EINVAL : 0;
+	return fm_model_labels_command_check(cmd) < 0 ? -EINVAL : 0;
 }
 
-fm_labels *
-fm_labels_free(fm_labels *l)
+fm_model_labels *
+fm_model_labels_free(fm_model_labels *l)
 {
 	if (!l)
 		return NULL;
@@ -273,10 +276,10 @@ fm_labels_free(fm_labels *l)
 }
 
 int
-fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
+fm_model_labels_new(const fm_model_labels_config *cfg, fm_model_labels **ret)
 {
 	const char *cmd = cfg->health_command ? cfg->health_command : "";
-	fm_labels *l;
+	fm_model_labels *l;
 	int n, r;
 
 	r = config_check(cfg);
@@ -297,7 +300,7 @@ fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
 		    100.0f;
 	}
 	l->fs_armed = true;
-	n = fmi_spawn_split(cmd, l->argbuf, l->argv);
+	n = fm_spawn_split(cmd, l->argbuf, l->argv);
 	assert(n >= 0); /* config_check() accepted it */
 	memcpy(l->command, cmd, strlen(cmd) + 1);
 	l->interval_ns = (int64_t)cfg->health_interval_ms * FM_NSEC_PER_MSEC;
@@ -314,7 +317,7 @@ fm_labels_new(const fm_labels_config *cfg, fm_labels **ret)
 	*ret = l;
 	return 0;
 out_free:
-	fm_labels_free(l);
+	fm_model_labels_free(l);
 	return r;
 }
 
@@ -322,11 +325,11 @@ out_free:
 
 /* The oom source: an onset where the rate turns positive. */
 static bool
-oom_onset(fm_labels *l, float rate)
+oom_onset(fm_model_labels *l, float rate)
 {
 	bool active;
 
-	if (fm_feature_is_masked(rate))
+	if (fm_collect_feature_is_masked(rate))
 		return false;
 	active = rate > 0.0f;
 	if (active == l->oom_active)
@@ -338,9 +341,9 @@ oom_onset(fm_labels *l, float rate)
 /* The fs_full source: an onset where the fraction reaches the threshold
  * while armed; re-armed below the threshold minus the hysteresis. */
 static bool
-fs_full_onset(fm_labels *l, float used)
+fs_full_onset(fm_model_labels *l, float used)
 {
-	if (l->fs_full <= 0.0f || fm_feature_is_masked(used))
+	if (l->fs_full <= 0.0f || fm_collect_feature_is_masked(used))
 		return false;
 	if (l->fs_armed && used >= l->fs_full) {
 		l->fs_armed = false;
@@ -352,7 +355,7 @@ fs_full_onset(fm_labels *l, float used)
 }
 
 static void
-log_onsets(const fm_labels *l, uint32_t mask, const fm_sample *s)
+log_onsets(const fm_model_labels *l, uint32_t mask, const fm_sample *s)
 {
 	if (mask & FM_LABEL_BIT(FM_LABEL_OOM))
 		fm_log(LOG_NOTICE, "Failure label 'oom': %.3g OOM kills/s.",
@@ -371,9 +374,9 @@ log_onsets(const fm_labels *l, uint32_t mask, const fm_sample *s)
 }
 
 uint32_t
-fm_labels_on_sample(fm_labels *l, const fm_sample *s)
+fm_model_labels_on_sample(fm_model_labels *l, const fm_sample *s)
 {
-	fm_labels_status *st = &l->status;
+	fm_model_labels_status *st = &l->status;
 	uint32_t mask = 0;
 
 	pthread_mutex_lock(&l->mutex);
@@ -400,7 +403,7 @@ fm_labels_on_sample(fm_labels *l, const fm_sample *s)
 }
 
 bool
-fm_labels_manual_set(fm_labels *l, bool failing)
+fm_model_labels_manual_set(fm_model_labels *l, bool failing)
 {
 	bool changed;
 
@@ -417,7 +420,7 @@ fm_labels_manual_set(fm_labels *l, bool failing)
 }
 
 void
-fm_labels_status_get(fm_labels *l, fm_labels_status *ret)
+fm_model_labels_status_get(fm_model_labels *l, fm_model_labels_status *ret)
 {
 	pthread_mutex_lock(&l->mutex);
 	*ret = l->status;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 struct collector {
 	const fmi_collector_ops *ops;
@@ -41,19 +41,19 @@ struct slot {
 	float held[FM_FEATURE_COUNT];
 };
 
-struct fm_sampler {
-	fm_sampler_config cfg;
+struct fm_collect_sampler {
+	fm_collect_sampler_config cfg;
 	char procfs[PATH_MAX];
 	struct slot slots[N_COLLECTORS];
-	uint64_t reads; /* calls to fm_sampler_read so far */
+	uint64_t reads; /* calls to fm_collect_sampler_read so far */
 	char missing[MISSING_BYTES];
 	char failing[MISSING_BYTES]; /* sources whose last read failed */
 };
 
 void
-fm_sampler_config_init(fm_sampler_config *cfg)
+fm_collect_sampler_config_init(fm_collect_sampler_config *cfg)
 {
-	*cfg = (fm_sampler_config) {
+	*cfg = (fm_collect_sampler_config) {
 		.procfs = "/proc",
 		.fs_network = false,
 		.fs_refresh_ms = 10000,
@@ -62,8 +62,8 @@ fm_sampler_config_init(fm_sampler_config *cfg)
 	};
 }
 
-fm_sampler *
-fm_sampler_free(fm_sampler *s)
+fm_collect_sampler *
+fm_collect_sampler_free(fm_collect_sampler *s)
 {
 	if (!s)
 		return NULL;
@@ -78,7 +78,7 @@ fm_sampler_free(fm_sampler *s)
 }
 
 static void
-note_missing(fm_sampler *s, const char *name)
+note_missing(fm_collect_sampler *s, const char *name)
 {
 	size_t n = strlen(s->missing);
 
@@ -87,9 +87,10 @@ note_missing(fm_sampler *s, const char *name)
 }
 
 int
-fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret)
+fm_collect_sampler_new(
+    const fm_collect_sampler_config *cfg, fm_collect_sampler **ret)
 {
-	fm_sampler *s;
+	fm_collect_sampler *s;
 	int r;
 
 	if (!cfg || !cfg->procfs || cfg->fs_refresh_ms == 0 ||
@@ -135,25 +136,25 @@ fm_sampler_new(const fm_sampler_config *cfg, fm_sampler **ret)
 	*ret = s;
 	return 0;
 out_free:
-	fm_sampler_free(s);
+	fm_collect_sampler_free(s);
 	return r;
 }
 
 const char *
-fm_sampler_missing(const fm_sampler *s)
+fm_collect_sampler_missing(const fm_collect_sampler *s)
 {
 	return s->missing;
 }
 
 const char *
-fm_sampler_failing(const fm_sampler *s)
+fm_collect_sampler_failing(const fm_collect_sampler *s)
 {
 	return s->failing;
 }
 
 /* Names the present sources whose last read failed in s->failing. */
 static void
-list_failing(fm_sampler *s)
+list_failing(fm_collect_sampler *s)
 {
 	size_t n = 0;
 
@@ -174,7 +175,7 @@ list_failing(fm_sampler *s)
 
 /* Runs one collector, with the interval since its own previous read. */
 static int
-read_one(fm_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
+read_one(fm_collect_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
 {
 	struct slot *sl = &s->slots[i];
 	fmi_collect_ctx ctx = {
@@ -187,21 +188,21 @@ read_one(fm_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
 
 	if (collectors[i].slow)
 		for (size_t f = 0; f < FM_FEATURE_COUNT; f++)
-			was_masked[f] = fm_feature_is_masked(v[f]);
+			was_masked[f] = fm_collect_feature_is_masked(v[f]);
 	r = collectors[i].ops->read(sl->state, &ctx);
 	sl->prev_mono_ns = now;
 	*ncpu = ctx.ncpu;
 	if (collectors[i].slow)
 		for (size_t f = 0; f < FM_FEATURE_COUNT; f++) {
-			sl->owned[f] =
-			    was_masked[f] && !fm_feature_is_masked(v[f]);
+			sl->owned[f] = was_masked[f] &&
+			    !fm_collect_feature_is_masked(v[f]);
 			sl->held[f] = v[f];
 		}
 	return r;
 }
 
 int
-fm_sampler_read(fm_sampler *s, fm_sample *ret)
+fm_collect_sampler_read(fm_collect_sampler *s, fm_sample *ret)
 {
 	int64_t now = fm_time_mono_ns();
 	bool slow_turn = s->reads % s->cfg.slow_every == 0;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* A rate above this is a broken counter, not a busy host: masked. */
 #define RATE_MAX_PER_SEC 1e12
@@ -373,7 +373,7 @@ cpus_size(stat_state *s)
 }
 
 static int
-stat_open(void *state, const fm_sampler_config *cfg)
+stat_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	stat_state *s = state;
 	int r;

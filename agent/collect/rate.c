@@ -1,7 +1,7 @@
 /* Counter arithmetic: deltas with wrap and reset, per-second rates. */
 #include <math.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 bool
 fmi_counter_delta(uint64_t prev, uint64_t cur, unsigned bits, uint64_t *ret)

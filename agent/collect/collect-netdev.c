@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* /proc/net/dev prints the u64 rtnl_link_stats64: no wrap below 64 bits. */
 #define NIC_BITS 64
@@ -245,7 +245,7 @@ set_features(const fmi_devset *s, fmi_collect_ctx *ctx)
 }
 
 static int
-netdev_open(void *state, const fm_sampler_config *cfg)
+netdev_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	return fmi_devset_open(state, &nic_type, cfg->procfs);
 }

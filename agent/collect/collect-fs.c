@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* How long close waits for the worker before detaching it. */
 #define FS_CLOSE_WAIT_MS 2000
@@ -428,7 +428,7 @@ typedef struct fs_state {
 } fs_state;
 
 static int
-fs_shared_new(const fm_sampler_config *cfg, fs_shared **ret)
+fs_shared_new(const fm_collect_sampler_config *cfg, fs_shared **ret)
 {
 	pthread_condattr_t attr;
 	fs_shared *sh;
@@ -492,7 +492,7 @@ fs_worker_start(fs_state *s)
  * of 0 is -EINVAL. On failure close cleans up.
  */
 static int
-fs_open(void *state, const fm_sampler_config *cfg)
+fs_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	fs_state *s = state;
 	int r;

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* Decimal digits that fit a uint64_t whatever they are: 10^19 - 1 is
  * below UINT64_MAX, so the first 19 digits need no overflow check. */

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 #define NO_FEATURE FM_FEATURE_COUNT
 
@@ -154,7 +154,7 @@ set_avg10(fmi_collect_ctx *ctx, enum fm_feature f, double avg10)
 
 /* Opens each file this kernel has; -ENOENT only when it has none. */
 static int
-pressure_open(void *state, const fm_sampler_config *cfg)
+pressure_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	pressure_state *s = state;
 	bool any = false;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/agent.h"
+#include "agent/model/model.h"
 #include "crypto/crypto.h"
 #include "fed/fed.h"
 #include "fm-config.h"
@@ -24,9 +24,9 @@
 #define POLL_MIN_MS 100u
 #define POLL_MAX_MS 3600000u
 
-struct fm_federation {
-	fm_federation_config cfg;
-	fm_federation_model m;
+struct fm_model_federation {
+	fm_model_federation_config cfg;
+	fm_model_federation_model m;
 	fm_crypto_identity *id; /* loaded from key_file, or NULL */
 	fm_fed_client *client;
 	uint32_t layout_id;
@@ -44,32 +44,8 @@ struct fm_federation {
 	pthread_cond_t cond;
 	bool sync_ready;
 	bool stop;
-	fm_federation_status status;
+	fm_model_federation_status status;
 };
-
-void
-fm_agent_config_federation(const fm_agent_config *c, fm_federation_config *ret)
-{
-	*ret = (fm_federation_config) {
-		.timeout_ms = c->fed_timeout_ms,
-		.retry_min_ms = c->fed_retry_min_ms,
-		.retry_max_ms = c->fed_retry_max_ms,
-		.max_message_bytes = c->fed_max_message_bytes,
-		.skew_seconds = c->fed_skew_seconds,
-	};
-	snprintf(ret->url, sizeof(ret->url), "%s", c->fed_aggregator);
-	/* the config check has parsed the key already */
-	if (c->fed_aggregator_key[0])
-		(void)!fm_crypto_key_parse(
-		    c->fed_aggregator_key, ret->aggregator_key);
-	if (c->fed_key_file[0])
-		snprintf(ret->key_file, sizeof(ret->key_file), "%s",
-		    c->fed_key_file);
-	else if (snprintf(ret->key_file, sizeof(ret->key_file), "%s/agent.key",
-		     c->state_dir) >= (int)sizeof(ret->key_file))
-		ret->key_file[0] = '\0'; /* fm_federation_new() refuses it */
-	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", c->state_dir);
-}
 
 /* A uniformly random wait in [ms / 2, ms]: agents that lost the
  * aggregator together do not all come back in the same instant. */
@@ -84,7 +60,7 @@ jitter(uint32_t ms)
 /* The wait after the n-th failure in a row: retry_min_ms doubling up to
  * retry_max_ms, jittered. */
 static uint32_t
-backoff(const fm_federation *f, uint32_t n)
+backoff(const fm_model_federation *f, uint32_t n)
 {
 	uint64_t ms = f->cfg.retry_min_ms;
 
@@ -105,7 +81,7 @@ clamp_poll(uint32_t ms)
 
 /* Records a failed exchange; returns the wait before the next. */
 static uint32_t
-failed(fm_federation *f, int error, uint32_t reason)
+failed(fm_model_federation *f, int error, uint32_t reason)
 {
 	bool was_reachable;
 
@@ -136,9 +112,9 @@ failed(fm_federation *f, int error, uint32_t reason)
 
 /* Hands the fleet model in rd to the models, once per version. */
 static void
-offer(fm_federation *f, const fm_proto_round *rd, int64_t now_ns)
+offer(fm_model_federation *f, const fm_proto_round *rd, int64_t now_ns)
 {
-	fm_learner_global g = {
+	fm_model_learner_global g = {
 		.version = rd->version,
 		.layout_id = rd->layout_id,
 		.n_params = rd->n_params,
@@ -172,9 +148,9 @@ offer(fm_federation *f, const fm_proto_round *rd, int64_t now_ns)
  * from rd's fleet model. Returns 0 (sent or nothing to send) or the
  * error of the exchange. */
 static int
-contribute(fm_federation *f, const fm_proto_round *rd)
+contribute(fm_model_federation *f, const fm_proto_round *rd)
 {
-	fm_learner_update u;
+	fm_model_learner_update u;
 	fm_proto_update up;
 	fm_proto_verdict v = { 0 };
 	uint32_t reason;
@@ -229,7 +205,7 @@ contribute(fm_federation *f, const fm_proto_round *rd)
 }
 
 int
-fm_federation_step(fm_federation *f, uint32_t *ret_wait_ms)
+fm_model_federation_step(fm_model_federation *f, uint32_t *ret_wait_ms)
 {
 	int64_t now_ns = fm_time_mono_ns();
 	uint64_t version = f->m.version(f->m.userdata);
@@ -297,7 +273,7 @@ fm_federation_step(fm_federation *f, uint32_t *ret_wait_ms)
 static void *
 thread_main(void *userdata)
 {
-	fm_federation *f = userdata;
+	fm_model_federation *f = userdata;
 	uint32_t wait_ms = 0;
 
 	pthread_mutex_lock(&f->lock);
@@ -306,7 +282,7 @@ thread_main(void *userdata)
 		int64_t ns;
 
 		pthread_mutex_unlock(&f->lock);
-		if (fm_federation_step(f, &wait_ms) == -ECANCELED) {
+		if (fm_model_federation_step(f, &wait_ms) == -ECANCELED) {
 			pthread_mutex_lock(&f->lock);
 			break;
 		}
@@ -323,18 +299,19 @@ thread_main(void *userdata)
 }
 
 int
-fm_federation_new(const fm_federation_config *cfg,
-    const fm_federation_model *m, bool threaded, fm_federation **ret)
+fm_model_federation_new(const fm_model_federation_config *cfg,
+    const fm_model_federation_model *m, bool threaded,
+    fm_model_federation **ret)
 {
 	fm_fed_client_config ccfg;
 	char seq_path[FM_AGENT_PATH_BYTES + 16];
 	pthread_condattr_t ca;
-	fm_federation *f;
+	fm_model_federation *f;
 	int r;
 
 	if (!cfg->url[0] || (!cfg->key_file[0] && !cfg->identity) ||
-	    cfg->timeout_ms == 0 ||
-	    cfg->retry_min_ms == 0 || cfg->retry_max_ms < cfg->retry_min_ms)
+	    cfg->timeout_ms == 0 || cfg->retry_min_ms == 0 ||
+	    cfg->retry_max_ms < cfg->retry_min_ms)
 		return -EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -367,8 +344,8 @@ fm_federation_new(const fm_federation_config *cfg,
 	memcpy(ccfg.aggregator_pk, cfg->aggregator_key,
 	    sizeof(ccfg.aggregator_pk));
 	if (cfg->state_dir[0]) {
-		snprintf(seq_path, sizeof(seq_path), "%s/fed.seq",
-		    cfg->state_dir);
+		snprintf(
+		    seq_path, sizeof(seq_path), "%s/fed.seq", cfg->state_dir);
 		ccfg.seq_path = seq_path;
 	}
 	ccfg.timeout_ms = cfg->timeout_ms;
@@ -376,8 +353,8 @@ fm_federation_new(const fm_federation_config *cfg,
 	ccfg.skew_ms = (int64_t)cfg->skew_seconds * 1000;
 	ccfg.reconnect_min_ms = cfg->retry_min_ms;
 	ccfg.reconnect_max_ms = cfg->retry_max_ms;
-	r = fm_fed_client_new(&ccfg, cfg->identity ? cfg->identity : f->id,
-	    &f->client);
+	r = fm_fed_client_new(
+	    &ccfg, cfg->identity ? cfg->identity : f->id, &f->client);
 	if (r < 0)
 		goto out_free;
 	if (threaded) {
@@ -389,12 +366,12 @@ fm_federation_new(const fm_federation_config *cfg,
 	*ret = f;
 	return 0;
 out_free:
-	fm_federation_free(f);
+	fm_model_federation_free(f);
 	return r;
 }
 
-fm_federation *
-fm_federation_free(fm_federation *f)
+fm_model_federation *
+fm_model_federation_free(fm_model_federation *f)
 {
 	if (!f)
 		return NULL;
@@ -418,7 +395,8 @@ fm_federation_free(fm_federation *f)
 }
 
 void
-fm_federation_status_get(fm_federation *f, fm_federation_status *ret)
+fm_model_federation_status_get(
+    fm_model_federation *f, fm_model_federation_status *ret)
 {
 	pthread_mutex_lock(&f->lock);
 	*ret = f->status;

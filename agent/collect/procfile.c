@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 #define PROCFILE_INITIAL_BYTES 4096
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 static const fmi_scan_key keys[] = {
 	{ "MemTotal", FMI_MEM_TOTAL, offsetof(fmi_meminfo, total) },
@@ -117,7 +117,7 @@ set_features(fmi_collect_ctx *ctx, const fmi_meminfo *mi)
 }
 
 static int
-meminfo_open(void *state, const fm_sampler_config *cfg)
+meminfo_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	meminfo_state *s = state;
 

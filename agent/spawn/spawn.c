@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "agent/agent-int.h"
+#include "agent/spawn/spawn.h"
 
 #define SPAWN_POLL_MAX_MS 16
 
@@ -31,12 +31,12 @@ is_blank(char c)
 }
 
 int
-fmi_spawn_split(const char *command, char *buf, char **argv)
+fm_spawn_split(const char *command, char *buf, char **argv)
 {
 	size_t len = strlen(command);
 	int n = 0;
 
-	if (len >= FM_LABELS_COMMAND_BYTES)
+	if (len >= FM_SPAWN_COMMAND_BYTES)
 		return -ENAMETOOLONG;
 	memcpy(buf, command, len + 1);
 	for (char *p = buf; *p;) {
@@ -44,7 +44,7 @@ fmi_spawn_split(const char *command, char *buf, char **argv)
 			*p++ = '\0';
 			continue;
 		}
-		if (n == FM_LABELS_COMMAND_ARGS_MAX)
+		if (n == FM_SPAWN_COMMAND_ARGS_MAX)
 			return -E2BIG;
 		argv[n++] = p;
 		while (*p && !is_blank(*p))
@@ -57,7 +57,7 @@ fmi_spawn_split(const char *command, char *buf, char **argv)
 }
 
 int
-fmi_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg)
+fm_spawn_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	int r;
@@ -82,7 +82,7 @@ ms_until(int64_t deadline_ns)
 }
 
 bool
-fmi_spawn_sleep(int stop_fd, int64_t deadline_ns)
+fm_spawn_sleep(int stop_fd, int64_t deadline_ns)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
@@ -163,7 +163,7 @@ child_wait(pid_t pid, int64_t deadline_ns, int stop_fd)
 		if (now >= deadline_ns)
 			return CHILD_DEADLINE;
 		until = now + step_ms * FM_NSEC_PER_MSEC;
-		if (fmi_spawn_sleep(
+		if (fm_spawn_sleep(
 		        stop_fd, until < deadline_ns ? until : deadline_ns))
 			return CHILD_STOP;
 		if (step_ms < SPAWN_POLL_MAX_MS)
@@ -177,7 +177,7 @@ child_wait(pid_t pid, int64_t deadline_ns, int stop_fd)
 static void
 kill_group(pid_t pid)
 {
-	int64_t grace_ns = (int64_t)FM_LABELS_KILL_GRACE_MS * FM_NSEC_PER_MSEC;
+	int64_t grace_ns = (int64_t)FM_SPAWN_KILL_GRACE_MS * FM_NSEC_PER_MSEC;
 
 	(void)kill(-pid, SIGTERM);
 	(void)child_wait(pid, fm_time_mono_ns() + grace_ns, -1);
@@ -229,18 +229,18 @@ out_destroy_fa:
 }
 
 void
-fmi_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
-    int stop_fd, fmi_spawn_result *ret)
+fm_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
+    int stop_fd, fm_spawn_result *ret)
 {
 	int64_t start = fm_time_mono_ns();
-	fmi_spawn_result res = { .outcome = FMI_SPAWN_EXITED };
+	fm_spawn_result res = { .outcome = FM_SPAWN_EXITED };
 	enum child_wait w;
 	pid_t pid = 0;
 	int r;
 
 	r = spawn_child(argv, envp, &pid);
 	if (r < 0) {
-		res.outcome = FMI_SPAWN_ERROR;
+		res.outcome = FM_SPAWN_ERROR;
 		res.code = r;
 		goto out;
 	}
@@ -250,14 +250,14 @@ fmi_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
 		kill_group(pid);
 	r = reap(pid);
 	if (w == CHILD_STOP) {
-		res.outcome = FMI_SPAWN_STOPPED;
+		res.outcome = FM_SPAWN_STOPPED;
 	} else if (w == CHILD_DEADLINE) {
-		res.outcome = FMI_SPAWN_TIMEOUT;
+		res.outcome = FM_SPAWN_TIMEOUT;
 	} else if (r < 0) {
-		res.outcome = FMI_SPAWN_ERROR;
+		res.outcome = FM_SPAWN_ERROR;
 		res.code = r;
 	} else if (WIFSIGNALED(r)) {
-		res.outcome = FMI_SPAWN_SIGNALED;
+		res.outcome = FM_SPAWN_SIGNALED;
 		res.code = WTERMSIG(r);
 	} else {
 		res.code = WEXITSTATUS(r);
@@ -265,4 +265,15 @@ fmi_spawn_run(char *const argv[], char *const envp[], uint32_t timeout_ms,
 out:
 	res.duration_ms = elapsed_ms(start);
 	*ret = res;
+}
+
+int64_t
+fm_spawn_next_deadline(int64_t start_ns, int64_t period_ns, int64_t now_ns)
+{
+	int64_t k;
+
+	if (now_ns < start_ns)
+		return start_ns + period_ns;
+	k = (now_ns - start_ns) / period_ns + 1;
+	return start_ns + k * period_ns;
 }

@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 typedef struct filenr_state {
 	fmi_procfile file;
@@ -41,7 +41,7 @@ fmi_filenr_parse(const char *buf, size_t len, fmi_filenr *ret)
 /* ---- the collector ---------------------------------------------------- */
 
 static int
-filenr_open(void *state, const fm_sampler_config *cfg)
+filenr_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	filenr_state *s = state;
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* Devices made room for at first; the arrays double on demand up to the
  * type's max. */

@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 typedef struct loadavg_state {
 	fmi_procfile file;
@@ -57,7 +57,7 @@ fmi_loadavg_parse(const char *buf, size_t len, fmi_loadavg *ret)
 /* ---- the collector ---------------------------------------------------- */
 
 static int
-loadavg_open(void *state, const fm_sampler_config *cfg)
+loadavg_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	loadavg_state *s = state;
 

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "agent/collect/collect.h"
 
 #define F(id, n, u, d) [id] = { .name = n, .unit = u, .description = d }
 
@@ -127,13 +127,13 @@ static const fm_feature_info features[FM_FEATURE_COUNT] = {
 };
 
 const fm_feature_info *
-fm_feature_get(unsigned i)
+fm_collect_feature_get(unsigned i)
 {
 	return i < FM_FEATURE_COUNT ? &features[i] : NULL;
 }
 
 int
-fm_feature_lookup(const char *name)
+fm_collect_feature_lookup(const char *name)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		if (strcmp(features[i].name, name) == 0)

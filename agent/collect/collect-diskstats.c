@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* Sectors in /proc/diskstats are always 512 bytes, whatever the device's
  * logical block size. */
@@ -427,7 +427,7 @@ set_features(const fmi_devset *s, fmi_collect_ctx *ctx)
 /* A file without disks (a container) opens fine; the features stay
  * masked. */
 static int
-diskstats_open(void *state, const fm_sampler_config *cfg)
+diskstats_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	return fmi_devset_open(state, &disk_type, cfg->procfs);
 }

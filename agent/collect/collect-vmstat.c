@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/collect/collect-int.h"
 
 /* A rate above this is a broken counter, not a busy host: masked. */
 #define RATE_MAX_PER_SEC 1e12
@@ -167,7 +167,7 @@ set_rates(fmi_collect_ctx *ctx, const fmi_vmstat *prev, const fmi_vmstat *cur)
 }
 
 static int
-vmstat_open(void *state, const fm_sampler_config *cfg)
+vmstat_open(void *state, const fm_collect_sampler_config *cfg)
 {
 	vmstat_state *s = state;
 

@@ -1,0 +1,178 @@
+/*
+ * agent/model: on-device learning (learner.c, score.c, train.c, store.c).
+ * Include agent/model/model.h.
+ */
+#ifndef FM_AGENT_MODEL_LEARNER_H
+#define FM_AGENT_MODEL_LEARNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/collect/collect.h"
+#include "common/common.h"
+#include "agent/model/history.h"
+#include "agent/model/labels.h"
+
+/*
+ * The host's models, fed every sample: the anomaly detector (learn/'s,
+ * over the samples themselves) and one failure predictor per label source
+ * (over the minute ring's rows, predicting an onset within a horizon).
+ * Samples taken outside an alarm are kept, the last train_rows of them;
+ * training runs on a background thread at the lowest CPU priority (SCHED_IDLE,
+ * nice 19) on a copy of them, every retrain_seconds, continuing from the
+ * current models, and never delays sampling: the new models are swapped
+ * in by the next sample after training ends. Every sample is scored with
+ * whatever model is current. Models are written to state_dir after each
+ * training and at exit (crash-safe), and loaded at start, so they survive
+ * restarts.
+ */
+typedef struct fm_model_learner fm_model_learner;
+
+#define FM_MODEL_LEARNER_MIN_ROWS        64u /* learn/'s minimum, in samples */
+#define FM_MODEL_LEARNER_TOP             5u  /* features named for an alarm */
+#define FM_MODEL_LEARNER_DETECTOR_FILE   "detector.fmm"
+#define FM_MODEL_LEARNER_PREDICTOR_FILE  "predictor.fmm"
+#define FM_MODEL_LEARNER_FEDERATION_FILE "federation.state"
+
+typedef struct fm_model_learner_config {
+	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
+	uint32_t interval_ms;                /* sampling period */
+	uint32_t train_rows;      /* samples kept to train on, >= min_rows */
+	uint32_t min_rows;        /* before the first training, >= MIN_ROWS */
+	uint32_t retrain_seconds; /* between trainings */
+	uint32_t alarm_samples;   /* at or above the threshold to raise */
+	uint32_t onset_factor;    /* raw score / threshold raising at once */
+	uint32_t clear_samples;   /* below it to clear */
+	uint32_t horizon_minutes; /* failure within this many minutes */
+	uint64_t seed;            /* training seed */
+} fm_model_learner_config;
+
+/* The learner's view of one label source's predictor. */
+typedef struct fm_model_learner_failure {
+	bool trained;      /* has a model: its own onsets, or the fleet's */
+	float probability; /* of an onset within the horizon, [0, 1] */
+	uint64_t onsets;   /* learned from, over the minute history */
+} fm_model_learner_failure;
+
+/* A consistent snapshot for the status interface. */
+typedef struct fm_model_learner_status {
+	bool ready;      /* a trained detector scores the samples */
+	bool training;   /* a training runs now */
+	float score;     /* relative score of the last sample */
+	float threshold; /* its alarm threshold */
+	bool alarm;
+	uint32_t n_top;                     /* features in top[] */
+	uint32_t top[FM_MODEL_LEARNER_TOP]; /* feature indices, most first */
+	float top_contrib[FM_MODEL_LEARNER_TOP];
+	/* every feature's share of the last score (0 while not ready) */
+	float contrib[FM_FEATURE_COUNT];
+	uint64_t scored;    /* samples scored */
+	uint64_t alarms;    /* alarms raised */
+	uint32_t trainings; /* completed since start */
+	uint32_t train_failures;
+	int last_error;           /* of the last failed training, or 0 */
+	int64_t trained_real_ns;  /* end of the last training, 0 = never */
+	uint32_t trained_rows;    /* samples it used */
+	double train_cpu_seconds; /* CPU time of the last training */
+	uint32_t rows_held;       /* samples kept to train on */
+	fm_model_learner_failure failure[FM_LABEL_COUNT];
+} fm_model_learner_status;
+
+/* The minutes of history the failure predictors learn from: a day, or 48
+ * horizons when that is longer. The minute ring handed to
+ * fm_model_learner_new() must keep at least this many. */
+uint32_t fm_model_learner_minutes(const fm_model_learner_config *cfg);
+
+/*
+ * Creates the models (loading those saved in cfg->state_dir when their
+ * shape matches; a file that does not is logged and set aside) and starts
+ * the training thread. history is the minute ring the learner fills with
+ * every sample (its score and label onsets) and learns from: borrowed, it
+ * must outlive the learner, and nothing else may push into it. On success
+ * *ret owns the learner. Errors: -EINVAL (also a ring shorter than
+ * fm_model_learner_minutes()), -ENOMEM, or the errno of creating the thread.
+ */
+int fm_model_learner_new(const fm_model_learner_config *cfg,
+    fm_model_history *history, fm_model_learner **ret) FM_WUR;
+
+/* Stops the training thread (waiting for a training in progress), saves
+ * the models, frees everything. NULL-safe; returns NULL. */
+fm_model_learner *fm_model_learner_free(fm_model_learner *l);
+
+/*
+ * Scores sample s, learns from it, and takes the label onsets of this
+ * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
+ * starts the next training when due. Never blocks on training and does
+ * not allocate, except when a training is handed over (every
+ * retrain_seconds). The sampling thread only.
+ */
+void fm_model_learner_on_sample(
+    fm_model_learner *l, const fm_sample *s, uint32_t label_onsets);
+
+/* Fills *ret with a snapshot; any thread. */
+void fm_model_learner_status_get(
+    fm_model_learner *l, fm_model_learner_status *ret);
+
+/*
+ * Federation (agent/federation.c talks to the learner only through these;
+ * any thread). The shared part of the models is the detector's
+ * autoencoder and each feature's first and second moments over the
+ * host's training rows (aggregates, never samples); normalisation
+ * (shrunk toward the fleet's moments), residual scales, baseline and
+ * threshold stay the host's own, the host keeps its own autoencoder
+ * beside the fleet's, and every fleet model is personalised by a local
+ * training before it scores anything (learn.h, the detector).
+ */
+
+/* A fleet model version, as the aggregator published it. */
+typedef struct fm_model_learner_global {
+	uint64_t version; /* > 0 */
+	uint32_t layout_id;
+	uint32_t n_params;
+	const float *params;  /* n_params floats (borrowed for the call) */
+	float prox_mu;        /* FedProx mu for the personalising training */
+	uint32_t local_steps; /* its Adam steps; 0: the learner's default */
+} fm_model_learner_global;
+
+/* What a training made for the fleet: the detector's shared parameters. */
+typedef struct fm_model_learner_update {
+	uint64_t base_version; /* fleet version its lineage started from, 0:
+	                        * purely local */
+	uint32_t layout_id;
+	uint32_t n_params;
+	uint64_t samples;     /* training rows behind it */
+	float loss;           /* autoencoder loss at the end of training */
+	int64_t made_real_ns; /* when the training ended */
+} fm_model_learner_update;
+
+/* The layout id and length of the shared parameters (fixed by the
+ * configuration; known before any training). */
+void fm_model_learner_fed_layout(
+    const fm_model_learner *l, uint32_t *ret_layout_id, uint32_t *ret_n_params);
+
+/* The fleet version the current models descend from (0: none), persisted
+ * in state_dir across restarts. */
+uint64_t fm_model_learner_fed_version(fm_model_learner *l);
+
+/*
+ * Hands a fleet model to the learner (copied): the next training starts
+ * as soon as enough samples are kept, without waiting for
+ * retrain_seconds; it imports g into the current detector, trains it on
+ * the host's samples with g's settings (personalisation), and the result
+ * scores from then on. A later offer replaces one not yet trained on.
+ * Returns 0; -ESTALE (another layout); -EINVAL (count or version 0);
+ * -EDOM (a non-finite parameter); -ENOMEM.
+ */
+int fm_model_learner_fed_offer(
+    fm_model_learner *l, const fm_model_learner_global *g) FM_WUR;
+
+/*
+ * Copies the shared parameters of the last training's models into
+ * dst[cap] and describes them in *ret. Returns 0; -ENODATA when nothing
+ * was trained since start; -ENOBUFS when cap is too small.
+ */
+int fm_model_learner_fed_update(fm_model_learner *l, float *dst, size_t cap,
+    fm_model_learner_update *ret) FM_WUR;
+
+#endif

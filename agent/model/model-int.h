@@ -1,0 +1,156 @@
+/*
+ * agent/model internals: the learner's state and its training jobs,
+ * shared by the learner's three files: score.c (creation, scoring every
+ * sample, the federation hand-over: the sampling thread's side), train.c
+ * (the training thread and the hand-over of its results) and store.c (the
+ * model files in state_dir). Included only by agent/model/; no other
+ * folder includes it.
+ */
+#ifndef FM_AGENT_MODEL_INT_H
+#define FM_AGENT_MODEL_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/model/model.h"
+#include "learn/learn.h"
+
+/* A training: what the sampling thread hands over, and what comes back. */
+typedef struct fmi_model_job {
+	float *rows; /* n x d samples, oldest first */
+	size_t n;
+	float *mrows;     /* nm x d per-minute means */
+	uint8_t *mevents; /* nm label onset masks */
+	float *mscore;    /* nm mean anomaly scores */
+	size_t nm;
+	uint8_t *det_file; /* the current detector, to continue from */
+	size_t det_len;
+	uint8_t *pred_file; /* the current predictors */
+	size_t pred_len;
+	/* a fleet model to start from, or version 0 */
+	fm_model_learner_global global;
+	float *global_params;
+	uint64_t version; /* fleet lineage of the result */
+	/* results */
+	fm_learn_detector *det;
+	fm_learn_predictor *pred[FM_LABEL_COUNT];
+	uint64_t onsets[FM_LABEL_COUNT];
+	float *update; /* the result's shared parameters */
+	float loss;
+	int r;
+	double cpu_seconds;
+	int64_t real_ns;
+} fmi_model_job;
+
+struct fm_model_learner {
+	fm_model_learner_config cfg;
+	fm_learn_detector_config dcfg;
+	fm_learn_predictor_config pcfg;
+	fm_learn_detector *det;
+	fm_learn_predictor *pred[FM_LABEL_COUNT];
+	uint64_t onsets[FM_LABEL_COUNT];
+	/* samples outside alarms, a ring of train_rows */
+	float *rows;
+	uint32_t rows_head, rows_held;
+	/* the minute ring (borrowed): the predictors learn from its newest
+	 * minutes_cap minutes */
+	fm_model_history *history;
+	uint32_t minutes_cap;
+	/* predictor inference scratch: PREDICT_WINDOW x d, then inputs */
+	float *pz;
+	float *px;
+	/* scheduling */
+	int64_t last_train_mono_ns;
+	bool trained_once;
+	/* the training thread */
+	pthread_t thread;
+	bool thread_started;
+	bool sync_ready; /* the mutexes and condition below exist */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	fmi_model_job *queued; /* handed to the trainer */
+	fmi_model_job *done;   /* from the trainer */
+	bool busy;
+	/* federation (under lock; layout fixed at creation) */
+	uint32_t fed_layout;
+	uint32_t fed_n;
+	uint64_t fed_version; /* lineage of the current models */
+	float *offer;         /* a fleet model not yet trained on */
+	fm_model_learner_global offer_meta;
+	bool offered;
+	float *snap; /* the last training's shared parameters */
+	fm_model_learner_update snap_meta;
+	bool snapped;
+	/* the status snapshot */
+	pthread_mutex_t status_lock;
+	fm_model_learner_status status;
+};
+
+/* ---- score.c ----------------------------------------------------------- */
+
+/* The closed minutes the predictors learn from: the ring's newest, at
+ * most minutes_cap. The sampling thread only. */
+uint32_t fmi_model_learner_minutes_held(const fm_model_learner *l);
+
+/* ---- train.c: the training thread and its results ------------------------ */
+
+/* Frees a job and whatever it holds. NULL-safe. */
+void fmi_model_job_free(fmi_model_job *j);
+
+/* The training thread: trains each job handed over in l->queued and
+ * hands it back in l->done, until l->stop. */
+void *fmi_model_trainer_main(void *userdata);
+
+/* Swaps in the models a finished training made (j keeps what it did not
+ * give away; the caller frees it), or logs why it failed. The sampling
+ * thread, or fm_model_learner_free() once the trainer stopped. */
+void fmi_model_learner_adopt(fm_model_learner *l, fmi_model_job *j);
+
+/* Hands over a training when one is due and none runs. The sampling
+ * thread only. */
+void fmi_model_learner_maybe_train(fm_model_learner *l, int64_t now_ns);
+
+/* ---- store.c: the model files in state_dir ------------------------------- */
+
+/* Serialises the predictors pred[FM_LABEL_COUNT] (d features) into one
+ * model file in a new buffer *ret_buf (the caller frees it). Errors: those
+ * of learn/'s model writer. */
+int fmi_model_predictors_save(uint32_t d, fm_learn_predictor *const *pred,
+    uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/* Loads the predictors from a model file (buf NULL: none), or makes new
+ * ones for those it does not hold, into ret[FM_LABEL_COUNT]. On failure
+ * nothing is returned. */
+int fmi_model_predictors_load(const fm_learn_predictor_config *pcfg,
+    const uint8_t *buf, size_t len, fm_learn_predictor **ret) FM_WUR;
+
+/* Writes the model file name into the state directory, crash-safe; does
+ * nothing without one. Logs a failure. */
+void fmi_model_file_write(const fm_model_learner *l, const char *name,
+    const uint8_t *buf, size_t len);
+
+/* Reads the model file name from the state directory: 0 with the bytes in
+ * a new *ret_buf, or -ENOENT when there is none (or no state directory);
+ * other errors are logged and returned. */
+int fmi_model_file_read(const fm_model_learner *l, const char *name,
+    uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/* Moves a model file that cannot be used out of the way (NAME.rejected,
+ * kept for a post-mortem), so it is not tried again; logs why. */
+void fmi_model_file_reject(
+    const fm_model_learner *l, const char *name, int why);
+
+/* Writes the fleet lineage (FM_MODEL_LEARNER_FEDERATION_FILE). */
+void fmi_model_fed_state_write(const fm_model_learner *l, uint64_t version);
+
+/* The lineage saved by the last run; 0 when none or unreadable (logged:
+ * the next fleet model is then fetched again, nothing is lost). */
+uint64_t fmi_model_fed_state_read(const fm_model_learner *l);
+
+/* Saves the current models (at exit: the detector with its live state). */
+void fmi_model_learner_save_all(fm_model_learner *l);
+
+#endif
