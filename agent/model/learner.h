@@ -1,5 +1,5 @@
 /*
- * agent/model: on-device learning (learner.c, score.c, train.c, store.c).
+ * agent/model: on-device learning (score.c, train.c, store.c).
  * Include agent/model/model.h.
  */
 #ifndef FM_AGENT_MODEL_LEARNER_H

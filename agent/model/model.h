@@ -4,7 +4,7 @@
  *   history.h     the minute ring: the one per-minute history (history.c)
  *   labels.h      the host labels its own failures (labels.c)
  *   learner.h     the detector and the failure predictors, fed every
- *                 sample: scoring (learner.c), training (train.c), model
+ *                 sample: scoring (score.c), training (train.c), model
  *                 files (store.c)
  *   federation.h  the agent's side of federated learning (federation.c)
  *
