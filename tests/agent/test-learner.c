@@ -1,8 +1,9 @@
 /*
  * Tests for the learner (agent/model/score.c, train.c, store.c):
- * training in the background without holding up samples, every sample scored, alarms with named features, models
- * persisted and loaded across restarts, a corrupt file set aside, label
- * onsets reaching the failure predictors. Synthetic samples, fixed seed.
+ * training in the background without holding up samples, every sample
+ * scored, alarms with named features, models persisted and loaded across
+ * restarts, a corrupt file set aside, label onsets reaching the failure
+ * predictors. Synthetic samples, fixed seed.
  */
 #include <errno.h>
 #include <math.h>
