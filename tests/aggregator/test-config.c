@@ -143,9 +143,8 @@ test_config_bad_values(void **state)
 		const char *text, *err;
 	} cases[] = {
 		{ "[round]\nquorum = -1\n",
-		    ":2: invalid value '-1' (expected a number of updates, 0 "
-		    "(every enrolled agent) to 100000) for key 'quorum' in "
-		    "section [round]" },
+		    ":2: invalid value '-1' (expected an integer in [0, "
+		    "100000]) for key 'quorum' in section [round]" },
 		{ "[round]\nmin_updates = 0\n", "for key 'min_updates'" },
 		{ "[round]\ndeadline_ms = 99\n", "for key 'deadline_ms'" },
 		{ "[round]\nlayout_id = 4294967296\n", "for key 'layout_id'" },
@@ -180,7 +179,21 @@ test_config_bad_values(void **state)
 		    "for key 'max_message_bytes'" },
 		{ "[aggregator]\nlog_level = loud\n", "for key 'log_level'" },
 		{ "[aggregator]\nlistn = tcp://a:1\n", "unknown key 'listn'" },
-		{ "[agent]\ninterval_ms = 1000\n", "unknown section for key" },
+		{ "[agent]\ninterval_ms = 1000\n",
+		    ":1: unknown section [agent]" },
+		{ "[round]\nquorum = 1\nquorum = 2\n",
+		    ":3: key 'quorum' in section [round] is already set on "
+		    "line 2" },
+		{ "[round]\nquorum = 1\n[aggregate\nrule = fedavg\n",
+		    ":3: malformed section header" },
+		{ "[aggregate]\nadam_beta1 = 1\n",
+		    ":2: invalid value '1' (expected a number in [0, 1)) for "
+		    "key 'adam_beta1' in section [aggregate]" },
+		{ "[aggregator]\nmax_message_bytes = 4095\n",
+		    ":2: invalid value '4095' (expected an integer in [4096, "
+		    "16782336]) for key 'max_message_bytes'" },
+		{ "[aggregate]\nnorm_action = drop\n",
+		    "(expected clip or refuse)" },
 	};
 	char err[FM_INI_ERROR_BYTES];
 
