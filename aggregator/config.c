@@ -45,7 +45,7 @@ check_metrics_listen(const char *s, char *why)
 static int
 parse_urls(const fm_conf_key *k, const char *value, void *base, char *why)
 {
-	char urls[FM_AGG_LISTEN_MAX][FM_NET_URL_BYTES];
+	char urls[FM_AGG_LISTEN_MAX][FM_NET_URL_BYTES] = { { 0 } };
 	fm_agg_config *c = base;
 	uint32_t n = 0;
 	const char *p = value;
@@ -70,7 +70,9 @@ parse_urls(const fm_conf_key *k, const char *value, void *base, char *why)
 	}
 	if (n == 0)
 		return -EINVAL;
-	memcpy(c->listen, urls, sizeof(urls[0]) * n);
+	/* whole rows, zeroed past each URL and past the last: the same
+	 * value is the same bytes */
+	memcpy(c->listen, urls, sizeof(urls));
 	c->n_listen = n;
 	return 0;
 }

@@ -179,13 +179,15 @@ float_in_range(const fm_conf_key *k, double d)
 	return !((k->flags & FM_CONF_MAX_OPEN) && d == k->range.f.max);
 }
 
-/* Copies a string value of a STRING or PATH key into its field. */
+/* Copies a string value of a STRING or PATH key into its field, zeroed
+ * past it: the same value is the same bytes. */
 static int
 set_string(const fm_conf_key *k, char *field, const char *value, char *why)
 {
 	if (strlen(value) >= k->size)
 		return too_long(k, why);
-	memcpy(field, value, strlen(value) + 1);
+	memset(field, 0, k->size);
+	memcpy(field, value, strlen(value));
 	return 0;
 }
 
