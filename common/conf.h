@@ -117,7 +117,9 @@ bool fm_conf_given_has(const fm_conf_given *g, const fm_conf_key *k);
 typedef struct fm_conf_section {
 	const char *name;
 	/* A named section ([NAME INSTANCE]) has open(); the rest are
-	 * optional. */
+	 * optional. A callback's why[FM_CONF_WHY_BYTES] is completed as
+	 * "PATH:LINE: WHY 'KEY' in section [NAME INSTANCE]" (check_name's:
+	 * "PATH:LINE: WHY in section header [NAME INSTANCE]"). */
 	/* At the header: whether instance is a valid name (0 or -EINVAL
 	 * with why). */
 	int (*check_name)(const char *instance, char *why);
