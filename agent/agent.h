@@ -116,15 +116,36 @@ typedef struct fm_agent_config {
  * configs/agent.conf). */
 void fm_agent_config_init(fm_agent_config *c);
 
+/* Every key of agent.conf: section, type, bounds, default, whether a
+ * reload applies it, description (agent/config.c; common/conf.h). */
+extern const fm_conf_schema fm_agent_config_schema;
+
 /*
- * Reads the INI file at path over *c: keys present override, keys absent
- * keep their current value. Unknown sections and keys are errors (a typo
- * must not be silently ignored). On failure *c may be partly updated and
- * err[FM_INI_ERROR_BYTES] names the file, line and key. Returns 0,
- * -EINVAL (bad content) or the errno of opening the file.
+ * Reads the INI file at path over *c, then its drop-ins (the *.conf files
+ * in path.d/, in lexical order): keys present override, keys absent keep
+ * their current value. Unknown sections and keys, a key given twice in
+ * one section of one file and a malformed section header are errors (a
+ * typo must not be silently ignored). On failure *c may be partly updated
+ * and err[FM_INI_ERROR_BYTES] names the file, line and key. Returns 0,
+ * -EINVAL (bad content) or the errno of opening a file (fm_conf_load()).
  */
 int fm_agent_config_load(
     fm_agent_config *c, const char *path, char *err) FM_WUR;
+
+/* Writes *c as an agent.conf that loads back to the same configuration
+ * (--dump-config). Returns 0, or -EINVAL / -EIO with
+ * err[FM_INI_ERROR_BYTES] saying why (fm_conf_dump()). */
+int fm_agent_config_dump(const fm_agent_config *c, FILE *f, char *err) FM_WUR;
+
+/*
+ * SIGHUP: copies into *running what a reload applies (the keys the table
+ * marks FM_CONF_RELOAD: [agent] log_level, [actions], every [action NAME]
+ * rule) from *next, and lists in restart[size] the other keys whose value
+ * differs ("[agent] interval_ms, [learn] alarm_samples"): those take
+ * effect at the next restart. Returns how many differ.
+ */
+unsigned fm_agent_config_apply_reload(fm_agent_config *running,
+    const fm_agent_config *next, char *restart, size_t size);
 
 /* Checks the relations between keys (e.g. fs_stale_ms >= fs_refresh_ms).
  * Returns 0 or -EINVAL with err[FM_INI_ERROR_BYTES] naming the keys. */

@@ -1,4 +1,5 @@
-/* agent.conf: defaults, the INI keys, and their validation. */
+/* agent.conf: every key declared once (common/conf.h), and the checks
+ * between keys. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 
 #include "agent/agent-int.h"
 #include "crypto/crypto.h"
+#include "learn/learn.h"
 #include "net/net.h"
 #include "fm-config.h"
 
@@ -13,531 +15,489 @@ _Static_assert(sizeof(FM_STATEDIR) <= FM_AGENT_PATH_BYTES &&
         sizeof(FM_RUNTIMEDIR) <= FM_AGENT_PATH_BYTES,
     "default paths too long");
 
-void
-fm_agent_config_init(fm_agent_config *c)
-{
-	*c = (fm_agent_config) {
-		.interval_ms = 1000,
-		.log_level = LOG_INFO,
-		.fs_network = false,
-		.fs_refresh_ms = 10000,
-		.fs_stale_ms = 30000,
-		.slow_every = 5,
-		.history_minutes = 1440,
-		.labels_fs_full_percent = 95,
-		.labels_fs_full_hysteresis_percent = 2,
-		.labels_health_interval_ms = 30000,
-		.labels_health_timeout_ms = 5000,
-		.learn_enabled = true,
-		.learn_train_seconds = 3600,
-		.learn_min_train_seconds = 600,
-		.learn_retrain_seconds = 900,
-		.learn_alarm_samples = 3,
-		.learn_onset_factor = 5,
-		.learn_clear_samples = 10,
-		.learn_horizon_minutes = 30,
-		.fed_timeout_ms = 10000,
-		.fed_retry_min_ms = 1000,
-		.fed_retry_max_ms = 300000,
-		.fed_max_message_bytes = 8u << 20,
-		.fed_skew_seconds = 300,
-	};
-	/* Build-time constants, checked to fit below. */
-	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FM_STATEDIR);
-	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", FM_RUNTIMEDIR);
-	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
-	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
-	    FM_METRICS_DEFAULT_LISTEN);
-	snprintf(c->actions_systemctl, sizeof(c->actions_systemctl), "%s",
-	    "/usr/bin/systemctl");
-}
-
 /* POSIX portable names plus what useradd allows: [A-Za-z0-9._-], not
  * starting with '-'. Empty is valid (the agent's own group). */
-static bool
-group_name_is_valid(const char *s)
+static int
+check_group(const char *s, char *why)
 {
 	size_t n = strlen(s);
 
+	(void)why;
 	if (n >= 64 || s[0] == '-')
-		return false;
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
 		    s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+			return -EINVAL;
+	return 0;
 }
 
-enum key_kind {
-	KEY_U32,
-	KEY_PATH,
-	KEY_BOOL,
-	KEY_LOGLEVEL,
-	KEY_COMMAND,
-	KEY_URL,
-	KEY_PUBKEY,
-	KEY_OPTPATH, /* an absolute path, or empty */
-	KEY_GROUP,   /* a group name, or empty */
-	KEY_LISTEN,  /* ADDRESS:PORT, or empty */
-	/* [action NAME] only */
-	KEY_WHEN,        /* anomaly or failure:SOURCE */
-	KEY_PROBABILITY, /* (0, 1] */
-	KEY_KIND,        /* log, hook or restart */
-	KEY_PRIORITY,    /* emerg ... debug */
-	KEY_UNIT,        /* a systemd unit name */
+static int
+check_listen(const char *s, char *why)
+{
+	(void)why;
+	return !s[0] || fm_net_http_listen_is_valid(s) ? 0 : -EINVAL;
+}
+
+static int
+check_url(const char *s, char *why)
+{
+	(void)why;
+	return !s[0] || strncmp(s, "tcp://", 6) == 0 ||
+	        strncmp(s, "ipc:///", 7) == 0
+	    ? 0
+	    : -EINVAL;
+}
+
+static int
+check_pubkey(const char *s, char *why)
+{
+	uint8_t pk[FM_MODEL_FEDERATION_KEY_BYTES];
+
+	(void)why;
+	return !s[0] || fm_crypto_key_parse(s, pk) == 0 ? 0 : -EINVAL;
+}
+
+static int
+check_command(const char *s, char *why)
+{
+	int r = fm_model_labels_command_check(s);
+
+	if (r == -E2BIG)
+		snprintf(why, FM_CONF_WHY_BYTES,
+		    "more than %d words (a program and its arguments) for key",
+		    FM_SPAWN_COMMAND_ARGS_MAX);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int
+check_unit(const char *s, char *why)
+{
+	(void)why;
+	return fmi_action_unit_is_valid(s) ? 0 : -EINVAL;
+}
+
+/* when = anomaly | failure:SOURCE: sets when and failure_source. */
+static int
+parse_when(const fm_conf_key *k, const char *value, void *base, char *why)
+{
+	fm_action_rule *rule = base;
+	int r;
+
+	(void)k;
+	(void)why;
+	if (strcmp(value, "anomaly") == 0) {
+		rule->when = FM_ACTION_WHEN_ANOMALY;
+		rule->failure_source = 0;
+		return 0;
+	}
+	if (strncmp(value, "failure:", 8) != 0)
+		return -EINVAL;
+	r = fm_model_label_source_lookup(value + 8);
+	if (r < 0)
+		return -EINVAL;
+	rule->when = FM_ACTION_WHEN_FAILURE;
+	rule->failure_source = (uint32_t)r;
+	return 0;
+}
+
+static int
+format_when(const fm_conf_key *k, const void *base, char *buf, size_t size)
+{
+	const fm_action_rule *rule = base;
+	const char *source = fm_model_label_source_name(rule->failure_source);
+	int n;
+
+	(void)k;
+	if (rule->when == FM_ACTION_WHEN_ANOMALY)
+		n = snprintf(buf, size, "anomaly");
+	else if (rule->when == FM_ACTION_WHEN_FAILURE && source)
+		n = snprintf(buf, size, "failure:%s", source);
+	else
+		return -EINVAL;
+	return n >= 0 && (size_t)n < size ? 0 : -ENOBUFS;
+}
+
+/* The kinds, by the names fm_action_kind_name() gives them (a test
+ * checks that they agree). */
+static const fm_conf_name kind_names[] = {
+	{ "log", FM_ACTION_LOG },
+	{ "hook", FM_ACTION_HOOK },
+	{ "restart", FM_ACTION_RESTART },
+	{ NULL, 0 },
 };
 
-struct key {
-	const char *section; /* "action" for every [action NAME] */
-	const char *name;
-	enum key_kind kind;
-	size_t offset;      /* in fm_agent_config, or fm_action_rule */
-	uint64_t min, max;  /* KEY_U32 */
-	const char *expect; /* what a valid value looks like */
+/*
+ * The detector raises its alarm after alarm_on rows in a row at or above
+ * its threshold: fm_learn_detector_config_is_valid() takes 1 to
+ * FM_LEARN_POT_MAX_DURATION; the agent takes 1 to an hour of samples.
+ */
+#define ALARM_SAMPLES_MIN 1
+#define ALARM_SAMPLES_MAX 3600
+_Static_assert(ALARM_SAMPLES_MAX <= FM_LEARN_POT_MAX_DURATION,
+    "alarm_samples must stay within what the detector takes");
+
+#define FIELD(type, f)                                                         \
+	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
+#define CFG(f)       FIELD(fm_agent_config, f)
+#define RULE(f)      FIELD(fm_action_rule, f)
+#define UINT(lo, hi) .type = FM_CONF_UINT, .range.u = { lo, hi }
+#define KIND_BIT(k)  (1u << (k))
+#define SPAWNS       (KIND_BIT(FM_ACTION_HOOK) | KIND_BIT(FM_ACTION_RESTART))
+
+/* Every key of agent.conf, once: configs/agent.conf documents them. */
+static const fm_conf_key keys[] = {
+	{ "agent", "interval_ms", UINT(100, 60000), CFG(interval_ms),
+	    .def = "1000", .description = "sampling period, milliseconds" },
+	{ "agent", "state_dir", .type = FM_CONF_PATH, CFG(state_dir),
+	    .def = FM_STATEDIR,
+	    .description = "where models and federation state are kept" },
+	{ "agent", "runtime_dir", .type = FM_CONF_PATH, CFG(runtime_dir),
+	    .def = FM_RUNTIMEDIR,
+	    .description = "where the control socket lives" },
+	{ "agent", "log_level", .type = FM_CONF_LOG_LEVEL,
+	    .range.i = { LOG_ERR, LOG_DEBUG }, CFG(log_level), .def = "info",
+	    .flags = FM_CONF_RELOAD,
+	    .description = "most verbose priority logged" },
+	{ "agent", "control_group", .type = FM_CONF_STRING, CFG(control_group),
+	    .check = check_group, .expect = "a group name, or empty", .def = "",
+	    .description = "group owning the control socket; empty: the "
+	                   "agent's own" },
+	{ "agent", "metrics_listen", .type = FM_CONF_STRING,
+	    CFG(metrics_listen), .check = check_listen,
+	    .expect = "ADDRESS:PORT, or empty",
+	    .def = FM_METRICS_DEFAULT_LISTEN,
+	    .description = "where /metrics is served; empty: off" },
+	{ "collect", "procfs", .type = FM_CONF_PATH, CFG(procfs),
+	    .def = "/proc", .description = "procfs root" },
+	{ "collect", "fs_network", .type = FM_CONF_BOOL, CFG(fs_network),
+	    .def = "no",
+	    .description = "whether network filesystems are counted" },
+	{ "collect", "fs_refresh_ms", UINT(100, 3600000), CFG(fs_refresh_ms),
+	    .def = "10000",
+	    .description = "how often the mount table is re-read, "
+	                   "milliseconds" },
+	{ "collect", "fs_stale_ms", UINT(100, 86400000), CFG(fs_stale_ms),
+	    .def = "30000",
+	    .description = "a filesystem slower than this is masked, "
+	                   "milliseconds" },
+	{ "collect", "slow_every", UINT(1, 60), CFG(slow_every), .def = "5",
+	    .description = "the slow sources are read every N samples" },
+	{ "history", "raw_seconds", UINT(0, 86400), CFG(history_raw_seconds),
+	    .def = "0",
+	    .description = "deprecated and ignored (no raw samples are kept)" },
+	{ "history", "minutes", UINT(1, 43200), CFG(history_minutes),
+	    .def = "1440", .description = "per-minute aggregates kept" },
+	{ "labels", "fs_full_percent", UINT(0, 100),
+	    CFG(labels_fs_full_percent), .def = "95",
+	    .description = "a filesystem this full is a failure; 0: off" },
+	{ "labels", "fs_full_hysteresis_percent", UINT(0, 50),
+	    CFG(labels_fs_full_hysteresis_percent), .def = "2",
+	    .description = "percentage points below it that clear it" },
+	{ "labels", "health_command", .type = FM_CONF_STRING,
+	    CFG(labels_health_command), .check = check_command,
+	    .expect = "an absolute program path", .def = "",
+	    .description = "a health check whose failure is a failure; "
+	                   "empty: off" },
+	{ "labels", "health_interval_ms", UINT(100, 86400000),
+	    CFG(labels_health_interval_ms), .def = "30000",
+	    .description = "how often the health check runs, milliseconds" },
+	{ "labels", "health_timeout_ms", UINT(10, 3600000),
+	    CFG(labels_health_timeout_ms), .def = "5000",
+	    .description = "a health check running longer fails, "
+	                   "milliseconds" },
+	{ "learn", "enabled", .type = FM_CONF_BOOL, CFG(learn_enabled),
+	    .def = "yes",
+	    .description = "whether the agent learns and scores" },
+	{ "learn", "train_seconds", UINT(10, 86400), CFG(learn_train_seconds),
+	    .def = "3600", .description = "samples kept to train on, seconds" },
+	{ "learn", "min_train_seconds", UINT(10, 86400),
+	    CFG(learn_min_train_seconds), .def = "600",
+	    .description = "samples needed before the first training, "
+	                   "seconds" },
+	{ "learn", "retrain_seconds", UINT(10, 604800),
+	    CFG(learn_retrain_seconds), .def = "900",
+	    .description = "time between two trainings, seconds" },
+	{ "learn", "alarm_samples", UINT(ALARM_SAMPLES_MIN, ALARM_SAMPLES_MAX),
+	    CFG(learn_alarm_samples), .def = "3",
+	    .description = "samples in a row above the threshold that raise "
+	                   "the alarm" },
+	{ "learn", "clear_samples", UINT(1, 3600), CFG(learn_clear_samples),
+	    .def = "10",
+	    .description = "samples in a row below it that clear the alarm" },
+	{ "learn", "onset_factor", UINT(0, 1000), CFG(learn_onset_factor),
+	    .def = "5",
+	    .description = "a score this many times the threshold raises "
+	                   "the alarm at once; 0: off" },
+	{ "learn", "horizon_minutes", UINT(1, 10080),
+	    CFG(learn_horizon_minutes), .def = "30",
+	    .description = "how far ahead failures are predicted, minutes" },
+	{ "federation", "aggregator", .type = FM_CONF_STRING,
+	    CFG(fed_aggregator), .check = check_url,
+	    .expect = "tcp://HOST:PORT or ipc:///PATH, or empty", .def = "",
+	    .description = "the aggregator's URL; empty: standalone" },
+	{ "federation", "aggregator_key", .type = FM_CONF_STRING,
+	    CFG(fed_aggregator_key), .check = check_pubkey,
+	    .expect = "a base64 public key of 32 bytes", .def = "",
+	    .description = "the aggregator's pinned public key" },
+	{ "federation", "key_file", .type = FM_CONF_PATH, CFG(fed_key_file),
+	    .flags = FM_CONF_EMPTY_OK, .def = "",
+	    .description = "this agent's secret key; empty: "
+	                   "state_dir/agent.key" },
+	{ "federation", "timeout_ms", UINT(100, 600000), CFG(fed_timeout_ms),
+	    .def = "10000",
+	    .description = "a request's timeout, milliseconds" },
+	{ "federation", "retry_min_ms", UINT(100, 3600000),
+	    CFG(fed_retry_min_ms), .def = "1000",
+	    .description = "the first retry's delay, milliseconds" },
+	{ "federation", "retry_max_ms", UINT(100, 86400000),
+	    CFG(fed_retry_max_ms), .def = "300000",
+	    .description = "the longest retry delay, milliseconds" },
+	{ "federation", "max_message_bytes", UINT(65536, 268435456),
+	    CFG(fed_max_message_bytes), .def = "8388608",
+	    .description = "the largest reply taken, bytes" },
+	{ "federation", "skew_seconds", UINT(1, 86400), CFG(fed_skew_seconds),
+	    .def = "300",
+	    .description = "clock difference tolerated with the aggregator, "
+	                   "seconds" },
+	{ "actions", "dry_run", .type = FM_CONF_BOOL, CFG(actions_dry_run),
+	    .def = "no", .flags = FM_CONF_RELOAD,
+	    .description = "every rule logs what it would run and runs "
+	                   "nothing" },
+	{ "actions", "systemctl", .type = FM_CONF_PATH, CFG(actions_systemctl),
+	    .def = "/usr/bin/systemctl", .flags = FM_CONF_RELOAD,
+	    .description = "the systemctl program" },
+	/* [action NAME]: tag is the kinds that take the key (KIND_BIT);
+	 * 0 = all */
+	{ "action", "when", .type = FM_CONF_CUSTOM, RULE(when),
+	    .parse = parse_when, .format = format_when,
+	    .expect = "anomaly or failure:SOURCE, SOURCE one of oom, "
+	              "fs_full, health, manual",
+	    .flags = FM_CONF_RELOAD,
+	    .description = "what makes the rule fire (required)" },
+	{ "action", "probability", .type = FM_CONF_FLOAT, .range.f = { 0, 1 },
+	    RULE(probability), .flags = FM_CONF_RELOAD | FM_CONF_MIN_OPEN,
+	    .description = "when = failure:SOURCE: the predicted "
+	                   "probability that fires it" },
+	{ "action", "hold_seconds", UINT(0, 86400), RULE(hold_seconds),
+	    .def = "0", .flags = FM_CONF_RELOAD,
+	    .description = "how long the condition holds first" },
+	{ "action", "cooldown_seconds", UINT(0, 86400), RULE(cooldown_seconds),
+	    .def = "300", .flags = FM_CONF_RELOAD,
+	    .description = "time between two runs" },
+	{ "action", "max_per_hour", UINT(1, 3600), RULE(max_per_hour),
+	    .def = "6", .flags = FM_CONF_RELOAD,
+	    .description = "runs in any hour, at most" },
+	{ "action", "kind", .type = FM_CONF_ENUM, .names = kind_names,
+	    RULE(kind), .flags = FM_CONF_RELOAD,
+	    .description = "what the rule does (required)" },
+	{ "action", "dry_run", .type = FM_CONF_BOOL, RULE(dry_run), .def = "no",
+	    .flags = FM_CONF_RELOAD,
+	    .description = "log what would run, run nothing" },
+	{ "action", "priority", .type = FM_CONF_LOG_LEVEL,
+	    .range.i = { LOG_EMERG, LOG_DEBUG }, RULE(priority),
+	    .def = "warning", .flags = FM_CONF_RELOAD,
+	    .tag = KIND_BIT(FM_ACTION_LOG),
+	    .description = "kind = log: the line's priority" },
+	{ "action", "command", .type = FM_CONF_STRING, RULE(command),
+	    .check = check_command, .expect = "an absolute program path",
+	    .def = "", .flags = FM_CONF_RELOAD, .tag = KIND_BIT(FM_ACTION_HOOK),
+	    .description = "kind = hook: the program and its arguments" },
+	{ "action", "unit", .type = FM_CONF_STRING, RULE(unit),
+	    .check = check_unit, .expect = "a unit name such as NAME.service",
+	    .flags = FM_CONF_RELOAD, .tag = KIND_BIT(FM_ACTION_RESTART),
+	    .description = "kind = restart: the unit restarted" },
+	{ "action", "timeout_ms", UINT(10, 3600000), RULE(timeout_ms),
+	    .def = "30000", .flags = FM_CONF_RELOAD, .tag = SPAWNS,
+	    .description = "kind = hook, restart: killed after this long, "
+	                   "milliseconds" },
 };
 
-/* A key of the [action NAME] sections, offset in fm_action_rule. */
-struct rule_key {
-	struct key key;
-	unsigned kinds; /* the kinds taking it (KIND_BIT); 0 = all */
-};
-
-#define OFF(field) offsetof(fm_agent_config, field)
-
-static const struct key keys[] = {
-	{ "agent", "interval_ms", KEY_U32, OFF(interval_ms), 100, 60000,
-	    "milliseconds, 100 to 60000" },
-	{ "agent", "state_dir", KEY_PATH, OFF(state_dir), 0, 0,
-	    "an absolute path" },
-	{ "agent", "runtime_dir", KEY_PATH, OFF(runtime_dir), 0, 0,
-	    "an absolute path" },
-	{ "agent", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0,
-	    "err, warning, notice, info or debug" },
-	{ "agent", "control_group", KEY_GROUP, OFF(control_group), 0, 0,
-	    "a group name, or empty" },
-	{ "agent", "metrics_listen", KEY_LISTEN, OFF(metrics_listen), 0, 0,
-	    "ADDRESS:PORT, or empty" },
-	{ "collect", "procfs", KEY_PATH, OFF(procfs), 0, 0,
-	    "an absolute path" },
-	{ "collect", "fs_network", KEY_BOOL, OFF(fs_network), 0, 0,
-	    "yes or no" },
-	{ "collect", "fs_refresh_ms", KEY_U32, OFF(fs_refresh_ms), 100, 3600000,
-	    "milliseconds, 100 to 3600000" },
-	{ "collect", "fs_stale_ms", KEY_U32, OFF(fs_stale_ms), 100, 86400000,
-	    "milliseconds, 100 to 86400000" },
-	{ "collect", "slow_every", KEY_U32, OFF(slow_every), 1, 60,
-	    "a number of samples, 1 to 60" },
-	{ "history", "raw_seconds", KEY_U32, OFF(history_raw_seconds), 10,
-	    86400, "seconds, 10 to 86400" },
-	{ "history", "minutes", KEY_U32, OFF(history_minutes), 1, 43200,
-	    "minutes, 1 to 43200" },
-	{ "labels", "fs_full_percent", KEY_U32, OFF(labels_fs_full_percent), 0,
-	    100, "a percentage, 0 (off) to 100" },
-	{ "labels", "fs_full_hysteresis_percent", KEY_U32,
-	    OFF(labels_fs_full_hysteresis_percent), 0, 50,
-	    "percentage points, 0 to 50" },
-	{ "labels", "health_command", KEY_COMMAND, OFF(labels_health_command),
-	    0, 0, "an absolute program path" },
-	{ "labels", "health_interval_ms", KEY_U32,
-	    OFF(labels_health_interval_ms), 100, 86400000,
-	    "milliseconds, 100 to 86400000" },
-	{ "labels", "health_timeout_ms", KEY_U32, OFF(labels_health_timeout_ms),
-	    10, 3600000, "milliseconds, 10 to 3600000" },
-	{ "learn", "enabled", KEY_BOOL, OFF(learn_enabled), 0, 0, "yes or no" },
-	{ "learn", "train_seconds", KEY_U32, OFF(learn_train_seconds), 10,
-	    86400, "seconds, 10 to 86400" },
-	{ "learn", "min_train_seconds", KEY_U32, OFF(learn_min_train_seconds),
-	    10, 86400, "seconds, 10 to 86400" },
-	{ "learn", "retrain_seconds", KEY_U32, OFF(learn_retrain_seconds), 10,
-	    604800, "seconds, 10 to 604800" },
-	{ "learn", "alarm_samples", KEY_U32, OFF(learn_alarm_samples), 1, 3600,
-	    "samples, 1 to 3600" },
-	{ "learn", "clear_samples", KEY_U32, OFF(learn_clear_samples), 1, 3600,
-	    "samples, 1 to 3600" },
-	{ "learn", "onset_factor", KEY_U32, OFF(learn_onset_factor), 0, 1000,
-	    "a factor, 0 (off) or 1 to 1000" },
-	{ "learn", "horizon_minutes", KEY_U32, OFF(learn_horizon_minutes), 1,
-	    10080, "minutes, 1 to 10080" },
-	{ "federation", "aggregator", KEY_URL, OFF(fed_aggregator), 0, 0,
-	    "tcp://HOST:PORT or ipc:///PATH, or empty" },
-	{ "federation", "aggregator_key", KEY_PUBKEY, OFF(fed_aggregator_key),
-	    0, 0, "a base64 public key of 32 bytes" },
-	{ "federation", "key_file", KEY_OPTPATH, OFF(fed_key_file), 0, 0,
-	    "an absolute path, or empty" },
-	{ "federation", "timeout_ms", KEY_U32, OFF(fed_timeout_ms), 100, 600000,
-	    "milliseconds, 100 to 600000" },
-	{ "federation", "retry_min_ms", KEY_U32, OFF(fed_retry_min_ms), 100,
-	    3600000, "milliseconds, 100 to 3600000" },
-	{ "federation", "retry_max_ms", KEY_U32, OFF(fed_retry_max_ms), 100,
-	    86400000, "milliseconds, 100 to 86400000" },
-	{ "federation", "max_message_bytes", KEY_U32,
-	    OFF(fed_max_message_bytes), 65536, 268435456,
-	    "bytes, 65536 to 268435456" },
-	{ "federation", "skew_seconds", KEY_U32, OFF(fed_skew_seconds), 1,
-	    86400, "seconds, 1 to 86400" },
-	{ "actions", "dry_run", KEY_BOOL, OFF(actions_dry_run), 0, 0,
-	    "yes or no" },
-	{ "actions", "systemctl", KEY_PATH, OFF(actions_systemctl), 0, 0,
-	    "an absolute path" },
-};
-
-#define ROFF(field) offsetof(fm_action_rule, field)
-#define KIND_BIT(k) (1u << (k))
-#define SPAWNS      (KIND_BIT(FM_ACTION_HOOK) | KIND_BIT(FM_ACTION_RESTART))
-
-/* The keys of an [action NAME] section; at most 32 (a bit each). */
-static const struct rule_key rule_keys[] = {
-	{ { "action", "when", KEY_WHEN, ROFF(when), 0, 0,
-	      "anomaly or failure:SOURCE, SOURCE one of oom, fs_full, health, "
-	      "manual" },
-	    0 },
-	{ { "action", "probability", KEY_PROBABILITY, ROFF(probability), 0, 0,
-	      "a probability above 0 and at most 1" },
-	    0 },
-	{ { "action", "hold_seconds", KEY_U32, ROFF(hold_seconds), 0, 86400,
-	      "seconds, 0 to 86400" },
-	    0 },
-	{ { "action", "cooldown_seconds", KEY_U32, ROFF(cooldown_seconds), 0,
-	      86400, "seconds, 0 to 86400" },
-	    0 },
-	{ { "action", "max_per_hour", KEY_U32, ROFF(max_per_hour), 1, 3600,
-	      "runs, 1 to 3600" },
-	    0 },
-	{ { "action", "kind", KEY_KIND, ROFF(kind), 0, 0,
-	      "log, hook or restart" },
-	    0 },
-	{ { "action", "dry_run", KEY_BOOL, ROFF(dry_run), 0, 0, "yes or no" },
-	    0 },
-	{ { "action", "priority", KEY_PRIORITY, ROFF(priority), 0, 0,
-	      "emerg, alert, crit, err, warning, notice, info or debug" },
-	    KIND_BIT(FM_ACTION_LOG) },
-	{ { "action", "command", KEY_COMMAND, ROFF(command), 0, 0,
-	      "an absolute program path" },
-	    KIND_BIT(FM_ACTION_HOOK) },
-	{ { "action", "unit", KEY_UNIT, ROFF(unit), 0, 0,
-	      "a unit name such as NAME.service" },
-	    KIND_BIT(FM_ACTION_RESTART) },
-	{ { "action", "timeout_ms", KEY_U32, ROFF(timeout_ms), 10, 3600000,
-	      "milliseconds, 10 to 3600000" },
-	    SPAWNS },
-};
-
-_Static_assert(FM_ELEMENTSOF(rule_keys) <= 32, "a bit per key");
-_Static_assert(sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
+_Static_assert(
+    sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
     "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
         FM_SPAWN_COMMAND_BYTES,
     "health_command must fit fm_model_labels");
 
-/* Parses value into the field of k in base (an fm_agent_config, or an
- * fm_action_rule for rule_keys). */
+/* ---- the [action NAME] sections ---------------------------------------- */
+
 static int
-set_key(const struct key *k, void *base, const char *value, char *why)
+rule_check_name(const char *name, char *why)
 {
-	char *field = (char *)base + k->offset;
-	uint64_t u;
-	double d;
-	bool b;
-	int r;
-
-	switch (k->kind) {
-	case KEY_U32:
-		r = fm_parse_u64_range(value, k->min, k->max, &u);
-		if (r < 0)
-			break;
-		*(uint32_t *)(void *)field = (uint32_t)u;
-		return 0;
-	case KEY_OPTPATH:
-	case KEY_PATH:
-		if (value[0] != '/' && (k->kind == KEY_PATH || value[0])) {
-			r = -EINVAL;
-			break;
-		}
-		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_BOOL:
-		r = fm_parse_bool(value, &b);
-		if (r < 0)
-			break;
-		*(bool *)(void *)field = b;
-		return 0;
-	case KEY_LOGLEVEL:
-		r = fm_log_level_from_string(value);
-		if (r < 0 || r < LOG_ERR)
-			break;
-		*(int *)(void *)field = r;
-		return 0;
-	case KEY_URL:
-		if (value[0] && strncmp(value, "tcp://", 6) != 0 &&
-		    strncmp(value, "ipc:///", 7) != 0) {
-			r = -EINVAL;
-			break;
-		}
-		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_PUBKEY: {
-		uint8_t pk[FM_MODEL_FEDERATION_KEY_BYTES];
-
-		if (value[0] && fm_crypto_key_parse(value, pk) < 0) {
-			r = -EINVAL;
-			break;
-		}
-		r = fm_strlcpy(field, value,
-		    sizeof(((fm_agent_config *)0)->fed_aggregator_key));
-		if (r < 0)
-			break;
-		return 0;
-	}
-	case KEY_GROUP:
-		if (!group_name_is_valid(value)) {
-			r = -EINVAL;
-			break;
-		}
-		r = fm_strlcpy(field, value,
-		    sizeof(((fm_agent_config *)0)->control_group));
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_LISTEN:
-		if (value[0] && !fm_net_http_listen_is_valid(value)) {
-			r = -EINVAL;
-			break;
-		}
-		r = fm_strlcpy(field, value, FM_AGENT_PATH_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_COMMAND:
-		r = fm_model_labels_command_check(value);
-		if (r == -E2BIG) {
-			snprintf(why, FM_INI_WHY_BYTES,
-			    "more than %d words (a program and its arguments) "
-			    "for key",
-			    FM_SPAWN_COMMAND_ARGS_MAX);
-			return -EINVAL;
-		}
-		if (r < 0)
-			break;
-		r = fm_strlcpy(field, value, FM_SPAWN_COMMAND_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_WHEN: {
-		fm_action_rule *rule = base;
-
-		if (strcmp(value, "anomaly") == 0) {
-			rule->when = FM_ACTION_WHEN_ANOMALY;
-			rule->failure_source = 0;
-			return 0;
-		}
-		if (strncmp(value, "failure:", 8) != 0 ||
-		    (r = fm_model_label_source_lookup(value + 8)) < 0)
-			break;
-		rule->when = FM_ACTION_WHEN_FAILURE;
-		rule->failure_source = (uint32_t)r;
-		return 0;
-	}
-	case KEY_PROBABILITY:
-		if (fm_parse_double(value, &d) < 0 || !(d > 0.0 && d <= 1.0))
-			break;
-		*(float *)(void *)field = (float)d;
-		return 0;
-	case KEY_KIND:
-		for (unsigned kind = 1; kind < FM_ACTION_KIND_COUNT; kind++)
-			if (strcmp(value, fm_action_kind_name(kind)) == 0) {
-				*(fm_action_kind *)(void *)field = kind;
-				return 0;
-			}
-		break;
-	case KEY_PRIORITY:
-		r = fm_log_level_from_string(value);
-		if (r < 0)
-			break;
-		*(int *)(void *)field = r;
-		return 0;
-	case KEY_UNIT:
-		if (!fmi_action_unit_is_valid(value))
-			break;
-		r = fm_strlcpy(field, value, FM_ACTIONS_UNIT_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	}
-	snprintf(why, FM_INI_WHY_BYTES,
-	    "invalid value '%.64s' (expected %s) for key", value, k->expect);
-	return -EINVAL;
-}
-
-/* What one load remembers between keys. */
-struct load {
-	fm_agent_config *c;
-	uint32_t first_rule;  /* rules before it were there before the load */
-	char section[64];     /* of the previous key ("" before the first) */
-	fm_action_rule *rule; /* of the current [action NAME], or NULL */
-	/* keys given, a bit per rule_keys[] entry, per rule of this load */
-	uint32_t given[FM_ACTIONS_RULES_MAX];
-};
-
-/* A new rule with the defaults documented in configs/agent.conf. */
-static void
-rule_init(fm_action_rule *r, const char *name)
-{
-	*r = (fm_action_rule) {
-		.cooldown_seconds = 300,
-		.max_per_hour = 6,
-		.priority = LOG_WARNING,
-		.timeout_ms = 30000,
+	char check[FM_CONF_WHY_BYTES];
+	fm_action_rule probe = {
+		.when = FM_ACTION_WHEN_ANOMALY,
+		.kind = FM_ACTION_LOG,
+		.max_per_hour = 1,
 	};
-	memcpy(r->name, name, strlen(name) + 1);
-}
-
-/* The first key of the section "action NAME": finds or adds the rule.
- * A rule this load already defined is a duplicate section. */
-static int
-rule_section_begin(struct load *ld, const char *name, char *why)
-{
-	fm_agent_config *c = ld->c;
-	char check[FM_INI_WHY_BYTES];
-	fm_action_rule probe;
 
 	if (strlen(name) >= FM_ACTIONS_NAME_BYTES) {
-		snprintf(why, FM_INI_WHY_BYTES,
-		    "rule name longer than %d characters, at key",
+		snprintf(why, FM_CONF_WHY_BYTES,
+		    "rule name longer than %d characters",
 		    FM_ACTIONS_NAME_BYTES - 1);
 		return -EINVAL;
 	}
-	rule_init(&probe, name);
-	probe.when = FM_ACTION_WHEN_ANOMALY;
-	probe.kind = FM_ACTION_LOG;
+	memcpy(probe.name, name, strlen(name) + 1);
 	if (fm_action_rule_check(&probe, check) < 0) {
-		snprintf(why, FM_INI_WHY_BYTES,
-		    "rule name not of [A-Za-z0-9_.-], at key");
+		snprintf(
+		    why, FM_CONF_WHY_BYTES, "rule name not of [A-Za-z0-9_.-]");
 		return -EINVAL;
 	}
-	for (uint32_t i = 0; i < c->n_rules; i++) {
-		if (strcmp(c->rules[i].name, name) != 0)
-			continue;
-		if (i >= ld->first_rule) {
-			snprintf(why, FM_INI_WHY_BYTES,
-			    "second section of the same name, at key");
-			return -EINVAL;
+	return 0;
+}
+
+/* The first key of a file's [action NAME]: finds the rule (an earlier
+ * file's), or adds it with the defaults documented in configs/agent.conf
+ * (cap FM_ACTIONS_RULES_MAX). */
+static int
+rule_open(void *conf, const char *name, void **ret_base, char *why)
+{
+	fm_agent_config *c = conf;
+	fm_action_rule *r;
+
+	for (uint32_t i = 0; i < c->n_rules; i++)
+		if (strcmp(c->rules[i].name, name) == 0) {
+			*ret_base = &c->rules[i];
+			return 0;
 		}
-		ld->rule = &c->rules[i];
-		return 0;
-	}
 	if (c->n_rules == FM_ACTIONS_RULES_MAX) {
-		snprintf(why, FM_INI_WHY_BYTES,
+		snprintf(why, FM_CONF_WHY_BYTES,
 		    "more than %d [action NAME] sections, at key",
 		    FM_ACTIONS_RULES_MAX);
 		return -EINVAL;
 	}
-	ld->rule = &c->rules[c->n_rules++];
-	rule_init(ld->rule, name);
+	r = &c->rules[c->n_rules++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->name, name, strlen(name) + 1); /* rule_check_name() */
+	fm_conf_defaults_section(&fm_agent_config_schema, "action", r);
+	*ret_base = r;
 	return 0;
 }
 
 /* Whether the rule's kind (when set) takes key k. */
 static bool
-kind_takes(const fm_action_rule *r, const struct rule_key *k)
+kind_takes(const fm_action_rule *r, const fm_conf_key *k)
 {
-	return !k->kinds || !r->kind || (k->kinds & KIND_BIT(r->kind));
+	return !k->tag || !r->kind || (k->tag & KIND_BIT(r->kind));
 }
 
-/* One key of the current [action NAME] section. Keys that only some
- * kinds take are refused as soon as both the key and the kind are known,
- * whichever comes first, so that the error names the line. */
+/* Keys that only some kinds take are refused as soon as both the key
+ * and the kind are known, whichever comes first, so that the error names
+ * the line. */
 static int
-rule_key(struct load *ld, const char *name, const char *value, char *why)
+rule_after_key(
+    void *base, const fm_conf_key *k, const fm_conf_given *given, char *why)
 {
-	fm_action_rule *r = ld->rule;
-	uint32_t idx = (uint32_t)(r - ld->c->rules);
-	uint32_t *given = idx >= ld->first_rule ? &ld->given[idx] : NULL;
-	const struct rule_key *k = NULL;
-	size_t ki;
-	int ret;
+	const fm_action_rule *r = base;
 
-	for (ki = 0; ki < FM_ELEMENTSOF(rule_keys); ki++)
-		if (strcmp(rule_keys[ki].key.name, name) == 0) {
-			k = &rule_keys[ki];
-			break;
-		}
-	if (!k) {
-		snprintf(why, FM_INI_WHY_BYTES, "unknown key");
-		return -EINVAL;
-	}
-	ret = set_key(&k->key, r, value, why);
-	if (ret < 0)
-		return ret;
-	if (given)
-		*given |= 1u << ki;
 	if (!kind_takes(r, k)) {
-		snprintf(why, FM_INI_WHY_BYTES, "kind = %s does not take key",
+		snprintf(why, FM_CONF_WHY_BYTES, "kind = %s does not take key",
 		    fm_action_kind_name(r->kind));
 		return -EINVAL;
 	}
-	for (size_t i = 0; given && i < FM_ELEMENTSOF(rule_keys); i++)
-		if ((*given & (1u << i)) && !kind_takes(r, &rule_keys[i])) {
-			snprintf(why, FM_INI_WHY_BYTES,
+	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++)
+		if (strcmp(keys[i].section, "action") == 0 &&
+		    fm_conf_given_has(given, &keys[i]) &&
+		    !kind_takes(r, &keys[i])) {
+			snprintf(why, FM_CONF_WHY_BYTES,
 			    "kind = %s does not take '%s' (given above), "
 			    "for key",
-			    fm_action_kind_name(r->kind),
-			    rule_keys[i].key.name);
+			    fm_action_kind_name(r->kind), keys[i].name);
 			return -EINVAL;
 		}
 	if (r->when == FM_ACTION_WHEN_ANOMALY && r->probability != 0.0f) {
-		snprintf(why, FM_INI_WHY_BYTES,
+		snprintf(why, FM_CONF_WHY_BYTES,
 		    "probability is only for when = failure:SOURCE, at key");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int
-on_key(void *userdata, const char *section, const char *name, const char *value,
-    char *why)
+static size_t
+rule_count(const void *conf)
 {
-	struct load *ld = userdata;
-	bool section_known = false, begins;
-	size_t len;
-	int r;
+	return ((const fm_agent_config *)conf)->n_rules;
+}
 
-	begins = strcmp(section, ld->section) != 0;
-	/* inih's sections are shorter (INI_MAX_SECTION, 50) */
-	len = strnlen(section, sizeof(ld->section) - 1);
-	memcpy(ld->section, section, len);
-	ld->section[len] = '\0';
-	if (strncmp(section, "action ", 7) == 0) {
-		if (begins) {
-			ld->rule = NULL;
-			r = rule_section_begin(ld, section + 7, why);
-			if (r < 0)
-				return r;
-		}
-		return rule_key(ld, name, value, why);
-	}
-	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++) {
-		if (strcmp(keys[i].section, section) != 0)
-			continue;
-		section_known = true;
-		if (strcmp(keys[i].name, name) == 0)
-			return set_key(&keys[i], ld->c, value, why);
-	}
-	snprintf(why, FM_INI_WHY_BYTES, "%s",
-	    section_known ? "unknown key" : "unknown section for key");
-	return -EINVAL;
+static const void *
+rule_get(const void *conf, size_t i, const char **ret_name)
+{
+	const fm_action_rule *r = &((const fm_agent_config *)conf)->rules[i];
+
+	*ret_name = r->name;
+	return r;
+}
+
+/* A rule's text holds the keys its kind and its when take. */
+static bool
+rule_dump_key(const void *base, const fm_conf_key *k)
+{
+	const fm_action_rule *r = base;
+
+	if (strcmp(k->name, "probability") == 0)
+		return r->when == FM_ACTION_WHEN_FAILURE;
+	return kind_takes(r, k);
+}
+
+static const fm_conf_section sections[] = {
+	{ .name = "agent" },
+	{ .name = "collect" },
+	{ .name = "history" },
+	{ .name = "labels" },
+	{ .name = "learn" },
+	{ .name = "federation" },
+	{ .name = "actions" },
+	{ .name = "action",
+	    .check_name = rule_check_name,
+	    .open = rule_open,
+	    .after_key = rule_after_key,
+	    .count = rule_count,
+	    .get = rule_get,
+	    .dump_key = rule_dump_key },
+};
+
+const fm_conf_schema fm_agent_config_schema = {
+	.conf_size = sizeof(fm_agent_config),
+	.sections = sections,
+	.n_sections = FM_ELEMENTSOF(sections),
+	.keys = keys,
+	.n_keys = FM_ELEMENTSOF(keys),
+};
+
+_Static_assert(FM_ELEMENTSOF(keys) <= FM_CONF_KEYS_MAX, "the engine's cap");
+
+void
+fm_agent_config_init(fm_agent_config *c)
+{
+	fm_conf_defaults(&fm_agent_config_schema, c);
 }
 
 int
 fm_agent_config_load(fm_agent_config *c, const char *path, char *err)
 {
-	struct load ld = { .c = c, .first_rule = c->n_rules };
+	return fm_conf_load(&fm_agent_config_schema, c, path, err);
+}
 
-	return fm_ini_parse_file(path, on_key, &ld, err);
+int
+fm_agent_config_dump(const fm_agent_config *c, FILE *f, char *err)
+{
+	return fm_conf_dump(&fm_agent_config_schema, c, f, err);
+}
+
+unsigned
+fm_agent_config_apply_reload(fm_agent_config *running,
+    const fm_agent_config *next, char *restart, size_t size)
+{
+	unsigned n;
+
+	n = fm_conf_reload(
+	    &fm_agent_config_schema, running, next, restart, size);
+	/* every key of [action NAME] is FM_CONF_RELOAD: the rules go whole */
+	memcpy(running->rules, next->rules, sizeof(next->rules));
+	running->n_rules = next->n_rules;
+	return n;
 }
 
 /* The [actions] keys and the rules, each as fm_action_rule_check(). */

@@ -12,7 +12,9 @@
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage or configuration
  * error. --may-restart UNIT: 0 when a restart rule names UNIT, 1 when
- * none does, 2 when the configuration cannot be read.
+ * none does, 2 when the configuration cannot be read. --dump-config prints
+ * the effective configuration (file, drop-ins, flags, defaults) as an INI
+ * file that loads back to the same, and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,7 +42,7 @@ struct options {
 	const char *procfs;
 	const char *log_level;
 	const char *may_restart; /* --may-restart UNIT */
-	bool once, json, list, print;
+	bool once, json, list, print, dump;
 	uint64_t duration_s; /* 0: until stopped */
 };
 
@@ -85,6 +87,11 @@ usage(FILE *f)
 	    "      --print            print a summary line every sample\n"
 	    "      --duration SECS    stop after SECS seconds\n"
 	    "      --list-features    print name<TAB>unit<TAB>description\n"
+	    "      --dump-config      print the effective configuration "
+	    "(the file,\n"
+	    "                         its drop-ins FILE.d/*.conf, the flags "
+	    "and the\n"
+	    "                         defaults) as an INI file, exit\n"
 	    "      --may-restart UNIT exit 0 if a restart rule names UNIT, 1 "
 	    "if not,\n"
 	    "                         2 if the configuration is unreadable "
@@ -109,6 +116,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_DURATION,
 		OPT_LIST,
 		OPT_MAY_RESTART,
+		OPT_DUMP,
 		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
@@ -123,6 +131,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "list-features", no_argument, NULL, OPT_LIST },
 		{ "may-restart", required_argument, NULL, OPT_MAY_RESTART },
+		{ "dump-config", no_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -176,6 +185,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_MAY_RESTART:
 			o->may_restart = optarg;
+			break;
+		case OPT_DUMP:
+			o->dump = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -248,6 +260,29 @@ out_long:
 	    "than %d bytes.",
 	    FM_AGENT_PATH_BYTES - 1);
 	return -EINVAL;
+}
+
+/* --dump-config: the configuration as loaded, as an INI file. */
+static int
+dump_config(const struct run *run)
+{
+	char err[FM_INI_ERROR_BYTES];
+	int r;
+
+	printf("# fedmon-agent %s --dump-config: the effective configuration\n",
+	    FM_VERSION);
+	if (run->config_path)
+		printf("# (%.900s, then %.900s.d/*.conf, then the flags, over "
+		       "the defaults)\n",
+		    run->config_path, run->config_path);
+	else
+		printf("# (no file: the flags over the defaults)\n");
+	r = fm_agent_config_dump(&run->cfg, stdout, err);
+	if (r < 0) {
+		fm_log(LOG_ERR, "Failed to print the configuration: %s", err);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
 }
 
 static void
@@ -408,26 +443,17 @@ on_sample_keep(void *userdata, const fm_sample *s)
 	run->last = *s;
 }
 
-static bool
-federation_changed(const fm_agent_config *a, const fm_agent_config *b)
-{
-	return strcmp(a->fed_aggregator, b->fed_aggregator) != 0 ||
-	    strcmp(a->fed_aggregator_key, b->fed_aggregator_key) != 0 ||
-	    strcmp(a->fed_key_file, b->fed_key_file) != 0 ||
-	    a->fed_timeout_ms != b->fed_timeout_ms ||
-	    a->fed_retry_min_ms != b->fed_retry_min_ms ||
-	    a->fed_retry_max_ms != b->fed_retry_max_ms ||
-	    a->fed_max_message_bytes != b->fed_max_message_bytes ||
-	    a->fed_skew_seconds != b->fed_skew_seconds;
-}
-
 /* Re-reads the configuration on SIGHUP. A broken file keeps the running
- * configuration; keys that need a restart are named. */
+ * configuration; what a reload applies is the key table's
+ * (fm_agent_config_apply_reload()), the keys that need a restart are
+ * named. */
 static void
 reload(struct run *run)
 {
+	char restart[512];
 	fm_agent_config next;
 	const char *path;
+	unsigned n;
 
 	fm_notify("RELOADING=1");
 	if (load_config(run->opt, &next, &path) < 0) {
@@ -448,49 +474,16 @@ reload(struct run *run)
 			fm_notify("READY=1");
 			return;
 		}
-		memcpy(run->cfg.rules, next.rules, sizeof(next.rules));
-		run->cfg.n_rules = next.n_rules;
-		run->cfg.actions_dry_run = next.actions_dry_run;
-		memcpy(run->cfg.actions_systemctl, next.actions_systemctl,
-		    sizeof(next.actions_systemctl));
 	}
-	fm_log_set_max_level(next.log_level);
-	run->cfg.log_level = next.log_level;
-	if (next.interval_ms != run->cfg.interval_ms ||
-	    next.history_minutes != run->cfg.history_minutes ||
-	    strcmp(next.procfs, run->cfg.procfs) != 0 ||
-	    next.fs_network != run->cfg.fs_network ||
-	    next.fs_refresh_ms != run->cfg.fs_refresh_ms ||
-	    next.fs_stale_ms != run->cfg.fs_stale_ms ||
-	    next.slow_every != run->cfg.slow_every ||
-	    strcmp(next.state_dir, run->cfg.state_dir) != 0 ||
-	    next.labels_fs_full_percent != run->cfg.labels_fs_full_percent ||
-	    next.labels_fs_full_hysteresis_percent !=
-	        run->cfg.labels_fs_full_hysteresis_percent ||
-	    strcmp(next.labels_health_command,
-	        run->cfg.labels_health_command) != 0 ||
-	    next.labels_health_interval_ms !=
-	        run->cfg.labels_health_interval_ms ||
-	    next.labels_health_timeout_ms !=
-	        run->cfg.labels_health_timeout_ms ||
-	    next.learn_enabled != run->cfg.learn_enabled ||
-	    next.learn_train_seconds != run->cfg.learn_train_seconds ||
-	    next.learn_min_train_seconds != run->cfg.learn_min_train_seconds ||
-	    next.learn_retrain_seconds != run->cfg.learn_retrain_seconds ||
-	    next.learn_alarm_samples != run->cfg.learn_alarm_samples ||
-	    next.learn_onset_factor != run->cfg.learn_onset_factor ||
-	    next.learn_clear_samples != run->cfg.learn_clear_samples ||
-	    next.learn_horizon_minutes != run->cfg.learn_horizon_minutes ||
-	    strcmp(next.runtime_dir, run->cfg.runtime_dir) != 0 ||
-	    strcmp(next.control_group, run->cfg.control_group) != 0 ||
-	    strcmp(next.metrics_listen, run->cfg.metrics_listen) != 0 ||
-	    federation_changed(&next, &run->cfg))
+	n = fm_agent_config_apply_reload(
+	    &run->cfg, &next, restart, sizeof(restart));
+	fm_log_set_max_level(run->cfg.log_level);
+	if (n > 0)
 		fm_log(LOG_NOTICE,
 		    "Configuration reloaded (log level, [actions] and the "
-		    "[action NAME] rules applied); changes to [agent] "
-		    "interval_ms, state_dir, runtime_dir, control_group and "
-		    "metrics_listen, [collect], [history], [labels], [learn] "
-		    "and [federation] take effect at the next restart.");
+		    "[action NAME] rules applied); changes to %s take effect "
+		    "at the next restart.",
+		    restart);
 	else
 		fm_log(LOG_INFO, "Configuration reloaded.");
 	fm_notify("READY=1");
@@ -805,6 +798,8 @@ main(int argc, char **argv)
 	}
 	if (load_config(&opt, &run.cfg, &run.config_path) < 0)
 		return EXIT_USAGE;
+	if (opt.dump)
+		return dump_config(&run);
 	fm_log_set_max_level(run.cfg.log_level);
 	r = fm_signals_install();
 	if (r < 0)

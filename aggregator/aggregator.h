@@ -151,13 +151,23 @@ typedef struct fm_agg_config {
 /* Fills *ret with the defaults documented in configs/aggregator.conf. */
 void fm_agg_config_init(fm_agg_config *ret);
 
+/* Every key of aggregator.conf: section, type, bounds, default,
+ * description (aggregator/config.c; common/conf.h). */
+extern const fm_conf_schema fm_agg_config_schema;
+
 /*
- * Applies the keys of the INI file at path over *c (on failure *c may be
- * partly changed). Returns 0, or a negative errno with
+ * Applies the keys of the INI file at path over *c, then those of its
+ * drop-ins (the *.conf files in path.d/, in lexical order); on failure *c
+ * may be partly changed. Returns 0, or a negative errno with
  * err[FM_INI_ERROR_BYTES] naming the file, line and key (see
- * fm_ini_parse_file()).
+ * fm_conf_load()).
  */
 int fm_agg_config_load(fm_agg_config *c, const char *path, char *err) FM_WUR;
+
+/* Writes *c as an aggregator.conf that loads back to the same
+ * configuration (--dump-config). Returns 0, or -EINVAL / -EIO with
+ * err[FM_INI_ERROR_BYTES] saying why (fm_conf_dump()). */
+int fm_agg_config_dump(const fm_agg_config *c, FILE *f, char *err) FM_WUR;
 
 /* Checks the keys against each other (e.g. min_updates <= quorum).
  * Returns 0 or -EINVAL with err[FM_INI_ERROR_BYTES] saying why. */

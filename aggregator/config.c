@@ -1,4 +1,5 @@
-/* aggregator.conf: defaults, the INI keys, and their validation. */
+/* aggregator.conf: every key declared once (common/conf.h), and the
+ * checks between keys. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,46 +11,6 @@ _Static_assert(sizeof(FM_STATEDIR "-aggregator") <= FM_AGG_PATH_BYTES &&
         sizeof(FM_SYSCONFDIR "/authorized_agents") <= FM_AGG_PATH_BYTES,
     "default paths too long");
 
-void
-fm_agg_config_init(fm_agg_config *c)
-{
-	*c = (fm_agg_config) {
-		.n_listen = 1,
-		.log_level = LOG_INFO,
-		.max_message_bytes = 8u << 20,
-		.skew_ms = 300000,
-		.quorum = 0,
-		.min_updates = 1,
-		.deadline_ms = 300000,
-		.interval_ms = 60000,
-		.max_rounds = 0,
-		.poll_ms = 30000,
-		.collect_poll_ms = 5000,
-		.layout_id = 0,
-		.prox_mu = 0.0f,
-		.local_steps = 0,
-		.rule = FM_AGG_RULE_FEDAVG,
-		.server_lr = 0,
-		.adam_beta1 = 0.9,
-		.adam_beta2 = 0.99,
-		.adam_tau = 1e-3,
-		.clip_norm = 100,
-		.norm_action = FM_AGG_NORM_CLIP,
-		.max_samples_weight = 86400,
-	};
-	/* Build-time constants, checked to fit above. */
-	snprintf(c->key_file, sizeof(c->key_file), "%s",
-	    FM_SYSCONFDIR "/aggregator.key");
-	snprintf(c->authorized_agents, sizeof(c->authorized_agents), "%s",
-	    FM_SYSCONFDIR "/authorized_agents");
-	snprintf(c->state_dir, sizeof(c->state_dir), "%s",
-	    FM_STATEDIR "-aggregator");
-	snprintf(
-	    c->listen[0], sizeof(c->listen[0]), "%s", "tcp://0.0.0.0:7300");
-	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
-	    FM_AGG_METRICS_DEFAULT_LISTEN);
-}
-
 const char *
 fm_agg_rule_name(uint32_t rule)
 {
@@ -57,89 +18,6 @@ fm_agg_rule_name(uint32_t rule)
 
 	return r ? r->name : "unknown";
 }
-
-enum key_kind {
-	KEY_U32,
-	KEY_U64,
-	KEY_DOUBLE,
-	KEY_FLOAT,
-	KEY_PATH,
-	KEY_URLS,
-	KEY_LOGLEVEL,
-	KEY_RULE,
-	KEY_NORM_ACTION,
-	KEY_LISTEN, /* ADDRESS:PORT, or empty */
-};
-
-struct key {
-	const char *section;
-	const char *name;
-	enum key_kind kind;
-	size_t offset;
-	double min, max;    /* numbers: inclusive bounds */
-	bool open_max;      /* KEY_DOUBLE: max itself excluded */
-	const char *expect; /* what a valid value looks like */
-};
-
-#define OFF(field) offsetof(fm_agg_config, field)
-
-static const struct key keys[] = {
-	{ "aggregator", "key_file", KEY_PATH, OFF(key_file), 0, 0, false,
-	    "an absolute path" },
-	{ "aggregator", "authorized_agents", KEY_PATH, OFF(authorized_agents),
-	    0, 0, false, "an absolute path" },
-	{ "aggregator", "state_dir", KEY_PATH, OFF(state_dir), 0, 0, false,
-	    "an absolute path" },
-	{ "aggregator", "listen", KEY_URLS, OFF(listen), 0, 0, false,
-	    "1 to 8 tcp/ipc/inproc URLs" },
-	{ "aggregator", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, false,
-	    "err, warning, notice, info or debug" },
-	{ "aggregator", "max_message_bytes", KEY_U32, OFF(max_message_bytes),
-	    4096, (double)FM_PROTO_ENVELOPE_MAX_BYTES, false,
-	    "bytes, 4096 to 16782336" },
-	{ "aggregator", "metrics_listen", KEY_LISTEN, OFF(metrics_listen), 0, 0,
-	    false, "ADDRESS:PORT ([ADDRESS]:PORT for IPv6) or empty" },
-	{ "aggregator", "skew_ms", KEY_U32, OFF(skew_ms), 1000, 86400000, false,
-	    "milliseconds, 1000 to 86400000" },
-	{ "round", "quorum", KEY_U32, OFF(quorum), 0,
-	    FM_CRYPTO_KEYRING_MAX_KEYS, false,
-	    "a number of updates, 0 (every enrolled agent) to 100000" },
-	{ "round", "min_updates", KEY_U32, OFF(min_updates), 1,
-	    FM_CRYPTO_KEYRING_MAX_KEYS, false,
-	    "a number of updates, 1 to 100000" },
-	{ "round", "deadline_ms", KEY_U32, OFF(deadline_ms), 100, 86400000,
-	    false, "milliseconds, 100 to 86400000" },
-	{ "round", "interval_ms", KEY_U32, OFF(interval_ms), 0, 86400000, false,
-	    "milliseconds, 0 to 86400000" },
-	{ "round", "max_rounds", KEY_U64, OFF(max_rounds), 0, 1e15, false,
-	    "a number of rounds, 0 (no limit) to 10^15" },
-	{ "round", "poll_ms", KEY_U32, OFF(poll_ms), FM_AGG_POLL_MIN_MS,
-	    3600000, false, "milliseconds, 50 to 3600000" },
-	{ "round", "collect_poll_ms", KEY_U32, OFF(collect_poll_ms),
-	    FM_AGG_POLL_MIN_MS, 3600000, false, "milliseconds, 50 to 3600000" },
-	{ "round", "layout_id", KEY_U32, OFF(layout_id), 0, UINT32_MAX, false,
-	    "a layout id, 0 (the first update's) to 4294967295" },
-	{ "train", "prox_mu", KEY_FLOAT, OFF(prox_mu), 0, 1000, false,
-	    "a number, 0 to 1000" },
-	{ "train", "local_steps", KEY_U32, OFF(local_steps), 0, 1000000, false,
-	    "a number of steps, 0 (the agent's default) to 1000000" },
-	{ "aggregate", "rule", KEY_RULE, OFF(rule), 0, 0, false,
-	    "fedavg or fedadam" },
-	{ "aggregate", "server_lr", KEY_DOUBLE, OFF(server_lr), 0, 100, false,
-	    "a number, 0 (the rule's default) to 100" },
-	{ "aggregate", "adam_beta1", KEY_DOUBLE, OFF(adam_beta1), 0, 1, true,
-	    "a number, 0 to below 1" },
-	{ "aggregate", "adam_beta2", KEY_DOUBLE, OFF(adam_beta2), 0, 1, true,
-	    "a number, 0 to below 1" },
-	{ "aggregate", "adam_tau", KEY_DOUBLE, OFF(adam_tau), 1e-9, 1, false,
-	    "a number, 1e-9 to 1" },
-	{ "aggregate", "clip_norm", KEY_DOUBLE, OFF(clip_norm), 0, 1e9, false,
-	    "a number, 0 (no bound) to 1e9" },
-	{ "aggregate", "norm_action", KEY_NORM_ACTION, OFF(norm_action), 0, 0,
-	    false, "clip or refuse" },
-	{ "aggregate", "max_samples_weight", KEY_U64, OFF(max_samples_weight),
-	    1, 1e15, false, "a number of samples, 1 to 10^15" },
-};
 
 static bool
 url_is_valid(const char *u)
@@ -156,14 +34,24 @@ metrics_listen_is_valid(const char *s)
 	return !s[0] || fm_net_http_listen_is_valid(s);
 }
 
-/* Splits value on blanks into c->listen. All or nothing. */
 static int
-set_urls(fm_agg_config *c, const char *value)
+check_metrics_listen(const char *s, char *why)
 {
-	char urls[FM_AGG_LISTEN_MAX][FM_NET_URL_BYTES];
+	(void)why;
+	return metrics_listen_is_valid(s) ? 0 : -EINVAL;
+}
+
+/* listen: splits value on blanks into c->listen. All or nothing. */
+static int
+parse_urls(const fm_conf_key *k, const char *value, void *base, char *why)
+{
+	char urls[FM_AGG_LISTEN_MAX][FM_NET_URL_BYTES] = { { 0 } };
+	fm_agg_config *c = base;
 	uint32_t n = 0;
 	const char *p = value;
 
+	(void)k;
+	(void)why;
 	while (*p) {
 		size_t len;
 
@@ -182,116 +70,193 @@ set_urls(fm_agg_config *c, const char *value)
 	}
 	if (n == 0)
 		return -EINVAL;
-	memcpy(c->listen, urls, sizeof(urls[0]) * n);
+	/* whole rows, zeroed past each URL and past the last: the same
+	 * value is the same bytes */
+	memcpy(c->listen, urls, sizeof(urls));
 	c->n_listen = n;
 	return 0;
 }
 
 static int
-set_key(const struct key *k, fm_agg_config *c, const char *value, char *why)
+format_urls(const fm_conf_key *k, const void *base, char *buf, size_t size)
 {
-	char *field = (char *)c + k->offset;
-	const fmi_agg_rule *rule;
-	uint64_t u;
-	double d;
-	int r = -EINVAL;
+	const fm_agg_config *c = base;
+	size_t used = 0;
 
-	switch (k->kind) {
-	case KEY_U32:
-	case KEY_U64:
-		r = fm_parse_u64_range(
-		    value, (uint64_t)k->min, (uint64_t)k->max, &u);
-		if (r < 0)
-			break;
-		if (k->kind == KEY_U32)
-			*(uint32_t *)(void *)field = (uint32_t)u;
-		else
-			*(uint64_t *)(void *)field = u;
-		return 0;
-	case KEY_DOUBLE:
-	case KEY_FLOAT:
-		r = fm_parse_double(value, &d);
-		if (r < 0)
-			break;
-		if (d < k->min || d > k->max || (k->open_max && d >= k->max)) {
-			r = -ERANGE;
-			break;
-		}
-		if (k->kind == KEY_DOUBLE)
-			*(double *)(void *)field = d;
-		else
-			*(float *)(void *)field = (float)d;
-		return 0;
-	case KEY_PATH:
-		if (value[0] != '/')
-			break;
-		r = fm_strlcpy(field, value, FM_AGG_PATH_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_URLS:
-		r = set_urls(c, value);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_LOGLEVEL:
-		r = fm_log_level_from_string(value);
-		if (r < LOG_ERR) {
-			r = -EINVAL;
-			break;
-		}
-		c->log_level = r;
-		return 0;
-	case KEY_RULE:
-		rule = fmi_agg_rule_find(value);
-		if (!rule)
-			break;
-		c->rule = rule->id;
-		return 0;
-	case KEY_LISTEN:
-		if (!metrics_listen_is_valid(value))
-			break;
-		r = fm_strlcpy(field, value, FM_AGG_PATH_BYTES);
-		if (r < 0)
-			break;
-		return 0;
-	case KEY_NORM_ACTION:
-		if (strcmp(value, "clip") == 0)
-			c->norm_action = FM_AGG_NORM_CLIP;
-		else if (strcmp(value, "refuse") == 0)
-			c->norm_action = FM_AGG_NORM_REFUSE;
-		else
-			break;
-		return 0;
+	(void)k;
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < c->n_listen && i < FM_AGG_LISTEN_MAX; i++) {
+		int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "",
+		    c->listen[i]);
+
+		if (n < 0 || (size_t)n >= size - used)
+			return -ENOBUFS;
+		used += (size_t)n;
 	}
-	snprintf(why, FM_INI_WHY_BYTES,
-	    "invalid value '%.64s' (expected %s) for key", value, k->expect);
-	return r < 0 ? r : -EINVAL;
+	return 0;
 }
 
 static int
-on_key(void *userdata, const char *section, const char *name, const char *value,
-    char *why)
+parse_rule(const fm_conf_key *k, const char *value, void *base, char *why)
 {
-	fm_agg_config *c = userdata;
-	bool section_known = false;
+	const fmi_agg_rule *rule = fmi_agg_rule_find(value);
 
-	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++) {
-		if (strcmp(keys[i].section, section) != 0)
-			continue;
-		section_known = true;
-		if (strcmp(keys[i].name, name) == 0)
-			return set_key(&keys[i], c, value, why);
-	}
-	snprintf(why, FM_INI_WHY_BYTES, "%s",
-	    section_known ? "unknown key" : "unknown section for key");
-	return -EINVAL;
+	(void)k;
+	(void)why;
+	if (!rule)
+		return -EINVAL;
+	((fm_agg_config *)base)->rule = rule->id;
+	return 0;
+}
+
+static int
+format_rule(const fm_conf_key *k, const void *base, char *buf, size_t size)
+{
+	const fmi_agg_rule *rule =
+	    fmi_agg_rule_get(((const fm_agg_config *)base)->rule);
+	int n;
+
+	(void)k;
+	if (!rule)
+		return -EINVAL;
+	n = snprintf(buf, size, "%s", rule->name);
+	return n >= 0 && (size_t)n < size ? 0 : -ENOBUFS;
+}
+
+static const fm_conf_name norm_action_names[] = {
+	{ "clip", FM_AGG_NORM_CLIP },
+	{ "refuse", FM_AGG_NORM_REFUSE },
+	{ NULL, 0 },
+};
+
+#define CFG(f)                                                                 \
+	.offset = offsetof(fm_agg_config, f),                                  \
+	.size = sizeof(((fm_agg_config *)0)->f)
+#define UINT(lo, hi)  .type = FM_CONF_UINT, .range.u = { lo, hi }
+#define FLOAT(lo, hi) .type = FM_CONF_FLOAT, .range.f = { lo, hi }
+
+/* Every key of aggregator.conf, once: configs/aggregator.conf documents
+ * them. SIGHUP re-reads only the authorized-agents file: no key is
+ * FM_CONF_RELOAD. */
+static const fm_conf_key keys[] = {
+	{ "aggregator", "key_file", .type = FM_CONF_PATH, CFG(key_file),
+	    .def = FM_SYSCONFDIR "/aggregator.key",
+	    .description = "the aggregator's secret key" },
+	{ "aggregator", "authorized_agents", .type = FM_CONF_PATH,
+	    CFG(authorized_agents), .def = FM_SYSCONFDIR "/authorized_agents",
+	    .description = "the enrolled agents' public keys" },
+	{ "aggregator", "state_dir", .type = FM_CONF_PATH, CFG(state_dir),
+	    .def = FM_STATEDIR "-aggregator",
+	    .description = "where the global model and replay marks are "
+	                   "kept" },
+	{ "aggregator", "listen", .type = FM_CONF_CUSTOM, CFG(listen),
+	    .parse = parse_urls, .format = format_urls,
+	    .expect = "1 to 8 tcp/ipc/inproc URLs", .def = "tcp://0.0.0.0:7300",
+	    .description = "where the agents' requests are taken" },
+	{ "aggregator", "log_level", .type = FM_CONF_LOG_LEVEL,
+	    .range.i = { LOG_ERR, LOG_DEBUG }, CFG(log_level), .def = "info",
+	    .description = "most verbose priority logged" },
+	{ "aggregator", "max_message_bytes",
+	    UINT(4096, FM_PROTO_ENVELOPE_MAX_BYTES), CFG(max_message_bytes),
+	    .def = "8388608",
+	    .description = "the largest request taken, bytes" },
+	{ "aggregator", "metrics_listen", .type = FM_CONF_STRING,
+	    CFG(metrics_listen), .check = check_metrics_listen,
+	    .expect = "ADDRESS:PORT ([ADDRESS]:PORT for IPv6) or empty",
+	    .def = FM_AGG_METRICS_DEFAULT_LISTEN,
+	    .description = "where /metrics is served; empty: off" },
+	{ "aggregator", "skew_ms", UINT(1000, 86400000), CFG(skew_ms),
+	    .def = "300000",
+	    .description = "clock difference tolerated either way, "
+	                   "milliseconds" },
+	{ "round", "quorum", UINT(0, FM_CRYPTO_KEYRING_MAX_KEYS), CFG(quorum),
+	    .def = "0",
+	    .description = "updates that close a round early; 0: every "
+	                   "enrolled agent" },
+	{ "round", "min_updates", UINT(1, FM_CRYPTO_KEYRING_MAX_KEYS),
+	    CFG(min_updates), .def = "1",
+	    .description = "fewer at the deadline abandon the round" },
+	{ "round", "deadline_ms", UINT(100, 86400000), CFG(deadline_ms),
+	    .def = "300000",
+	    .description = "how long a round collects, at most, "
+	                   "milliseconds" },
+	{ "round", "interval_ms", UINT(0, 86400000), CFG(interval_ms),
+	    .def = "60000",
+	    .description = "pause after publishing, milliseconds" },
+	{ "round", "max_rounds", UINT(0, 1000000000000000), CFG(max_rounds),
+	    .def = "0",
+	    .description = "published rounds, then stop; 0: no limit" },
+	{ "round", "poll_ms", UINT(FM_AGG_POLL_MIN_MS, 3600000), CFG(poll_ms),
+	    .def = "30000",
+	    .description = "an idle agent's next HELLO, at most, "
+	                   "milliseconds" },
+	{ "round", "collect_poll_ms", UINT(FM_AGG_POLL_MIN_MS, 3600000),
+	    CFG(collect_poll_ms), .def = "5000",
+	    .description = "the same while a round collects, milliseconds" },
+	{ "round", "layout_id", UINT(0, UINT32_MAX), CFG(layout_id), .def = "0",
+	    .description = "the model layout pinned; 0: the first "
+	                   "update's" },
+	{ "train", "prox_mu", FLOAT(0, 1000), CFG(prox_mu), .def = "0",
+	    .description = "FedProx mu sent to the agents; 0: plain local "
+	                   "training" },
+	{ "train", "local_steps", UINT(0, 1000000), CFG(local_steps),
+	    .def = "0",
+	    .description = "local training steps; 0: the agent's default" },
+	{ "aggregate", "rule", .type = FM_CONF_CUSTOM, CFG(rule),
+	    .parse = parse_rule, .format = format_rule,
+	    .expect = "fedavg or fedadam", .def = "fedavg",
+	    .description = "how the updates are merged" },
+	{ "aggregate", "server_lr", FLOAT(0, 100), CFG(server_lr), .def = "0",
+	    .description = "server learning rate; 0: the rule's default" },
+	{ "aggregate", "adam_beta1", FLOAT(0, 1), CFG(adam_beta1),
+	    .flags = FM_CONF_MAX_OPEN, .def = "0.9",
+	    .description = "FedAdam's first-moment decay" },
+	{ "aggregate", "adam_beta2", FLOAT(0, 1), CFG(adam_beta2),
+	    .flags = FM_CONF_MAX_OPEN, .def = "0.99",
+	    .description = "FedAdam's second-moment decay" },
+	{ "aggregate", "adam_tau", FLOAT(1e-9, 1), CFG(adam_tau),
+	    .def = "0.001", .description = "FedAdam's adaptivity" },
+	{ "aggregate", "clip_norm", FLOAT(0, 1e9), CFG(clip_norm), .def = "100",
+	    .description = "L2 bound on an update's delta; 0: none" },
+	{ "aggregate", "norm_action", .type = FM_CONF_ENUM,
+	    .names = norm_action_names, CFG(norm_action), .def = "clip",
+	    .description = "what a delta over clip_norm gets" },
+	{ "aggregate", "max_samples_weight", UINT(1, 1000000000000000),
+	    CFG(max_samples_weight), .def = "86400",
+	    .description = "an update's weight, at most, samples" },
+};
+
+static const fm_conf_section sections[] = {
+	{ .name = "aggregator" },
+	{ .name = "round" },
+	{ .name = "train" },
+	{ .name = "aggregate" },
+};
+
+const fm_conf_schema fm_agg_config_schema = {
+	.conf_size = sizeof(fm_agg_config),
+	.sections = sections,
+	.n_sections = FM_ELEMENTSOF(sections),
+	.keys = keys,
+	.n_keys = FM_ELEMENTSOF(keys),
+};
+
+void
+fm_agg_config_init(fm_agg_config *c)
+{
+	fm_conf_defaults(&fm_agg_config_schema, c);
 }
 
 int
 fm_agg_config_load(fm_agg_config *c, const char *path, char *err)
 {
-	return fm_ini_parse_file(path, on_key, c, err);
+	return fm_conf_load(&fm_agg_config_schema, c, path, err);
+}
+
+int
+fm_agg_config_dump(const fm_agg_config *c, FILE *f, char *err)
+{
+	return fm_conf_dump(&fm_agg_config_schema, c, f, err);
 }
 
 int

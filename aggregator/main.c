@@ -11,7 +11,9 @@
  * Signals: SIGTERM, SIGINT: write the state and exit 0; SIGHUP: re-read
  * the authorized-agents file (a broken file keeps the running list).
  * Exit status: 0 success, 1 runtime failure (keys, state, sockets),
- * 2 usage or configuration error.
+ * 2 usage or configuration error. --dump-config prints the effective
+ * configuration (file, drop-ins, flags, defaults) as an INI file that
+ * loads back to the same, and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +40,7 @@ struct options {
 	unsigned n_listen;
 	const char *log_level;
 	const char *metrics_listen;
+	bool dump; /* --dump-config */
 };
 
 static void
@@ -61,6 +64,11 @@ usage(FILE *f)
 	    "                         metrics_listen (\"\" turns it off)\n"
 	    "      --foreground       accepted for compatibility: it never "
 	    "forks\n"
+	    "      --dump-config      print the effective configuration "
+	    "(the file,\n"
+	    "                         its drop-ins FILE.d/*.conf, the flags "
+	    "and the\n"
+	    "                         defaults) as an INI file, exit\n"
 	    "  -h, --help             this help\n"
 	    "      --version          print the version\n",
 	    DEFAULT_CONFIG);
@@ -75,6 +83,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_LOGLEVEL,
 		OPT_METRICS,
 		OPT_FOREGROUND,
+		OPT_DUMP,
 		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
@@ -84,6 +93,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+		{ "dump-config", no_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -136,6 +146,9 @@ parse_args(int argc, char **argv, struct options *o)
 			o->metrics_listen = optarg;
 			break;
 		case OPT_FOREGROUND:
+			break;
+		case OPT_DUMP:
+			o->dump = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -210,6 +223,30 @@ load_config(const struct options *o, fm_agg_config *cfg, const char **ret_path)
 	}
 	*ret_path = path;
 	return 0;
+}
+
+/* --dump-config: the configuration as loaded, as an INI file. */
+static int
+dump_config(const fm_agg_config *cfg, const char *config_path)
+{
+	char err[FM_INI_ERROR_BYTES];
+	int r;
+
+	printf("# fedmon-aggregator %s --dump-config: the effective "
+	       "configuration\n",
+	    FM_VERSION);
+	if (config_path)
+		printf("# (%.900s, then %.900s.d/*.conf, then the flags, over "
+		       "the defaults)\n",
+		    config_path, config_path);
+	else
+		printf("# (no file: the flags over the defaults)\n");
+	r = fm_agg_config_dump(cfg, stdout, err);
+	if (r < 0) {
+		fm_log(LOG_ERR, "Failed to print the configuration: %s", err);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
 }
 
 /*
@@ -553,6 +590,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (load_config(&opt, &cfg, &config_path) < 0)
 		return EXIT_USAGE;
+	if (opt.dump)
+		return dump_config(&cfg, config_path);
 	fm_log_set_max_level(cfg.log_level);
 	/* Every request allocates a few buffers the size of a model: keep
 	 * them in the heap for the next one instead of handing them back to

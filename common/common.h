@@ -1,6 +1,6 @@
 /*
- * common: logging, clocks, strict number parsing and the INI reader shared
- * by fedmon's daemons and tools.
+ * common: logging, clocks, strict number parsing, files and the INI
+ * engine (common/conf.h) shared by fedmon's daemons and tools.
  *
  * Library modules (learn, crypto, proto, net, common) never log above
  * LOG_DEBUG; the daemons log where they decide. Every line goes to stderr
@@ -25,6 +25,9 @@
 
 #define FM_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
+/* The INI engine: agent.conf, aggregator.conf (common/conf.c). */
+#include "common/conf.h"
+
 /* ---- logging ---------------------------------------------------------- */
 
 /* Sets the most verbose priority written (LOG_ERR … LOG_DEBUG). Default
@@ -34,6 +37,9 @@ void fm_log_set_max_level(int prio);
 /* Parses "err", "warning", "notice", "info", "debug" (or 3…7).
  * Returns the priority, or -EINVAL. */
 int fm_log_level_from_string(const char *s) FM_WUR;
+
+/* The name of priority prio (0 "emerg" … 7 "debug"), or NULL. */
+const char *fm_log_level_to_string(int prio);
 
 /* Whether messages at prio are written. */
 bool fm_log_is_enabled(int prio);
@@ -73,30 +79,6 @@ int fm_parse_bool(const char *s, bool *ret) FM_WUR;
 /* Copies src into dst of size dst_size. Returns 0, or -ENAMETOOLONG when
  * src does not fit (dst is then left untouched). */
 int fm_strlcpy(char *dst, const char *src, size_t dst_size) FM_WUR;
-
-/* ---- INI files (wraps inih; the only user of <ini.h>) ----------------- */
-
-#define FM_INI_ERROR_BYTES 512
-#define FM_INI_WHY_BYTES   128
-
-/* Called for each "key = value" with its section. Returns 0 to accept, or
- * a negative errno to reject; on rejection the handler may describe why
- * in why[FM_INI_WHY_BYTES] (otherwise a generic reason is used). */
-typedef int (*fm_ini_handler)(void *userdata, const char *section,
-    const char *key, const char *value, char *why);
-
-/*
- * Parses the INI file at path (at most 1 MiB of text), calling handler for
- * every key. Reports the first error. Returns 0, -ENOENT/-EACCES/-EFBIG…
- * when the file cannot be read, or -EINVAL for a syntax error, a NUL byte,
- * a line longer than 198 characters (the Debian build of inih caps lines
- * at 200 bytes and would otherwise truncate silently) or a key the handler
- * refused. On failure err[FM_INI_ERROR_BYTES] holds a complete message
- * naming file, line and key, e.g.
- * "agent.conf:12: unknown key 'intervl' in section [agent]".
- */
-int fm_ini_parse_file(
-    const char *path, fm_ini_handler handler, void *userdata, char *err) FM_WUR;
 
 /* ---- files (common/file.c) ------------------------------------------- */
 

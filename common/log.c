@@ -21,28 +21,37 @@ fm_log_set_max_level(int prio)
 	max_level = prio;
 }
 
+/* syslog's priorities, LOG_EMERG (0) to LOG_DEBUG (7). */
+static const char *const level_names[] = {
+	"emerg",
+	"alert",
+	"crit",
+	"err",
+	"warning",
+	"notice",
+	"info",
+	"debug",
+};
+
 int
 fm_log_level_from_string(const char *s)
 {
-	static const char *const names[] = {
-		"emerg",
-		"alert",
-		"crit",
-		"err",
-		"warning",
-		"notice",
-		"info",
-		"debug",
-	};
-
 	if (!s)
 		return -EINVAL;
-	for (int i = 0; i < (int)FM_ELEMENTSOF(names); i++)
-		if (strcasecmp(s, names[i]) == 0)
+	for (int i = 0; i < (int)FM_ELEMENTSOF(level_names); i++)
+		if (strcasecmp(s, level_names[i]) == 0)
 			return i;
 	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
 		return s[0] - '0';
 	return -EINVAL;
+}
+
+const char *
+fm_log_level_to_string(int prio)
+{
+	if (prio < 0 || prio >= (int)FM_ELEMENTSOF(level_names))
+		return NULL;
+	return level_names[prio];
 }
 
 bool

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -178,12 +179,12 @@ test_config_action_errors_name_file_line_key(void **state)
 		    "2: invalid value 'email' (expected log, hook or restart) "
 		    "for key 'kind' in section [action a]" },
 		{ "[action a]\nwhen = failure:oom\nprobability = 0\n",
-		    "3: invalid value '0' (expected a probability above 0 and "
-		    "at most 1) for key 'probability' in section [action a]" },
+		    "3: invalid value '0' (expected a number in (0, 1]) for "
+		    "key "
+		    "'probability' in section [action a]" },
 		{ "[action a]\nprobability = 1.5\n",
-		    "2: invalid value '1.5' (expected a probability above 0 "
-		    "and "
-		    "at most 1) for key 'probability' in section [action a]" },
+		    "2: invalid value '1.5' (expected a number in (0, 1]) for "
+		    "key 'probability' in section [action a]" },
 		{ "[action a]\nwhen = anomaly\nprobability = 0.5\n",
 		    "3: probability is only for when = failure:SOURCE, at key "
 		    "'probability' in section [action a]" },
@@ -203,11 +204,11 @@ test_config_action_errors_name_file_line_key(void **state)
 		    "warning, notice, info or debug) for key 'priority' in "
 		    "section [action a]" },
 		{ "[action a]\nmax_per_hour = 0\n",
-		    "2: invalid value '0' (expected runs, 1 to 3600) for key "
-		    "'max_per_hour' in section [action a]" },
+		    "2: invalid value '0' (expected an integer in [1, 3600]) "
+		    "for key 'max_per_hour' in section [action a]" },
 		{ "[action a]\ntimeout_ms = 5\n",
-		    "2: invalid value '5' (expected milliseconds, 10 to "
-		    "3600000) for key 'timeout_ms' in section [action a]" },
+		    "2: invalid value '5' (expected an integer in [10, "
+		    "3600000]) for key 'timeout_ms' in section [action a]" },
 		{ "[action a]\ncooldown = 5\n",
 		    "2: unknown key 'cooldown' in section [action a]" },
 		{ "[action a]\nkind = hook\nunit = web.service\n",
@@ -220,14 +221,14 @@ test_config_action_errors_name_file_line_key(void **state)
 		    "3: kind = log does not take key 'timeout_ms' in section "
 		    "[action a]" },
 		{ "[action a b]\nkind = log\n",
-		    "2: rule name not of [A-Za-z0-9_.-], at key 'kind' in "
-		    "section [action a b]" },
+		    "1: rule name not of [A-Za-z0-9_.-] in section header "
+		    "[action a b]" },
 		{ "[action a]\nkind = log\n[action b]\nkind = log\n"
 		  "[action a]\nwhen = anomaly\n",
-		    "6: second section of the same name, at key 'when' in "
-		    "section [action a]" },
+		    "5: second section [action a] in this file (the first is "
+		    "on line 1)" },
 		{ "[action]\nkind = log\n",
-		    "2: unknown section for key 'kind' in section [action]" },
+		    "1: section [action] needs a name: [action NAME]" },
 	};
 
 	check_load_errors(cases, FM_ELEMENTSOF(cases));
@@ -399,13 +400,21 @@ test_config_errors_name_file_line_key(void **state)
 {
 	static const struct load_error cases[] = {
 		{ "[agent]\n\ninterval_ms = 5\n",
-		    "3: invalid value '5' (expected milliseconds, 100 to "
-		    "60000) for key 'interval_ms' in section [agent]" },
+		    "3: invalid value '5' (expected an integer in [100, "
+		    "60000]) for key 'interval_ms' in section [agent]" },
 		{ "[agent]\nintervl = 500\n",
 		    "2: unknown key 'intervl' in section [agent]" },
 		{ "[agnet]\ninterval_ms = 500\n",
-		    "2: unknown section for key 'interval_ms' in section "
-		    "[agnet]" },
+		    "1: unknown section [agnet]" },
+		/* a broken header on its own line, not as an unknown key of
+		 * the section before */
+		{ "[agent]\ninterval_ms = 500\n[collect\nprocfs = /p\n",
+		    "3: malformed section header (expected '[NAME]')" },
+		/* a key twice in one section of one file */
+		{ "[agent]\ninterval_ms = 500\n[collect]\n[agent]\n"
+		  "interval_ms = 600\n",
+		    "5: key 'interval_ms' in section [agent] is already set on "
+		    "line 2" },
 		{ "[federation]\naggregator = http://example.org\n",
 		    "2: invalid value 'http://example.org' (expected "
 		    "tcp://HOST:PORT or ipc:///PATH, or empty) for key "
@@ -428,14 +437,14 @@ test_config_errors_name_file_line_key(void **state)
 		    "info or debug) for key 'log_level' in section [agent]" },
 		{ "[agent]\ninterval_ms = 99999999999999999999999\n",
 		    "2: invalid value '99999999999999999999999' (expected "
-		    "milliseconds, 100 to 60000) for key 'interval_ms' in "
+		    "an integer in [100, 60000]) for key 'interval_ms' in "
 		    "section [agent]" },
 		{ "[labels]\nfs_full_percent = 101\n",
-		    "2: invalid value '101' (expected a percentage, 0 (off) "
-		    "to 100) for key 'fs_full_percent' in section [labels]" },
+		    "2: invalid value '101' (expected an integer in [0, 100]) "
+		    "for key 'fs_full_percent' in section [labels]" },
 		{ "[labels]\nfs_full_hysteresis_percent = -1\n",
-		    "2: invalid value '-1' (expected percentage points, 0 to "
-		    "50) for key 'fs_full_hysteresis_percent' in section "
+		    "2: invalid value '-1' (expected an integer in [0, 50]) "
+		    "for key 'fs_full_hysteresis_percent' in section "
 		    "[labels]" },
 		{ "[labels]\n# a relative path\nhealth_command = check -v\n",
 		    "3: invalid value 'check -v' (expected an absolute program "
@@ -445,24 +454,255 @@ test_config_errors_name_file_line_key(void **state)
 		    "2: more than 32 words (a program and its arguments) for "
 		    "key 'health_command' in section [labels]" },
 		{ "[labels]\nhealth_interval_ms = 50\n",
-		    "2: invalid value '50' (expected milliseconds, 100 to "
-		    "86400000) for key 'health_interval_ms' in section "
+		    "2: invalid value '50' (expected an integer in [100, "
+		    "86400000]) for key 'health_interval_ms' in section "
 		    "[labels]" },
 		{ "[labels]\nhealth_timeout_ms = 5s\n",
-		    "2: invalid value '5s' (expected milliseconds, 10 to "
-		    "3600000) for key 'health_timeout_ms' in section "
+		    "2: invalid value '5s' (expected an integer in [10, "
+		    "3600000]) for key 'health_timeout_ms' in section "
 		    "[labels]" },
 		{ "[labels]\nhealth_interval_s = 30\n",
 		    "2: unknown key 'health_interval_s' in section [labels]" },
 		{ "[learn]\nonset_factor = 2.5\n",
-		    "2: invalid value '2.5' (expected a factor, 0 (off) or 1 to "
-		    "1000) for key 'onset_factor' in section [learn]" },
+		    "2: invalid value '2.5' (expected an integer in [0, 1000]) "
+		    "for key 'onset_factor' in section [learn]" },
 		{ "[learn]\nonset_factor = 1001\n",
-		    "2: invalid value '1001' (expected a factor, 0 (off) or 1 to "
-		    "1000) for key 'onset_factor' in section [learn]" },
+		    "2: invalid value '1001' (expected an integer in [0, "
+		    "1000]) for key 'onset_factor' in section [learn]" },
 	};
 
 	check_load_errors(cases, FM_ELEMENTSOF(cases));
+}
+
+/* alarm_samples = 0 would never raise the alarm's run and the detector
+ * refuses it (fm_learn_detector_config_is_valid(): alarm_on >= 1): the
+ * config refuses it first, naming the line and the bounds. */
+static void
+test_config_alarm_samples_at_least_one(void **state)
+{
+	static const struct load_error cases[] = {
+		{ "[learn]\nalarm_samples = 0\n",
+		    "2: invalid value '0' (expected an integer in [1, 3600]) "
+		    "for key 'alarm_samples' in section [learn]" },
+		{ "[learn]\nalarm_samples = 3601\n",
+		    "2: invalid value '3601' (expected an integer in [1, "
+		    "3600]) for key 'alarm_samples' in section [learn]" },
+	};
+	fm_learn_detector_config dc;
+	char err[FM_INI_ERROR_BYTES];
+	fm_agent_config c;
+
+	(void)state;
+	check_load_errors(cases, FM_ELEMENTSOF(cases));
+	fm_agent_config_init(&c);
+	assert_int_equal(fm_agent_config_load(&c,
+	                     write_conf("[learn]\nalarm_samples = 1\n"), err),
+	    0);
+	unlink(tmp_path);
+	assert_int_equal(c.learn_alarm_samples, 1);
+	/* the bounds are within what the detector takes */
+	fm_learn_detector_config_default(&dc, FM_FEATURE_COUNT, 86400);
+	dc.alarm_on = 0;
+	assert_false(fm_learn_detector_config_is_valid(&dc));
+	dc.alarm_on = 1;
+	assert_true(fm_learn_detector_config_is_valid(&dc));
+	dc.alarm_on = 3600;
+	assert_true(fm_learn_detector_config_is_valid(&dc));
+}
+
+/* Writes c's dump into a new temporary file; returns its text (malloc'd)
+ * and leaves the path in tmp_path. */
+static char *
+dump_conf(const fm_agent_config *c)
+{
+	char err[FM_INI_ERROR_BYTES];
+	uint8_t *text;
+	size_t n;
+	FILE *f;
+	int fd;
+
+	snprintf(tmp_path, sizeof(tmp_path), "/tmp/fm-test-conf-XXXXXX");
+	fd = mkstemp(tmp_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fm_agent_config_dump(c, f, err), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(fm_file_read_all(tmp_path, 1 << 20, &text, &n), 0);
+	return (char *)text;
+}
+
+/* The shipped file sets every key to its default: the dumps agree. */
+static void
+test_config_shipped_file_sets_every_default(void **state)
+{
+	char err[FM_INI_ERROR_BYTES];
+	fm_agent_config def, c;
+	char *a, *b;
+
+	(void)state;
+	fm_agent_config_init(&def);
+	fm_agent_config_init(&c);
+	assert_int_equal(
+	    fm_agent_config_load(&c, FM_SOURCE_ROOT "/configs/agent.conf", err),
+	    0);
+	/* built with another prefix, only these differ */
+	memcpy(c.state_dir, def.state_dir, sizeof(c.state_dir));
+	memcpy(c.runtime_dir, def.runtime_dir, sizeof(c.runtime_dir));
+	a = dump_conf(&def);
+	unlink(tmp_path);
+	b = dump_conf(&c);
+	unlink(tmp_path);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+/* --dump-config: main file, drop-ins and defaults, as an INI file that
+ * loads back to the same configuration. */
+static void
+test_config_dump_round_trip(void **state)
+{
+	char err[FM_INI_ERROR_BYTES], dir[80], main_path[64], dropin[112];
+	fm_agent_config c, back;
+	char *text, *again;
+	FILE *f;
+
+	(void)state;
+	snprintf(main_path, sizeof(main_path), "%s",
+	    write_conf("[agent]\ninterval_ms = 500\nlog_level = debug\n"
+	               "control_group = adm\n"
+	               "[collect]\nfs_network = yes\n"
+	               "[labels]\nhealth_command = /usr/bin/check -H  x\n"
+	               "[federation]\naggregator = tcp://agg:7300\n"
+	               "aggregator_key = "
+	               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	               "[actions]\ndry_run = yes\n"
+	               "[action log]\nwhen = anomaly\nkind = log\n"
+	               "priority = crit\n"
+	               "[action hook]\nkind = hook\nwhen = failure:oom\n"
+	               "probability = 0.3\ncommand = /bin/h a\n"));
+	snprintf(dir, sizeof(dir), "%s.d", main_path);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dropin, sizeof(dropin), "%s/50-site.conf", dir);
+	f = fopen(dropin, "w");
+	assert_non_null(f);
+	fputs("[agent]\ninterval_ms = 250\n[action hook]\ntimeout_ms = 99\n"
+	      "[action restart]\nkind = restart\nwhen = anomaly\n"
+	      "unit = web.service\n",
+	    f);
+	assert_int_equal(fclose(f), 0);
+	fm_agent_config_init(&c);
+	assert_int_equal(fm_agent_config_load(&c, main_path, err), 0);
+	assert_int_equal(fm_agent_config_check(&c, err), 0);
+	unlink(dropin);
+	rmdir(dir);
+	unlink(main_path);
+	/* the drop-in overrode the main file, and added a rule */
+	assert_int_equal(c.interval_ms, 250);
+	assert_int_equal(c.n_rules, 3);
+	assert_int_equal(c.rules[1].timeout_ms, 99);
+	assert_string_equal(c.rules[2].unit, "web.service");
+	text = dump_conf(&c);
+	assert_non_null(strstr(text,
+	    "[agent]\n# sampling period, "
+	    "milliseconds (default: 1000)\n"
+	    "interval_ms = 250\n"));
+	assert_non_null(strstr(text, "log_level = debug\n"));
+	assert_non_null(strstr(text, "[action hook]\n"));
+	assert_non_null(strstr(text, "probability = 0.3\n"));
+	/* a log rule's text has no keys of the other kinds, nor an
+	 * anomaly rule's a probability */
+	{
+		const char *log = strstr(text, "[action log]\n");
+		const char *end = strstr(text, "[action hook]\n");
+
+		assert_non_null(log);
+		assert_true(end > log);
+		for (const char *k = log; k < end; k = strchr(k, '\n') + 1)
+			if (strncmp(k, "command =", 9) == 0 ||
+			    strncmp(k, "unit =", 6) == 0 ||
+			    strncmp(k, "timeout_ms =", 12) == 0 ||
+			    strncmp(k, "probability =", 13) == 0)
+				fail_msg("[action log] has %.20s", k);
+	}
+	fm_agent_config_init(&back);
+	assert_int_equal(fm_agent_config_load(&back, tmp_path, err), 0);
+	assert_memory_equal(&back, &c, sizeof(c));
+	again = dump_conf(&back);
+	unlink(tmp_path);
+	assert_string_equal(again, text);
+	free(again);
+	free(text);
+}
+
+/* A reload applies what agent/main.c applied before the key table: the
+ * log level, [actions], the rules; the other keys are named. */
+static void
+test_config_reload_applies_the_tables_keys(void **state)
+{
+	const fm_conf_schema *s = &fm_agent_config_schema;
+	fm_agent_config running, next;
+	char restart[256];
+
+	(void)state;
+	for (size_t i = 0; i < s->n_keys; i++) {
+		const fm_conf_key *k = &s->keys[i];
+		bool reload = strcmp(k->section, "action") == 0 ||
+		    strcmp(k->section, "actions") == 0 ||
+		    (strcmp(k->section, "agent") == 0 &&
+		        strcmp(k->name, "log_level") == 0);
+
+		assert_non_null(k->description);
+		if (reload != !!(k->flags & FM_CONF_RELOAD))
+			fail_msg("[%s] %s", k->section, k->name);
+	}
+	fm_agent_config_init(&running);
+	fm_agent_config_init(&next);
+	assert_int_equal(fm_agent_config_apply_reload(
+	                     &running, &next, restart, sizeof(restart)),
+	    0);
+	next.log_level = LOG_DEBUG;
+	next.actions_dry_run = true;
+	next.n_rules = 1;
+	memcpy(next.rules[0].name, "r", 2);
+	next.interval_ms = 2000;
+	next.learn_alarm_samples = 4;
+	memcpy(next.fed_aggregator, "tcp://a:1", 10);
+	assert_int_equal(fm_agent_config_apply_reload(
+	                     &running, &next, restart, sizeof(restart)),
+	    3);
+	assert_string_equal(restart,
+	    "[agent] interval_ms, [learn] alarm_samples, [federation] "
+	    "aggregator");
+	assert_int_equal(running.log_level, LOG_DEBUG);
+	assert_true(running.actions_dry_run);
+	assert_int_equal(running.n_rules, 1);
+	assert_string_equal(running.rules[0].name, "r");
+	assert_int_equal(running.interval_ms, 1000);
+	assert_int_equal(running.learn_alarm_samples, 3);
+	assert_string_equal(running.fed_aggregator, "");
+}
+
+/* The table's kind names are the actions' own. */
+static void
+test_config_kind_names_are_the_actions(void **state)
+{
+	const fm_conf_schema *s = &fm_agent_config_schema;
+	unsigned seen = 0;
+
+	(void)state;
+	for (size_t i = 0; i < s->n_keys; i++) {
+		if (strcmp(s->keys[i].section, "action") != 0 ||
+		    strcmp(s->keys[i].name, "kind") != 0)
+			continue;
+		for (const fm_conf_name *n = s->keys[i].names; n->name; n++) {
+			assert_string_equal(
+			    n->name, fm_action_kind_name((unsigned)n->value));
+			seen++;
+		}
+	}
+	assert_int_equal(seen, FM_ACTION_KIND_COUNT - 1);
 }
 
 static void
@@ -533,6 +773,11 @@ main(void)
 		cmocka_unit_test(test_config_action_errors_name_file_line_key),
 		cmocka_unit_test(test_config_action_too_many_rules),
 		cmocka_unit_test(test_config_action_check),
+		cmocka_unit_test(test_config_alarm_samples_at_least_one),
+		cmocka_unit_test(test_config_shipped_file_sets_every_default),
+		cmocka_unit_test(test_config_dump_round_trip),
+		cmocka_unit_test(test_config_reload_applies_the_tables_keys),
+		cmocka_unit_test(test_config_kind_names_are_the_actions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,12 +106,18 @@ check "WATCHDOG=1 arrives repeatedly" wait_for 60 watchdog_at_least 3
 # ---- SIGHUP: a good configuration, then a broken one -------------------------
 
 write_config debug
+# the reload reads the drop-ins too, and names what needs a restart
+mkdir "$tmp/agent.conf.d"
+printf '[agent]\ninterval_ms = 150\n' >"$tmp/agent.conf.d/10-slower.conf"
 kill -HUP "$pid"
 check "reload: RELOADING=1 then READY=1" \
     wait_for 60 sh -c "grep -A1 -xF RELOADING=1 '$tmp/notify.log' |
 	grep -qxF READY=1"
 check "reload: 'Configuration reloaded' logged" \
     wait_for 60 logged 'Configuration reloaded'
+check "reload: a drop-in's interval_ms named as needing a restart" \
+    wait_for 60 logged \
+    'changes to \[agent\] interval_ms take effect at the next restart'
 
 before=$(count WATCHDOG=1)
 write_config debug 'no_such_key = 1'
@@ -166,6 +172,21 @@ else
 	not_ok "--help names the default configuration"
 	printf '%s\n' "$help" | sed 's/^/# /'
 fi
+
+# --dump-config: the file, its drop-ins and the defaults, as a file that
+# loads back to the same configuration (the two-line header aside).
+write_config info
+if "$agent" -c "$tmp/agent.conf" --dump-config >"$tmp/dump1.conf" &&
+    "$agent" -c "$tmp/dump1.conf" --dump-config >"$tmp/dump2.conf"; then
+	ok "--dump-config exits 0, and so does its output loaded back"
+else
+	not_ok "--dump-config exits 0, and so does its output loaded back"
+fi
+check "--dump-config: the drop-in's value is there" \
+    grep -qxF 'interval_ms = 150' "$tmp/dump1.conf"
+check "--dump-config: the output loads back to the same" \
+    sh -c "tail -n +3 '$tmp/dump1.conf' >'$tmp/a' &&
+	tail -n +3 '$tmp/dump2.conf' >'$tmp/b' && cmp -s '$tmp/a' '$tmp/b'"
 
 echo "1..$n"
 exit $failed

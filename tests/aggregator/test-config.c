@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -143,9 +144,8 @@ test_config_bad_values(void **state)
 		const char *text, *err;
 	} cases[] = {
 		{ "[round]\nquorum = -1\n",
-		    ":2: invalid value '-1' (expected a number of updates, 0 "
-		    "(every enrolled agent) to 100000) for key 'quorum' in "
-		    "section [round]" },
+		    ":2: invalid value '-1' (expected an integer in [0, "
+		    "100000]) for key 'quorum' in section [round]" },
 		{ "[round]\nmin_updates = 0\n", "for key 'min_updates'" },
 		{ "[round]\ndeadline_ms = 99\n", "for key 'deadline_ms'" },
 		{ "[round]\nlayout_id = 4294967296\n", "for key 'layout_id'" },
@@ -180,7 +180,21 @@ test_config_bad_values(void **state)
 		    "for key 'max_message_bytes'" },
 		{ "[aggregator]\nlog_level = loud\n", "for key 'log_level'" },
 		{ "[aggregator]\nlistn = tcp://a:1\n", "unknown key 'listn'" },
-		{ "[agent]\ninterval_ms = 1000\n", "unknown section for key" },
+		{ "[agent]\ninterval_ms = 1000\n",
+		    ":1: unknown section [agent]" },
+		{ "[round]\nquorum = 1\nquorum = 2\n",
+		    ":3: key 'quorum' in section [round] is already set on "
+		    "line 2" },
+		{ "[round]\nquorum = 1\n[aggregate\nrule = fedavg\n",
+		    ":3: malformed section header" },
+		{ "[aggregate]\nadam_beta1 = 1\n",
+		    ":2: invalid value '1' (expected a number in [0, 1)) for "
+		    "key 'adam_beta1' in section [aggregate]" },
+		{ "[aggregator]\nmax_message_bytes = 4095\n",
+		    ":2: invalid value '4095' (expected an integer in [4096, "
+		    "16782336]) for key 'max_message_bytes'" },
+		{ "[aggregate]\nnorm_action = drop\n",
+		    "(expected clip or refuse)" },
 	};
 	char err[FM_INI_ERROR_BYTES];
 
@@ -265,6 +279,79 @@ test_config_metrics_listen(void **state)
 	assert_string_equal(c.metrics_listen, "");
 }
 
+/* Writes c's dump into a new temporary file (its path in tmp_path) and
+ * returns the text (malloc'd). */
+static char *
+dump_conf(const fm_agg_config *c)
+{
+	char err[FM_INI_ERROR_BYTES];
+	uint8_t *text;
+	size_t n;
+	FILE *f;
+	int fd;
+
+	snprintf(tmp_path, sizeof(tmp_path), "/tmp/fm-agg-conf-XXXXXX");
+	fd = mkstemp(tmp_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fm_agg_config_dump(c, f, err), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(fm_file_read_all(tmp_path, 1 << 20, &text, &n), 0);
+	return (char *)text;
+}
+
+/* --dump-config: the file, a drop-in over it, the defaults; the dump
+ * loads back to the same configuration. */
+static void
+test_config_dropin_and_dump_round_trip(void **state)
+{
+	char err[FM_INI_ERROR_BYTES], main_path[64], dir[80], dropin[112];
+	fm_agg_config c, back;
+	char *text, *again;
+	FILE *f;
+
+	(void)state;
+	snprintf(main_path, sizeof(main_path), "%s",
+	    write_conf("[aggregator]\nlisten = tcp://127.0.0.1:0  "
+	               "ipc:///tmp/x.sock\nlog_level = debug\n"
+	               "[round]\nquorum = 3\nmax_rounds = 7\n"
+	               "[aggregate]\nrule = fedadam\nadam_beta1 = 0.8\n"
+	               "norm_action = refuse\n"));
+	snprintf(dir, sizeof(dir), "%s.d", main_path);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dropin, sizeof(dropin), "%s/10-site.conf", dir);
+	f = fopen(dropin, "w");
+	assert_non_null(f);
+	fputs("[round]\nquorum = 5\n[train]\nprox_mu = 0.01\n", f);
+	assert_int_equal(fclose(f), 0);
+	fm_agg_config_init(&c);
+	assert_int_equal(fm_agg_config_load(&c, main_path, err), 0);
+	unlink(dropin);
+	rmdir(dir);
+	unlink(main_path);
+	assert_int_equal(c.quorum, 5);
+	assert_int_equal(c.max_rounds, 7);
+	assert_true(c.prox_mu == 0.01f);
+	assert_int_equal(fm_agg_config_check(&c, err), 0);
+	text = dump_conf(&c);
+	assert_non_null(
+	    strstr(text, "listen = tcp://127.0.0.1:0 ipc:///tmp/x.sock\n"));
+	assert_non_null(strstr(text, "rule = fedadam\n"));
+	assert_non_null(strstr(text, "adam_beta1 = 0.8\n"));
+	assert_non_null(strstr(text, "prox_mu = 0.01\n"));
+	fm_agg_config_init(&back);
+	assert_int_equal(fm_agg_config_load(&back, tmp_path, err), 0);
+	unlink(tmp_path);
+	assert_true(config_equal(&back, &c));
+	assert_memory_equal(&back, &c, sizeof(c));
+	again = dump_conf(&back);
+	unlink(tmp_path);
+	assert_string_equal(again, text);
+	free(again);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -274,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_check),
 		cmocka_unit_test(test_config_metrics_listen),
+		cmocka_unit_test(test_config_dropin_and_dump_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
