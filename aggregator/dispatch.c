@@ -155,7 +155,7 @@ check_envelope(
 	/* Remembered before the reply leaves, so a kill cannot forget it. */
 	if (a->journal_fd >= 0) {
 		r = fmi_agg_journal_append(
-		    a->journal_fd, q->e.h.sender, q->e.h.seq);
+		    a->journal_fd, &a->journal_len, q->e.h.sender, q->e.h.seq);
 		if (r < 0) {
 			fmi_agg_emit(a,
 			    &(fm_agg_event) { .type = FM_AGG_EVENT_FAILED,
