@@ -536,10 +536,12 @@ start_federation(struct run *run)
 	fm_model_learner_fed_model(run->learner, &m);
 	r = fm_model_federation_new(&fcfg, &m, true, &run->fed);
 	if (r < 0) {
+		/* the key file, or the sequence lease beside the state */
 		fm_log_errno(LOG_ERR, r,
-		    "Failed to start federating with '%s' (key file '%s'), "
-		    "learning standalone",
-		    fcfg.url, fcfg.key_file);
+		    "Failed to start federating with '%s' (key file '%s', "
+		    "sequence lease '%s%s'), learning standalone",
+		    fcfg.url, fcfg.key_file, fcfg.state_dir,
+		    fcfg.state_dir[0] ? "/fed.seq" : "(none)");
 		return;
 	}
 	fm_log(LOG_INFO, "Federating with aggregator '%s'", fcfg.url);

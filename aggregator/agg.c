@@ -82,7 +82,7 @@ fmi_agg_save(fm_agg *a, uint64_t last_opened, uint64_t version,
 	/* The marks are on disk: the journal's records are redundant. A
 	 * failure here leaves them, which is harmless. */
 	if (a->journal_fd >= 0) {
-		int k = fmi_agg_journal_reset(a->journal_fd);
+		int k = fmi_agg_journal_reset(a->journal_fd, &a->journal_len);
 
 		if (k < 0)
 			fmi_agg_emit(a,
@@ -159,6 +159,34 @@ adopt_state(fm_agg *a, fmi_agg_state *s)
 	return 0;
 }
 
+/*
+ * Takes the marks of the journal just opened in, and cuts out what held
+ * no whole record (torn by a full disk or a crash, or damaged), so that
+ * appends go on after the last whole record. What was cut is kept in
+ * a->journal_scan for the daemon to report.
+ */
+static int
+load_journal(fm_agg *a)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = fm_file_read_fd(a->journal_fd, JOURNAL_MAX_BYTES, &buf, &len);
+	if (r < 0)
+		return r;
+	r = fmi_agg_journal_parse(buf, len, mark_add, a, &a->journal_scan);
+	if (r == 0)
+		r = fmi_agg_journal_repair(
+		    a->journal_fd, buf, len, &a->journal_scan);
+	free(buf);
+	if (r < 0)
+		return r;
+	a->journal_records = a->journal_scan.records;
+	a->journal_len = a->journal_scan.records * FMI_AGG_JOURNAL_RECORD_BYTES;
+	return 0;
+}
+
 static int
 load_state(fm_agg *a)
 {
@@ -191,23 +219,11 @@ load_state(fm_agg *a)
 		if (r < 0)
 			return r;
 	}
-	r = fm_file_read_all(journal_path, JOURNAL_MAX_BYTES, &buf, &len);
-	if (r == 0) {
-		r = fmi_agg_journal_parse(buf, len, mark_add, a);
-		free(buf);
-		if (r < 0)
-			return r;
-		a->journal_records = len / FMI_AGG_JOURNAL_RECORD_BYTES;
-	} else if (r == -EFBIG) {
-		return -EBADMSG;
-	} else if (r != -ENOENT) {
-		return r;
-	}
 	r = fmi_agg_journal_open(journal_path);
 	if (r < 0)
 		return r;
 	a->journal_fd = r;
-	return 0;
+	return load_journal(a);
 }
 
 int
@@ -373,6 +389,8 @@ fm_agg_status_get(fm_agg *a, fm_agg_status *ret)
 		.last_round_ms = a->last_round_ms,
 		.enrolled = fm_crypto_keyring_count(a->kr),
 		.peers = a->peers.n,
+		.journal_dropped_bytes = a->journal_scan.dropped_bytes,
+		.journal_dropped_runs = a->journal_scan.dropped_runs,
 	};
 	memcpy(ret->rejections, a->rejections, sizeof(ret->rejections));
 	pthread_mutex_unlock(&a->lock);

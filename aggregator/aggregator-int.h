@@ -212,30 +212,62 @@ void fmi_agg_state_clear(fmi_agg_state *s);
 
 #define FMI_AGG_JOURNAL_RECORD_BYTES 20
 
-/* Opens (creating, mode 0600) the journal at path for appending. Returns
- * the fd or a negative errno. */
+/* Opens (creating, mode 0600) the journal at path for reading and
+ * writing. Returns the fd or a negative errno. */
 int fmi_agg_journal_open(const char *path) FM_WUR;
 
+/* What a parse took and what it dropped. */
+typedef struct fmi_agg_journal_scan {
+	uint64_t records;       /* whole records taken */
+	uint64_t dropped_bytes; /* bytes in no whole record */
+	uint64_t dropped_runs;  /* runs of such bytes (about one torn or
+	                         * damaged record each) */
+	size_t first_dropped;   /* offset of the first; the length when
+	                         * none was */
+} fmi_agg_journal_scan;
+
 /*
- * Calls fn(userdata, id, seq) for each record of buf[len]. A trailing
- * partial record, or a last record whose checksum fails, is a write torn
- * by a power loss and ignored; a bad record before a good one is
- * corruption: -EBADMSG. fn may fail (its error is returned). Pure.
+ * Calls fn(userdata, id, seq) for each whole record of buf[len] (its
+ * checksum holds and its id is not 0), in order, and describes the scan
+ * in *ret_scan. Bytes in no whole record (a write cut short by a full
+ * disk or a crash, a damaged record, a partial record at the end) are
+ * skipped up to the next whole record, at any offset, and counted. fn may
+ * fail: its error is returned (*ret_scan untouched). Pure.
  */
 int fmi_agg_journal_parse(const uint8_t *buf, size_t len,
-    int (*fn)(void *userdata, uint64_t id, uint64_t seq),
-    void *userdata) FM_WUR;
+    int (*fn)(void *userdata, uint64_t id, uint64_t seq), void *userdata,
+    fmi_agg_journal_scan *ret_scan) FM_WUR;
+
+/*
+ * Cuts what scan (of buf[len], the journal's contents) dropped out of
+ * the journal open on fd: the whole records after the first dropped byte
+ * move down over it in buf and in the file, which is truncated after the
+ * last and fsync'd. The file then holds scan->records records. Writes
+ * nothing new at the end, so it needs no free space on a file system
+ * that overwrites in place. A crash half-way leaves a file that parses
+ * to the same marks. Returns 0 or a negative errno.
+ */
+int fmi_agg_journal_repair(
+    int fd, uint8_t *buf, size_t len, const fmi_agg_journal_scan *scan) FM_WUR;
 
 /* Encodes one record into out[FMI_AGG_JOURNAL_RECORD_BYTES]. */
 void fmi_agg_journal_record(
     uint64_t id, uint64_t seq, uint8_t out[FMI_AGG_JOURNAL_RECORD_BYTES]);
 
-/* Appends one record with a single write(2). Returns 0 or a negative
- * errno (-EIO for a short write). */
-int fmi_agg_journal_append(int fd, uint64_t id, uint64_t seq) FM_WUR;
+/*
+ * Writes one record at offset *len (the end of the last whole record)
+ * and advances *len. A record not written whole (a full disk: ENOSPC,
+ * or a short write) is cut off again and *len kept, so the next record
+ * starts where this one did: no record lands after a torn one. Returns 0
+ * or a negative errno (-EIO when the kernel wrote nothing and said no
+ * error).
+ */
+int fmi_agg_journal_append(
+    int fd, uint64_t *len, uint64_t id, uint64_t seq) FM_WUR;
 
-/* Empties the journal and fsyncs it. Returns 0 or a negative errno. */
-int fmi_agg_journal_reset(int fd) FM_WUR;
+/* Empties the journal (*len = 0 once it is truncated) and fsyncs it.
+ * Returns 0 or a negative errno. */
+int fmi_agg_journal_reset(int fd, uint64_t *len) FM_WUR;
 
 /* ---- the object --------------------------------------------------------- */
 
@@ -249,7 +281,9 @@ struct fm_agg {
 	fm_crypto_keyring *kr;
 	fmi_agg_peers peers;
 	int journal_fd;           /* -1: memory only */
+	uint64_t journal_len;     /* bytes of whole records in it */
 	uint64_t journal_records; /* appended since the last save */
+	fmi_agg_journal_scan journal_scan; /* what start-up read */
 	char state_path[FM_AGG_PATH_BYTES + 32];
 	char journal_path[FM_AGG_PATH_BYTES + 32];
 	fm_agg_event_fn on_event;

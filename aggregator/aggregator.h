@@ -58,7 +58,11 @@
  * write, when the marks are folded into the state file and the journal
  * emptied. After a power loss (not a kill) the marks of the last moments
  * may be gone; what could then be replayed is a HELLO (harmless) or an
- * UPDATE for a round that no longer is open (ROUND_CLOSED).
+ * UPDATE for a round that no longer is open (ROUND_CLOSED). A full disk
+ * refuses the request (INTERNAL) whose mark cannot be written whole, and
+ * cuts the torn record off again (journal.c); fm_agg_new() drops bytes
+ * of the journal that hold no whole record, whatever their cause, and
+ * says how many in fm_agg_status.
  *
  * State. STATE_DIR/aggregator.state (see state.c) holds the last round
  * opened, the global model (version, layout, parameters), the rule's
@@ -188,10 +192,13 @@ typedef struct fm_agg fm_agg;
  * it resumes from the state file and the journal there, or starts fresh
  * when neither exists. The first fm_agg_tick() (or request) opens a
  * round. On success *ret owns the aggregator. Errors: -EINVAL (cfg);
- * -EBADMSG (state file or journal corrupt: truncated, checksum, values
- * out of range); -EPROTONOSUPPORT (state file of another format
- * version); -ESTALE (state holds another layout than cfg pins); the
- * errno of reading them or opening the journal; -ENOMEM.
+ * -EBADMSG (state file corrupt: truncated, checksum, values out of
+ * range); -EPROTONOSUPPORT (state file of another format version);
+ * -ESTALE (state holds another layout than cfg pins); these three are
+ * the state file's only: the journal's torn or damaged records are
+ * dropped, not refused. -EFBIG (journal over 64 MiB), the errno of
+ * reading either file or of opening and repairing the journal, -ENOSPC
+ * (more senders than FM_AGG_MAX_PEERS), -ENOMEM.
  */
 int fm_agg_new(const fm_agg_config *cfg, const fm_crypto_identity *self,
     fm_crypto_keyring *kr, fm_agg **ret) FM_WUR;
@@ -325,6 +332,10 @@ typedef struct fm_agg_status {
 	                        * -1 none in this process */
 	uint64_t enrolled;     /* keys in the keyring */
 	uint64_t peers;        /* senders with a replay mark */
+	/* What fm_agg_new() cut out of the replay journal: bytes in no
+	 * whole record, and the runs they formed (about one record each) */
+	uint64_t journal_dropped_bytes;
+	uint64_t journal_dropped_runs;
 } fm_agg_status;
 
 /* Fills *ret with a consistent snapshot. Thread-safe. */

@@ -27,8 +27,12 @@ count_refusal(fm_agg *a, const fmi_agg_req *q, uint32_t reason)
 	        .reason = reason });
 }
 
-/* Answers with an unsealed ERROR carrying reason. Returns reason or
- * -ENOMEM. */
+/*
+ * Answers with an ERROR carrying reason: unsealed, but for a REPLAY
+ * (whose body opened) with a sealed refusal naming the sender's replay
+ * mark, so an agent whose sequence went backwards can move above it.
+ * Returns reason or -ENOMEM.
+ */
 static int
 refuse(fm_agg *a, fmi_agg_req *q, uint32_t reason, int64_t now_ms,
     uint8_t **ret_reply, size_t *ret_len)
@@ -36,8 +40,18 @@ refuse(fm_agg *a, fmi_agg_req *q, uint32_t reason, int64_t now_ms,
 	int r;
 
 	count_refusal(a, q, reason);
-	r = fm_fed_error_encode(q->have_header ? &q->e.h : NULL, a->self_id,
-	    reason, now_ms, ret_reply, ret_len);
+	if (reason == FM_PROTO_REASON_REPLAY && q->body) {
+		fm_proto_refusal m = {
+			.reason = reason,
+			.seq_floor = q->peer->seq,
+		};
+
+		r = fm_fed_refusal_encode(q->peer->session, &q->e.h, a->self_id,
+		    &m, now_ms, ret_reply, ret_len);
+	} else {
+		r = fm_fed_error_encode(q->have_header ? &q->e.h : NULL,
+		    a->self_id, reason, now_ms, ret_reply, ret_len);
+	}
 	return r < 0 ? r : (int)reason;
 }
 
@@ -155,7 +169,7 @@ check_envelope(
 	/* Remembered before the reply leaves, so a kill cannot forget it. */
 	if (a->journal_fd >= 0) {
 		r = fmi_agg_journal_append(
-		    a->journal_fd, q->e.h.sender, q->e.h.seq);
+		    a->journal_fd, &a->journal_len, q->e.h.sender, q->e.h.seq);
 		if (r < 0) {
 			fmi_agg_emit(a,
 			    &(fm_agg_event) { .type = FM_AGG_EVENT_FAILED,

@@ -301,6 +301,57 @@ log_refusal(const fm_agg_event *ev, const char *id)
 	seen[reason].more = 0;
 }
 
+/*
+ * A failed write (a full disk: the state file is retried every second,
+ * and every request's journal append fails) is logged at once, then at
+ * most once a minute for the same action and file, with the count of
+ * failures in between.
+ */
+#define FAILURE_LOG_INTERVAL_NS (60 * FM_NSEC_PER_SEC)
+#define FAILURE_KINDS           8
+
+static void
+log_failure(const fm_agg_event *ev)
+{
+	static struct {
+		char what[64];
+		char object[FM_AGG_PATH_BYTES + 32];
+		int64_t last_ns;
+		uint64_t more;
+	} seen[FAILURE_KINDS];
+	const char *object = ev->object ? ev->object : "";
+	int64_t now = fm_time_mono_ns();
+	char more[96] = "";
+	size_t i;
+
+	for (i = 0; i < FAILURE_KINDS - 1 && seen[i].what[0]; i++)
+		if (strcmp(seen[i].what, ev->what) == 0 &&
+		    strcmp(seen[i].object, object) == 0)
+			break;
+	/* the last slot takes whatever the others do not */
+	if (strcmp(seen[i].what, ev->what) != 0 ||
+	    strcmp(seen[i].object, object) != 0) {
+		snprintf(seen[i].what, sizeof(seen[i].what), "%s", ev->what);
+		snprintf(seen[i].object, sizeof(seen[i].object), "%s", object);
+		seen[i].more = 0;
+	} else if (now - seen[i].last_ns < FAILURE_LOG_INTERVAL_NS) {
+		seen[i].more++;
+		return;
+	}
+	if (seen[i].more > 0)
+		snprintf(more, sizeof(more),
+		    " (%llu more such failures since the last such line)",
+		    (unsigned long long)seen[i].more);
+	if (object[0])
+		fm_log_errno(LOG_ERR, ev->error,
+		    "Failed to %s '%s'%s, retrying", ev->what, object, more);
+	else
+		fm_log_errno(LOG_ERR, ev->error, "Failed to %s%s, retrying",
+		    ev->what, more);
+	seen[i].last_ns = now;
+	seen[i].more = 0;
+}
+
 static void
 on_event(void *userdata, const fm_agg_event *ev)
 {
@@ -356,13 +407,7 @@ on_event(void *userdata, const fm_agg_event *ev)
 		    (unsigned long long)ev->version);
 		break;
 	case FM_AGG_EVENT_FAILED:
-		if (ev->object && ev->object[0])
-			fm_log_errno(LOG_ERR, ev->error,
-			    "Failed to %s '%s', retrying", ev->what,
-			    ev->object);
-		else
-			fm_log_errno(LOG_ERR, ev->error,
-			    "Failed to %s, retrying", ev->what);
+		log_failure(ev);
 		break;
 	}
 }
@@ -412,6 +457,51 @@ state_error(int r)
 	default:
 		return strerror(-r);
 	}
+}
+
+/* Why fm_agg_new() failed, naming the file it failed on. */
+static void
+report_resume_error(const fm_agg_config *cfg, int r)
+{
+	switch (r) {
+	case -EBADMSG:
+	case -EPROTONOSUPPORT:
+	case -ESTALE:
+		/* only the state file is refused for what it holds: the
+		 * journal's damaged records are dropped (and reported) */
+		fm_log(LOG_ERR,
+		    "Failed to resume from state file '%s/%s': %s. To start "
+		    "over, move it aside.",
+		    cfg->state_dir, FM_AGG_STATE_FILE, state_error(r));
+		break;
+	default:
+		fm_log_errno(LOG_ERR, r,
+		    "Failed to resume from state directory '%s' (%s, %s)",
+		    cfg->state_dir, FM_AGG_STATE_FILE, FM_AGG_JOURNAL_FILE);
+		break;
+	}
+}
+
+/* Says what start-up cut out of the replay journal, and what it means. */
+static void
+report_journal_repair(fm_agg *a, const fm_agg_config *cfg)
+{
+	fm_agg_status st;
+
+	fm_agg_status_get(a, &st);
+	if (st.journal_dropped_bytes == 0)
+		return;
+	fm_log(LOG_WARNING,
+	    "Dropped %llu bytes in %llu places of replay journal '%s/%s' "
+	    "that held no whole record. A record torn by a full disk "
+	    "belonged to a request that was refused, so nothing is lost; "
+	    "one damaged otherwise (a power loss, bad storage) may lower "
+	    "its sender's replay mark, letting "
+	    "an old request of it be replayed: a HELLO, which is harmless, "
+	    "or an UPDATE for a round that is over, which is refused.",
+	    (unsigned long long)st.journal_dropped_bytes,
+	    (unsigned long long)st.journal_dropped_runs, cfg->state_dir,
+	    FM_AGG_JOURNAL_FILE);
 }
 
 static int
@@ -516,13 +606,11 @@ run(const fm_agg_config *cfg, const char *config_path)
 	}
 	r = fm_agg_new(cfg, self, kr, &a);
 	if (r < 0) {
-		fm_log(LOG_ERR,
-		    "Failed to resume from state directory '%s': %s. To start "
-		    "over, move %s aside.",
-		    cfg->state_dir, state_error(r), FM_AGG_STATE_FILE);
+		report_resume_error(cfg, r);
 		goto out;
 	}
 	fm_agg_set_event_handler(a, on_event, NULL);
+	report_journal_repair(a, cfg);
 	r = open_listeners(cfg, &s);
 	if (r < 0)
 		goto out;

@@ -170,15 +170,60 @@ reply_check(const fm_fed_client *c, const fm_proto_header *h,
 }
 
 /*
+ * Takes what an ERROR e answering request h says, sealed, about a
+ * replay: when its sealed refusal opens, the reply is fresh and it says
+ * REPLAY with a floor at or above h's sequence (the aggregator has taken
+ * numbers up to the floor from this key: a lease file restored from an
+ * old backup), the lease moves above the floor, persisted first, and
+ * *ret_rebased is set. Anything else moves nothing: an unsealed REPLAY,
+ * or one that does not open, is a hint an attacker could forge, and the
+ * floor comes only from the aggregator, which raises it only for
+ * requests this key sealed. Returns 0, or the errno of writing the lease
+ * (-EIO for no room above the floor), -ENOMEM.
+ */
+static int
+take_refusal(fm_fed_client *c, const fm_proto_header *h,
+    const fm_proto_envelope *e, bool *ret_rebased)
+{
+	fm_proto_refusal m;
+	uint8_t *body = NULL;
+	size_t len;
+	int r;
+
+	if (!e->sealed || e->error != FM_PROTO_REASON_REPLAY ||
+	    e->h.recipient != h->sender || e->h.seq != h->seq ||
+	    !fm_fed_timestamp_is_fresh(
+	        e->h.timestamp_ms, wall_ms(), c->skew_ms))
+		return 0;
+	r = fm_fed_open(c->session, e, &body, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;
+	r = fm_proto_refusal_decode(body, len, &m);
+	free(body);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || m.reason != FM_PROTO_REASON_REPLAY || m.seq_floor < h->seq)
+		return 0;
+	r = fmi_fed_lease_rebase(&c->lease, m.seq_floor);
+	if (r < 0)
+		return r == -EOVERFLOW ? -EIO : r;
+	*ret_rebased = true;
+	return 0;
+}
+
+/*
  * One exchange: seals body[len] as a message of type under round, sends
  * it, waits for the reply (at most timeout_ms for both) and checks it;
  * on success *ret_body (malloc'd) holds the opened body of a reply of
- * type reply_type.
+ * type reply_type. *ret_rebased says whether a sealed REPLAY refusal
+ * moved the lease (take_refusal()).
  */
 static int
 exchange(fm_fed_client *c, uint32_t type, uint64_t round, const uint8_t *body,
     size_t len, uint32_t reply_type, uint8_t **ret_body, size_t *ret_body_len,
-    uint32_t *ret_reason)
+    uint32_t *ret_reason, bool *ret_rebased)
 {
 	fm_proto_header h = {
 		.version = FM_PROTO_VERSION,
@@ -226,6 +271,12 @@ exchange(fm_fed_client *c, uint32_t type, uint64_t round, const uint8_t *body,
 		return r == -ENOMEM ? -ENOMEM : -EBADMSG;
 	}
 	r = reply_check(c, &h, &e, ret_reason);
+	if (r == -EPERM) {
+		int k = take_refusal(c, &h, &e, ret_rebased);
+
+		if (k < 0)
+			r = k;
+	}
 	if (r < 0)
 		goto out_clear;
 	r = fm_fed_open(c->session, &e, ret_body, ret_body_len);
@@ -268,8 +319,17 @@ fm_fed_client_call(fm_fed_client *c, uint32_t type, uint64_t round,
 	r = row->codec->encode(m, &body, &len);
 	if (r < 0)
 		return r;
-	r = exchange(c, type, round, body, len, reply_row->type, &reply,
-	    &reply_len, &reason);
+	/* A sealed REPLAY refusal moved the lease above what the
+	 * aggregator has seen: the request goes once more, with a number
+	 * above it. */
+	for (int attempt = 0;; attempt++) {
+		bool rebased = false;
+
+		r = exchange(c, type, round, body, len, reply_row->type, &reply,
+		    &reply_len, &reason, &rebased);
+		if (r != -EPERM || !rebased || attempt > 0)
+			break;
+	}
 	free(body);
 	if (r < 0)
 		goto out;

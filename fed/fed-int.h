@@ -51,6 +51,16 @@ int fmi_fed_lease_open(const char *path, fmi_fed_lease *ret) FM_WUR;
  */
 int fmi_fed_lease_next(fmi_fed_lease *l, uint64_t *ret) FM_WUR;
 
+/*
+ * Moves the sequence up so that the next number is floor + 1, when that
+ * is above the next one anyway (else does nothing): the aggregator has
+ * seen numbers up to floor from this key (a lease file restored from a
+ * backup, or lost). A lease covering floor is written first when the
+ * current one does not; when that write fails nothing moves. Errors: the
+ * errno of the write, -EOVERFLOW (floor so high no lease fits above it).
+ */
+int fmi_fed_lease_rebase(fmi_fed_lease *l, uint64_t floor) FM_WUR;
+
 /* Frees what l owns (idempotent). */
 void fmi_fed_lease_clear(fmi_fed_lease *l);
 

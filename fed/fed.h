@@ -37,10 +37,11 @@ int fm_fed_seal(const fm_crypto_session *s, const fm_proto_header *h,
 /*
  * Opens the body of a decoded envelope e with session s into *ret_body
  * (malloc'd, also for an empty body; the caller frees) of *ret_len
- * bytes. Errors: -EBADMSG (does not open: altered, another key, another
- * header), -EINVAL (an ERROR envelope has no body), -ENOMEM. Only the
- * body is authenticated here: the caller still checks the header's
- * sender, recipient, sequence and timestamp. Thread-safe.
+ * bytes; for an ERROR, its sealed refusal. Errors: -EBADMSG (does not
+ * open: altered, another key, another header), -EINVAL (no body: an
+ * ERROR without a sealed refusal), -ENOMEM. Only the body is
+ * authenticated here: the caller still checks the header's sender,
+ * recipient, sequence and timestamp. Thread-safe.
  */
 int fm_fed_open(const fm_crypto_session *s, const fm_proto_envelope *e,
     uint8_t **ret_body, size_t *ret_len) FM_WUR;
@@ -54,6 +55,18 @@ int fm_fed_open(const fm_crypto_session *s, const fm_proto_envelope *e,
  */
 int fm_fed_error_encode(const fm_proto_header *req, uint64_t self_id,
     uint32_t reason, int64_t now_ms, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/*
+ * Encodes the FM_PROTO_ERROR reply to the request whose header is req
+ * and whose body opened with session s, as fm_fed_error_encode() does
+ * with m->reason, and with m sealed under the reply's header as its
+ * sealed refusal: what the agent may believe (REPLAY's seq_floor).
+ * Errors: -EINVAL (an argument NULL, m refused by
+ * fm_proto_refusal_encode()), -ENOMEM. Thread-safe.
+ */
+int fm_fed_refusal_encode(const fm_crypto_session *s,
+    const fm_proto_header *req, uint64_t self_id, const fm_proto_refusal *m,
+    int64_t now_ms, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
 
 /* Whether timestamp ts_ms is within window_ms of now_ms, either way
  * (the bounds included; false for a negative window). No overflow at
@@ -116,8 +129,12 @@ void fm_fed_client_cancel(fm_fed_client *c);
  * reply codec's clear, e.g. fm_proto_round_clear(); *ret is written only
  * when a reply was opened, and owns nothing on failure). Each request
  * uses a new sequence number, spent even when the request fails;
- * timeout_ms bounds the send and the reply together. One thread at a
- * time per client (fm_fed_client_cancel() excepted). Returns 0, or:
+ * timeout_ms bounds the send and the reply together. A request refused
+ * as a REPLAY by an ERROR whose sealed refusal opens (the lease went
+ * backwards: a state directory restored from a backup) moves the lease
+ * above the floor the aggregator names, persisted first, and is sent
+ * once more, with its own timeout_ms; an unsealed REPLAY moves nothing. One
+ * thread at a time per client (fm_fed_client_cancel() excepted). Returns 0, or:
  *   -ETIMEDOUT     no reply in time (aggregator away or slow)
  *   -ECONNRESET    the connection dropped while waiting (aggregator
  *                  restarted, or it refused an oversized request)
@@ -135,7 +152,8 @@ void fm_fed_client_cancel(fm_fed_client *c);
  *                  or m out of range (the encoder's check), -EDOM
  *                  (non-finite float in m); no sequence number spent
  *   -EMSGSIZE, -ENOMEM, -EIO
- *   the errno of extending the lease file (nothing was sent)
+ *   the errno of extending the lease file (nothing was sent, or, after
+ *                  a sealed REPLAY refusal, nothing more)
  * *ret_reason is set on every return: the ERROR's reason with -EPERM,
  * else FM_PROTO_OK.
  */

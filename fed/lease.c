@@ -114,6 +114,28 @@ fmi_fed_lease_next(fmi_fed_lease *l, uint64_t *ret)
 	return 0;
 }
 
+int
+fmi_fed_lease_rebase(fmi_fed_lease *l, uint64_t floor)
+{
+	uint64_t bound = l->bound;
+	int r;
+
+	if (floor <= l->last)
+		return 0;
+	/* Room for a lease above, as the file's parser demands. */
+	if (floor > UINT64_MAX - 2 * (uint64_t)FM_FED_SEQ_LEASE)
+		return -EOVERFLOW;
+	if (l->path && floor >= l->bound) {
+		bound = floor + FM_FED_SEQ_LEASE;
+		r = lease_write(l->path, bound);
+		if (r < 0)
+			return r;
+	}
+	l->bound = bound;
+	l->last = floor;
+	return 0;
+}
+
 void
 fmi_fed_lease_clear(fmi_fed_lease *l)
 {

@@ -1,7 +1,7 @@
 /*
  * The envelope: the header in the clear around a sealed body (or, for
- * FM_PROTO_ERROR, a reason code), and the associated data that binds the
- * header to the body.
+ * FM_PROTO_ERROR, a reason code and maybe a sealed refusal), and the
+ * associated data that binds the header to the body.
  */
 #include <assert.h>
 #include <errno.h>
@@ -64,7 +64,7 @@ fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
 	if (h->version == 0 || !row)
 		return -EINVAL;
 	if (!row->codec) {
-		if (!reason_is_error(error) || sealed_len > 0)
+		if (!reason_is_error(error) || (!sealed && sealed_len > 0))
 			return -EINVAL;
 	} else if (error != FM_PROTO_OK || !sealed || sealed_len == 0) {
 		return -EINVAL;
@@ -80,16 +80,24 @@ fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
 	m.seq = h->seq;
 	m.timestamp_ms = h->timestamp_ms;
 	m.error = error;
-	/* protobuf-c's type is not const; packing only reads it. */
-	m.sealed.data = (uint8_t *)(uintptr_t)sealed;
-	m.sealed.len = sealed_len;
+	/* protobuf-c's type is not const; packing only reads it. An
+	 * ERROR's sealed refusal has a field of its own, which agents that
+	 * refuse an ERROR with a body ignore. */
+	if (row->codec) {
+		m.sealed.data = (uint8_t *)(uintptr_t)sealed;
+		m.sealed.len = sealed_len;
+	} else {
+		m.sealed_refusal.data = (uint8_t *)(uintptr_t)sealed;
+		m.sealed_refusal.len = sealed_len;
+	}
 	return fmi_proto_pack(
 	    &m.base, FM_PROTO_ENVELOPE_MAX_BYTES, ret_buf, ret_len);
 }
 
 /* Checks a decoded envelope of our version: a type of the message
- * table; a reason and no body for a type without one (ERROR), else a
- * body and no reason. 0 or -EBADMSG. */
+ * table; a reason and no body (a sealed refusal may come) for a type
+ * without one (ERROR), else a body, no reason and no sealed refusal. 0
+ * or -EBADMSG. */
 static int
 validate(const Fedmon__V1__Envelope *m)
 {
@@ -101,7 +109,10 @@ validate(const Fedmon__V1__Envelope *m)
 		return reason_is_error(m->error) && m->sealed.len == 0
 		    ? 0
 		    : -EBADMSG;
-	return m->error == FM_PROTO_OK && m->sealed.len > 0 ? 0 : -EBADMSG;
+	return m->error == FM_PROTO_OK && m->sealed.len > 0 &&
+	        m->sealed_refusal.len == 0
+	    ? 0
+	    : -EBADMSG;
 }
 
 int
@@ -141,13 +152,19 @@ fm_proto_envelope_decode(const uint8_t *buf, size_t len, fm_proto_envelope *ret)
 		.seq = m->seq,
 		.timestamp_ms = m->timestamp_ms };
 	if (r == 0) {
+		ProtobufCBinaryData *body =
+		    m->sealed.len ? &m->sealed : &m->sealed_refusal;
+
 		ret->error = m->error;
-		/* Take the body over (malloc'd, see fmi_proto_unpack()). */
-		ret->priv = m->sealed.data;
-		ret->sealed = m->sealed.data;
-		ret->sealed_len = m->sealed.len;
-		m->sealed.data = NULL;
-		m->sealed.len = 0;
+		/* Take the body (or an ERROR's sealed refusal) over
+		 * (malloc'd, see fmi_proto_unpack()). */
+		if (body->len) {
+			ret->priv = body->data;
+			ret->sealed = body->data;
+			ret->sealed_len = body->len;
+			body->data = NULL;
+			body->len = 0;
+		}
 	}
 out_free:
 	fmi_proto_message_free(pm);

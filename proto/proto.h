@@ -10,6 +10,8 @@
  * envelope whose sender cannot be answered with a sealed body (unknown
  * key, body that does not open, garbage) gets an unsealed FM_PROTO_ERROR
  * envelope carrying only a reason code, which the agent treats as a hint.
+ * An ERROR to a request that did open (REPLAY) also carries a sealed
+ * fm_proto_refusal, which the agent can believe.
  *
  * The control socket's messages (fedmonctl and the agent) are declared in
  * proto/ctl.h, which this header includes at its end.
@@ -125,18 +127,21 @@ void fm_proto_header_ad(
 typedef struct fm_proto_envelope {
 	fm_proto_header h;
 	uint32_t error;        /* FM_PROTO_ERROR: the reason; else 0 */
-	const uint8_t *sealed; /* the sealed body (NULL, 0 for ERROR) */
+	const uint8_t *sealed; /* the sealed body; for ERROR its optional
+	                        * sealed refusal (wire field sealed_refusal),
+	                        * NULL, 0 without */
 	size_t sealed_len;
 	void *priv;            /* private: what the envelope owns */
 } fm_proto_envelope;
 
 /*
- * Encodes h and sealed[sealed_len] (or, for FM_PROTO_ERROR, error and no
- * body) into a new buffer *ret_buf (malloc'd; the caller frees) of
+ * Encodes h and sealed[sealed_len] (or, for FM_PROTO_ERROR, error and
+ * optionally a sealed fm_proto_refusal, sent as the field older agents
+ * ignore) into a new buffer *ret_buf (malloc'd; the caller frees) of
  * *ret_len bytes. h->version is written as given. Errors: -EMSGSIZE
  * (over the cap), -EINVAL (version 0, a type without a row in the
- * message table, an ERROR with a body or with error not a reason other
- * than FM_PROTO_OK, another type without a body or with error not 0),
+ * message table, an ERROR with error not a reason other than
+ * FM_PROTO_OK, another type without a body or with error not 0),
  * -ENOMEM. Thread-safe.
  */
 int fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
@@ -149,7 +154,8 @@ int fm_proto_envelope_encode(const fm_proto_header *h, uint32_t error,
  * nothing). Checks len against the cap first, then the version, the type
  * (one with a row in the message table) and, for FM_PROTO_ERROR (the
  * row without a body), the reason (not FM_PROTO_OK) and the absence
- * of a body; any other type must have a body and error 0. Errors: see
+ * of a body (a sealed refusal may come); any other type must have a body,
+ * error 0 and no sealed refusal. Errors: see
  * the top; on -EPROTONOSUPPORT ret->h is filled (and must be cleared),
  * on any other error *ret is left cleared. Thread-safe.
  */
@@ -252,6 +258,30 @@ int fm_proto_update_decode(
     const uint8_t *buf, size_t len, fm_proto_update *ret) FM_WUR;
 int fm_proto_verdict_decode(
     const uint8_t *buf, size_t len, fm_proto_verdict *ret) FM_WUR;
+
+/*
+ * The sealed part of an ERROR (fedmon.proto: Refusal): what the
+ * aggregator says, authenticated, when it opened the request it refuses.
+ * Not a row of the message table: it rides in an ERROR envelope (whose
+ * row has no body), sealed with that envelope's header as associated
+ * data (fed/: fm_fed_refusal_encode()).
+ */
+typedef struct fm_proto_refusal {
+	uint32_t reason;    /* enum fm_proto_reason, not FM_PROTO_OK */
+	uint64_t seq_floor; /* REPLAY: the highest sequence taken from the
+	                     * key; 0 otherwise */
+} fm_proto_refusal;
+
+/* Encodes m into *ret_buf (malloc'd) of *ret_len bytes. Errors: -EINVAL
+ * (reason FM_PROTO_OK or out of range, a seq_floor with another reason
+ * than REPLAY), -ENOMEM. Thread-safe. */
+int fm_proto_refusal_encode(
+    const fm_proto_refusal *m, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/* Decodes buf[len] into *ret (zeroed on failure). Errors: -EMSGSIZE,
+ * -EBADMSG (not a Refusal, or what the encoder refuses), -ENOMEM. Pure. */
+int fm_proto_refusal_decode(
+    const uint8_t *buf, size_t len, fm_proto_refusal *ret) FM_WUR;
 
 /* Free what a decoded (or caller-filled, params malloc'd) struct owns and
  * zero it; idempotent; NULL is fine. */

@@ -395,8 +395,9 @@ test_daemon_port_zero_and_exit_statuses(void **state)
 	}
 	free(buf);
 	assert_int_equal(wait_exit(spawn(NULL)), 1);
-	assert_true(log_has("corrupt (bad checksum, length or values). To "
-	                    "start over, move aggregator.state"));
+	assert_true(log_has("aggregator.state': corrupt (bad checksum, "
+	                    "length or values). To start over, move it "
+	                    "aside."));
 
 	/* A missing key file: 1. */
 	snprintf(text, sizeof(text), "%s/none.conf", dir);

@@ -555,22 +555,43 @@ test_round_corrupt_state_refused(void **state)
 	c.layout_id = LAYOUT;
 	assert_int_equal(fm_agg_new(&c, f.agg, fleet_keyring(&f, 2), &a), 0);
 	a = fm_agg_free(a);
-	/* A journal with a bad record before a good one. */
+	/* A journal with a bad record before a good one starts: the bad
+	 * one is dropped, counted and cut out of the file; the good one's
+	 * mark holds. */
 	{
 		uint8_t j[2 * FMI_AGG_JOURNAL_RECORD_BYTES];
+		fm_agg_status st;
 
 		fmi_agg_journal_record(f.id[0], 100, j);
 		fmi_agg_journal_record(f.id[0], 101, j + 20);
 		j[3] ^= 1;
 		write_bytes(jpath, j, sizeof(j));
 		assert_int_equal(
-		    fm_agg_new(&c, f.agg, fleet_keyring(&f, 2), &a), -EBADMSG);
-		/* ... while a torn last record is dropped. */
+		    fm_agg_new(&c, f.agg, fleet_keyring(&f, 2), &a), 0);
+		fm_agg_status_get(a, &st);
+		assert_int_equal(st.journal_dropped_bytes, 20);
+		assert_int_equal(st.journal_dropped_runs, 1);
+		assert_int_equal(
+		    fmi_agg_peers_find(&a->peers, f.id[0])->seq, 101);
+		a = fm_agg_free(a);
+		free(buf);
+		assert_int_equal(
+		    fm_file_read_all(jpath, 1 << 20, &buf, &len), 0);
+		assert_int_equal(len, 20);
+		assert_memory_equal(buf, j + 20, 20);
+		free(buf);
+		assert_int_equal(
+		    fm_file_read_all(path, 1 << 20, &buf, &len), 0);
+		/* ... and so is a torn last record. */
 		j[3] ^= 1;
 		j[23] ^= 1;
 		write_bytes(jpath, j, sizeof(j) - 1);
 		assert_int_equal(
 		    fm_agg_new(&c, f.agg, fleet_keyring(&f, 2), &a), 0);
+		fm_agg_status_get(a, &st);
+		assert_int_equal(st.journal_dropped_bytes, 19);
+		assert_int_equal(
+		    fmi_agg_peers_find(&a->peers, f.id[0])->seq, 100);
 		a = fm_agg_free(a);
 	}
 	/* A directory where the state file should be. */

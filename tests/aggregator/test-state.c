@@ -1,7 +1,8 @@
 /*
  * Tests for aggregator/state.c, journal.c and peers.c: the state file's
  * encoding round trip and every refusal of the decoder, the journal's
- * torn tail and corruption, and the peer table.
+ * torn and damaged records (dropped, counted, cut out on disk), and the
+ * peer table.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -227,66 +228,156 @@ static void
 test_state_journal(void **state)
 {
 	uint8_t j[3 * FMI_AGG_JOURNAL_RECORD_BYTES];
+	uint8_t g[3 * FMI_AGG_JOURNAL_RECORD_BYTES + 7];
 	struct seen s = { .fail_at = -1 };
-	char path[] = "/tmp/fm-agg-journal-XXXXXX";
-	int fd;
-	uint8_t *buf;
-	size_t len;
+	fmi_agg_journal_scan sc;
 
 	fmi_agg_journal_record(7, 1, j);
 	fmi_agg_journal_record(8, 2, j + 20);
 	fmi_agg_journal_record(7, 3, j + 40);
-	assert_int_equal(fmi_agg_journal_parse(j, sizeof(j), collect, &s), 0);
+	assert_int_equal(
+	    fmi_agg_journal_parse(j, sizeof(j), collect, &s, &sc), 0);
 	assert_int_equal(s.n, 3);
 	assert_true(s.id[1] == 8 && s.seq[1] == 2 && s.seq[2] == 3);
-	/* A partial record at the end is a torn write: ignored. */
+	assert_true(sc.records == 3 && sc.dropped_bytes == 0 &&
+	    sc.dropped_runs == 0 && sc.first_dropped == sizeof(j));
+	/* A partial record at the end is a torn write: dropped, counted. */
 	s.n = 0;
 	assert_int_equal(
-	    fmi_agg_journal_parse(j, sizeof(j) - 7, collect, &s), 0);
+	    fmi_agg_journal_parse(j, sizeof(j) - 7, collect, &s, &sc), 0);
 	assert_int_equal(s.n, 2);
-	/* So is a bad last record; a bad one before others is not. */
+	assert_true(sc.records == 2 && sc.dropped_bytes == 13 &&
+	    sc.dropped_runs == 1 && sc.first_dropped == 40);
+	/* So is a damaged record, at the end or before others. */
 	j[50] ^= 1;
 	s.n = 0;
-	assert_int_equal(fmi_agg_journal_parse(j, sizeof(j), collect, &s), 0);
+	assert_int_equal(
+	    fmi_agg_journal_parse(j, sizeof(j), collect, &s, &sc), 0);
 	assert_int_equal(s.n, 2);
+	assert_true(sc.dropped_bytes == 20 && sc.dropped_runs == 1);
 	j[50] ^= 1;
 	j[30] ^= 1;
 	s.n = 0;
 	assert_int_equal(
-	    fmi_agg_journal_parse(j, sizeof(j), collect, &s), -EBADMSG);
+	    fmi_agg_journal_parse(j, sizeof(j), collect, &s, &sc), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(s.seq[0] == 1 && s.seq[1] == 3);
+	assert_true(sc.dropped_bytes == 20 && sc.dropped_runs == 1 &&
+	    sc.first_dropped == 20);
 	j[30] ^= 1;
+	/* Records appended after a torn one (the journal of an aggregator
+	 * that appended with O_APPEND after a short write) are found at
+	 * their offset. */
+	memcpy(g, j, 20);
+	memcpy(g + 20, j + 20, 7);
+	memcpy(g + 27, j + 20, 40);
+	s.n = 0;
+	assert_int_equal(
+	    fmi_agg_journal_parse(g, sizeof(g), collect, &s, &sc), 0);
+	assert_int_equal(s.n, 3);
+	assert_true(s.seq[0] == 1 && s.seq[1] == 2 && s.seq[2] == 3);
+	assert_true(sc.records == 3 && sc.dropped_bytes == 7 &&
+	    sc.dropped_runs == 1 && sc.first_dropped == 20);
 	/* Key id 0 is never a sender. */
 	fmi_agg_journal_record(0, 5, j);
+	s.n = 0;
 	assert_int_equal(
-	    fmi_agg_journal_parse(j, sizeof(j), collect, &s), -EBADMSG);
+	    fmi_agg_journal_parse(j, sizeof(j), collect, &s, &sc), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(sc.dropped_bytes == 20 && sc.first_dropped == 0);
 	fmi_agg_journal_record(7, 1, j);
+	/* Nothing at all. */
+	assert_int_equal(fmi_agg_journal_parse(j, 0, collect, &s, &sc), 0);
+	assert_true(sc.records == 0 && sc.dropped_bytes == 0);
 	/* The callback's error is returned. */
 	s = (struct seen) { .fail_at = 1 };
 	assert_int_equal(
-	    fmi_agg_journal_parse(j, sizeof(j), collect, &s), -ENOSPC);
+	    fmi_agg_journal_parse(j, sizeof(j), collect, &s, &sc), -ENOSPC);
+}
 
-	/* On disk: appended records read back; reset empties it. */
+/* The journal on disk: appends at the end of the last whole record,
+ * reset, repair of a torn or damaged file, and the calls' errors. */
+static void
+test_state_journal_file(void **state)
+{
+	uint8_t j[3 * FMI_AGG_JOURNAL_RECORD_BYTES];
+	uint8_t g[3 * FMI_AGG_JOURNAL_RECORD_BYTES + 7];
+	char path[] = "/tmp/fm-agg-journal-XXXXXX";
+	struct seen s = { .fail_at = -1 };
+	fmi_agg_journal_scan sc;
+	uint64_t len = 0;
+	uint8_t *buf;
+	size_t n;
+	int fd;
+
+	fmi_agg_journal_record(7, 1, j);
+	fmi_agg_journal_record(8, 2, j + 20);
+	fmi_agg_journal_record(7, 3, j + 40);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
 	fd = fmi_agg_journal_open(path);
 	assert_true(fd >= 0);
-	assert_int_equal(fmi_agg_journal_append(fd, 7, 1), 0);
-	assert_int_equal(fmi_agg_journal_append(fd, 8, 2), 0);
-	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &len), 0);
+	assert_int_equal(fmi_agg_journal_append(fd, &len, 7, 1), 0);
+	assert_int_equal(fmi_agg_journal_append(fd, &len, 8, 2), 0);
 	assert_int_equal(len, 40);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, 40);
 	assert_memory_equal(buf, j, 40);
 	free(buf);
-	assert_int_equal(fmi_agg_journal_reset(fd), 0);
-	assert_int_equal(fmi_agg_journal_append(fd, 7, 3), 0);
-	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &len), 0);
-	assert_int_equal(len, 20);
+	assert_int_equal(fmi_agg_journal_reset(fd, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(fmi_agg_journal_append(fd, &len, 7, 3), 0);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, 20);
 	assert_memory_equal(buf, j + 40, 20);
 	free(buf);
+	/* A torn tail beyond len (a write cut short, then a kill before it
+	 * was cut off) is overwritten by the next record. */
+	assert_int_equal(pwrite(fd, "torn", 4, 20), 4);
+	len = 20;
+	assert_int_equal(fmi_agg_journal_append(fd, &len, 8, 2), 0);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, 40);
+	assert_memory_equal(buf + 20, j + 20, 20);
+	free(buf);
+
+	/* Repair: a journal with a torn record in the middle is cut down
+	 * to its whole records, in order, and parses again the same. */
+	memcpy(g, j, 20);
+	memcpy(g + 20, j + 20, 7);
+	memcpy(g + 27, j + 20, 40);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(pwrite(fd, g, sizeof(g), 0), (ssize_t)sizeof(g));
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(fmi_agg_journal_parse(buf, n, collect, &s, &sc), 0);
+	assert_int_equal(fmi_agg_journal_repair(fd, buf, n, &sc), 0);
+	free(buf);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, sizeof(j));
+	assert_memory_equal(buf, j, sizeof(j));
+	free(buf);
+	/* A torn tail only: truncated. */
+	assert_int_equal(pwrite(fd, "torn", 4, 60), 4);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, 64);
+	assert_int_equal(fmi_agg_journal_parse(buf, n, collect, &s, &sc), 0);
+	assert_int_equal(fmi_agg_journal_repair(fd, buf, n, &sc), 0);
+	free(buf);
+	assert_int_equal(fm_file_read_all(path, 1 << 20, &buf, &n), 0);
+	assert_int_equal(n, 60);
+	free(buf);
 	close(fd);
-	/* Errors of the calls. */
-	assert_int_equal(fmi_agg_journal_append(fd, 7, 4), -EBADF);
-	assert_int_equal(fmi_agg_journal_reset(fd), -EBADF);
+
+	/* Errors of the calls; a failed append keeps len. */
+	len = 20;
+	assert_int_equal(fmi_agg_journal_append(fd, &len, 7, 4), -EBADF);
+	assert_int_equal(len, 20);
+	assert_int_equal(fmi_agg_journal_reset(fd, &len), -EBADF);
+	assert_int_equal(len, 20);
+	sc.dropped_bytes = 1;
+	sc.first_dropped = 0;
+	assert_int_equal(fmi_agg_journal_repair(fd, j, sizeof(j), &sc), -EBADF);
 	assert_int_equal(fmi_agg_journal_open("/nonexistent/dir/j"), -ENOENT);
 	unlink(path);
 }
@@ -343,6 +434,7 @@ main(void)
 		cmocka_unit_test(test_state_decode_refuses_corruption),
 		cmocka_unit_test(test_state_decode_allocation_failures),
 		cmocka_unit_test(test_state_journal),
+		cmocka_unit_test(test_state_journal_file),
 		cmocka_unit_test(test_state_peers),
 	};
 

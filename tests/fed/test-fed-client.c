@@ -4,7 +4,8 @@
  * aggregator session (crypto/), told how to misbehave before each
  * request. HELLO/ROUND and UPDATE/VERDICT round trips over inproc and
  * tcp; every way a reply can be wrong, with the exact code; timeouts;
- * the sequence lease across restarts; cancel from another thread.
+ * the sequence lease across restarts, and moved above a sealed REPLAY
+ * floor; cancel from another thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,7 +55,15 @@ enum fake_mode {
 	FAKE_ERROR_ANONYMOUS, /* unsealed ERROR to no request */
 	FAKE_ERROR_WRONG_SEQ, /* unsealed ERROR answering another */
 	FAKE_ERROR_WRONG_SENDER,
+	FAKE_REFUSAL,           /* REPLAY with a sealed floor 2000 above the
+	                         * request, then FAKE_OK */
+	FAKE_REFUSAL_ALWAYS,    /* the same, every time */
+	FAKE_REFUSAL_OTHER_KEY, /* its refusal sealed by another key */
+	FAKE_REFUSAL_LOW,       /* its floor below the request's seq */
+	FAKE_REFUSAL_UNSEALED,  /* an unsealed REPLAY */
 };
+
+#define REFUSAL_GAP 2000u
 
 struct fake {
 	fm_net_sock *rep;
@@ -174,6 +183,26 @@ fake_reply(struct fake *f, const fm_proto_envelope *e, enum fake_mode mode,
 		return fm_fed_error_encode(req,
 		    fm_crypto_identity_key_id(f->other), FM_PROTO_REASON_REPLAY,
 		    wall_ms(), ret_buf, ret_len);
+	case FAKE_REFUSAL_UNSEALED:
+		return fm_fed_error_encode(req, self_id, FM_PROTO_REASON_REPLAY,
+		    wall_ms(), ret_buf, ret_len);
+	case FAKE_REFUSAL:
+	case FAKE_REFUSAL_ALWAYS:
+	case FAKE_REFUSAL_OTHER_KEY:
+	case FAKE_REFUSAL_LOW: {
+		fm_proto_refusal m = {
+			.reason = FM_PROTO_REASON_REPLAY,
+			.seq_floor = mode == FAKE_REFUSAL_LOW
+			    ? req->seq - 1
+			    : req->seq + REFUSAL_GAP,
+		};
+
+		if (mode == FAKE_REFUSAL)
+			atomic_store(&f->mode, FAKE_OK);
+		return fm_fed_refusal_encode(
+		    mode == FAKE_REFUSAL_OTHER_KEY ? f->other_s : f->s, req,
+		    self_id, &m, wall_ms(), ret_buf, ret_len);
+	}
 	default:
 		break;
 	}
@@ -872,6 +901,81 @@ test_fed_client_seq_lease(void **state)
 	fake_stop(f);
 }
 
+/*
+ * A lease that went backwards (a state directory restored from a
+ * backup): a REPLAY whose sealed refusal opens moves the lease above its
+ * floor, persisted, and the request goes once more and is answered; a
+ * REPLAY that is unsealed, does not open or names a floor below the
+ * request moves nothing, and a second REPLAY is returned.
+ */
+static void
+test_fed_client_replay_floor(void **state)
+{
+	char url[FM_NET_URL_BYTES], path[128];
+	struct fake *f = fake_start(inproc_url(), url);
+	fm_fed_client_config cfg = client_config(f, url);
+	fm_fed_client *c = NULL;
+	fm_proto_update update = sample_update();
+	fm_proto_verdict verdict = { 0 };
+	uint32_t reason = 0;
+	uint64_t seq;
+	int n;
+
+	(void)state;
+	seq_path("seq-floor", path);
+	cfg.seq_path = path;
+	assert_int_equal(fm_fed_client_new(&cfg, agent, &c), 0);
+	hello_expect(c, 0);
+	assert_int_equal(f->last.seq, 1);
+
+	/* Sealed: back within this very call. */
+	atomic_store(&f->mode, FAKE_REFUSAL);
+	n = atomic_load(&f->requests);
+	assert_int_equal(hello_expect(c, 0), FM_PROTO_OK);
+	assert_int_equal(atomic_load(&f->requests), n + 2);
+	seq = 2 + REFUSAL_GAP + 1;
+	assert_int_equal(f->last.seq, seq);
+	assert_int_equal(fm_fed_client_seq(c), seq);
+	/* persisted before use */
+	assert_int_equal(
+	    lease_stored(path), 2 + REFUSAL_GAP + FM_FED_SEQ_LEASE);
+	/* an UPDATE too */
+	atomic_store(&f->mode, FAKE_REFUSAL);
+	assert_int_equal(
+	    fm_fed_client_update(c, &update, &verdict, &reason), 0);
+	assert_int_equal(f->last.seq, seq + 1 + REFUSAL_GAP + 1);
+	seq = f->last.seq;
+
+	/* Not believed: the lease moves by the one number spent. */
+	for (int mode = FAKE_REFUSAL_OTHER_KEY; mode <= FAKE_REFUSAL_UNSEALED;
+	     mode++) {
+		atomic_store(&f->mode, mode);
+		n = atomic_load(&f->requests);
+		assert_int_equal(
+		    hello_expect(c, -EPERM), FM_PROTO_REASON_REPLAY);
+		assert_int_equal(atomic_load(&f->requests), n + 1);
+		assert_int_equal(fm_fed_client_seq(c), ++seq);
+	}
+
+	/* Refused again after the move: sent once more only, and the lease
+	 * is above the second floor too. */
+	atomic_store(&f->mode, FAKE_REFUSAL_ALWAYS);
+	n = atomic_load(&f->requests);
+	assert_int_equal(hello_expect(c, -EPERM), FM_PROTO_REASON_REPLAY);
+	assert_int_equal(atomic_load(&f->requests), n + 2);
+	assert_int_equal(fm_fed_client_seq(c), seq + 2 + 2 * REFUSAL_GAP);
+	seq = fm_fed_client_seq(c);
+
+	/* A restart continues above the moved lease. */
+	c = fm_fed_client_free(c);
+	atomic_store(&f->mode, FAKE_OK);
+	assert_int_equal(fm_fed_client_new(&cfg, agent, &c), 0);
+	hello_expect(c, 0);
+	assert_true(f->last.seq > seq);
+	fm_fed_client_free(c);
+	fake_stop(f);
+}
+
 static void
 test_fed_client_new_errors(void **state)
 {
@@ -1022,6 +1126,7 @@ main(void)
 		cmocka_unit_test(test_fed_client_aggregator_later),
 		cmocka_unit_test(test_fed_client_cancel),
 		cmocka_unit_test(test_fed_client_seq_lease),
+		cmocka_unit_test(test_fed_client_replay_floor),
 		cmocka_unit_test(test_fed_client_new_errors),
 		cmocka_unit_test(test_fed_client_request_errors),
 		cmocka_unit_test(test_fed_client_out_of_memory),

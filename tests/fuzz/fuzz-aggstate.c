@@ -6,7 +6,8 @@
  * reaches the field checks behind it. Whatever the bytes: a refusal is
  * -EBADMSG, -EPROTONOSUPPORT or -ENOMEM and leaves the state zeroed; an
  * accepted state obeys the decoder's documented rules and encodes back
- * to the same bytes; the journal reports each record once, in order.
+ * to the same bytes; the journal reports each record once, in order, and
+ * accounts for every byte.
  */
 #include <errno.h>
 #include <math.h>
@@ -101,10 +102,15 @@ static void
 fuzz_journal(const uint8_t *data, size_t size)
 {
 	struct seen seen = { .cap = size / FMI_AGG_JOURNAL_RECORD_BYTES };
-	int r;
+	fmi_agg_journal_scan scan;
 
-	r = fmi_agg_journal_parse(data, size, on_record, &seen);
-	if (r < 0 && r != -EBADMSG)
+	/* Nothing is refused: every byte is in a record taken or dropped. */
+	if (fmi_agg_journal_parse(data, size, on_record, &seen, &scan) != 0 ||
+	    scan.records != seen.n ||
+	    scan.records * FMI_AGG_JOURNAL_RECORD_BYTES + scan.dropped_bytes !=
+	        size ||
+	    (scan.dropped_bytes == 0) != (scan.dropped_runs == 0) ||
+	    scan.first_dropped > size)
 		abort();
 }
 

@@ -742,6 +742,44 @@ test_body_enomem(void **state)
 		free(bufs[i]);
 }
 
+/* The sealed refusal of an ERROR: round trip, and what both sides
+ * refuse (no reason, a floor with another reason than REPLAY). */
+static void
+test_body_refusal(void **state)
+{
+	fm_proto_refusal m = { .reason = FM_PROTO_REASON_REPLAY,
+		.seq_floor = 1ull << 40 };
+	fm_proto_refusal d;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(fm_proto_refusal_encode(&m, &buf, &len), 0);
+	assert_int_equal(fm_proto_refusal_decode(buf, len, &d), 0);
+	assert_int_equal(d.reason, m.reason);
+	assert_int_equal(d.seq_floor, m.seq_floor);
+	free(buf);
+	m = (fm_proto_refusal) { .reason = FM_PROTO_REASON_CLOCK };
+	assert_int_equal(fm_proto_refusal_encode(&m, &buf, &len), 0);
+	assert_int_equal(fm_proto_refusal_decode(buf, len, &d), 0);
+	assert_int_equal(d.reason, FM_PROTO_REASON_CLOCK);
+	free(buf);
+	m.seq_floor = 5;
+	assert_int_equal(fm_proto_refusal_encode(&m, &buf, &len), -EINVAL);
+	m = (fm_proto_refusal) { .reason = FM_PROTO_OK };
+	assert_int_equal(fm_proto_refusal_encode(&m, &buf, &len), -EINVAL);
+	m.reason = FM_PROTO_REASON_COUNT;
+	assert_int_equal(fm_proto_refusal_encode(&m, &buf, &len), -EINVAL);
+	/* An empty message is reason 0: refused. */
+	assert_int_equal(
+	    fm_proto_refusal_decode((const uint8_t *)"", 0, &d), -EBADMSG);
+	/* reason CLOCK (7) with a floor: refused, *ret zeroed */
+	assert_int_equal(
+	    fm_proto_refusal_decode((const uint8_t *)"\x08\x07\x10\x05", 4, &d),
+	    -EBADMSG);
+	assert_int_equal(d.reason, 0);
+}
+
 int
 main(void)
 {
@@ -762,6 +800,7 @@ main(void)
 		cmocka_unit_test(test_body_cap_refused_unread),
 		cmocka_unit_test(test_body_garbage),
 		cmocka_unit_test(test_body_enomem),
+		cmocka_unit_test(test_body_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

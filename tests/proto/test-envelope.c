@@ -113,6 +113,16 @@ test_envelope_round_trip_error(void **state)
 		fm_proto_envelope_clear(&e);
 		free(buf);
 	}
+	/* With a sealed refusal. */
+	assert_int_equal(fm_proto_envelope_encode(&h, FM_PROTO_REASON_REPLAY,
+	                     body, sizeof(body), &buf, &len),
+	    0);
+	assert_int_equal(fm_proto_envelope_decode(buf, len, &e), 0);
+	assert_int_equal(e.error, FM_PROTO_REASON_REPLAY);
+	assert_int_equal(e.sealed_len, sizeof(body));
+	assert_memory_equal(e.sealed, body, sizeof(body));
+	fm_proto_envelope_clear(&e);
+	free(buf);
 }
 
 /* The wire format is the protocol: pin one encoding byte for byte. */
@@ -149,6 +159,17 @@ test_envelope_wire_bytes_are_fixed(void **state)
 	    0);
 	assert_int_equal(len, sizeof(expect));
 	assert_memory_equal(buf, expect, sizeof(expect));
+	free(buf);
+	/* A sealed refusal is field 10 after those very bytes, which agents
+	 * that predate it skip as an unknown field. */
+	assert_int_equal(fm_proto_envelope_encode(&h, FM_PROTO_REASON_REPLAY,
+	                     body, sizeof(body), &buf, &len),
+	    0);
+	assert_int_equal(len, sizeof(expect) + 2 + sizeof(body));
+	assert_memory_equal(buf, expect, sizeof(expect));
+	assert_int_equal(buf[sizeof(expect)], 0x52); /* field 10, bytes */
+	assert_int_equal(buf[sizeof(expect) + 1], sizeof(body));
+	assert_memory_equal(buf + sizeof(expect) + 2, body, sizeof(body));
 	free(buf);
 }
 
@@ -257,8 +278,8 @@ test_envelope_encode_rejects(void **state)
 	assert_int_equal(fm_proto_envelope_encode(
 	                     &h, FM_PROTO_REASON_COUNT, NULL, 0, &buf, &len),
 	    -EINVAL);
-	assert_int_equal(fm_proto_envelope_encode(&h, FM_PROTO_REASON_REPLAY,
-	                     body, sizeof(body), &buf, &len),
+	assert_int_equal(fm_proto_envelope_encode(
+	                     &h, FM_PROTO_REASON_REPLAY, NULL, 5, &buf, &len),
 	    -EINVAL);
 	/* others: a body, and error 0 */
 	h = sample_header(FM_PROTO_VERDICT);
@@ -432,8 +453,14 @@ test_envelope_decode_rejects(void **state)
 	m = sample_raw();
 	m.error = FM_PROTO_REASON_REPLAY;
 	assert_int_equal(decode_raw(&m, &e), -EBADMSG);
+	/* ... or with a sealed refusal, which only an ERROR carries */
+	m = sample_raw();
+	m.sealed_refusal.data = (uint8_t *)(uintptr_t)body;
+	m.sealed_refusal.len = sizeof(body);
+	assert_int_equal(decode_raw(&m, &e), -EBADMSG);
 
-	/* ERROR: a reason in range and not OK, and no body */
+	/* ERROR: a reason in range and not OK, and no body (a sealed
+	 * refusal may come) */
 	m = sample_raw();
 	m.type = FM_PROTO_ERROR;
 	m.error = FM_PROTO_REASON_BAD_SEAL;

@@ -40,6 +40,7 @@ static const field envelope_fields[] = {
 	ONE("timestamp_ms", 7, SFIXED64),
 	ONE("error", 8, UINT32),
 	ONE("sealed", 9, BYTES), /* one of the bodies below, sealed */
+	ONE("sealed_refusal", 10, BYTES), /* ERROR: a Refusal, sealed */
 };
 
 static const field hello_fields[] = {
@@ -81,6 +82,11 @@ static const field verdict_fields[] = {
 	ONE("clipped", 3, BOOL),
 	ONE("poll_ms", 4, UINT32),
 };
+
+static const field refusal_fields[] = {
+	ONE("reason", 1, UINT32),
+	ONE("seq_floor", 2, UINT64), /* a sequence number, not a sample */
+};
 /* clang-format on */
 
 static const struct {
@@ -99,6 +105,8 @@ static const struct {
 	    FM_ELEMENTSOF(update_fields) },
 	{ &fedmon__v1__verdict__descriptor, "fedmon.v1.Verdict", verdict_fields,
 	    FM_ELEMENTSOF(verdict_fields) },
+	{ &fedmon__v1__refusal__descriptor, "fedmon.v1.Refusal", refusal_fields,
+	    FM_ELEMENTSOF(refusal_fields) },
 };
 
 static const ProtobufCFieldDescriptor *
@@ -163,6 +171,7 @@ test_schema_rules_hold(void **state)
 			}
 			if (f->type == PROTOBUF_C_TYPE_BYTES)
 				assert_true(strcmp(f->name, "sealed") == 0 ||
+				    strcmp(f->name, "sealed_refusal") == 0 ||
 				    strcmp(f->name, "agent_version") == 0);
 		}
 	}
