@@ -2,9 +2,10 @@
  * Fuzz target: the config engine (common/conf.c) through agent.conf's key
  * table (agent/config.c), the widest one: plain sections, [action NAME]
  * sections and the daemon's own value types. Whatever the bytes: a
- * refusal is -EINVAL or a read error with a message naming the file; an
- * accepted file dumps (--dump-config) to a file that loads back to the
- * same configuration, byte for byte.
+ * refusal is -EINVAL or a read error with a message naming the file; a
+ * file that loads but breaks a rule across keys is refused by the check
+ * with a message; a valid file dumps (--dump-config, which checks first)
+ * to a file that loads back to the same configuration, byte for byte.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r != -EINVAL && r != -EFBIG)
 			abort();
 		if (!strstr(err, "agent.conf"))
+			abort();
+		return 0;
+	}
+	err[0] = '\0';
+	r = fm_agent_config_check(&c, err);
+	if (r < 0) {
+		if (r != -EINVAL || !err[0])
 			abort();
 		return 0;
 	}
