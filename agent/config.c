@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/agent.h"
 #include "crypto/crypto.h"
 #include "net/net.h"
 #include "fm-config.h"
@@ -91,12 +91,12 @@ struct key {
 	const char *section; /* "action" for every [action NAME] */
 	const char *name;
 	enum key_kind kind;
-	size_t offset;      /* in fm_agent_config, or fm_action_rule */
+	size_t offset;      /* in fm_agent_config, or fm_act_rule */
 	uint64_t min, max;  /* KEY_U32 */
 	const char *expect; /* what a valid value looks like */
 };
 
-/* A key of the [action NAME] sections, offset in fm_action_rule. */
+/* A key of the [action NAME] sections, offset in fm_act_rule. */
 struct rule_key {
 	struct key key;
 	unsigned kinds; /* the kinds taking it (KIND_BIT); 0 = all */
@@ -181,9 +181,9 @@ static const struct key keys[] = {
 	    "an absolute path" },
 };
 
-#define ROFF(field) offsetof(fm_action_rule, field)
+#define ROFF(field) offsetof(fm_act_rule, field)
 #define KIND_BIT(k) (1u << (k))
-#define SPAWNS      (KIND_BIT(FM_ACTION_HOOK) | KIND_BIT(FM_ACTION_RESTART))
+#define SPAWNS      (KIND_BIT(FM_ACT_KIND_HOOK) | KIND_BIT(FM_ACT_KIND_RESTART))
 
 /* The keys of an [action NAME] section; at most 32 (a bit each). */
 static const struct rule_key rule_keys[] = {
@@ -210,20 +210,20 @@ static const struct rule_key rule_keys[] = {
 	    0 },
 	{ { "action", "priority", KEY_PRIORITY, ROFF(priority), 0, 0,
 	      "emerg, alert, crit, err, warning, notice, info or debug" },
-	    KIND_BIT(FM_ACTION_LOG) },
+	    KIND_BIT(FM_ACT_KIND_LOG) },
 	{ { "action", "command", KEY_COMMAND, ROFF(command), 0, 0,
 	      "an absolute program path" },
-	    KIND_BIT(FM_ACTION_HOOK) },
+	    KIND_BIT(FM_ACT_KIND_HOOK) },
 	{ { "action", "unit", KEY_UNIT, ROFF(unit), 0, 0,
 	      "a unit name such as NAME.service" },
-	    KIND_BIT(FM_ACTION_RESTART) },
+	    KIND_BIT(FM_ACT_KIND_RESTART) },
 	{ { "action", "timeout_ms", KEY_U32, ROFF(timeout_ms), 10, 3600000,
 	      "milliseconds, 10 to 3600000" },
 	    SPAWNS },
 };
 
 _Static_assert(FM_ELEMENTSOF(rule_keys) <= 32, "a bit per key");
-_Static_assert(sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
+_Static_assert(sizeof(((fm_act_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
     "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
@@ -231,7 +231,7 @@ _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
     "health_command must fit fm_model_labels");
 
 /* Parses value into the field of k in base (an fm_agent_config, or an
- * fm_action_rule for rule_keys). */
+ * fm_act_rule for rule_keys). */
 static int
 set_key(const struct key *k, void *base, const char *value, char *why)
 {
@@ -328,17 +328,17 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 			break;
 		return 0;
 	case KEY_WHEN: {
-		fm_action_rule *rule = base;
+		fm_act_rule *rule = base;
 
 		if (strcmp(value, "anomaly") == 0) {
-			rule->when = FM_ACTION_WHEN_ANOMALY;
+			rule->when = FM_ACT_WHEN_ANOMALY;
 			rule->failure_source = 0;
 			return 0;
 		}
 		if (strncmp(value, "failure:", 8) != 0 ||
 		    (r = fm_model_label_source_lookup(value + 8)) < 0)
 			break;
-		rule->when = FM_ACTION_WHEN_FAILURE;
+		rule->when = FM_ACT_WHEN_FAILURE;
 		rule->failure_source = (uint32_t)r;
 		return 0;
 	}
@@ -348,9 +348,9 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 		*(float *)(void *)field = (float)d;
 		return 0;
 	case KEY_KIND:
-		for (unsigned kind = 1; kind < FM_ACTION_KIND_COUNT; kind++)
-			if (strcmp(value, fm_action_kind_name(kind)) == 0) {
-				*(fm_action_kind *)(void *)field = kind;
+		for (unsigned kind = 1; kind < FM_ACT_KIND_COUNT; kind++)
+			if (strcmp(value, fm_act_kind_name(kind)) == 0) {
+				*(fm_act_kind *)(void *)field = kind;
 				return 0;
 			}
 		break;
@@ -361,9 +361,9 @@ set_key(const struct key *k, void *base, const char *value, char *why)
 		*(int *)(void *)field = r;
 		return 0;
 	case KEY_UNIT:
-		if (!fmi_action_unit_is_valid(value))
+		if (!fm_act_unit_is_valid(value))
 			break;
-		r = fm_strlcpy(field, value, FM_ACTIONS_UNIT_BYTES);
+		r = fm_strlcpy(field, value, FM_ACT_UNIT_BYTES);
 		if (r < 0)
 			break;
 		return 0;
@@ -378,16 +378,16 @@ struct load {
 	fm_agent_config *c;
 	uint32_t first_rule;  /* rules before it were there before the load */
 	char section[64];     /* of the previous key ("" before the first) */
-	fm_action_rule *rule; /* of the current [action NAME], or NULL */
+	fm_act_rule *rule;    /* of the current [action NAME], or NULL */
 	/* keys given, a bit per rule_keys[] entry, per rule of this load */
-	uint32_t given[FM_ACTIONS_RULES_MAX];
+	uint32_t given[FM_ACT_RULES_MAX];
 };
 
 /* A new rule with the defaults documented in configs/agent.conf. */
 static void
-rule_init(fm_action_rule *r, const char *name)
+rule_init(fm_act_rule *r, const char *name)
 {
-	*r = (fm_action_rule) {
+	*r = (fm_act_rule) {
 		.cooldown_seconds = 300,
 		.max_per_hour = 6,
 		.priority = LOG_WARNING,
@@ -403,18 +403,18 @@ rule_section_begin(struct load *ld, const char *name, char *why)
 {
 	fm_agent_config *c = ld->c;
 	char check[FM_INI_WHY_BYTES];
-	fm_action_rule probe;
+	fm_act_rule probe;
 
-	if (strlen(name) >= FM_ACTIONS_NAME_BYTES) {
+	if (strlen(name) >= FM_ACT_NAME_BYTES) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "rule name longer than %d characters, at key",
-		    FM_ACTIONS_NAME_BYTES - 1);
+		    FM_ACT_NAME_BYTES - 1);
 		return -EINVAL;
 	}
 	rule_init(&probe, name);
-	probe.when = FM_ACTION_WHEN_ANOMALY;
-	probe.kind = FM_ACTION_LOG;
-	if (fm_action_rule_check(&probe, check) < 0) {
+	probe.when = FM_ACT_WHEN_ANOMALY;
+	probe.kind = FM_ACT_KIND_LOG;
+	if (fm_act_rule_check(&probe, check) < 0) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "rule name not of [A-Za-z0-9_.-], at key");
 		return -EINVAL;
@@ -430,10 +430,10 @@ rule_section_begin(struct load *ld, const char *name, char *why)
 		ld->rule = &c->rules[i];
 		return 0;
 	}
-	if (c->n_rules == FM_ACTIONS_RULES_MAX) {
+	if (c->n_rules == FM_ACT_RULES_MAX) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "more than %d [action NAME] sections, at key",
-		    FM_ACTIONS_RULES_MAX);
+		    FM_ACT_RULES_MAX);
 		return -EINVAL;
 	}
 	ld->rule = &c->rules[c->n_rules++];
@@ -443,7 +443,7 @@ rule_section_begin(struct load *ld, const char *name, char *why)
 
 /* Whether the rule's kind (when set) takes key k. */
 static bool
-kind_takes(const fm_action_rule *r, const struct rule_key *k)
+kind_takes(const fm_act_rule *r, const struct rule_key *k)
 {
 	return !k->kinds || !r->kind || (k->kinds & KIND_BIT(r->kind));
 }
@@ -454,7 +454,7 @@ kind_takes(const fm_action_rule *r, const struct rule_key *k)
 static int
 rule_key(struct load *ld, const char *name, const char *value, char *why)
 {
-	fm_action_rule *r = ld->rule;
+	fm_act_rule *r = ld->rule;
 	uint32_t idx = (uint32_t)(r - ld->c->rules);
 	uint32_t *given = idx >= ld->first_rule ? &ld->given[idx] : NULL;
 	const struct rule_key *k = NULL;
@@ -477,7 +477,7 @@ rule_key(struct load *ld, const char *name, const char *value, char *why)
 		*given |= 1u << ki;
 	if (!kind_takes(r, k)) {
 		snprintf(why, FM_INI_WHY_BYTES, "kind = %s does not take key",
-		    fm_action_kind_name(r->kind));
+		    fm_act_kind_name(r->kind));
 		return -EINVAL;
 	}
 	for (size_t i = 0; given && i < FM_ELEMENTSOF(rule_keys); i++)
@@ -485,11 +485,10 @@ rule_key(struct load *ld, const char *name, const char *value, char *why)
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "kind = %s does not take '%s' (given above), "
 			    "for key",
-			    fm_action_kind_name(r->kind),
-			    rule_keys[i].key.name);
+			    fm_act_kind_name(r->kind), rule_keys[i].key.name);
 			return -EINVAL;
 		}
-	if (r->when == FM_ACTION_WHEN_ANOMALY && r->probability != 0.0f) {
+	if (r->when == FM_ACT_WHEN_ANOMALY && r->probability != 0.0f) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "probability is only for when = failure:SOURCE, at key");
 		return -EINVAL;
@@ -540,24 +539,23 @@ fm_agent_config_load(fm_agent_config *c, const char *path, char *err)
 	return fm_ini_parse_file(path, on_key, &ld, err);
 }
 
-/* The [actions] keys and the rules, each as fm_action_rule_check(). */
+/* The [actions] keys and the rules, each as fm_act_rule_check(). */
 static int
 actions_check(const fm_agent_config *c, char *err)
 {
 	char why[FM_INI_WHY_BYTES];
 
-	if (c->n_rules > FM_ACTIONS_RULES_MAX) {
+	if (c->n_rules > FM_ACT_RULES_MAX) {
 		snprintf(err, FM_INI_ERROR_BYTES,
-		    "more than %d [action NAME] sections",
-		    FM_ACTIONS_RULES_MAX);
+		    "more than %d [action NAME] sections", FM_ACT_RULES_MAX);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < c->n_rules; i++) {
-		const fm_action_rule *r = &c->rules[i];
+		const fm_act_rule *r = &c->rules[i];
 
-		if (fm_action_rule_check(r, why) < 0) {
+		if (fm_act_rule_check(r, why) < 0) {
 			snprintf(err, FM_INI_ERROR_BYTES, "[action %.*s] %s",
-			    FM_ACTIONS_NAME_BYTES - 1, r->name, why);
+			    FM_ACT_NAME_BYTES - 1, r->name, why);
 			return -EINVAL;
 		}
 		for (uint32_t j = 0; j < i; j++)

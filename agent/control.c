@@ -37,8 +37,8 @@ static_assert(FM_LABEL_COUNT <= FM_PROTO_CTL_PREDICTORS_MAX,
     "every label source fits a STATUS reply");
 static_assert(FM_MODEL_LEARNER_TOP <= FM_PROTO_CTL_TOP_MAX,
     "the top features fit a STATUS reply");
-static_assert(FM_ACTIONS_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
-        FM_ACTIONS_RECENT <= FM_PROTO_CTL_RECENT_MAX,
+static_assert(FM_ACT_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
+        FM_ACT_RECENT <= FM_PROTO_CTL_RECENT_MAX,
     "the rules and recent actions fit a STATUS reply");
 static_assert(FM_AGENT_PROBLEMS_MAX <= FM_PROTO_CTL_PROBLEMS_MAX &&
         FM_AGENT_PROBLEM_BYTES <= FM_PROTO_CTL_PROBLEM_BYTES,
@@ -197,7 +197,7 @@ name_or(const char *name)
 static void
 status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
 {
-	fm_actions_status *st;
+	fm_act_status *st;
 
 	if (!v->actions)
 		return;
@@ -206,36 +206,36 @@ status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
 	st = malloc(sizeof(*st));
 	if (!st)
 		return;
-	fm_actions_status_get(v->actions, st);
-	for (uint32_t i = 0; i < st->n_rules && i < FM_ACTIONS_RULES_MAX; i++) {
-		const fm_actions_rule_status *in = &st->rules[i];
+	fm_act_status_get(v->actions, st);
+	for (uint32_t i = 0; i < st->n_rules && i < FM_ACT_RULES_MAX; i++) {
+		const fm_act_rule_status *in = &st->rules[i];
 		fm_proto_ctl_rule *u = &s->rules[i];
 
 		text(u->name, sizeof(u->name), in->name);
 		text(u->kind, sizeof(u->kind),
-		    name_or(fm_action_kind_name(in->kind)));
+		    name_or(fm_act_kind_name(in->kind)));
 		u->dry_run = in->dry_run;
 		u->holding = in->holding;
 		u->running = in->running;
-		u->ok = in->runs[FM_ACTION_RESULT_OK];
-		u->failed = in->runs[FM_ACTION_RESULT_FAILED];
-		u->timeout = in->runs[FM_ACTION_RESULT_TIMEOUT];
-		u->error = in->runs[FM_ACTION_RESULT_ERROR];
-		u->dry_runs = in->runs[FM_ACTION_RESULT_DRY_RUN];
+		u->ok = in->runs[FM_ACT_RESULT_OK];
+		u->failed = in->runs[FM_ACT_RESULT_FAILED];
+		u->timeout = in->runs[FM_ACT_RESULT_TIMEOUT];
+		u->error = in->runs[FM_ACT_RESULT_ERROR];
+		u->dry_runs = in->runs[FM_ACT_RESULT_DRY_RUN];
 		u->suppressed = in->suppressed;
 		u->last_run_real_ns = in->last_run_real_ns;
 		s->n_rules++;
 	}
-	for (uint32_t i = 0; i < st->n_recent && i < FM_ACTIONS_RECENT; i++) {
-		const fm_action_record *in = &st->recent[i];
+	for (uint32_t i = 0; i < st->n_recent && i < FM_ACT_RECENT; i++) {
+		const fm_act_record *in = &st->recent[i];
 		fm_proto_ctl_action *a = &s->recent[i];
 
 		a->real_ns = in->real_ns;
 		text(a->rule, sizeof(a->rule), in->rule);
 		text(a->kind, sizeof(a->kind),
-		    name_or(fm_action_kind_name(in->kind)));
+		    name_or(fm_act_kind_name(in->kind)));
 		text(a->result, sizeof(a->result),
-		    name_or(fm_action_result_name(in->result)));
+		    name_or(fm_act_result_name(in->result)));
 		a->code = in->code;
 		a->duration_ms = in->duration_ms;
 		a->value = in->score;

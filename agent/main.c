@@ -55,7 +55,7 @@ struct run {
 	fm_model_federation *fed;  /* talks to the aggregator, if any */
 	fm_live *live;           /* counters for control and /metrics */
 	fm_collect_sampler *sampler;
-	fm_actions *actions;     /* acts on the predictions */
+	fm_act *actions;         /* acts on the predictions */
 	fm_control *control;     /* fedmonctl's socket */
 	fm_net_http *http;       /* /metrics */
 	fm_agent_view view;      /* what control and /metrics read */
@@ -384,11 +384,11 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 	    fm_collect_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
 		fm_model_learner_status st;
-		fm_actions_input in;
+		fm_act_input in;
 
 		fm_model_learner_status_get(run->learner, &st);
-		fm_actions_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
-		fm_actions_on_sample(run->actions, &in);
+		fm_act_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
+		fm_act_on_sample(run->actions, &in);
 	}
 	if (run->opt->print) {
 		on_sample_print(run, s);
@@ -438,7 +438,7 @@ reload(struct run *run)
 		return;
 	}
 	if (run->actions) {
-		int r = fm_actions_reload(run->actions, next.rules, next.n_rules,
+		int r = fm_act_reload(run->actions, next.rules, next.n_rules,
 		    next.actions_systemctl, next.actions_dry_run);
 
 		if (r < 0) {
@@ -735,8 +735,8 @@ run_daemon(struct run *run)
 	if (run->learner)
 		start_federation(run);
 	if (run->learner) {
-		r = fm_actions_new(cfg->rules, cfg->n_rules,
-		    cfg->actions_systemctl, cfg->actions_dry_run, &run->actions);
+		r = fm_act_new(cfg->rules, cfg->n_rules, cfg->actions_systemctl,
+		    cfg->actions_dry_run, &run->actions);
 		if (r < 0) {
 			fm_log_errno(LOG_ERR, r, "Failed to start the actions");
 			goto out;
@@ -771,7 +771,7 @@ out:
 	/* the readers of the parts first */
 	run->control = fm_control_free(run->control);
 	run->http = fm_net_http_free(run->http);
-	run->actions = fm_actions_free(run->actions);
+	run->actions = fm_act_free(run->actions);
 	run->fed = fm_model_federation_free(run->fed);
 	/* the learner saves its models on the way out */
 	run->learner = fm_model_learner_free(run->learner);

@@ -203,9 +203,9 @@ render_federation(fm_prom *p, fm_model_federation *f)
 }
 
 static void
-render_actions(fm_prom *p, fm_actions *a)
+render_actions(fm_prom *p, fm_act *a)
 {
-	fm_actions_status *st;
+	fm_act_status *st;
 
 	/* A few KiB: not on an NNG thread's stack. */
 	st = malloc(sizeof(*st));
@@ -213,19 +213,19 @@ render_actions(fm_prom *p, fm_actions *a)
 		p->error = -ENOMEM;
 		return;
 	}
-	fm_actions_status_get(a, st);
+	fm_act_status_get(a, st);
 	if (st->n_rules == 0)
 		goto out; /* no series: no families either */
 	fm_prom_family(p, "fedmon_actions_total", "counter",
 	    "Finished runs of each [action] rule, by result.");
 	for (uint32_t i = 0; i < st->n_rules; i++) {
-		const fm_actions_rule_status *r = &st->rules[i];
+		const fm_act_rule_status *r = &st->rules[i];
 
-		for (unsigned res = 0; res < FM_ACTION_RESULT_COUNT; res++)
+		for (unsigned res = 0; res < FM_ACT_RESULT_COUNT; res++)
 			fm_prom_u64(p, "fedmon_actions_total",
 			    (const char *const[]) { "rule", r->name, "kind",
-			        fm_action_kind_name(r->kind), "result",
-			        fm_action_result_name(res) },
+			        fm_act_kind_name(r->kind), "result",
+			        fm_act_result_name(res) },
 			    3, r->runs[res]);
 	}
 	fm_prom_family(p, "fedmon_actions_suppressed_total", "counter",

@@ -172,13 +172,13 @@ test_metrics_live_only(void **state)
 	fm_live_free(live);
 }
 
-static fm_action_rule
+static fm_act_rule
 log_rule(const char *name)
 {
-	fm_action_rule r = {
-		.when = FM_ACTION_WHEN_ANOMALY,
+	fm_act_rule r = {
+		.when = FM_ACT_WHEN_ANOMALY,
 		.max_per_hour = 3600,
-		.kind = FM_ACTION_LOG,
+		.kind = FM_ACT_KIND_LOG,
 		.priority = LOG_DEBUG,
 		.timeout_ms = 5000,
 	};
@@ -191,16 +191,16 @@ static void
 test_metrics_all_parts(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES] = "/tmp/fm-test-metrics-XXXXXX";
-	fm_action_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
+	fm_act_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
 	fm_model_labels_config lc;
 	fm_model_learner_config c;
 	fm_agent_config ac;
 	fm_live *live = NULL;
 	fm_model_learner *l = NULL;
 	fm_model_labels *labels = NULL;
-	fm_actions *a = NULL;
-	fm_actions_input in = { .ready = true, .alarm = true, .score = 9 };
-	fm_actions_status ast;
+	fm_act *a = NULL;
+	fm_act_input in = { .ready = true, .alarm = true, .score = 9 };
+	fm_act_status ast;
 	fm_agent_view v;
 	fm_sample s;
 	char series[1200], cmd[128];
@@ -218,7 +218,7 @@ test_metrics_all_parts(void **state)
 	assert_int_equal(fm_model_labels_new(&lc, &labels), 0);
 	rules[1].dry_run = true;
 	assert_int_equal(
-	    fm_actions_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
+	    fm_act_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
 	for (int t = 0; t < 3; t++) {
 		sample_at(&s, t, 500000);
 		fm_live_on_sample(live, &s, false, "");
@@ -228,16 +228,16 @@ test_metrics_all_parts(void **state)
 	/* one run of each rule, waited for */
 	in.mono_ns = s.mono_ns;
 	in.real_ns = s.real_ns;
-	fm_actions_on_sample(a, &in);
+	fm_act_on_sample(a, &in);
 	for (int i = 0; i < 1000; i++) {
-		fm_actions_status_get(a, &ast);
-		if (ast.rules[0].runs[FM_ACTION_RESULT_OK] == 1 &&
-		    ast.rules[1].runs[FM_ACTION_RESULT_DRY_RUN] == 1)
+		fm_act_status_get(a, &ast);
+		if (ast.rules[0].runs[FM_ACT_RESULT_OK] == 1 &&
+		    ast.rules[1].runs[FM_ACT_RESULT_DRY_RUN] == 1)
 			break;
 		usleep(10000);
 	}
-	assert_int_equal(ast.rules[0].runs[FM_ACTION_RESULT_OK], 1);
-	assert_int_equal(ast.rules[1].runs[FM_ACTION_RESULT_DRY_RUN], 1);
+	assert_int_equal(ast.rules[0].runs[FM_ACT_RESULT_OK], 1);
+	assert_int_equal(ast.rules[1].runs[FM_ACT_RESULT_DRY_RUN], 1);
 
 	v = view_of(live);
 	v.learner = l;
@@ -279,16 +279,16 @@ test_metrics_all_parts(void **state)
 	}
 	/* every rule x result, zeros included */
 	for (unsigned r = 0; r < 2; r++)
-		for (unsigned res = 0; res < FM_ACTION_RESULT_COUNT; res++) {
-			double want = (r == 0 && res == FM_ACTION_RESULT_OK) ||
-			        (r == 1 && res == FM_ACTION_RESULT_DRY_RUN)
+		for (unsigned res = 0; res < FM_ACT_RESULT_COUNT; res++) {
+			double want = (r == 0 && res == FM_ACT_RESULT_OK) ||
+			        (r == 1 && res == FM_ACT_RESULT_DRY_RUN)
 			    ? 1
 			    : 0;
 
 			snprintf(series, sizeof(series),
 			    "fedmon_actions_total{rule=\"%s\",kind=\"log\","
 			    "result=\"%s\"}",
-			    rules[r].name, fm_action_result_name(res));
+			    rules[r].name, fm_act_result_name(res));
 			assert_true(prom_value(text, series) == want);
 		}
 	assert_true(prom_value(text,
@@ -301,16 +301,16 @@ test_metrics_all_parts(void **state)
 	free(text);
 
 	/* no rules: the action families are left out, not empty */
-	fm_actions_free(a);
+	fm_act_free(a);
 	a = NULL;
 	assert_int_equal(
-	    fm_actions_new(NULL, 0, "/usr/bin/systemctl", false, &a), 0);
+	    fm_act_new(NULL, 0, "/usr/bin/systemctl", false, &a), 0);
 	v.actions = a;
 	text = render(&v, &len);
 	assert_null(prom_type(text, "fedmon_actions_total"));
 	free(text);
 
-	fm_actions_free(a);
+	fm_act_free(a);
 	fm_model_labels_free(labels);
 	fm_test_learner_free(l);
 	fm_live_free(live);
