@@ -19,6 +19,7 @@
 #include "agent/collect/collect.h"
 #include "agent/model/model.h"
 #include "agent/spawn/spawn.h"
+#include "agent/status/status.h"
 #include "common/common.h"
 
 /* ---- configuration (agent.conf) -------------------------------------- */
@@ -110,127 +111,6 @@ void fm_agent_config_federation(
 /* Whether a rule of kind restart in c names unit (what the packaged
  * polkit rule asks, through `fedmon-agent --may-restart UNIT`). */
 bool fm_agent_config_may_restart(const fm_agent_config *c, const char *unit);
-
-/* ---- live counters of the sampling loop (agent/live.c) --------------- */
-
-/*
- * What the sampling thread knows that the control socket and /metrics
- * show: the last sample, counts, and a histogram of sample read times.
- * Written by the sampling thread once per sample, read from any thread.
- */
-#define FM_LIVE_BUCKETS 10 /* histogram buckets below +Inf */
-
-/* The buckets' upper bounds in seconds, ascending (Prometheus "le"). */
-extern const double fm_live_bucket_le[FM_LIVE_BUCKETS];
-
-typedef struct fm_live_snapshot {
-	int64_t start_real_ns; /* when the agent started */
-	int64_t start_mono_ns;
-	uint64_t samples; /* taken */
-	uint64_t failed;  /* with no source readable */
-	fm_sample last;   /* the latest sample (all masked before one) */
-	char failing[128]; /* fm_collect_sampler_failing() at the latest sample
-	                    */
-	/* read times: count per bucket (not cumulative) and +Inf last */
-	uint64_t read_bucket[FM_LIVE_BUCKETS + 1];
-	double read_sum_seconds;
-} fm_live_snapshot;
-
-typedef struct fm_live fm_live;
-
-/* Allocates live counters stamped with the current time. Errors:
- * -ENOMEM. */
-int fm_live_new(fm_live **ret) FM_WUR;
-fm_live *fm_live_free(fm_live *l);
-
-/* Records a sample (failed: the sampler read nothing; failing: the
- * sources that failed, as fm_collect_sampler_failing(), copied, truncated). */
-void fm_live_on_sample(
-    fm_live *l, const fm_sample *s, bool failed, const char *failing);
-
-/* Copies the counters into *ret; any thread. */
-void fm_live_get(fm_live *l, fm_live_snapshot *ret);
-
-/* ---- what the control socket and /metrics read ------------------------ */
-
-/*
- * The running agent's parts, borrowed (they outlive every reader). Any
- * part but live may be NULL: learning off, no aggregator, no actions
- * configured. Every reader goes through the parts' thread-safe getters.
- */
-typedef struct fm_agent_view {
-	fm_live *live;
-	fm_model_learner *learner;
-	fm_model_labels *labels;
-	fm_model_federation *fed;
-	fm_act *actions;
-	const char *missing; /* fm_collect_sampler_missing() */
-	uint32_t interval_ms;
-	uint32_t min_train_rows;  /* samples before the first training */
-	const char *aggregator;   /* the URL, "" when standalone */
-	const char *metrics_url;  /* "http://127.0.0.1:PORT/metrics", "" off */
-	const char *state_dir;
-	const char *config_path;  /* "" = built-in defaults */
-} fm_agent_view;
-
-/*
- * Health (agent/health.c): what is wrong with the running agent, for
- * fedmonctl status (exit 1 "degraded") and /metrics (fedmon_agent_healthy).
- * Fills problems[max] with one short sentence each (e.g. "collector
- * pressure missing", "aggregator unreachable since 12:03:44", "detector
- * not trained yet: 312 of 600 samples") and returns how many; 0 = healthy.
- */
-#define FM_AGENT_PROBLEMS_MAX  8
-#define FM_AGENT_PROBLEM_BYTES 128
-
-uint32_t fm_agent_problems(const fm_agent_view *v,
-    char problems[][FM_AGENT_PROBLEM_BYTES], uint32_t max);
-
-/* ---- the control socket (agent/control.c) ----------------------------- */
-
-/*
- * fedmonctl talks to the running agent over NNG REP on ipc://PATH with
- * proto/'s control messages (one request, one reply): status, the current
- * sample, and the operator's failure label. The socket file is mode 0660,
- * owned by group gid ((gid_t)-1: the process's own). A thread of its own
- * serves it; requests are bounded (proto/'s control caps).
- */
-#define FM_CONTROL_SOCKET "control.sock" /* in runtime_dir */
-
-/* How often the thread checks that its socket still delivers requests
- * (a probe dials it and sends one). NNG 1.5's ipc listener stops
- * delivering after a client that closes before the handshake (nng issue
- * #1518): two failed probes in a row and a new listener replaces it, so a
- * local client cannot cut fedmonctl off for much longer than this. A
- * probe costs about a millisecond of CPU: hence not more often. */
-#define FM_CONTROL_CHECK_MS 60000
-
-typedef struct fm_control fm_control;
-
-/* Listens on ipc://path (a stale socket file left by a dead agent is
- * replaced; a live agent's is not: -EADDRINUSE) and starts the thread.
- * view is copied; its parts are borrowed. On success *ret owns it.
- * Errors: -EINVAL, -EADDRINUSE, -EACCES, -EPERM (chown), -ENOMEM. */
-int fm_control_new(const char *path, gid_t gid, const fm_agent_view *view,
-    fm_control **ret) FM_WUR;
-
-/* Sets how often the socket is checked (ms, at least 100; default
- * FM_CONTROL_CHECK_MS), from the next check on. -EINVAL out of range. */
-int fm_control_set_check_ms(fm_control *c, uint32_t ms) FM_WUR;
-
-/* Stops the thread, closes the socket, removes the socket file.
- * NULL-safe; returns NULL. */
-fm_control *fm_control_free(fm_control *c);
-
-/* ---- Prometheus /metrics (agent/metrics.c) ---------------------------- */
-
-#define FM_METRICS_DEFAULT_LISTEN "127.0.0.1:9741"
-
-/* Renders the agent's metrics in the Prometheus text format 0.0.4 into
- * *ret (malloc'd, NUL-terminated, the caller frees) of *ret_len bytes.
- * Errors: -ENOMEM. */
-int fm_agent_metrics_render(
-    const fm_agent_view *v, char **ret, size_t *ret_len) FM_WUR;
 
 /* ---- the sampling loop ---------------------------------------------- */
 

@@ -47,7 +47,7 @@ fm_agent_config_init(fm_agent_config *c)
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", FM_RUNTIMEDIR);
 	snprintf(c->procfs, sizeof(c->procfs), "%s", "/proc");
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
-	    FM_METRICS_DEFAULT_LISTEN);
+	    FM_STATUS_METRICS_DEFAULT_LISTEN);
 	snprintf(c->actions_systemctl, sizeof(c->actions_systemctl), "%s",
 	    "/usr/bin/systemctl");
 }
