@@ -1,11 +1,13 @@
 /*
- * agent: fedmon-agent, the daemon, over its rooms: agent/collect (the
- * feature vector of each tick), agent/spawn (running programs),
- * agent/model (the minute ring, labels, learner, federation). This header
- * holds the configuration (agent.conf), what each room gets from it
- * (setup.c), the sampling loop, and, until they become rooms of their
- * own, the actions and the status parts (live counters, health, the
- * control socket, /metrics).
+ * agent: fedmon-agent, the daemon, over its rooms, each a library with one
+ * public header: agent/collect (the feature vector of each tick),
+ * agent/spawn (running programs), agent/model (the minute ring, labels,
+ * learner, federation), agent/act (rules and the kinds of action) and
+ * agent/status (live counters, health, the control socket, /metrics).
+ * This header holds what is the daemon's own: the configuration
+ * (agent.conf, config.c), what each room gets from it (setup.c) and the
+ * sampling loop (loop.c); main.c wires the rooms together. It includes
+ * the rooms' headers, so the daemon and its tests include this one.
  */
 #ifndef FM_AGENT_H
 #define FM_AGENT_H
