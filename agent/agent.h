@@ -1,11 +1,13 @@
 /*
- * agent: fedmon-agent, the daemon, over its rooms: agent/collect (the
- * feature vector of each tick), agent/spawn (running programs),
- * agent/model (the minute ring, labels, learner, federation). This header
- * holds the configuration (agent.conf), what each room gets from it
- * (setup.c), the sampling loop, and, until they become rooms of their
- * own, the actions and the status parts (live counters, health, the
- * control socket, /metrics).
+ * agent: fedmon-agent, the daemon, over its rooms, each a library with one
+ * public header: agent/collect (the feature vector of each tick),
+ * agent/spawn (running programs), agent/model (the minute ring, labels,
+ * learner, federation), agent/act (rules and the kinds of action) and
+ * agent/status (live counters, health, the control socket, /metrics).
+ * This header holds what is the daemon's own: the configuration
+ * (agent.conf, config.c), what each room gets from it (setup.c) and the
+ * sampling loop (loop.c); main.c wires the rooms together. It includes
+ * the rooms' headers, so the daemon and its tests include this one.
  */
 #ifndef FM_AGENT_H
 #define FM_AGENT_H
@@ -15,50 +17,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/act/act.h"
 #include "agent/collect/collect.h"
 #include "agent/model/model.h"
 #include "agent/spawn/spawn.h"
+#include "agent/status/status.h"
 #include "common/common.h"
-
-/* ---- action rules (the [action NAME] sections of agent.conf) ---------- */
-
-#define FM_ACTIONS_RULES_MAX   32 /* [action NAME] sections */
-#define FM_ACTIONS_NAME_BYTES  48 /* a rule's name, NUL included */
-#define FM_ACTIONS_UNIT_BYTES  128 /* a systemd unit name, NUL included */
-#define FM_ACTIONS_RECENT      32 /* action records kept for status */
-
-/* What makes a rule fire. */
-typedef enum fm_action_when {
-	FM_ACTION_WHEN_ANOMALY = 1, /* the anomaly detector's alarm is up */
-	FM_ACTION_WHEN_FAILURE,     /* a failure predictor's probability is
-	                             * at or above the rule's probability */
-} fm_action_when;
-
-/* What a rule does. Each kind is one sibling file (action-log.c,
- * action-hook.c, action-restart.c) exporting one ops table. */
-typedef enum fm_action_kind {
-	FM_ACTION_LOG = 1, /* a log line at a journald priority */
-	FM_ACTION_HOOK,    /* runs a program (argv, no shell) */
-	FM_ACTION_RESTART, /* systemctl restart UNIT */
-	FM_ACTION_KIND_COUNT
-} fm_action_kind;
-
-/* One [action NAME] section. */
-typedef struct fm_action_rule {
-	char name[FM_ACTIONS_NAME_BYTES]; /* [A-Za-z0-9_.-], unique */
-	fm_action_when when;
-	uint32_t failure_source;   /* WHEN_FAILURE: enum fm_label_source */
-	float probability;         /* WHEN_FAILURE: in (0, 1] */
-	uint32_t hold_seconds;     /* the condition held this long first */
-	uint32_t cooldown_seconds; /* between two runs of this rule */
-	uint32_t max_per_hour;     /* runs in any 3600 s; >= 1 */
-	fm_action_kind kind;
-	int priority;                       /* LOG: LOG_EMERG..LOG_DEBUG */
-	char command[FM_AGENT_PATH_BYTES];  /* HOOK: program and arguments */
-	char unit[FM_ACTIONS_UNIT_BYTES];   /* RESTART: the unit */
-	uint32_t timeout_ms;                /* HOOK, RESTART: then killed */
-	bool dry_run;                       /* log what would run, run none */
-} fm_action_rule;
 
 /* ---- configuration (agent.conf) -------------------------------------- */
 
@@ -109,7 +73,7 @@ typedef struct fm_agent_config {
 	bool actions_dry_run;                      /* every rule dry-run */
 	char actions_systemctl[FM_AGENT_PATH_BYTES]; /* the systemctl binary */
 	uint32_t n_rules;
-	fm_action_rule rules[FM_ACTIONS_RULES_MAX];
+	fm_act_rule rules[FM_ACT_RULES_MAX];
 } fm_agent_config;
 
 /* Fills *c with the built-in defaults (those documented in
@@ -167,261 +131,9 @@ void fm_agent_config_learner(
 void fm_agent_config_federation(
     const fm_agent_config *c, fm_model_federation_config *ret);
 
-/* ---- actions (agent/actions.c, action-*.c) -------------------------- */
-
-/*
- * The agent acts on its own predictions. Each rule (fm_action_rule, from
- * an [action NAME] section) watches one condition every sample: the
- * anomaly alarm, or one failure predictor's probability at or above the
- * rule's. Once the condition has held for hold_seconds (0: at the first
- * sample that shows it) the rule runs, at most once per cooldown_seconds
- * and max_per_hour times in any hour; while the condition keeps holding,
- * it runs again after each cooldown (within the hourly cap). A run that
- * the cooldown or the cap prevents is counted as suppressed, not queued.
- *
- * Runs happen on a worker thread, so a slow hook never delays sampling;
- * a rule whose previous run has not finished is not run again (counted
- * as suppressed). Every run is recorded (time, rule, kind, result,
- * exit code, duration) and the last FM_ACTIONS_RECENT records are kept
- * for status.
- *
- * Hooks run argv directly (no shell) with stdin, stdout and stderr on
- * /dev/null, in their own process group, killed (SIGTERM, then SIGKILL
- * after FM_SPAWN_KILL_GRACE_MS) past timeout_ms, with an environment of
- * PATH, FEDMON_RULE, FEDMON_WHEN ("anomaly" or "failure:SOURCE"),
- * FEDMON_SCORE, FEDMON_THRESHOLD, FEDMON_ALARM (0/1), FEDMON_PROBABILITY
- * (failure rules), FEDMON_TOP_FEATURES ("name=contribution,..." most
- * first) and FEDMON_TIME (Unix seconds of the sample). Restarts run
- * `SYSTEMCTL --no-ask-password restart UNIT` the same way. Dry-run rules
- * log, at LOG_NOTICE, the command they would run and record DRY_RUN.
- */
-typedef struct fm_actions fm_actions;
-
-/* How a recorded run ended. */
-typedef enum fm_action_result {
-	FM_ACTION_RESULT_OK = 0,  /* logged, or exited 0 */
-	FM_ACTION_RESULT_FAILED,  /* exited nonzero (code) or killed by a
-	                           * signal (code = -signal) */
-	FM_ACTION_RESULT_TIMEOUT, /* ran past timeout_ms, killed */
-	FM_ACTION_RESULT_ERROR,   /* could not be started (code: -errno) */
-	FM_ACTION_RESULT_DRY_RUN, /* would have run */
-	FM_ACTION_RESULT_COUNT
-} fm_action_result;
-
-/* Stable lowercase names: "log", "hook", "restart"; "ok", "failed",
- * "timeout", "error", "dry_run"; NULL when out of range. */
-const char *fm_action_kind_name(unsigned kind);
-const char *fm_action_result_name(unsigned result);
-
-/* What the rules look at, one sample's worth. */
-typedef struct fm_actions_input {
-	int64_t mono_ns; /* of the sample */
-	int64_t real_ns;
-	bool ready; /* the detector is trained */
-	bool alarm;
-	float score;
-	float threshold;
-	uint32_t n_top;
-	uint32_t top[FM_MODEL_LEARNER_TOP]; /* feature indices, most first */
-	float top_contrib[FM_MODEL_LEARNER_TOP];
-	bool failure_trained[FM_LABEL_COUNT];
-	float failure_probability[FM_LABEL_COUNT];
-} fm_actions_input;
-
-/* Fills *ret from a learner snapshot and the sample's times. */
-void fm_actions_input_from_learner(const fm_model_learner_status *st,
-    int64_t mono_ns, int64_t real_ns, fm_actions_input *ret);
-
-typedef struct fm_action_record {
-	int64_t real_ns; /* when the run started */
-	char rule[FM_ACTIONS_NAME_BYTES];
-	fm_action_kind kind;
-	fm_action_result result;
-	int code;             /* see fm_action_result */
-	uint32_t duration_ms; /* start to end (0 for log and dry-run) */
-	float score;          /* the value that fired it: score or
-	                       * probability */
-} fm_action_record;
-
-typedef struct fm_actions_rule_status {
-	char name[FM_ACTIONS_NAME_BYTES];
-	fm_action_kind kind;
-	bool dry_run;
-	bool holding;            /* the condition holds now */
-	bool running;            /* a run is in progress */
-	uint64_t runs[FM_ACTION_RESULT_COUNT]; /* finished runs by result */
-	uint64_t suppressed;     /* prevented by cooldown, cap or a run in
-	                          * progress */
-	int64_t last_run_real_ns; /* 0 = never */
-} fm_actions_rule_status;
-
-typedef struct fm_actions_status {
-	uint32_t n_rules;
-	fm_actions_rule_status rules[FM_ACTIONS_RULES_MAX];
-	uint32_t n_recent;                          /* records in recent[] */
-	fm_action_record recent[FM_ACTIONS_RECENT]; /* newest first */
-} fm_actions_status;
-
-/* Checks one rule on its own (what the config parser and
- * fm_actions_new() call). Returns 0, or -EINVAL with why[FM_INI_WHY_BYTES]
- * naming the key. */
-int fm_action_rule_check(const fm_action_rule *r, char *why) FM_WUR;
-
-/*
- * Validates the rules (names unique; each as fm_action_rule_check()) and
- * starts the worker thread. rules[n] is copied. systemctl is the absolute
- * path of the systemctl binary (copied); dry_run makes every rule a
- * dry run. On success *ret owns a new fm_actions; on failure *ret is
- * untouched. Errors: -EINVAL, -ENOMEM, or the errno of creating the
- * thread. n may be 0 (nothing to do, status still works).
- */
-int fm_actions_new(const fm_action_rule *rules, uint32_t n,
-    const char *systemctl, bool dry_run, fm_actions **ret) FM_WUR;
-
-/* Stops the worker, killing a running hook as on a timeout, and frees a.
- * NULL-safe; returns NULL. */
-fm_actions *fm_actions_free(fm_actions *a);
-
-/* Evaluates every rule against one sample and queues the runs due.
- * Never blocks on a run and never allocates. The sampling thread only. */
-void fm_actions_on_sample(fm_actions *a, const fm_actions_input *in);
-
-/*
- * Replaces the rules (SIGHUP): validated as by fm_actions_new(); a rule
- * keeping its name keeps its counters, cooldown and hourly history; the
- * recent records are kept. On error the running rules stay. The sampling
- * thread only. Returns 0, -EINVAL, -ENOMEM.
- */
-int fm_actions_reload(fm_actions *a, const fm_action_rule *rules, uint32_t n,
-    const char *systemctl, bool dry_run) FM_WUR;
-
-/* Fills *ret with a snapshot; any thread. */
-void fm_actions_status_get(fm_actions *a, fm_actions_status *ret);
-
 /* Whether a rule of kind restart in c names unit (what the packaged
  * polkit rule asks, through `fedmon-agent --may-restart UNIT`). */
 bool fm_agent_config_may_restart(const fm_agent_config *c, const char *unit);
-
-/* ---- live counters of the sampling loop (agent/live.c) --------------- */
-
-/*
- * What the sampling thread knows that the control socket and /metrics
- * show: the last sample, counts, and a histogram of sample read times.
- * Written by the sampling thread once per sample, read from any thread.
- */
-#define FM_LIVE_BUCKETS 10 /* histogram buckets below +Inf */
-
-/* The buckets' upper bounds in seconds, ascending (Prometheus "le"). */
-extern const double fm_live_bucket_le[FM_LIVE_BUCKETS];
-
-typedef struct fm_live_snapshot {
-	int64_t start_real_ns; /* when the agent started */
-	int64_t start_mono_ns;
-	uint64_t samples; /* taken */
-	uint64_t failed;  /* with no source readable */
-	fm_sample last;   /* the latest sample (all masked before one) */
-	char failing[128]; /* fm_collect_sampler_failing() at the latest sample
-	                    */
-	/* read times: count per bucket (not cumulative) and +Inf last */
-	uint64_t read_bucket[FM_LIVE_BUCKETS + 1];
-	double read_sum_seconds;
-} fm_live_snapshot;
-
-typedef struct fm_live fm_live;
-
-/* Allocates live counters stamped with the current time. Errors:
- * -ENOMEM. */
-int fm_live_new(fm_live **ret) FM_WUR;
-fm_live *fm_live_free(fm_live *l);
-
-/* Records a sample (failed: the sampler read nothing; failing: the
- * sources that failed, as fm_collect_sampler_failing(), copied, truncated). */
-void fm_live_on_sample(
-    fm_live *l, const fm_sample *s, bool failed, const char *failing);
-
-/* Copies the counters into *ret; any thread. */
-void fm_live_get(fm_live *l, fm_live_snapshot *ret);
-
-/* ---- what the control socket and /metrics read ------------------------ */
-
-/*
- * The running agent's parts, borrowed (they outlive every reader). Any
- * part but live may be NULL: learning off, no aggregator, no actions
- * configured. Every reader goes through the parts' thread-safe getters.
- */
-typedef struct fm_agent_view {
-	fm_live *live;
-	fm_model_learner *learner;
-	fm_model_labels *labels;
-	fm_model_federation *fed;
-	fm_actions *actions;
-	const char *missing; /* fm_collect_sampler_missing() */
-	uint32_t interval_ms;
-	uint32_t min_train_rows;  /* samples before the first training */
-	const char *aggregator;   /* the URL, "" when standalone */
-	const char *metrics_url;  /* "http://127.0.0.1:PORT/metrics", "" off */
-	const char *state_dir;
-	const char *config_path;  /* "" = built-in defaults */
-} fm_agent_view;
-
-/*
- * Health (agent/health.c): what is wrong with the running agent, for
- * fedmonctl status (exit 1 "degraded") and /metrics (fedmon_agent_healthy).
- * Fills problems[max] with one short sentence each (e.g. "collector
- * pressure missing", "aggregator unreachable since 12:03:44", "detector
- * not trained yet: 312 of 600 samples") and returns how many; 0 = healthy.
- */
-#define FM_AGENT_PROBLEMS_MAX  8
-#define FM_AGENT_PROBLEM_BYTES 128
-
-uint32_t fm_agent_problems(const fm_agent_view *v,
-    char problems[][FM_AGENT_PROBLEM_BYTES], uint32_t max);
-
-/* ---- the control socket (agent/control.c) ----------------------------- */
-
-/*
- * fedmonctl talks to the running agent over NNG REP on ipc://PATH with
- * proto/'s control messages (one request, one reply): status, the current
- * sample, and the operator's failure label. The socket file is mode 0660,
- * owned by group gid ((gid_t)-1: the process's own). A thread of its own
- * serves it; requests are bounded (proto/'s control caps).
- */
-#define FM_CONTROL_SOCKET "control.sock" /* in runtime_dir */
-
-/* How often the thread checks that its socket still delivers requests
- * (a probe dials it and sends one). NNG 1.5's ipc listener stops
- * delivering after a client that closes before the handshake (nng issue
- * #1518): two failed probes in a row and a new listener replaces it, so a
- * local client cannot cut fedmonctl off for much longer than this. A
- * probe costs about a millisecond of CPU: hence not more often. */
-#define FM_CONTROL_CHECK_MS 60000
-
-typedef struct fm_control fm_control;
-
-/* Listens on ipc://path (a stale socket file left by a dead agent is
- * replaced; a live agent's is not: -EADDRINUSE) and starts the thread.
- * view is copied; its parts are borrowed. On success *ret owns it.
- * Errors: -EINVAL, -EADDRINUSE, -EACCES, -EPERM (chown), -ENOMEM. */
-int fm_control_new(const char *path, gid_t gid, const fm_agent_view *view,
-    fm_control **ret) FM_WUR;
-
-/* Sets how often the socket is checked (ms, at least 100; default
- * FM_CONTROL_CHECK_MS), from the next check on. -EINVAL out of range. */
-int fm_control_set_check_ms(fm_control *c, uint32_t ms) FM_WUR;
-
-/* Stops the thread, closes the socket, removes the socket file.
- * NULL-safe; returns NULL. */
-fm_control *fm_control_free(fm_control *c);
-
-/* ---- Prometheus /metrics (agent/metrics.c) ---------------------------- */
-
-#define FM_METRICS_DEFAULT_LISTEN "127.0.0.1:9741"
-
-/* Renders the agent's metrics in the Prometheus text format 0.0.4 into
- * *ret (malloc'd, NUL-terminated, the caller frees) of *ret_len bytes.
- * Errors: -ENOMEM. */
-int fm_agent_metrics_render(
-    const fm_agent_view *v, char **ret, size_t *ret_len) FM_WUR;
 
 /* ---- the sampling loop ---------------------------------------------- */
 

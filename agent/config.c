@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/agent.h"
 #include "crypto/crypto.h"
 #include "learn/learn.h"
 #include "net/net.h"
@@ -74,20 +74,20 @@ static int
 check_unit(const char *s, char *why)
 {
 	(void)why;
-	return fmi_action_unit_is_valid(s) ? 0 : -EINVAL;
+	return fm_act_unit_is_valid(s) ? 0 : -EINVAL;
 }
 
 /* when = anomaly | failure:SOURCE: sets when and failure_source. */
 static int
 parse_when(const fm_conf_key *k, const char *value, void *base, char *why)
 {
-	fm_action_rule *rule = base;
+	fm_act_rule *rule = base;
 	int r;
 
 	(void)k;
 	(void)why;
 	if (strcmp(value, "anomaly") == 0) {
-		rule->when = FM_ACTION_WHEN_ANOMALY;
+		rule->when = FM_ACT_WHEN_ANOMALY;
 		rule->failure_source = 0;
 		return 0;
 	}
@@ -96,7 +96,7 @@ parse_when(const fm_conf_key *k, const char *value, void *base, char *why)
 	r = fm_model_label_source_lookup(value + 8);
 	if (r < 0)
 		return -EINVAL;
-	rule->when = FM_ACTION_WHEN_FAILURE;
+	rule->when = FM_ACT_WHEN_FAILURE;
 	rule->failure_source = (uint32_t)r;
 	return 0;
 }
@@ -104,26 +104,26 @@ parse_when(const fm_conf_key *k, const char *value, void *base, char *why)
 static int
 format_when(const fm_conf_key *k, const void *base, char *buf, size_t size)
 {
-	const fm_action_rule *rule = base;
+	const fm_act_rule *rule = base;
 	const char *source = fm_model_label_source_name(rule->failure_source);
 	int n;
 
 	(void)k;
-	if (rule->when == FM_ACTION_WHEN_ANOMALY)
+	if (rule->when == FM_ACT_WHEN_ANOMALY)
 		n = snprintf(buf, size, "anomaly");
-	else if (rule->when == FM_ACTION_WHEN_FAILURE && source)
+	else if (rule->when == FM_ACT_WHEN_FAILURE && source)
 		n = snprintf(buf, size, "failure:%s", source);
 	else
 		return -EINVAL;
 	return n >= 0 && (size_t)n < size ? 0 : -ENOBUFS;
 }
 
-/* The kinds, by the names fm_action_kind_name() gives them (a test
+/* The kinds, by the names fm_act_kind_name() gives them (a test
  * checks that they agree). */
 static const fm_conf_name kind_names[] = {
-	{ "log", FM_ACTION_LOG },
-	{ "hook", FM_ACTION_HOOK },
-	{ "restart", FM_ACTION_RESTART },
+	{ "log", FM_ACT_KIND_LOG },
+	{ "hook", FM_ACT_KIND_HOOK },
+	{ "restart", FM_ACT_KIND_RESTART },
 	{ NULL, 0 },
 };
 
@@ -140,10 +140,8 @@ _Static_assert(ALARM_SAMPLES_MAX <= FM_LEARN_POT_MAX_DURATION,
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
 #define CFG(f)       FIELD(fm_agent_config, f)
-#define RULE(f)      FIELD(fm_action_rule, f)
+#define RULE(f)      FIELD(fm_act_rule, f)
 #define UINT(lo, hi) .type = FM_CONF_UINT, .range.u = { lo, hi }
-#define KIND_BIT(k)  (1u << (k))
-#define SPAWNS       (KIND_BIT(FM_ACTION_HOOK) | KIND_BIT(FM_ACTION_RESTART))
 
 /* Every key of agent.conf, once: configs/agent.conf documents them. */
 static const fm_conf_key keys[] = {
@@ -166,7 +164,7 @@ static const fm_conf_key keys[] = {
 	{ "agent", "metrics_listen", .type = FM_CONF_STRING,
 	    CFG(metrics_listen), .check = check_listen,
 	    .expect = "ADDRESS:PORT, or empty",
-	    .def = FM_METRICS_DEFAULT_LISTEN,
+	    .def = FM_STATUS_METRICS_DEFAULT_LISTEN,
 	    .description = "where /metrics is served; empty: off" },
 	{ "collect", "procfs", .type = FM_CONF_PATH, CFG(procfs),
 	    .def = "/proc", .description = "procfs root" },
@@ -267,8 +265,8 @@ static const fm_conf_key keys[] = {
 	{ "actions", "systemctl", .type = FM_CONF_PATH, CFG(actions_systemctl),
 	    .def = "/usr/bin/systemctl", .flags = FM_CONF_RELOAD,
 	    .description = "the systemctl program" },
-	/* [action NAME]: tag is the kinds that take the key (KIND_BIT);
-	 * 0 = all */
+	/* [action NAME]: which kinds take a key is the kinds' own word
+	 * (agent/act/kinds.c, fm_act_kind_takes_key()) */
 	{ "action", "when", .type = FM_CONF_CUSTOM, RULE(when),
 	    .parse = parse_when, .format = format_when,
 	    .expect = "anomaly or failure:SOURCE, SOURCE one of oom, "
@@ -297,24 +295,23 @@ static const fm_conf_key keys[] = {
 	{ "action", "priority", .type = FM_CONF_LOG_LEVEL,
 	    .range.i = { LOG_EMERG, LOG_DEBUG }, RULE(priority),
 	    .def = "warning", .flags = FM_CONF_RELOAD,
-	    .tag = KIND_BIT(FM_ACTION_LOG),
 	    .description = "kind = log: the line's priority" },
 	{ "action", "command", .type = FM_CONF_STRING, RULE(command),
 	    .check = check_command, .expect = "an absolute program path",
-	    .def = "", .flags = FM_CONF_RELOAD, .tag = KIND_BIT(FM_ACTION_HOOK),
+	    .def = "", .flags = FM_CONF_RELOAD,
 	    .description = "kind = hook: the program and its arguments" },
 	{ "action", "unit", .type = FM_CONF_STRING, RULE(unit),
 	    .check = check_unit, .expect = "a unit name such as NAME.service",
-	    .flags = FM_CONF_RELOAD, .tag = KIND_BIT(FM_ACTION_RESTART),
+	    .flags = FM_CONF_RELOAD,
 	    .description = "kind = restart: the unit restarted" },
 	{ "action", "timeout_ms", UINT(10, 3600000), RULE(timeout_ms),
-	    .def = "30000", .flags = FM_CONF_RELOAD, .tag = SPAWNS,
+	    .def = "30000", .flags = FM_CONF_RELOAD,
 	    .description = "kind = hook, restart: killed after this long, "
 	                   "milliseconds" },
 };
 
 _Static_assert(
-    sizeof(((fm_action_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
+    sizeof(((fm_act_rule *)0)->command) == FM_SPAWN_COMMAND_BYTES,
     "command must fit the split");
 
 _Static_assert(sizeof(((fm_agent_config *)0)->labels_health_command) ==
@@ -327,20 +324,20 @@ static int
 rule_check_name(const char *name, char *why)
 {
 	char check[FM_CONF_WHY_BYTES];
-	fm_action_rule probe = {
-		.when = FM_ACTION_WHEN_ANOMALY,
-		.kind = FM_ACTION_LOG,
+	fm_act_rule probe = {
+		.when = FM_ACT_WHEN_ANOMALY,
+		.kind = FM_ACT_KIND_LOG,
 		.max_per_hour = 1,
 	};
 
-	if (strlen(name) >= FM_ACTIONS_NAME_BYTES) {
+	if (strlen(name) >= FM_ACT_NAME_BYTES) {
 		snprintf(why, FM_CONF_WHY_BYTES,
 		    "rule name longer than %d characters",
-		    FM_ACTIONS_NAME_BYTES - 1);
+		    FM_ACT_NAME_BYTES - 1);
 		return -EINVAL;
 	}
 	memcpy(probe.name, name, strlen(name) + 1);
-	if (fm_action_rule_check(&probe, check) < 0) {
+	if (fm_act_rule_check(&probe, check) < 0) {
 		snprintf(
 		    why, FM_CONF_WHY_BYTES, "rule name not of [A-Za-z0-9_.-]");
 		return -EINVAL;
@@ -350,22 +347,22 @@ rule_check_name(const char *name, char *why)
 
 /* The first key of a file's [action NAME]: finds the rule (an earlier
  * file's), or adds it with the defaults documented in configs/agent.conf
- * (cap FM_ACTIONS_RULES_MAX). */
+ * (cap FM_ACT_RULES_MAX). */
 static int
 rule_open(void *conf, const char *name, void **ret_base, char *why)
 {
 	fm_agent_config *c = conf;
-	fm_action_rule *r;
+	fm_act_rule *r;
 
 	for (uint32_t i = 0; i < c->n_rules; i++)
 		if (strcmp(c->rules[i].name, name) == 0) {
 			*ret_base = &c->rules[i];
 			return 0;
 		}
-	if (c->n_rules == FM_ACTIONS_RULES_MAX) {
+	if (c->n_rules == FM_ACT_RULES_MAX) {
 		snprintf(why, FM_CONF_WHY_BYTES,
 		    "more than %d [action NAME] sections, at key",
-		    FM_ACTIONS_RULES_MAX);
+		    FM_ACT_RULES_MAX);
 		return -EINVAL;
 	}
 	r = &c->rules[c->n_rules++];
@@ -378,9 +375,9 @@ rule_open(void *conf, const char *name, void **ret_base, char *why)
 
 /* Whether the rule's kind (when set) takes key k. */
 static bool
-kind_takes(const fm_action_rule *r, const fm_conf_key *k)
+kind_takes(const fm_act_rule *r, const fm_conf_key *k)
 {
-	return !k->tag || !r->kind || (k->tag & KIND_BIT(r->kind));
+	return !r->kind || fm_act_kind_takes_key(r->kind, k->name);
 }
 
 /* Keys that only some kinds take are refused as soon as both the key
@@ -390,11 +387,11 @@ static int
 rule_after_key(
     void *base, const fm_conf_key *k, const fm_conf_given *given, char *why)
 {
-	const fm_action_rule *r = base;
+	const fm_act_rule *r = base;
 
 	if (!kind_takes(r, k)) {
 		snprintf(why, FM_CONF_WHY_BYTES, "kind = %s does not take key",
-		    fm_action_kind_name(r->kind));
+		    fm_act_kind_name(r->kind));
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < FM_ELEMENTSOF(keys); i++)
@@ -404,10 +401,10 @@ rule_after_key(
 			snprintf(why, FM_CONF_WHY_BYTES,
 			    "kind = %s does not take '%s' (given above), "
 			    "for key",
-			    fm_action_kind_name(r->kind), keys[i].name);
+			    fm_act_kind_name(r->kind), keys[i].name);
 			return -EINVAL;
 		}
-	if (r->when == FM_ACTION_WHEN_ANOMALY && r->probability != 0.0f) {
+	if (r->when == FM_ACT_WHEN_ANOMALY && r->probability != 0.0f) {
 		snprintf(why, FM_CONF_WHY_BYTES,
 		    "probability is only for when = failure:SOURCE, at key");
 		return -EINVAL;
@@ -424,7 +421,7 @@ rule_count(const void *conf)
 static const void *
 rule_get(const void *conf, size_t i, const char **ret_name)
 {
-	const fm_action_rule *r = &((const fm_agent_config *)conf)->rules[i];
+	const fm_act_rule *r = &((const fm_agent_config *)conf)->rules[i];
 
 	*ret_name = r->name;
 	return r;
@@ -434,10 +431,10 @@ rule_get(const void *conf, size_t i, const char **ret_name)
 static bool
 rule_dump_key(const void *base, const fm_conf_key *k)
 {
-	const fm_action_rule *r = base;
+	const fm_act_rule *r = base;
 
 	if (strcmp(k->name, "probability") == 0)
-		return r->when == FM_ACTION_WHEN_FAILURE;
+		return r->when == FM_ACT_WHEN_FAILURE;
 	return kind_takes(r, k);
 }
 
@@ -500,24 +497,24 @@ fm_agent_config_apply_reload(fm_agent_config *running,
 	return n;
 }
 
-/* The [actions] keys and the rules, each as fm_action_rule_check(). */
+/* The [actions] keys and the rules, each as fm_act_rule_check(). */
 static int
 actions_check(const fm_agent_config *c, char *err)
 {
 	char why[FM_INI_WHY_BYTES];
 
-	if (c->n_rules > FM_ACTIONS_RULES_MAX) {
+	if (c->n_rules > FM_ACT_RULES_MAX) {
 		snprintf(err, FM_INI_ERROR_BYTES,
 		    "more than %d [action NAME] sections",
-		    FM_ACTIONS_RULES_MAX);
+		    FM_ACT_RULES_MAX);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < c->n_rules; i++) {
-		const fm_action_rule *r = &c->rules[i];
+		const fm_act_rule *r = &c->rules[i];
 
-		if (fm_action_rule_check(r, why) < 0) {
+		if (fm_act_rule_check(r, why) < 0) {
 			snprintf(err, FM_INI_ERROR_BYTES, "[action %.*s] %s",
-			    FM_ACTIONS_NAME_BYTES - 1, r->name, why);
+			    FM_ACT_NAME_BYTES - 1, r->name, why);
 			return -EINVAL;
 		}
 		for (uint32_t j = 0; j < i; j++)

@@ -55,12 +55,12 @@ struct run {
 	fm_model_history *history; /* the minute ring */
 	fm_model_learner *learner; /* and its models (they fill the ring) */
 	fm_model_federation *fed;  /* talks to the aggregator, if any */
-	fm_live *live;           /* counters for control and /metrics */
+	fm_status_live *live;      /* counters for control and /metrics */
 	fm_collect_sampler *sampler;
-	fm_actions *actions;     /* acts on the predictions */
-	fm_control *control;     /* fedmonctl's socket */
+	fm_act *actions;         /* acts on the predictions */
+	fm_status_control *control; /* fedmonctl's socket */
 	fm_net_http *http;       /* /metrics */
-	fm_agent_view view;      /* what control and /metrics read */
+	fm_status_view view;     /* what control and /metrics read */
 	char metrics_url[FM_AGENT_PATH_BYTES + 32];
 	char control_path[FM_AGENT_PATH_BYTES + 32];
 	uint64_t watchdog_usec;  /* 0: no watchdog */
@@ -415,15 +415,15 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 		fm_model_learner_on_sample(run->learner, s, onsets);
 	else
 		(void)fm_model_history_push(run->history, s, NAN, onsets);
-	fm_live_on_sample(run->live, s, sample_is_empty(s),
+	fm_status_live_on_sample(run->live, s, sample_is_empty(s),
 	    fm_collect_sampler_failing(run->sampler));
 	if (run->actions && run->learner) {
 		fm_model_learner_status st;
-		fm_actions_input in;
+		fm_act_input in;
 
 		fm_model_learner_status_get(run->learner, &st);
-		fm_actions_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
-		fm_actions_on_sample(run->actions, &in);
+		fm_act_input_from_learner(&st, s->mono_ns, s->real_ns, &in);
+		fm_act_on_sample(run->actions, &in);
 	}
 	if (run->opt->print) {
 		on_sample_print(run, s);
@@ -464,7 +464,7 @@ reload(struct run *run)
 		return;
 	}
 	if (run->actions) {
-		int r = fm_actions_reload(run->actions, next.rules, next.n_rules,
+		int r = fm_act_reload(run->actions, next.rules, next.n_rules,
 		    next.actions_systemctl, next.actions_dry_run);
 
 		if (r < 0) {
@@ -554,7 +554,7 @@ render_metrics(void *userdata, char **ret_body, size_t *ret_len)
 {
 	const struct run *run = userdata;
 
-	return fm_agent_metrics_render(&run->view, ret_body, ret_len);
+	return fm_status_metrics_render(&run->view, ret_body, ret_len);
 }
 
 /* The control socket's group: control_group, or the process's own. */
@@ -589,7 +589,7 @@ start_interfaces(struct run *run)
 	const fm_agent_config *cfg = &run->cfg;
 	int r;
 
-	run->view = (fm_agent_view) {
+	run->view = (fm_status_view) {
 		.live = run->live,
 		.learner = run->learner,
 		.labels = run->labels,
@@ -627,9 +627,9 @@ start_interfaces(struct run *run)
 		}
 	}
 	snprintf(run->control_path, sizeof(run->control_path), "%s/%s",
-	    cfg->runtime_dir, FM_CONTROL_SOCKET);
-	r = fm_control_new(run->control_path, control_gid(cfg->control_group),
-	    &run->view, &run->control);
+	    cfg->runtime_dir, FM_STATUS_CONTROL_SOCKET);
+	r = fm_status_control_new(run->control_path,
+	    control_gid(cfg->control_group), &run->view, &run->control);
 	if (r < 0)
 		fm_log_errno(LOG_ERR, r,
 		    "Failed to open the control socket '%s', going on "
@@ -730,8 +730,8 @@ run_daemon(struct run *run)
 	if (run->learner)
 		start_federation(run);
 	if (run->learner) {
-		r = fm_actions_new(cfg->rules, cfg->n_rules,
-		    cfg->actions_systemctl, cfg->actions_dry_run, &run->actions);
+		r = fm_act_new(cfg->rules, cfg->n_rules, cfg->actions_systemctl,
+		    cfg->actions_dry_run, &run->actions);
 		if (r < 0) {
 			fm_log_errno(LOG_ERR, r, "Failed to start the actions");
 			goto out;
@@ -741,7 +741,7 @@ run_daemon(struct run *run)
 		    "[learn] enabled = no: the %u action rules have no "
 		    "predictions to act on, ignoring.",
 		    cfg->n_rules);
-	r = fm_live_new(&run->live);
+	r = fm_status_live_new(&run->live);
 	if (r < 0)
 		goto out;
 	start_interfaces(run);
@@ -764,15 +764,15 @@ run_daemon(struct run *run)
 	fm_notify("STOPPING=1\nSTATUS=Saving the models");
 out:
 	/* the readers of the parts first */
-	run->control = fm_control_free(run->control);
+	run->control = fm_status_control_free(run->control);
 	run->http = fm_net_http_free(run->http);
-	run->actions = fm_actions_free(run->actions);
+	run->actions = fm_act_free(run->actions);
 	run->fed = fm_model_federation_free(run->fed);
 	/* the learner saves its models on the way out */
 	run->learner = fm_model_learner_free(run->learner);
 	run->labels = fm_model_labels_free(run->labels);
 	run->history = fm_model_history_free(run->history);
-	run->live = fm_live_free(run->live);
+	run->live = fm_status_live_free(run->live);
 	run->sampler = fm_collect_sampler_free(sampler);
 	return r;
 }

@@ -55,3 +55,13 @@ fm_agent_config_federation(
 		    '\0'; /* fm_model_federation_new() refuses it */
 	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", c->state_dir);
 }
+
+bool
+fm_agent_config_may_restart(const fm_agent_config *c, const char *unit)
+{
+	for (uint32_t i = 0; i < c->n_rules && i < FM_ACT_RULES_MAX; i++)
+		if (c->rules[i].kind == FM_ACT_KIND_RESTART &&
+		    strcmp(c->rules[i].unit, unit) == 0)
+			return true;
+	return false;
+}

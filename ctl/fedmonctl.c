@@ -47,7 +47,8 @@
 #define EXIT_USAGE       2
 #define EXIT_UNREACHABLE 3
 
-#define CONTROL_SOCKET     "control.sock" /* FM_CONTROL_SOCKET (agent.h) */
+/* FM_STATUS_CONTROL_SOCKET (agent/status/status.h) */
+#define CONTROL_SOCKET     "control.sock"
 #define DEFAULT_TIMEOUT_MS 5000u
 #define MAX_TIMEOUT_MS     600000u
 #define RECENT_SHOWN       3 /* actions in the human summary */

@@ -35,7 +35,7 @@ has_prefix(name_span name, const char *prefix, name_span *rest)
 {
 	const char *q;
 
-	if (!fmi_scan_starts_with(name.p, name.end, prefix, &q))
+	if (!fm_collect_scan_starts_with(name.p, name.end, prefix, &q))
 		return false;
 	*rest = (name_span) { q, name.end };
 	return true;
@@ -111,7 +111,7 @@ is_mmc_partition(name_span name)
 	    is_digits_sep_digits(rest, 'p');
 }
 
-/* fmi_disk_is_counted() of a name that is not NUL-terminated (and holds
+/* fm_collect_disk_is_counted() of a name that is not NUL-terminated (and holds
  * no NUL). */
 static bool
 name_is_counted(name_span name)
@@ -139,7 +139,7 @@ name_is_counted(name_span name)
  * do not. Pure and reentrant.
  */
 bool
-fmi_disk_is_counted(const char *name)
+fm_collect_disk_is_counted(const char *name)
 {
 	if (!name)
 		return false;
@@ -154,7 +154,7 @@ scan_u32_field(const char **p, const char *end, uint64_t *ret)
 	const char *q = *p;
 	uint64_t v;
 
-	if (fmi_scan_u64_field(&q, end, &v) < 0 || v > UINT32_MAX)
+	if (fm_collect_scan_u64_field(&q, end, &v) < 0 || v > UINT32_MAX)
 		return -EINVAL;
 	*p = q;
 	*ret = v;
@@ -164,44 +164,44 @@ scan_u32_field(const char **p, const char *end, uint64_t *ret)
 /*
  * Parses one line. Returns 1 and fills *ret for a counted disk, 0 for a
  * device that is skipped (or a blank line), -EINVAL for a malformed line. A
- * name longer than FMI_DEV_NAME_BYTES - 1 is skipped: the kernel's own limit
- * (DISK_NAME_LEN) is shorter, and truncating it could make it collide with
- * another disk. The name decides first, so that the numbers of a skipped
+ * name longer than FM_COLLECT_DEV_NAME_BYTES - 1 is skipped: the kernel's own
+ * limit (DISK_NAME_LEN) is shorter, and truncating it could make it collide
+ * with another disk. The name decides first, so that the numbers of a skipped
  * device (most lines: loop, zram, partitions) are only checked, not
  * stored, and not even checked when valid tells that this buffer passed
  * this parser before.
  */
 static int
-parse_line(fmi_span line, bool valid, fmi_disk *ret)
+parse_line(fm_collect_span line, bool valid, fm_collect_disk *ret)
 {
 	const char *p = line.p, *end = line.p + line.len;
 	uint64_t v[DISK_FIELDS];
 	uint64_t major, minor;
-	fmi_span name;
+	fm_collect_span name;
 	uint32_t n;
-	fmi_disk d;
+	fm_collect_disk d;
 	int r;
 
-	fmi_scan_skip_blanks(&p, end);
+	fm_collect_scan_skip_blanks(&p, end);
 	if (p == end)
 		return 0; /* a blank line */
 	if (scan_u32_field(&p, end, &major) < 0 ||
 	    scan_u32_field(&p, end, &minor) < 0)
 		return -EINVAL;
-	fmi_scan_skip_blanks(&p, end);
+	fm_collect_scan_skip_blanks(&p, end);
 	name.p = p;
-	name.len = fmi_scan_skip_word(&p, end);
-	if (!fmi_scan_is_name(name))
+	name.len = fm_collect_scan_skip_word(&p, end);
+	if (!fm_collect_scan_is_name(name))
 		return -EINVAL;
 	/* Every field must be a number, also those we do not use. */
-	if (name.len >= FMI_DEV_NAME_BYTES ||
+	if (name.len >= FM_COLLECT_DEV_NAME_BYTES ||
 	    !name_is_counted((name_span) { name.p, name.p + name.len })) {
 		if (valid)
 			return 0;
-		r = fmi_scan_u64_list(p, end, NULL, 0, &n);
+		r = fm_collect_scan_u64_list(p, end, NULL, 0, &n);
 		return r < 0 ? r : 0;
 	}
-	if (fmi_scan_u64_list(p, end, v, DISK_FIELDS, &n) < 0 ||
+	if (fm_collect_scan_u64_list(p, end, v, DISK_FIELDS, &n) < 0 ||
 	    n < DISK_FIELDS)
 		return -EINVAL;
 	memset(&d, 0, sizeof(d));
@@ -232,14 +232,14 @@ parse_line(fmi_span line, bool valid, fmi_disk *ret)
  * function before, so that the numbers of skipped devices need no check.
  */
 static int
-parse_all(const char *buf, size_t len, bool valid, fmi_disk *out,
+parse_all(const char *buf, size_t len, bool valid, fm_collect_disk *out,
     uint32_t out_cap, uint32_t *ret_n)
 {
-	fmi_span rest = { buf, len }, line;
+	fm_collect_span rest = { buf, len }, line;
 	uint32_t n = 0;
 
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_disk d;
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_disk d;
 		int r;
 
 		r = parse_line(line, valid, &d);
@@ -247,7 +247,7 @@ parse_all(const char *buf, size_t len, bool valid, fmi_disk *out,
 			return r;
 		if (r == 0)
 			continue;
-		if (n == FMI_DISKS_MAX)
+		if (n == FM_COLLECT_DISKS_MAX)
 			return -E2BIG;
 		if (n < out_cap)
 			out[n] = d;
@@ -258,20 +258,20 @@ parse_all(const char *buf, size_t len, bool valid, fmi_disk *out,
 }
 
 /*
- * Parses /proc/diskstats (see agent-int.h). Lines of skipped devices must
+ * Parses /proc/diskstats (see parse.h). Lines of skipped devices must
  * still be well-formed: "major minor name" and numbers only. A counted
  * disk needs the eleven classic fields; later ones (discards, flushes) are
  * checked and ignored. Blank lines are ignored; an empty file has no
  * disks. Numbers beyond their type (major/minor beyond 32 bits, counters
  * beyond 64) are -EINVAL, as is any other malformed line. More than cap
- * (or FMI_DISKS_MAX) counted disks: -E2BIG. disks[] and *ret_n are written
- * only on success. Pure and reentrant.
+ * (or FM_COLLECT_DISKS_MAX) counted disks: -E2BIG. disks[] and *ret_n are
+ * written only on success. Pure and reentrant.
  */
 int
-fmi_diskstats_parse(
-    const char *buf, size_t len, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
+fm_collect_diskstats_parse(const char *buf, size_t len, fm_collect_disk *disks,
+    uint32_t cap, uint32_t *ret_n)
 {
-	fmi_disk staged[STAGED_DISKS];
+	fm_collect_disk staged[STAGED_DISKS];
 	uint32_t n;
 	int r;
 
@@ -311,29 +311,30 @@ enum {
 };
 
 static const fmi_devset_counter counters[D_COUNT] = {
-	[D_READS] = { offsetof(fmi_disk, reads), FMI_ULONG_BITS },
-	[D_READ_SECTORS] = { offsetof(fmi_disk, read_sectors), FMI_ULONG_BITS },
-	[D_READ_MS] = { offsetof(fmi_disk, read_ms), MS_BITS },
-	[D_WRITES] = { offsetof(fmi_disk, writes), FMI_ULONG_BITS },
-	[D_WRITE_SECTORS] = { offsetof(fmi_disk, write_sectors),
+	[D_READS] = { offsetof(fm_collect_disk, reads), FMI_ULONG_BITS },
+	[D_READ_SECTORS] = { offsetof(fm_collect_disk, read_sectors),
 	    FMI_ULONG_BITS },
-	[D_WRITE_MS] = { offsetof(fmi_disk, write_ms), MS_BITS },
-	[D_IO_MS] = { offsetof(fmi_disk, io_ms), MS_BITS },
-	[D_WEIGHTED_MS] = { offsetof(fmi_disk, weighted_ms), MS_BITS },
+	[D_READ_MS] = { offsetof(fm_collect_disk, read_ms), MS_BITS },
+	[D_WRITES] = { offsetof(fm_collect_disk, writes), FMI_ULONG_BITS },
+	[D_WRITE_SECTORS] = { offsetof(fm_collect_disk, write_sectors),
+	    FMI_ULONG_BITS },
+	[D_WRITE_MS] = { offsetof(fm_collect_disk, write_ms), MS_BITS },
+	[D_IO_MS] = { offsetof(fm_collect_disk, io_ms), MS_BITS },
+	[D_WEIGHTED_MS] = { offsetof(fm_collect_disk, weighted_ms), MS_BITS },
 };
 
 static int
 parse_disks(
     const char *buf, size_t len, void *disks, uint32_t cap, uint32_t *ret_n)
 {
-	return fmi_diskstats_parse(buf, len, disks, cap, ret_n);
+	return fm_collect_diskstats_parse(buf, len, disks, cap, ret_n);
 }
 
 /* The same disk: the same name on the same major:minor. */
 static bool
 disk_is_same(const void *a, const void *b)
 {
-	const fmi_disk *x = a, *y = b;
+	const fm_collect_disk *x = a, *y = b;
 
 	return x->major == y->major && x->minor == y->minor &&
 	    strcmp(x->name, y->name) == 0;
@@ -341,8 +342,8 @@ disk_is_same(const void *a, const void *b)
 
 static const fmi_devset_type disk_type = {
 	.rel = "diskstats",
-	.dev_bytes = sizeof(fmi_disk),
-	.max = FMI_DISKS_MAX,
+	.dev_bytes = sizeof(fm_collect_disk),
+	.max = FM_COLLECT_DISKS_MAX,
 	.parse = parse_disks,
 	.is_same = disk_is_same,
 	.counters = counters,
@@ -453,7 +454,7 @@ diskstats_close(void *state)
 	fmi_devset_close(state);
 }
 
-/* The /proc/diskstats collector (see agent-int.h for the ops contract). */
+/* The /proc/diskstats collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_diskstats = {
 	.name = "diskstats",
 	.state_bytes = sizeof(fmi_devset),

@@ -17,21 +17,21 @@ typedef struct filenr_state {
  * *ret is written only on success. Pure and reentrant.
  */
 int
-fmi_filenr_parse(const char *buf, size_t len, fmi_filenr *ret)
+fm_collect_filenr_parse(const char *buf, size_t len, fm_collect_filenr *ret)
 {
 	const char *p = buf, *end = buf + len;
-	fmi_filenr fn;
+	fm_collect_filenr fn;
 	int r;
 
-	r = fmi_scan_u64_field(&p, end, &fn.allocated);
+	r = fm_collect_scan_u64_field(&p, end, &fn.allocated);
 	if (r == 0)
-		r = fmi_scan_u64_field(&p, end, &fn.unused);
+		r = fm_collect_scan_u64_field(&p, end, &fn.unused);
 	if (r == 0)
-		r = fmi_scan_u64_field(&p, end, &fn.max);
+		r = fm_collect_scan_u64_field(&p, end, &fn.max);
 	if (r < 0)
 		return r;
-	fmi_scan_skip_blanks(&p, end);
-	r = fmi_scan_end(p, end);
+	fm_collect_scan_skip_blanks(&p, end);
+	r = fm_collect_scan_end(p, end);
 	if (r < 0)
 		return r;
 	*ret = fn;
@@ -52,14 +52,14 @@ static int
 filenr_read(void *state, fmi_collect_ctx *ctx)
 {
 	filenr_state *s = state;
-	fmi_filenr fn;
+	fm_collect_filenr fn;
 	double used;
 	int r;
 
 	r = fmi_procfile_read(&s->file);
 	if (r < 0)
 		return r;
-	r = fmi_filenr_parse(s->file.buf, s->file.len, &fn);
+	r = fm_collect_filenr_parse(s->file.buf, s->file.len, &fn);
 	if (r < 0)
 		return r;
 	if (fn.max == 0)
@@ -79,7 +79,7 @@ filenr_close(void *state)
 	fmi_procfile_close(&s->file);
 }
 
-/* The file-nr collector (see agent-int.h for the ops contract). */
+/* The file-nr collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_filenr = {
 	.name = "filenr",
 	.state_bytes = sizeof(filenr_state),

@@ -75,7 +75,7 @@ is_in(const char *type, const char *const *list, size_t n)
  * Pure and reentrant.
  */
 bool
-fmi_fstype_is_pseudo(const char *type)
+fm_collect_fstype_is_pseudo(const char *type)
 {
 	return type && is_in(type, pseudo_types, FM_ELEMENTSOF(pseudo_types));
 }
@@ -89,9 +89,9 @@ fmi_fstype_is_pseudo(const char *type)
  * local block device) is not network. NULL is not. Pure and reentrant.
  */
 bool
-fmi_fstype_is_network(const char *type)
+fm_collect_fstype_is_network(const char *type)
 {
-	if (!type || fmi_fstype_is_pseudo(type))
+	if (!type || fm_collect_fstype_is_pseudo(type))
 		return false;
 	if (strcmp(type, "fuse") == 0 || strncmp(type, "fuse.", 5) == 0)
 		return true;
@@ -112,7 +112,7 @@ is_octal(char c)
  * octal digits, or an escape of NUL or beyond 0377.
  */
 static int
-unescape(fmi_span tok, char *dst, size_t cap)
+unescape(fm_collect_span tok, char *dst, size_t cap)
 {
 	size_t n = 0;
 
@@ -145,25 +145,25 @@ unescape(fmi_span tok, char *dst, size_t cap)
 
 /*
  * Parses one mounts line into *ret. Returns 1, 0 for a line to skip (a
- * directory or type too long for fmi_mount: kept out rather than cut into
- * a path that may name another mount), or -EINVAL for a malformed line.
+ * directory or type too long for fm_collect_mount: kept out rather than cut
+ * into a path that may name another mount), or -EINVAL for a malformed line.
  */
 static int
-parse_line(fmi_span line, fmi_mount *ret)
+parse_line(fm_collect_span line, fm_collect_mount *ret)
 {
-	fmi_span tok[MOUNT_FIELDS], extra;
+	fm_collect_span tok[MOUNT_FIELDS], extra;
 	int r, dir_r;
 
 	for (unsigned i = 0; i < MOUNT_FIELDS; i++) {
-		if (!fmi_scan_next_token(&line, &tok[i]))
+		if (!fm_collect_scan_next_token(&line, &tok[i]))
 			return -EINVAL;
 	}
 	/* The kernel shows paths from the reader's root: always absolute.
 	 * A relative one would be statvfs'ed against our working
 	 * directory. */
-	if (fmi_scan_next_token(&line, &extra) || tok[1].p[0] != '/' ||
-	    !fmi_scan_is_digits(tok[4].p, tok[4].len) ||
-	    !fmi_scan_is_digits(tok[5].p, tok[5].len))
+	if (fm_collect_scan_next_token(&line, &extra) || tok[1].p[0] != '/' ||
+	    !fm_collect_scan_is_digits(tok[4].p, tok[4].len) ||
+	    !fm_collect_scan_is_digits(tok[5].p, tok[5].len))
 		return -EINVAL;
 	dir_r = unescape(tok[1], ret->dir, sizeof(ret->dir));
 	if (dir_r == -EINVAL)
@@ -178,7 +178,7 @@ parse_line(fmi_span line, fmi_mount *ret)
 
 /* The index of the kept mount on dir, or -1. */
 static int
-find_dir(const fmi_mount *mounts, uint32_t n, const char *dir)
+find_dir(const fm_collect_mount *mounts, uint32_t n, const char *dir)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		if (strcmp(mounts[i].dir, dir) == 0)
@@ -188,12 +188,12 @@ find_dir(const fmi_mount *mounts, uint32_t n, const char *dir)
 }
 
 /*
- * Parses /proc/self/mounts (see agent-int.h). A directory mounted more
+ * Parses /proc/self/mounts (see parse.h). A directory mounted more
  * than once is statvfs'ed as its last (topmost) mount, so the last line
  * for a directory decides: a real filesystem replaces the kept entry's
  * type in place, a pseudo (or, unless network, network) one removes it.
- * Directories and types that do not fit fmi_mount are skipped. Beyond cap
- * kept mounts, further new directories are ignored; *ret_n is the number
+ * Directories and types that do not fit fm_collect_mount are skipped. Beyond
+ * cap kept mounts, further new directories are ignored; *ret_n is the number
  * kept (<= cap). Every line needs exactly six fields, the last two
  * numbers, an absolute directory and valid escapes; otherwise -EINVAL.
  * Blank lines are ignored. mounts[] and *ret_n are written only on
@@ -201,33 +201,33 @@ find_dir(const fmi_mount *mounts, uint32_t n, const char *dir)
  * entries, so it is O(lines x cap).
  */
 int
-fmi_mounts_parse(const char *buf, size_t len, bool network, fmi_mount *mounts,
-    uint32_t cap, uint32_t *ret_n)
+fm_collect_mounts_parse(const char *buf, size_t len, bool network,
+    fm_collect_mount *mounts, uint32_t cap, uint32_t *ret_n)
 {
-	fmi_span rest = { buf, len }, line;
-	fmi_mount m;
+	fm_collect_span rest = { buf, len }, line;
+	fm_collect_mount m;
 	uint32_t n = 0;
 
 	/* First pass: validate, so that a failure leaves mounts[]
 	 * untouched. */
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_span probe = line, tok;
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_span probe = line, tok;
 
-		if (fmi_scan_next_token(&probe, &tok) &&
+		if (fm_collect_scan_next_token(&probe, &tok) &&
 		    parse_line(line, &m) < 0)
 			return -EINVAL;
 	}
-	rest = (fmi_span) { buf, len };
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_span probe = line, tok;
+	rest = (fm_collect_span) { buf, len };
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_span probe = line, tok;
 		bool kept;
 		int i;
 
-		if (!fmi_scan_next_token(&probe, &tok) ||
+		if (!fm_collect_scan_next_token(&probe, &tok) ||
 		    parse_line(line, &m) == 0)
 			continue;
-		kept = !fmi_fstype_is_pseudo(m.type) &&
-		    (network || !fmi_fstype_is_network(m.type));
+		kept = !fm_collect_fstype_is_pseudo(m.type) &&
+		    (network || !fm_collect_fstype_is_network(m.type));
 		i = find_dir(mounts, n, m.dir);
 		if (i >= 0 && kept) {
 			memcpy(mounts[i].type, m.type, sizeof(m.type));
@@ -265,7 +265,7 @@ typedef struct fs_shared {
 	bool network;
 	uint32_t refresh_ms;
 	fmi_procfile mounts_file;
-	fmi_mount mounts[FMI_MOUNTS_MAX];
+	fm_collect_mount mounts[FM_COLLECT_MOUNTS_MAX];
 } fs_shared;
 
 static void
@@ -328,8 +328,8 @@ fs_scan(fs_shared *sh, int64_t start_ns)
 	uint32_t n;
 
 	if (fmi_procfile_read(&sh->mounts_file) < 0 ||
-	    fmi_mounts_parse(sh->mounts_file.buf, sh->mounts_file.len,
-	        sh->network, sh->mounts, FMI_MOUNTS_MAX, &n) < 0)
+	    fm_collect_mounts_parse(sh->mounts_file.buf, sh->mounts_file.len,
+	        sh->network, sh->mounts, FM_COLLECT_MOUNTS_MAX, &n) < 0)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
 		struct statvfs st;
@@ -606,7 +606,7 @@ fs_close(void *state)
 	s->shared = NULL;
 }
 
-/* The filesystem collector (see agent-int.h for the ops contract). */
+/* The filesystem collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_fs = {
 	.name = "fs",
 	.state_bytes = sizeof(fs_state),

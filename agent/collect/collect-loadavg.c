@@ -18,36 +18,36 @@ typedef struct loadavg_state {
  * reentrant.
  */
 int
-fmi_loadavg_parse(const char *buf, size_t len, fmi_loadavg *ret)
+fm_collect_loadavg_parse(const char *buf, size_t len, fm_collect_loadavg *ret)
 {
 	const char *p = buf, *end = buf + len;
-	fmi_loadavg la;
+	fm_collect_loadavg la;
 	uint64_t last_pid;
 	int r;
 
-	r = fmi_scan_decimal(&p, end, &la.load1);
+	r = fm_collect_scan_decimal(&p, end, &la.load1);
 	if (r == 0)
-		r = fmi_scan_char(&p, end, ' ');
+		r = fm_collect_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = fmi_scan_decimal(&p, end, &la.load5);
+		r = fm_collect_scan_decimal(&p, end, &la.load5);
 	if (r == 0)
-		r = fmi_scan_char(&p, end, ' ');
+		r = fm_collect_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = fmi_scan_decimal(&p, end, &la.load15);
+		r = fm_collect_scan_decimal(&p, end, &la.load15);
 	if (r == 0)
-		r = fmi_scan_char(&p, end, ' ');
+		r = fm_collect_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = fmi_scan_u32(&p, end, &la.running);
+		r = fm_collect_scan_u32(&p, end, &la.running);
 	if (r == 0)
-		r = fmi_scan_char(&p, end, '/');
+		r = fm_collect_scan_char(&p, end, '/');
 	if (r == 0)
-		r = fmi_scan_u32(&p, end, &la.threads);
+		r = fm_collect_scan_u32(&p, end, &la.threads);
 	if (r == 0)
-		r = fmi_scan_char(&p, end, ' ');
+		r = fm_collect_scan_char(&p, end, ' ');
 	if (r == 0)
-		r = fmi_scan_u64(&p, end, &last_pid);
+		r = fm_collect_scan_u64(&p, end, &last_pid);
 	if (r == 0)
-		r = fmi_scan_end(p, end);
+		r = fm_collect_scan_end(p, end);
 	if (r < 0)
 		return r;
 	*ret = la;
@@ -70,13 +70,13 @@ static int
 loadavg_read(void *state, fmi_collect_ctx *ctx)
 {
 	loadavg_state *s = state;
-	fmi_loadavg la;
+	fm_collect_loadavg la;
 	int r;
 
 	r = fmi_procfile_read(&s->file);
 	if (r < 0)
 		return r;
-	r = fmi_loadavg_parse(s->file.buf, s->file.len, &la);
+	r = fm_collect_loadavg_parse(s->file.buf, s->file.len, &la);
 	if (r < 0)
 		return r;
 	if (ctx->ncpu > 0) {
@@ -96,7 +96,7 @@ loadavg_close(void *state)
 	fmi_procfile_close(&s->file);
 }
 
-/* The /proc/loadavg collector (see agent-int.h for the ops contract). */
+/* The /proc/loadavg collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_loadavg = {
 	.name = "loadavg",
 	.state_bytes = sizeof(loadavg_state),

@@ -8,18 +8,25 @@
 
 #include "agent/collect/collect-int.h"
 
-static const fmi_scan_key keys[] = {
-	{ "MemTotal", FMI_MEM_TOTAL, offsetof(fmi_meminfo, total) },
-	{ "MemFree", FMI_MEM_FREE, offsetof(fmi_meminfo, free) },
-	{ "MemAvailable", FMI_MEM_AVAILABLE, offsetof(fmi_meminfo, available) },
-	{ "Buffers", FMI_MEM_BUFFERS, offsetof(fmi_meminfo, buffers) },
-	{ "Cached", FMI_MEM_CACHED, offsetof(fmi_meminfo, cached) },
-	{ "SwapTotal", FMI_MEM_SWAP_TOTAL, offsetof(fmi_meminfo, swap_total) },
-	{ "SwapFree", FMI_MEM_SWAP_FREE, offsetof(fmi_meminfo, swap_free) },
-	{ "Dirty", FMI_MEM_DIRTY, offsetof(fmi_meminfo, dirty) },
-	{ "Writeback", FMI_MEM_WRITEBACK, offsetof(fmi_meminfo, writeback) },
-	{ "Committed_AS", FMI_MEM_COMMITTED,
-	    offsetof(fmi_meminfo, committed_as) },
+static const fm_collect_scan_key keys[] = {
+	{ "MemTotal", FM_COLLECT_MEM_TOTAL,
+	    offsetof(fm_collect_meminfo, total) },
+	{ "MemFree", FM_COLLECT_MEM_FREE, offsetof(fm_collect_meminfo, free) },
+	{ "MemAvailable", FM_COLLECT_MEM_AVAILABLE,
+	    offsetof(fm_collect_meminfo, available) },
+	{ "Buffers", FM_COLLECT_MEM_BUFFERS,
+	    offsetof(fm_collect_meminfo, buffers) },
+	{ "Cached", FM_COLLECT_MEM_CACHED,
+	    offsetof(fm_collect_meminfo, cached) },
+	{ "SwapTotal", FM_COLLECT_MEM_SWAP_TOTAL,
+	    offsetof(fm_collect_meminfo, swap_total) },
+	{ "SwapFree", FM_COLLECT_MEM_SWAP_FREE,
+	    offsetof(fm_collect_meminfo, swap_free) },
+	{ "Dirty", FM_COLLECT_MEM_DIRTY, offsetof(fm_collect_meminfo, dirty) },
+	{ "Writeback", FM_COLLECT_MEM_WRITEBACK,
+	    offsetof(fm_collect_meminfo, writeback) },
+	{ "Committed_AS", FM_COLLECT_MEM_COMMITTED,
+	    offsetof(fm_collect_meminfo, committed_as) },
 };
 
 typedef struct meminfo_state {
@@ -27,7 +34,7 @@ typedef struct meminfo_state {
 } meminfo_state;
 
 /*
- * Parses /proc/meminfo, keeping the fields fmi_meminfo names (in kB) and
+ * Parses /proc/meminfo, keeping the fields fm_collect_meminfo names (in kB) and
  * marking each in has. Lines it does not use are skipped unread, so new
  * kernels' fields cannot break it. MemTotal is required (without it there
  * is no fraction to compute, and garbage has none): -EINVAL otherwise, and
@@ -35,36 +42,36 @@ typedef struct meminfo_state {
  * is written only on success. Pure and reentrant.
  */
 int
-fmi_meminfo_parse(const char *buf, size_t len, fmi_meminfo *ret)
+fm_collect_meminfo_parse(const char *buf, size_t len, fm_collect_meminfo *ret)
 {
-	fmi_span rest = { buf, len }, line;
-	fmi_meminfo mi = { 0 };
-	fmi_scan_firsts firsts;
+	fm_collect_span rest = { buf, len }, line;
+	fm_collect_meminfo mi = { 0 };
+	fm_collect_scan_firsts firsts;
 
-	fmi_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
-	while (fmi_scan_next_line(&rest, &line)) {
+	fm_collect_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
+	while (fm_collect_scan_next_line(&rest, &line)) {
 		const char *end = line.p + line.len, *value;
-		const fmi_scan_key *f;
+		const fm_collect_scan_key *f;
 		uint64_t v;
 		int r;
 
-		if (!fmi_scan_firsts_has(&firsts, line.p, end))
+		if (!fm_collect_scan_firsts_has(&firsts, line.p, end))
 			continue;
 		/* The name is what comes before the first ':'. */
-		f = fmi_scan_key_find_before(
+		f = fm_collect_scan_key_find_before(
 		    keys, FM_ELEMENTSOF(keys), line.p, end, ':', &value);
 		if (!f)
 			continue;
 		if (mi.has & f->bit)
 			return -EINVAL;
 		/* A number, an optional " kB", nothing else. */
-		r = fmi_scan_u64_alone(value, end, "kB", &v);
+		r = fm_collect_scan_u64_alone(value, end, "kB", &v);
 		if (r < 0)
 			return r;
 		memcpy((char *)&mi + f->off, &v, sizeof(v));
 		mi.has |= f->bit;
 	}
-	if (!(mi.has & FMI_MEM_TOTAL))
+	if (!(mi.has & FM_COLLECT_MEM_TOTAL))
 		return -EINVAL;
 	*ret = mi;
 	return 0;
@@ -73,7 +80,7 @@ fmi_meminfo_parse(const char *buf, size_t len, fmi_meminfo *ret)
 /* ---- the collector ---------------------------------------------------- */
 
 static bool
-has_all(const fmi_meminfo *mi, uint32_t bits)
+has_all(const fm_collect_meminfo *mi, uint32_t bits)
 {
 	return (mi->has & bits) == bits;
 }
@@ -85,31 +92,33 @@ has_all(const fmi_meminfo *mi, uint32_t bits)
  * overcommitted host is exactly what that feature is there to show.
  */
 static void
-set_features(fmi_collect_ctx *ctx, const fmi_meminfo *mi)
+set_features(fmi_collect_ctx *ctx, const fm_collect_meminfo *mi)
 {
 	double total = (double)mi->total;
 
 	if (mi->total > 0) {
-		if (has_all(mi, FMI_MEM_AVAILABLE))
+		if (has_all(mi, FM_COLLECT_MEM_AVAILABLE))
 			fmi_feature_set(ctx, FM_F_MEM_USED,
 			    fmi_clamp01(1.0 - (double)mi->available / total));
-		if (has_all(mi, FMI_MEM_CACHED | FMI_MEM_BUFFERS))
+		if (has_all(mi, FM_COLLECT_MEM_CACHED | FM_COLLECT_MEM_BUFFERS))
 			fmi_feature_set(ctx, FM_F_MEM_CACHE,
 			    fmi_clamp01(
 			        ((double)mi->cached + (double)mi->buffers) /
 			        total));
-		if (has_all(mi, FMI_MEM_DIRTY | FMI_MEM_WRITEBACK))
+		if (has_all(
+		        mi, FM_COLLECT_MEM_DIRTY | FM_COLLECT_MEM_WRITEBACK))
 			fmi_feature_set(ctx, FM_F_MEM_DIRTY,
 			    fmi_clamp01(
 			        ((double)mi->dirty + (double)mi->writeback) /
 			        total));
-		if (has_all(mi, FMI_MEM_COMMITTED | FMI_MEM_SWAP_TOTAL))
+		if (has_all(mi,
+		        FM_COLLECT_MEM_COMMITTED | FM_COLLECT_MEM_SWAP_TOTAL))
 			fmi_feature_set(ctx, FM_F_MEM_COMMITTED,
 			    (double)mi->committed_as /
 			        (total + (double)mi->swap_total));
 	}
 	/* Without swap 1 - 0/0 is not a zero: the feature stays masked. */
-	if (has_all(mi, FMI_MEM_SWAP_TOTAL | FMI_MEM_SWAP_FREE) &&
+	if (has_all(mi, FM_COLLECT_MEM_SWAP_TOTAL | FM_COLLECT_MEM_SWAP_FREE) &&
 	    mi->swap_total > 0)
 		fmi_feature_set(ctx, FM_F_SWAP_USED,
 		    fmi_clamp01(
@@ -128,13 +137,13 @@ static int
 meminfo_read(void *state, fmi_collect_ctx *ctx)
 {
 	meminfo_state *s = state;
-	fmi_meminfo mi;
+	fm_collect_meminfo mi;
 	int r;
 
 	r = fmi_procfile_read(&s->file);
 	if (r < 0)
 		return r;
-	r = fmi_meminfo_parse(s->file.buf, s->file.len, &mi);
+	r = fm_collect_meminfo_parse(s->file.buf, s->file.len, &mi);
 	if (r < 0)
 		return r;
 	set_features(ctx, &mi);
@@ -149,7 +158,7 @@ meminfo_close(void *state)
 	fmi_procfile_close(&s->file);
 }
 
-/* The /proc/meminfo collector (see agent-int.h for the ops contract). */
+/* The /proc/meminfo collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_meminfo = {
 	.name = "meminfo",
 	.state_bytes = sizeof(meminfo_state),

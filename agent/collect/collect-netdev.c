@@ -21,34 +21,34 @@
 /*
  * Parses one interface line "  name: rx… tx…". Returns 1 and fills *ret
  * for a counted interface, 0 for lo, a blank line, or a name longer than
- * FMI_DEV_NAME_BYTES - 1 (the kernel's IFNAMSIZ is shorter, and truncating
- * it could make it collide with another interface), -EINVAL for a
+ * FM_COLLECT_DEV_NAME_BYTES - 1 (the kernel's IFNAMSIZ is shorter, and
+ * truncating it could make it collide with another interface), -EINVAL for a
  * malformed line.
  */
 static int
-parse_line(fmi_span line, fmi_nic *ret)
+parse_line(fm_collect_span line, fm_collect_nic *ret)
 {
 	const char *p = line.p, *end = line.p + line.len;
 	uint64_t v[NIC_FIELDS];
 	const char *colon;
-	fmi_span name;
+	fm_collect_span name;
 	uint32_t n;
-	fmi_nic nic;
+	fm_collect_nic nic;
 
-	fmi_scan_skip_blanks(&p, end);
+	fm_collect_scan_skip_blanks(&p, end);
 	if (p == end)
 		return 0;
 	/* Names never hold ':'; old kernels print no blank after it. */
 	colon = memchr(p, ':', (size_t)(end - p));
 	if (!colon)
 		return -EINVAL;
-	name = (fmi_span) { p, (size_t)(colon - p) };
-	if (!fmi_scan_is_name(name))
+	name = (fm_collect_span) { p, (size_t)(colon - p) };
+	if (!fm_collect_scan_is_name(name))
 		return -EINVAL;
-	if (fmi_scan_u64_list(colon + 1, end, v, NIC_FIELDS, &n) < 0 ||
+	if (fm_collect_scan_u64_list(colon + 1, end, v, NIC_FIELDS, &n) < 0 ||
 	    n < NIC_FIELDS)
 		return -EINVAL;
-	if (name.len >= FMI_DEV_NAME_BYTES ||
+	if (name.len >= FM_COLLECT_DEV_NAME_BYTES ||
 	    (name.len == 2 && memcmp(name.p, "lo", 2) == 0))
 		return 0;
 	memset(&nic, 0, sizeof(nic));
@@ -72,15 +72,15 @@ parse_line(fmi_span line, fmi_nic *ret)
 /* One pass over the file: counts the interfaces into *ret_n and stores the
  * first out_cap of them in out[]. */
 static int
-parse_all(const char *buf, size_t len, fmi_nic *out, uint32_t out_cap,
+parse_all(const char *buf, size_t len, fm_collect_nic *out, uint32_t out_cap,
     uint32_t *ret_n)
 {
-	fmi_span rest = { buf, len }, line;
+	fm_collect_span rest = { buf, len }, line;
 	unsigned lineno = 0;
 	uint32_t n = 0;
 
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_nic nic;
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_nic nic;
 		int r;
 
 		if (lineno < HEADER_LINES) {
@@ -97,7 +97,7 @@ parse_all(const char *buf, size_t len, fmi_nic *out, uint32_t out_cap,
 			return r;
 		if (r == 0)
 			continue;
-		if (n == FMI_NICS_MAX)
+		if (n == FM_COLLECT_NICS_MAX)
 			return -E2BIG;
 		if (n < out_cap)
 			out[n] = nic;
@@ -110,19 +110,19 @@ parse_all(const char *buf, size_t len, fmi_nic *out, uint32_t out_cap,
 }
 
 /*
- * Parses /proc/net/dev (see agent-int.h): the two header lines (each must
+ * Parses /proc/net/dev (see parse.h): the two header lines (each must
  * hold a '|'), then one line per interface with at least the sixteen
  * classic counters, all of them numbers. lo is skipped, and so is a name
- * longer than FMI_DEV_NAME_BYTES - 1 (see parse_line). A file without the
- * header (also an empty one) or with any malformed line is -EINVAL; more
- * than cap (or FMI_NICS_MAX) interfaces is -E2BIG. nics[] and *ret_n are
+ * longer than FM_COLLECT_DEV_NAME_BYTES - 1 (see parse_line). A file without
+ * the header (also an empty one) or with any malformed line is -EINVAL; more
+ * than cap (or FM_COLLECT_NICS_MAX) interfaces is -E2BIG. nics[] and *ret_n are
  * written only on success. Pure and reentrant.
  */
 int
-fmi_netdev_parse(
-    const char *buf, size_t len, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
+fm_collect_netdev_parse(const char *buf, size_t len, fm_collect_nic *nics,
+    uint32_t cap, uint32_t *ret_n)
 {
-	fmi_nic staged[STAGED_NICS];
+	fm_collect_nic staged[STAGED_NICS];
 	uint32_t n;
 	int r;
 
@@ -162,21 +162,21 @@ enum {
 };
 
 static const fmi_devset_counter counters[N_COUNT] = {
-	[N_RX_BYTES] = { offsetof(fmi_nic, rx_bytes), NIC_BITS },
-	[N_RX_PACKETS] = { offsetof(fmi_nic, rx_packets), NIC_BITS },
-	[N_RX_ERRS] = { offsetof(fmi_nic, rx_errs), NIC_BITS },
-	[N_RX_DROP] = { offsetof(fmi_nic, rx_drop), NIC_BITS },
-	[N_TX_BYTES] = { offsetof(fmi_nic, tx_bytes), NIC_BITS },
-	[N_TX_PACKETS] = { offsetof(fmi_nic, tx_packets), NIC_BITS },
-	[N_TX_ERRS] = { offsetof(fmi_nic, tx_errs), NIC_BITS },
-	[N_TX_DROP] = { offsetof(fmi_nic, tx_drop), NIC_BITS },
+	[N_RX_BYTES] = { offsetof(fm_collect_nic, rx_bytes), NIC_BITS },
+	[N_RX_PACKETS] = { offsetof(fm_collect_nic, rx_packets), NIC_BITS },
+	[N_RX_ERRS] = { offsetof(fm_collect_nic, rx_errs), NIC_BITS },
+	[N_RX_DROP] = { offsetof(fm_collect_nic, rx_drop), NIC_BITS },
+	[N_TX_BYTES] = { offsetof(fm_collect_nic, tx_bytes), NIC_BITS },
+	[N_TX_PACKETS] = { offsetof(fm_collect_nic, tx_packets), NIC_BITS },
+	[N_TX_ERRS] = { offsetof(fm_collect_nic, tx_errs), NIC_BITS },
+	[N_TX_DROP] = { offsetof(fm_collect_nic, tx_drop), NIC_BITS },
 };
 
 static int
 parse_nics(
     const char *buf, size_t len, void *nics, uint32_t cap, uint32_t *ret_n)
 {
-	return fmi_netdev_parse(buf, len, nics, cap, ret_n);
+	return fm_collect_netdev_parse(buf, len, nics, cap, ret_n);
 }
 
 /* The same interface: the same name (a counter that went backwards tells
@@ -184,15 +184,15 @@ parse_nics(
 static bool
 nic_is_same(const void *a, const void *b)
 {
-	const fmi_nic *x = a, *y = b;
+	const fm_collect_nic *x = a, *y = b;
 
 	return strcmp(x->name, y->name) == 0;
 }
 
 static const fmi_devset_type nic_type = {
 	.rel = "net/dev",
-	.dev_bytes = sizeof(fmi_nic),
-	.max = FMI_NICS_MAX,
+	.dev_bytes = sizeof(fm_collect_nic),
+	.max = FM_COLLECT_NICS_MAX,
 	.parse = parse_nics,
 	.is_same = nic_is_same,
 	.counters = counters,
@@ -271,7 +271,7 @@ netdev_close(void *state)
 	fmi_devset_close(state);
 }
 
-/* The /proc/net/dev collector (see agent-int.h for the ops contract). */
+/* The /proc/net/dev collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_netdev = {
 	.name = "netdev",
 	.state_bytes = sizeof(fmi_devset),

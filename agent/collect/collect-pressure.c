@@ -53,32 +53,32 @@ parse_fields(const char *p, const char *end, double *ret_avg10)
 		uint64_t u;
 		int r;
 
-		fmi_scan_skip_blanks(&p, end);
+		fm_collect_scan_skip_blanks(&p, end);
 		if (p == end)
 			break;
 		name = p;
-		while (p < end && !fmi_scan_is_blank(*p) && *p != '=')
+		while (p < end && !fm_collect_scan_is_blank(*p) && *p != '=')
 			p++;
 		name_len = (size_t)(p - name);
-		if (fmi_scan_char(&p, end, '=') < 0)
+		if (fm_collect_scan_char(&p, end, '=') < 0)
 			return -EINVAL;
-		if (FMI_SCAN_IS(name, name_len, "avg10")) {
+		if (FM_COLLECT_SCAN_IS(name, name_len, "avg10")) {
 			if (has_avg10)
 				return -EINVAL;
 			has_avg10 = true;
-			r = fmi_scan_decimal(&p, end, &avg10);
-		} else if (FMI_SCAN_IS(name, name_len, "avg60") ||
-		    FMI_SCAN_IS(name, name_len, "avg300")) {
-			r = fmi_scan_decimal(&p, end, &d);
-		} else if (FMI_SCAN_IS(name, name_len, "total")) {
-			r = fmi_scan_u64(&p, end, &u);
+			r = fm_collect_scan_decimal(&p, end, &avg10);
+		} else if (FM_COLLECT_SCAN_IS(name, name_len, "avg60") ||
+		    FM_COLLECT_SCAN_IS(name, name_len, "avg300")) {
+			r = fm_collect_scan_decimal(&p, end, &d);
+		} else if (FM_COLLECT_SCAN_IS(name, name_len, "total")) {
+			r = fm_collect_scan_u64(&p, end, &u);
 		} else {
-			(void)fmi_scan_skip_word(&p, end);
+			(void)fm_collect_scan_skip_word(&p, end);
 			r = 0;
 		}
 		if (r < 0)
 			return r;
-		if (p < end && !fmi_scan_is_blank(*p))
+		if (p < end && !fm_collect_scan_is_blank(*p))
 			return -EINVAL;
 	}
 	if (!has_avg10)
@@ -96,22 +96,22 @@ parse_fields(const char *p, const char *end, double *ret_avg10)
  * reentrant.
  */
 int
-fmi_pressure_parse(const char *buf, size_t len, fmi_pressure *ret)
+fm_collect_pressure_parse(const char *buf, size_t len, fm_collect_pressure *ret)
 {
-	fmi_span rest = { buf, len }, line;
-	fmi_pressure ps = { 0 };
+	fm_collect_span rest = { buf, len }, line;
+	fm_collect_pressure ps = { 0 };
 	uint32_t seen = 0;
 
-	while (fmi_scan_next_line(&rest, &line)) {
+	while (fm_collect_scan_next_line(&rest, &line)) {
 		const char *p = line.p, *end = line.p + line.len;
-		size_t key_len = fmi_scan_skip_word(&p, end);
+		size_t key_len = fm_collect_scan_skip_word(&p, end);
 		uint32_t bit = 0;
 		double avg10;
 		int r;
 
-		if (FMI_SCAN_IS(line.p, key_len, "some"))
+		if (FM_COLLECT_SCAN_IS(line.p, key_len, "some"))
 			bit = SEEN_SOME;
-		else if (FMI_SCAN_IS(line.p, key_len, "full"))
+		else if (FM_COLLECT_SCAN_IS(line.p, key_len, "full"))
 			bit = SEEN_FULL;
 		if (bit == 0)
 			continue;
@@ -182,14 +182,14 @@ pressure_read(void *state, fmi_collect_ctx *ctx)
 	int ret = 0;
 
 	for (size_t i = 0; i < SOURCES_COUNT; i++) {
-		fmi_pressure ps;
+		fm_collect_pressure ps;
 		int r;
 
 		if (!s->present[i])
 			continue;
 		r = fmi_procfile_read(&s->files[i]);
 		if (r >= 0)
-			r = fmi_pressure_parse(
+			r = fm_collect_pressure_parse(
 			    s->files[i].buf, s->files[i].len, &ps);
 		if (r < 0) {
 			if (ret == 0)
@@ -214,7 +214,7 @@ pressure_close(void *state)
 	}
 }
 
-/* The PSI collector (see agent-int.h for the ops contract). */
+/* The PSI collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_pressure = {
 	.name = "pressure",
 	.state_bytes = sizeof(pressure_state),

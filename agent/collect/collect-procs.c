@@ -34,7 +34,7 @@
  * written only on success. Pure and reentrant.
  */
 int
-fmi_procdir_count(const void *buf, size_t len, uint32_t *ret_count)
+fm_collect_procdir_count(const void *buf, size_t len, uint32_t *ret_count)
 {
 	const unsigned char *p = buf;
 	uint32_t count = 0;
@@ -57,7 +57,7 @@ fmi_procdir_count(const void *buf, size_t len, uint32_t *ret_count)
 			return -EINVAL;
 		type = p[off + DIRENT_TYPE_OFFSET];
 		if ((type == DT_DIR || type == DT_UNKNOWN) &&
-		    fmi_scan_is_digits(name, (size_t)(nul - name)))
+		    fm_collect_scan_is_digits(name, (size_t)(nul - name)))
 			count++;
 		off += reclen;
 	}
@@ -111,7 +111,7 @@ procs_read(void *state, fmi_collect_ctx *ctx)
 		}
 		if (n == 0)
 			break;
-		r = fmi_procdir_count(s->buf, (size_t)n, &count);
+		r = fm_collect_procdir_count(s->buf, (size_t)n, &count);
 		if (r < 0)
 			return r;
 		total = count > UINT32_MAX - total ? UINT32_MAX : total + count;
@@ -130,7 +130,7 @@ procs_close(void *state)
 	s->has_fd = false;
 }
 
-/* The process-count collector (see agent-int.h for the ops contract). */
+/* The process-count collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_procs = {
 	.name = "procs",
 	.state_bytes = sizeof(procs_state),

@@ -11,25 +11,38 @@
 
 /* A column we read, by protocol and name, and where it goes. */
 typedef struct column {
-	uint32_t proto; /* FMI_SNMP_TCP or FMI_SNMP_UDP */
+	uint32_t proto; /* FM_COLLECT_SNMP_TCP or FM_COLLECT_SNMP_UDP */
 	const char *name;
-	size_t offset; /* of the uint64_t in fmi_snmp */
+	size_t offset; /* of the uint64_t in fm_collect_snmp */
 } column;
 
 static const column columns[] = {
-	{ FMI_SNMP_TCP, "ActiveOpens", offsetof(fmi_snmp, tcp_active_opens) },
-	{ FMI_SNMP_TCP, "PassiveOpens", offsetof(fmi_snmp, tcp_passive_opens) },
-	{ FMI_SNMP_TCP, "AttemptFails", offsetof(fmi_snmp, tcp_attempt_fails) },
-	{ FMI_SNMP_TCP, "EstabResets", offsetof(fmi_snmp, tcp_estab_resets) },
-	{ FMI_SNMP_TCP, "CurrEstab", offsetof(fmi_snmp, tcp_curr_estab) },
-	{ FMI_SNMP_TCP, "InSegs", offsetof(fmi_snmp, tcp_in_segs) },
-	{ FMI_SNMP_TCP, "OutSegs", offsetof(fmi_snmp, tcp_out_segs) },
-	{ FMI_SNMP_TCP, "RetransSegs", offsetof(fmi_snmp, tcp_retrans_segs) },
-	{ FMI_SNMP_TCP, "InErrs", offsetof(fmi_snmp, tcp_in_errs) },
-	{ FMI_SNMP_TCP, "OutRsts", offsetof(fmi_snmp, tcp_out_rsts) },
-	{ FMI_SNMP_UDP, "InErrors", offsetof(fmi_snmp, udp_in_errors) },
-	{ FMI_SNMP_UDP, "RcvbufErrors", offsetof(fmi_snmp, udp_rcvbuf_errors) },
-	{ FMI_SNMP_UDP, "SndbufErrors", offsetof(fmi_snmp, udp_sndbuf_errors) },
+	{ FM_COLLECT_SNMP_TCP, "ActiveOpens",
+	    offsetof(fm_collect_snmp, tcp_active_opens) },
+	{ FM_COLLECT_SNMP_TCP, "PassiveOpens",
+	    offsetof(fm_collect_snmp, tcp_passive_opens) },
+	{ FM_COLLECT_SNMP_TCP, "AttemptFails",
+	    offsetof(fm_collect_snmp, tcp_attempt_fails) },
+	{ FM_COLLECT_SNMP_TCP, "EstabResets",
+	    offsetof(fm_collect_snmp, tcp_estab_resets) },
+	{ FM_COLLECT_SNMP_TCP, "CurrEstab",
+	    offsetof(fm_collect_snmp, tcp_curr_estab) },
+	{ FM_COLLECT_SNMP_TCP, "InSegs",
+	    offsetof(fm_collect_snmp, tcp_in_segs) },
+	{ FM_COLLECT_SNMP_TCP, "OutSegs",
+	    offsetof(fm_collect_snmp, tcp_out_segs) },
+	{ FM_COLLECT_SNMP_TCP, "RetransSegs",
+	    offsetof(fm_collect_snmp, tcp_retrans_segs) },
+	{ FM_COLLECT_SNMP_TCP, "InErrs",
+	    offsetof(fm_collect_snmp, tcp_in_errs) },
+	{ FM_COLLECT_SNMP_TCP, "OutRsts",
+	    offsetof(fm_collect_snmp, tcp_out_rsts) },
+	{ FM_COLLECT_SNMP_UDP, "InErrors",
+	    offsetof(fm_collect_snmp, udp_in_errors) },
+	{ FM_COLLECT_SNMP_UDP, "RcvbufErrors",
+	    offsetof(fm_collect_snmp, udp_rcvbuf_errors) },
+	{ FM_COLLECT_SNMP_UDP, "SndbufErrors",
+	    offsetof(fm_collect_snmp, udp_sndbuf_errors) },
 };
 
 /* Bit i set: columns[i] was found. */
@@ -37,13 +50,13 @@ static const column columns[] = {
 #define COLUMNS_UDP 0x1c00u
 
 static bool
-span_is(fmi_span s, const char *word)
+span_is(fm_collect_span s, const char *word)
 {
-	return fmi_scan_is(s.p, s.len, word);
+	return fm_collect_scan_is(s.p, s.len, word);
 }
 
 static bool
-span_equal(fmi_span a, fmi_span b)
+span_equal(fm_collect_span a, fm_collect_span b)
 {
 	return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 }
@@ -54,7 +67,7 @@ span_equal(fmi_span a, fmi_span b)
  * Anything else is -EINVAL.
  */
 static int
-parse_integer(fmi_span tok, bool *ret_negative, uint64_t *ret)
+parse_integer(fm_collect_span tok, bool *ret_negative, uint64_t *ret)
 {
 	bool negative = tok.len > 0 && tok.p[0] == '-';
 	uint64_t v;
@@ -63,7 +76,7 @@ parse_integer(fmi_span tok, bool *ret_negative, uint64_t *ret)
 		tok.p++;
 		tok.len--;
 	}
-	if (fmi_scan_token_u64(tok, UINT64_MAX, &v) < 0)
+	if (fm_collect_scan_token_u64(tok, UINT64_MAX, &v) < 0)
 		return -EINVAL;
 	*ret_negative = negative;
 	*ret = v;
@@ -75,12 +88,13 @@ parse_integer(fmi_span tok, bool *ret_negative, uint64_t *ret)
  * ':' in its first token, or an empty protocol name, is -EINVAL.
  */
 static int
-split_proto(fmi_span line, fmi_span *ret_proto, fmi_span *ret_rest)
+split_proto(
+    fm_collect_span line, fm_collect_span *ret_proto, fm_collect_span *ret_rest)
 {
-	fmi_span tok;
+	fm_collect_span tok;
 	const char *colon;
 
-	if (!fmi_scan_next_token(&line, &tok))
+	if (!fm_collect_scan_next_token(&line, &tok))
 		return -EINVAL;
 	colon = memchr(tok.p, ':', tok.len);
 	if (!colon || colon == tok.p || colon != tok.p + tok.len - 1)
@@ -93,7 +107,7 @@ split_proto(fmi_span line, fmi_span *ret_proto, fmi_span *ret_rest)
 
 /* The index of the column proto/name in columns[], or -1. */
 static int
-column_find(uint32_t proto, fmi_span name)
+column_find(uint32_t proto, fm_collect_span name)
 {
 	if (name.len == 0)
 		return -1;
@@ -108,16 +122,16 @@ column_find(uint32_t proto, fmi_span name)
 
 /* The number of blank-separated tokens in s. */
 static uint32_t
-count_tokens(fmi_span s)
+count_tokens(fm_collect_span s)
 {
 	const char *p = s.p, *end = s.p + s.len;
 	uint32_t n = 0;
 
 	for (;;) {
-		fmi_scan_skip_blanks(&p, end);
+		fm_collect_scan_skip_blanks(&p, end);
 		if (p == end)
 			return n;
-		(void)fmi_scan_skip_word(&p, end);
+		(void)fm_collect_scan_skip_word(&p, end);
 		n++;
 	}
 }
@@ -125,7 +139,7 @@ count_tokens(fmi_span s)
 /* Checks that every token of s is an integer (see parse_integer) and
  * counts them into *ret_n. -EINVAL otherwise. */
 static int
-check_integers(fmi_span s, uint32_t *ret_n)
+check_integers(fm_collect_span s, uint32_t *ret_n)
 {
 	const char *p = s.p, *end = s.p + s.len;
 	uint32_t n = 0;
@@ -133,13 +147,13 @@ check_integers(fmi_span s, uint32_t *ret_n)
 	for (;;) {
 		uint64_t v;
 
-		fmi_scan_skip_blanks(&p, end);
+		fm_collect_scan_skip_blanks(&p, end);
 		if (p == end)
 			break;
 		if (*p == '-')
 			p++;
-		if (fmi_scan_u64(&p, end, &v) < 0 ||
-		    (p < end && !fmi_scan_is_blank(*p)))
+		if (fm_collect_scan_u64(&p, end, &v) < 0 ||
+		    (p < end && !fm_collect_scan_is_blank(*p)))
 			return -EINVAL;
 		n++;
 	}
@@ -155,10 +169,10 @@ check_integers(fmi_span s, uint32_t *ret_n)
  * are counters and a gauge).
  */
 static int
-parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
-    uint32_t *found)
+parse_pair(uint32_t proto, fm_collect_span names, fm_collect_span values,
+    fm_collect_snmp *snmp, uint32_t *found)
 {
-	fmi_span name, value;
+	fm_collect_span name, value;
 	uint32_t n;
 
 	/* A protocol we do not read: its names need no matching. */
@@ -168,8 +182,8 @@ parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
 		return 0;
 	}
 	for (;;) {
-		bool has_name = fmi_scan_next_token(&names, &name);
-		bool has_value = fmi_scan_next_token(&values, &value);
+		bool has_name = fm_collect_scan_next_token(&names, &name);
+		bool has_value = fm_collect_scan_next_token(&values, &value);
 		bool negative;
 		uint64_t v;
 		int i;
@@ -191,44 +205,44 @@ parse_pair(uint32_t proto, fmi_span names, fmi_span values, fmi_snmp *snmp,
 }
 
 static uint32_t
-proto_of(fmi_span proto)
+proto_of(fm_collect_span proto)
 {
 	if (span_is(proto, "Tcp"))
-		return FMI_SNMP_TCP;
+		return FM_COLLECT_SNMP_TCP;
 	if (span_is(proto, "Udp"))
-		return FMI_SNMP_UDP;
+		return FM_COLLECT_SNMP_UDP;
 	return 0;
 }
 
 /*
- * Parses /proc/net/snmp (see agent-int.h): pairs of lines, "Proto: names…"
+ * Parses /proc/net/snmp (see parse.h): pairs of lines, "Proto: names…"
  * then "Proto: values…", columns matched by name (kernels add columns).
  * Every line must read "Proto: …"; each header line must be followed by a
  * value line of the same protocol and token count, all integers (signed:
  * MaxConn is -1). A Tcp or Udp header without its value line (a truncated
  * file), a repeated Tcp or Udp pair, or a negative value in a column we
- * read is -EINVAL. FMI_SNMP_TCP (FMI_SNMP_UDP) is set in has when the Tcp
- * (Udp) pair holds every column fmi_snmp has for it; a pair lacking one
- * (no kernel since 2.6.18) leaves its bit clear, so its features are
- * masked rather than fed a zero. A file without those pairs parses with
- * has 0. Blank lines are ignored; a NUL byte anywhere is -EINVAL. *ret is
- * written only on success. Pure and reentrant.
+ * read is -EINVAL. FM_COLLECT_SNMP_TCP (FM_COLLECT_SNMP_UDP) is set in has when
+ * the Tcp (Udp) pair holds every column fm_collect_snmp has for it; a pair
+ * lacking one (no kernel since 2.6.18) leaves its bit clear, so its features
+ * are masked rather than fed a zero. A file without those pairs parses with has
+ * 0. Blank lines are ignored; a NUL byte anywhere is -EINVAL. *ret is written
+ * only on success. Pure and reentrant.
  */
 int
-fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
+fm_collect_snmp_parse(const char *buf, size_t len, fm_collect_snmp *ret)
 {
-	fmi_span rest = { buf, len }, line, proto;
-	fmi_span header_proto = { NULL, 0 }, header = { NULL, 0 };
-	fmi_snmp snmp = { 0 };
+	fm_collect_span rest = { buf, len }, line, proto;
+	fm_collect_span header_proto = { NULL, 0 }, header = { NULL, 0 };
+	fm_collect_snmp snmp = { 0 };
 	uint32_t found = 0, seen = 0;
 	bool pending = false;
 
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_span tok, body, probe = line;
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_span tok, body, probe = line;
 		uint32_t p;
 		int r;
 
-		if (!fmi_scan_next_token(&probe, &tok))
+		if (!fm_collect_scan_next_token(&probe, &tok))
 			continue; /* blank */
 		if (memchr(line.p, '\0', line.len))
 			return -EINVAL;
@@ -262,9 +276,9 @@ fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
 	if (pending && proto_of(header_proto))
 		return -EINVAL;
 	if ((found & COLUMNS_TCP) == COLUMNS_TCP)
-		snmp.has |= FMI_SNMP_TCP;
+		snmp.has |= FM_COLLECT_SNMP_TCP;
 	if ((found & COLUMNS_UDP) == COLUMNS_UDP)
-		snmp.has |= FMI_SNMP_UDP;
+		snmp.has |= FM_COLLECT_SNMP_UDP;
 	*ret = snmp;
 	return 0;
 }
@@ -273,7 +287,7 @@ fmi_snmp_parse(const char *buf, size_t len, fmi_snmp *ret)
 
 typedef struct snmp_state {
 	fmi_procfile file;
-	fmi_snmp prev;
+	fm_collect_snmp prev;
 	bool has_prev;
 } snmp_state;
 
@@ -302,7 +316,7 @@ set_rate(fmi_collect_ctx *ctx, enum fm_feature f, double rate)
  * absurd.
  */
 static double
-retrans_ratio(const fmi_snmp *p, const fmi_snmp *c, int64_t dt_ns)
+retrans_ratio(const fm_collect_snmp *p, const fm_collect_snmp *c, int64_t dt_ns)
 {
 	uint64_t retrans, out;
 	double sent;
@@ -319,7 +333,8 @@ retrans_ratio(const fmi_snmp *p, const fmi_snmp *c, int64_t dt_ns)
 }
 
 static void
-set_tcp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
+set_tcp_rates(
+    fmi_collect_ctx *ctx, const fm_collect_snmp *p, const fm_collect_snmp *c)
 {
 	int64_t dt = ctx->dt_ns;
 
@@ -339,7 +354,8 @@ set_tcp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
 }
 
 static void
-set_udp_rates(fmi_collect_ctx *ctx, const fmi_snmp *p, const fmi_snmp *c)
+set_udp_rates(
+    fmi_collect_ctx *ctx, const fm_collect_snmp *p, const fm_collect_snmp *c)
 {
 	int64_t dt = ctx->dt_ns;
 
@@ -367,24 +383,24 @@ static int
 snmp_read(void *state, fmi_collect_ctx *ctx)
 {
 	snmp_state *s = state;
-	fmi_snmp cur;
+	fm_collect_snmp cur;
 	uint32_t both;
 	int r;
 
 	r = fmi_procfile_read(&s->file);
 	if (r >= 0)
-		r = fmi_snmp_parse(s->file.buf, s->file.len, &cur);
+		r = fm_collect_snmp_parse(s->file.buf, s->file.len, &cur);
 	if (r < 0) {
 		s->has_prev = false;
 		return r;
 	}
-	if (cur.has & FMI_SNMP_TCP)
+	if (cur.has & FM_COLLECT_SNMP_TCP)
 		fmi_feature_set(
 		    ctx, FM_F_TCP_ESTAB, log1p((double)cur.tcp_curr_estab));
 	both = s->has_prev && ctx->dt_ns > 0 ? cur.has & s->prev.has : 0;
-	if (both & FMI_SNMP_TCP)
+	if (both & FM_COLLECT_SNMP_TCP)
 		set_tcp_rates(ctx, &s->prev, &cur);
-	if (both & FMI_SNMP_UDP)
+	if (both & FM_COLLECT_SNMP_UDP)
 		set_udp_rates(ctx, &s->prev, &cur);
 	s->prev = cur;
 	s->has_prev = true;
@@ -400,7 +416,7 @@ snmp_close(void *state)
 	s->has_prev = false;
 }
 
-/* The /proc/net/snmp collector (see agent-int.h for the ops contract). */
+/* The /proc/net/snmp collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_snmp = {
 	.name = "snmp",
 	.state_bytes = sizeof(snmp_state),

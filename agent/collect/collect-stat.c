@@ -30,29 +30,29 @@ enum {
 typedef struct stat_state {
 	fmi_procfile file;
 	uint32_t cap;        /* CPUs one half of cpus/present holds */
-	fmi_cpu_times *cpus; /* 2 x cap: halves swap roles every tick */
+	fm_collect_cpu_times *cpus; /* 2 x cap: halves swap roles every tick */
 	bool *present;       /* 2 x cap, alongside cpus */
 	unsigned half;       /* 0 or 1: the half the next parse writes */
 	bool has_prev;       /* prev and the other half hold the last tick */
-	fmi_stat prev;
+	fm_collect_stat prev;
 	uint32_t ncpu; /* from the last successful parse */
 } stat_state;
 
 /* Parses the times of a "cpu" line; fields past the eighth (guest time,
  * already counted in user) are checked and dropped. */
 static int
-scan_cpu_times(const char *p, const char *end, fmi_cpu_times *ret)
+scan_cpu_times(const char *p, const char *end, fm_collect_cpu_times *ret)
 {
 	uint64_t v[CPU_FIELDS_MAX] = { 0 };
 	uint32_t n;
 	int r;
 
-	r = fmi_scan_u64_list(p, end, v, CPU_FIELDS_MAX, &n);
+	r = fm_collect_scan_u64_list(p, end, v, CPU_FIELDS_MAX, &n);
 	if (r < 0)
 		return r;
 	if (n < CPU_FIELDS_MIN)
 		return -EINVAL;
-	*ret = (fmi_cpu_times) { .user = v[0],
+	*ret = (fm_collect_cpu_times) { .user = v[0],
 		.nice = v[1],
 		.system = v[2],
 		.idle = v[3],
@@ -68,7 +68,7 @@ static bool
 is_cpu_key(const char *key, size_t key_len)
 {
 	return key_len > 3 && memcmp(key, "cpu", 3) == 0 &&
-	    fmi_scan_is_digits(key + 3, key_len - 3);
+	    fm_collect_scan_is_digits(key + 3, key_len - 3);
 }
 
 /* Parses the N of a "cpuN" key: no leading zero, at most UINT32_MAX. */
@@ -77,7 +77,7 @@ scan_cpu_index(const char *p, const char *end, uint32_t *ret)
 {
 	if (end - p > 1 && *p == '0')
 		return -EINVAL;
-	return fmi_scan_u32(&p, end, ret);
+	return fm_collect_scan_u32(&p, end, ret);
 }
 
 /* Records a key seen once; a second occurrence is malformed. */
@@ -98,7 +98,7 @@ parse_u32_line(const char *p, const char *end, uint32_t *ret)
 	uint64_t v;
 	int r;
 
-	r = fmi_scan_u64_alone(p, end, NULL, &v);
+	r = fm_collect_scan_u64_alone(p, end, NULL, &v);
 	if (r < 0)
 		return r;
 	if (v > UINT32_MAX)
@@ -109,16 +109,16 @@ parse_u32_line(const char *p, const char *end, uint32_t *ret)
 
 /* Parses one line [p, end) into st, cpus and present. */
 static int
-parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
-    fmi_cpu_times *cpus, bool *present, uint32_t cpus_cap)
+parse_line(const char *p, const char *end, fm_collect_stat *st, uint32_t *seen,
+    fm_collect_cpu_times *cpus, bool *present, uint32_t cpus_cap)
 {
 	const char *key = p;
-	size_t key_len = fmi_scan_skip_word(&p, end);
+	size_t key_len = fm_collect_scan_skip_word(&p, end);
 	uint32_t idx;
-	fmi_cpu_times t;
+	fm_collect_cpu_times t;
 	int r;
 
-	if (FMI_SCAN_IS(key, key_len, "cpu")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "cpu")) {
 		r = mark_seen(seen, SEEN_CPU);
 		return r < 0 ? r : scan_cpu_times(p, end, &st->total);
 	}
@@ -138,28 +138,30 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
 		}
 		return 0;
 	}
-	if (FMI_SCAN_IS(key, key_len, "intr")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "intr")) {
 		/* The total, then one count per IRQ, which we do not use. */
 		r = mark_seen(seen, SEEN_INTR);
 		if (r < 0)
 			return r;
-		return fmi_scan_u64_field(&p, end, &st->intr);
+		return fm_collect_scan_u64_field(&p, end, &st->intr);
 	}
-	if (FMI_SCAN_IS(key, key_len, "ctxt")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "ctxt")) {
 		r = mark_seen(seen, SEEN_CTXT);
-		return r < 0 ? r : fmi_scan_u64_alone(p, end, NULL, &st->ctxt);
+		return r < 0
+		    ? r
+		    : fm_collect_scan_u64_alone(p, end, NULL, &st->ctxt);
 	}
-	if (FMI_SCAN_IS(key, key_len, "processes")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "processes")) {
 		r = mark_seen(seen, SEEN_PROCESSES);
 		if (r < 0)
 			return r;
-		return fmi_scan_u64_alone(p, end, NULL, &st->processes);
+		return fm_collect_scan_u64_alone(p, end, NULL, &st->processes);
 	}
-	if (FMI_SCAN_IS(key, key_len, "procs_running")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "procs_running")) {
 		r = mark_seen(seen, SEEN_RUNNING);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_running);
 	}
-	if (FMI_SCAN_IS(key, key_len, "procs_blocked")) {
+	if (FM_COLLECT_SCAN_IS(key, key_len, "procs_blocked")) {
 		r = mark_seen(seen, SEEN_BLOCKED);
 		return r < 0 ? r : parse_u32_line(p, end, &st->procs_blocked);
 	}
@@ -167,7 +169,7 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
 }
 
 /*
- * Parses /proc/stat (see agent-int.h). Besides the "cpu " line, the intr,
+ * Parses /proc/stat (see parse.h). Besides the "cpu " line, the intr,
  * ctxt, processes, procs_running and procs_blocked lines are required
  * (every kernel since 2.6 prints them): a file without them is truncated,
  * and reading their counters as 0 would fake a rate. A number beyond
@@ -180,16 +182,16 @@ parse_line(const char *p, const char *end, fmi_stat *st, uint32_t *seen,
  * and reentrant.
  */
 int
-fmi_stat_parse(const char *buf, size_t len, fmi_stat *ret, fmi_cpu_times *cpus,
-    bool *present, uint32_t cpus_cap)
+fm_collect_stat_parse(const char *buf, size_t len, fm_collect_stat *ret,
+    fm_collect_cpu_times *cpus, bool *present, uint32_t cpus_cap)
 {
-	fmi_span rest = { buf, len }, line;
-	fmi_stat st = { 0 };
+	fm_collect_span rest = { buf, len }, line;
+	fm_collect_stat st = { 0 };
 	uint32_t seen = 0;
 
 	if (cpus_cap > 0)
 		memset(present, 0, cpus_cap * sizeof(*present));
-	while (fmi_scan_next_line(&rest, &line)) {
+	while (fm_collect_scan_next_line(&rest, &line)) {
 		int r = parse_line(line.p, line.p + line.len, &st, &seen, cpus,
 		    present, cpus_cap);
 
@@ -216,7 +218,7 @@ typedef struct cpu_deltas {
 } cpu_deltas;
 
 static cpu_deltas
-cpu_deltas_of(const fmi_cpu_times *a, const fmi_cpu_times *b)
+cpu_deltas_of(const fm_collect_cpu_times *a, const fm_collect_cpu_times *b)
 {
 	cpu_deltas d;
 
@@ -246,8 +248,8 @@ counter_rate(uint64_t prev, uint64_t cur, unsigned bits, int64_t dt_ns)
 }
 
 static void
-set_cpu_fractions(
-    fmi_collect_ctx *ctx, const fmi_stat *prev, const fmi_stat *cur)
+set_cpu_fractions(fmi_collect_ctx *ctx, const fm_collect_stat *prev,
+    const fm_collect_stat *cur)
 {
 	cpu_deltas d = cpu_deltas_of(&prev->total, &cur->total);
 
@@ -264,8 +266,9 @@ set_cpu_fractions(
 static void
 set_busiest(stat_state *s, fmi_collect_ctx *ctx)
 {
-	const fmi_cpu_times *cur = s->cpus + (size_t)s->half * s->cap;
-	const fmi_cpu_times *prev = s->cpus + (size_t)(s->half ^ 1) * s->cap;
+	const fm_collect_cpu_times *cur = s->cpus + (size_t)s->half * s->cap;
+	const fm_collect_cpu_times *prev =
+	    s->cpus + (size_t)(s->half ^ 1) * s->cap;
 	const bool *cur_present = s->present + (size_t)s->half * s->cap;
 	const bool *prev_present = s->present + (size_t)(s->half ^ 1) * s->cap;
 	double busiest = NAN;
@@ -293,9 +296,9 @@ per_core(double v, uint32_t ncpu)
 }
 
 static void
-set_rates(stat_state *s, fmi_collect_ctx *ctx, const fmi_stat *cur)
+set_rates(stat_state *s, fmi_collect_ctx *ctx, const fm_collect_stat *cur)
 {
-	const fmi_stat *prev = &s->prev;
+	const fm_collect_stat *prev = &s->prev;
 	double r;
 
 	set_cpu_fractions(ctx, prev, cur);
@@ -314,7 +317,7 @@ set_rates(stat_state *s, fmi_collect_ctx *ctx, const fmi_stat *cur)
 static int
 cpus_alloc(stat_state *s, uint32_t cap)
 {
-	fmi_cpu_times *cpus;
+	fm_collect_cpu_times *cpus;
 	bool *present;
 
 	cpus = calloc(2 * (size_t)cap, sizeof(*cpus));
@@ -345,7 +348,7 @@ count_present(const bool *present, uint32_t cap)
 /*
  * Sizes the per-CPU arrays: the configured CPU count, doubled while the
  * file shows CPUs beyond it (a CPU hot-added later, a fixture tree from a
- * bigger host), up to FMI_STAT_MAX_CPUS. A file that does not parse now
+ * bigger host), up to FM_COLLECT_STAT_MAX_CPUS. A file that does not parse now
  * is not an error here: read reports it on every tick.
  */
 static int
@@ -353,22 +356,24 @@ cpus_size(stat_state *s)
 {
 	int conf = get_nprocs_conf();
 	uint32_t cap = conf < 1 ? 1 : (uint32_t)conf;
-	fmi_stat st;
+	fm_collect_stat st;
 	int r;
 
-	if (cap > FMI_STAT_MAX_CPUS)
-		cap = FMI_STAT_MAX_CPUS;
+	if (cap > FM_COLLECT_STAT_MAX_CPUS)
+		cap = FM_COLLECT_STAT_MAX_CPUS;
 	for (;;) {
 		r = cpus_alloc(s, cap);
 		if (r < 0)
 			return r;
 		if (fmi_procfile_read(&s->file) < 0 ||
-		    fmi_stat_parse(s->file.buf, s->file.len, &st, s->cpus,
-		        s->present, cap) < 0 ||
+		    fm_collect_stat_parse(s->file.buf, s->file.len, &st,
+		        s->cpus, s->present, cap) < 0 ||
 		    count_present(s->present, cap) == st.ncpu ||
-		    cap == FMI_STAT_MAX_CPUS)
+		    cap == FM_COLLECT_STAT_MAX_CPUS)
 			return 0;
-		cap = cap > FMI_STAT_MAX_CPUS / 2 ? FMI_STAT_MAX_CPUS : 2 * cap;
+		cap = cap > FM_COLLECT_STAT_MAX_CPUS / 2
+		    ? FM_COLLECT_STAT_MAX_CPUS
+		    : 2 * cap;
 	}
 }
 
@@ -394,9 +399,9 @@ static int
 stat_read(void *state, fmi_collect_ctx *ctx)
 {
 	stat_state *s = state;
-	fmi_cpu_times *cpus;
+	fm_collect_cpu_times *cpus;
 	bool *present;
-	fmi_stat st;
+	fm_collect_stat st;
 	int r;
 
 	if (!s->cpus)
@@ -405,7 +410,7 @@ stat_read(void *state, fmi_collect_ctx *ctx)
 	present = s->present + (size_t)s->half * s->cap;
 	r = fmi_procfile_read(&s->file);
 	if (r >= 0)
-		r = fmi_stat_parse(
+		r = fm_collect_stat_parse(
 		    s->file.buf, s->file.len, &st, cpus, present, s->cap);
 	if (r < 0) {
 		s->has_prev = false;
@@ -439,7 +444,7 @@ stat_close(void *state)
 	s->has_prev = false;
 }
 
-/* The /proc/stat collector (see agent-int.h for the ops contract). */
+/* The /proc/stat collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_stat = {
 	.name = "stat",
 	.state_bytes = sizeof(stat_state),

@@ -14,11 +14,14 @@
 /* "allocstall" before 4.8, one "allocstall_<zone>" per zone since. */
 #define ALLOCSTALL "allocstall"
 
-static const fmi_scan_key keys[] = {
-	{ "pgmajfault", FMI_VM_PGMAJFAULT, offsetof(fmi_vmstat, pgmajfault) },
-	{ "pswpin", FMI_VM_PSWPIN, offsetof(fmi_vmstat, pswpin) },
-	{ "pswpout", FMI_VM_PSWPOUT, offsetof(fmi_vmstat, pswpout) },
-	{ "oom_kill", FMI_VM_OOM_KILL, offsetof(fmi_vmstat, oom_kill) },
+static const fm_collect_scan_key keys[] = {
+	{ "pgmajfault", FM_COLLECT_VM_PGMAJFAULT,
+	    offsetof(fm_collect_vmstat, pgmajfault) },
+	{ "pswpin", FM_COLLECT_VM_PSWPIN, offsetof(fm_collect_vmstat, pswpin) },
+	{ "pswpout", FM_COLLECT_VM_PSWPOUT,
+	    offsetof(fm_collect_vmstat, pswpout) },
+	{ "oom_kill", FM_COLLECT_VM_OOM_KILL,
+	    offsetof(fm_collect_vmstat, oom_kill) },
 };
 
 /* How each rate feature is derived from the counter of one field. */
@@ -30,20 +33,22 @@ typedef struct vmstat_rate {
 } vmstat_rate;
 
 static const vmstat_rate rates[] = {
-	{ FMI_VM_PGMAJFAULT, offsetof(fmi_vmstat, pgmajfault),
+	{ FM_COLLECT_VM_PGMAJFAULT, offsetof(fm_collect_vmstat, pgmajfault),
 	    FM_F_MEM_MAJFAULTS, true },
-	{ FMI_VM_PSWPIN, offsetof(fmi_vmstat, pswpin), FM_F_SWAP_IN, true },
-	{ FMI_VM_PSWPOUT, offsetof(fmi_vmstat, pswpout), FM_F_SWAP_OUT, true },
-	{ FMI_VM_ALLOCSTALL, offsetof(fmi_vmstat, allocstall),
+	{ FM_COLLECT_VM_PSWPIN, offsetof(fm_collect_vmstat, pswpin),
+	    FM_F_SWAP_IN, true },
+	{ FM_COLLECT_VM_PSWPOUT, offsetof(fm_collect_vmstat, pswpout),
+	    FM_F_SWAP_OUT, true },
+	{ FM_COLLECT_VM_ALLOCSTALL, offsetof(fm_collect_vmstat, allocstall),
 	    FM_F_MEM_ALLOCSTALLS, true },
-	{ FMI_VM_OOM_KILL, offsetof(fmi_vmstat, oom_kill), FM_F_MEM_OOM_KILLS,
-	    false },
+	{ FM_COLLECT_VM_OOM_KILL, offsetof(fm_collect_vmstat, oom_kill),
+	    FM_F_MEM_OOM_KILLS, false },
 };
 
 typedef struct vmstat_state {
 	fmi_procfile file;
 	bool has_prev; /* prev holds the last successful tick */
-	fmi_vmstat prev;
+	fm_collect_vmstat prev;
 } vmstat_state;
 
 /*
@@ -56,15 +61,15 @@ is_allocstall(const char *p, const char *end, const char **ret_value)
 {
 	const char *q;
 
-	if (!fmi_scan_starts_with(p, end, ALLOCSTALL, &q))
+	if (!fm_collect_scan_starts_with(p, end, ALLOCSTALL, &q))
 		return false;
-	if (q < end && !fmi_scan_is_blank(*q)) {
+	if (q < end && !fm_collect_scan_is_blank(*q)) {
 		if (*q != '_')
 			return false; /* another name */
 		q++;
-		if (q == end || fmi_scan_is_blank(*q))
+		if (q == end || fm_collect_scan_is_blank(*q))
 			return false; /* "allocstall_": no zone */
-		(void)fmi_scan_skip_word(&q, end);
+		(void)fm_collect_scan_skip_word(&q, end);
 	}
 	*ret_value = q;
 	return true;
@@ -74,32 +79,33 @@ is_allocstall(const char *p, const char *end, const char **ret_value)
  * are rejected on their first bytes (firsts), without scanning their
  * name. */
 static int
-parse_line(const char *p, const char *end, const fmi_scan_firsts *firsts,
-    fmi_vmstat *vm)
+parse_line(const char *p, const char *end, const fm_collect_scan_firsts *firsts,
+    fm_collect_vmstat *vm)
 {
-	const fmi_scan_key *f;
+	const fm_collect_scan_key *f;
 	const char *value;
 	uint64_t v;
 	int r;
 
-	if (!fmi_scan_firsts_has(firsts, p, end))
+	if (!fm_collect_scan_firsts_has(firsts, p, end))
 		return 0;
 	if (*p == ALLOCSTALL[0] && is_allocstall(p, end, &value)) {
-		r = fmi_scan_u64_alone(value, end, NULL, &v);
+		r = fm_collect_scan_u64_alone(value, end, NULL, &v);
 		if (r < 0)
 			return r;
 		/* The sum wraps like the counters do; a wrap reads as a
 		 * reset, which masks one tick. */
 		vm->allocstall += v;
-		vm->has |= FMI_VM_ALLOCSTALL;
+		vm->has |= FM_COLLECT_VM_ALLOCSTALL;
 		return 0;
 	}
-	f = fmi_scan_key_find_word(keys, FM_ELEMENTSOF(keys), p, end, &value);
+	f = fm_collect_scan_key_find_word(
+	    keys, FM_ELEMENTSOF(keys), p, end, &value);
 	if (!f)
 		return 0;
 	if (vm->has & f->bit)
 		return -EINVAL;
-	r = fmi_scan_u64_alone(value, end, NULL, &v);
+	r = fm_collect_scan_u64_alone(value, end, NULL, &v);
 	if (r < 0)
 		return r;
 	memcpy((char *)vm + f->off, &v, sizeof(v));
@@ -108,7 +114,7 @@ parse_line(const char *p, const char *end, const fmi_scan_firsts *firsts,
 }
 
 /*
- * Parses /proc/vmstat, keeping the counters fmi_vmstat names and marking
+ * Parses /proc/vmstat, keeping the counters fm_collect_vmstat names and marking
  * each in has; allocstall is the sum of the per-zone allocstall_* lines
  * (or the single "allocstall" of kernels before 4.8). Lines it does not use
  * are skipped unread. Returns 0, or -EINVAL when a used line is repeated,
@@ -117,15 +123,15 @@ parse_line(const char *p, const char *end, const fmi_scan_firsts *firsts,
  * reentrant.
  */
 int
-fmi_vmstat_parse(const char *buf, size_t len, fmi_vmstat *ret)
+fm_collect_vmstat_parse(const char *buf, size_t len, fm_collect_vmstat *ret)
 {
-	fmi_span rest = { buf, len }, line;
-	fmi_vmstat vm = { 0 };
-	fmi_scan_firsts firsts;
+	fm_collect_span rest = { buf, len }, line;
+	fm_collect_vmstat vm = { 0 };
+	fm_collect_scan_firsts firsts;
 
-	fmi_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
-	fmi_scan_firsts_add(&firsts, ALLOCSTALL[0]);
-	while (fmi_scan_next_line(&rest, &line)) {
+	fm_collect_scan_firsts_init(&firsts, keys, FM_ELEMENTSOF(keys));
+	fm_collect_scan_firsts_add(&firsts, ALLOCSTALL[0]);
+	while (fm_collect_scan_next_line(&rest, &line)) {
 		int r = parse_line(line.p, line.p + line.len, &firsts, &vm);
 
 		if (r < 0)
@@ -140,7 +146,7 @@ fmi_vmstat_parse(const char *buf, size_t len, fmi_vmstat *ret)
 /* ---- the collector ---------------------------------------------------- */
 
 static uint64_t
-counter_at(const fmi_vmstat *vm, size_t off)
+counter_at(const fm_collect_vmstat *vm, size_t off)
 {
 	uint64_t v;
 
@@ -150,7 +156,8 @@ counter_at(const fmi_vmstat *vm, size_t off)
 
 /* vmstat counters are unsigned long: they wrap at the kernel's word size. */
 static void
-set_rates(fmi_collect_ctx *ctx, const fmi_vmstat *prev, const fmi_vmstat *cur)
+set_rates(fmi_collect_ctx *ctx, const fm_collect_vmstat *prev,
+    const fm_collect_vmstat *cur)
 {
 	for (size_t i = 0; i < FM_ELEMENTSOF(rates); i++) {
 		const vmstat_rate *rt = &rates[i];
@@ -180,12 +187,12 @@ static int
 vmstat_read(void *state, fmi_collect_ctx *ctx)
 {
 	vmstat_state *s = state;
-	fmi_vmstat vm;
+	fm_collect_vmstat vm;
 	int r;
 
 	r = fmi_procfile_read(&s->file);
 	if (r >= 0)
-		r = fmi_vmstat_parse(s->file.buf, s->file.len, &vm);
+		r = fm_collect_vmstat_parse(s->file.buf, s->file.len, &vm);
 	if (r < 0) {
 		s->has_prev = false;
 		return r;
@@ -206,7 +213,7 @@ vmstat_close(void *state)
 	s->has_prev = false;
 }
 
-/* The /proc/vmstat collector (see agent-int.h for the ops contract). */
+/* The /proc/vmstat collector (see collect-int.h for the ops contract). */
 const fmi_collector_ops fmi_collector_vmstat = {
 	.name = "vmstat",
 	.state_bytes = sizeof(vmstat_state),

@@ -11,8 +11,11 @@
  * The feature vector's vocabulary (enum fm_feature and its FM_F_* names,
  * fm_feature_info, fm_sample, FM_SCHEMA_VERSION) is every room's, and
  * keeps its short names; functions and objects say fm_collect_.
- * Internals (procfs files, counters, scanners, pure parsers) are in
- * collect-int.h, for this folder and its tests only.
+ * This header is the room's one public include: it includes parse.h, the
+ * bounded scanners and the pure parsers of each /proc text, which the
+ * tests and fuzzers call directly. Internals (procfs files, counters,
+ * the collector ops, per-device counters) are in collect-int.h, for this
+ * folder and its tests only.
  */
 #ifndef FM_AGENT_COLLECT_H
 #define FM_AGENT_COLLECT_H
@@ -21,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/collect/parse.h"
 #include "common/common.h"
 
 /* The size of a path or command buffer anywhere in the agent. */

@@ -1,7 +1,7 @@
 /*
  * Bounded scanning for the /proc parsers: lines, tokens, keywords and
  * numbers out of a buffer that is not NUL-terminated, never reading past
- * its end. The contracts are in agent-int.h.
+ * its end. The contracts are in parse.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -70,7 +70,7 @@ starts_with(
 }
 
 bool
-fmi_scan_next_line(fmi_span *rest, fmi_span *ret)
+fm_collect_scan_next_line(fm_collect_span *rest, fm_collect_span *ret)
 {
 	const char *eol;
 
@@ -85,11 +85,11 @@ fmi_scan_next_line(fmi_span *rest, fmi_span *ret)
 }
 
 bool
-fmi_scan_next_token(fmi_span *line, fmi_span *ret)
+fm_collect_scan_next_token(fm_collect_span *line, fm_collect_span *ret)
 {
 	const char *p = line->p, *end = line->p + line->len, *start;
 
-	while (p < end && fmi_scan_is_blank(*p))
+	while (p < end && fm_collect_scan_is_blank(*p))
 		p++;
 	if (p == end) {
 		line->p = p;
@@ -97,7 +97,7 @@ fmi_scan_next_token(fmi_span *line, fmi_span *ret)
 		return false;
 	}
 	start = p;
-	while (p < end && !fmi_scan_is_blank(*p))
+	while (p < end && !fm_collect_scan_is_blank(*p))
 		p++;
 	ret->p = start;
 	ret->len = (size_t)(p - start);
@@ -107,7 +107,7 @@ fmi_scan_next_token(fmi_span *line, fmi_span *ret)
 }
 
 bool
-fmi_scan_is(const char *s, size_t len, const char *word)
+fm_collect_scan_is(const char *s, size_t len, const char *word)
 {
 	/* Without measuring word first: most words differ in their first
 	 * byte. */
@@ -119,7 +119,7 @@ fmi_scan_is(const char *s, size_t len, const char *word)
 }
 
 bool
-fmi_scan_is_digits(const char *s, size_t len)
+fm_collect_scan_is_digits(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (!is_digit(s[i]))
@@ -129,7 +129,7 @@ fmi_scan_is_digits(const char *s, size_t len)
 }
 
 bool
-fmi_scan_is_name(fmi_span tok)
+fm_collect_scan_is_name(fm_collect_span tok)
 {
 	for (size_t i = 0; i < tok.len; i++) {
 		unsigned char c = (unsigned char)tok.p[i];
@@ -141,7 +141,7 @@ fmi_scan_is_name(fmi_span tok)
 }
 
 int
-fmi_scan_end(const char *p, const char *end)
+fm_collect_scan_end(const char *p, const char *end)
 {
 	if (p < end && *p == '\n')
 		p++;
@@ -149,7 +149,7 @@ fmi_scan_end(const char *p, const char *end)
 }
 
 int
-fmi_scan_char(const char **p, const char *end, char c)
+fm_collect_scan_char(const char **p, const char *end, char c)
 {
 	if (*p == end || **p != c)
 		return -EINVAL;
@@ -158,7 +158,7 @@ fmi_scan_char(const char **p, const char *end, char c)
 }
 
 int
-fmi_scan_u64(const char **p, const char *end, uint64_t *ret)
+fm_collect_scan_u64(const char **p, const char *end, uint64_t *ret)
 {
 	const char *q = *p;
 	uint64_t v;
@@ -174,13 +174,13 @@ fmi_scan_u64(const char **p, const char *end, uint64_t *ret)
 }
 
 int
-fmi_scan_u32(const char **p, const char *end, uint32_t *ret)
+fm_collect_scan_u32(const char **p, const char *end, uint32_t *ret)
 {
 	const char *q = *p;
 	uint64_t v;
 	int r;
 
-	r = fmi_scan_u64(&q, end, &v);
+	r = fm_collect_scan_u64(&q, end, &v);
 	if (r < 0)
 		return r;
 	if (v > UINT32_MAX)
@@ -191,17 +191,17 @@ fmi_scan_u32(const char **p, const char *end, uint32_t *ret)
 }
 
 int
-fmi_scan_u64_field(const char **p, const char *end, uint64_t *ret)
+fm_collect_scan_u64_field(const char **p, const char *end, uint64_t *ret)
 {
 	const char *q = *p;
 	uint64_t v;
 	int r;
 
-	fmi_scan_skip_blanks(&q, end);
-	r = fmi_scan_u64(&q, end, &v);
+	fm_collect_scan_skip_blanks(&q, end);
+	r = fm_collect_scan_u64(&q, end, &v);
 	if (r < 0)
 		return r;
-	if (q < end && !fmi_scan_is_blank(*q) && *q != '\n')
+	if (q < end && !fm_collect_scan_is_blank(*q) && *q != '\n')
 		return -EINVAL;
 	*p = q;
 	*ret = v;
@@ -209,20 +209,20 @@ fmi_scan_u64_field(const char **p, const char *end, uint64_t *ret)
 }
 
 int
-fmi_scan_u64_alone(
+fm_collect_scan_u64_alone(
     const char *p, const char *end, const char *unit, uint64_t *ret)
 {
 	uint64_t v;
 	int r;
 
-	fmi_scan_skip_blanks(&p, end);
-	r = fmi_scan_u64(&p, end, &v);
+	fm_collect_scan_skip_blanks(&p, end);
+	r = fm_collect_scan_u64(&p, end, &v);
 	if (r < 0)
 		return r;
-	fmi_scan_skip_blanks(&p, end);
+	fm_collect_scan_skip_blanks(&p, end);
 	if (unit)
 		(void)starts_with(p, end, unit, &p);
-	fmi_scan_skip_blanks(&p, end);
+	fm_collect_scan_skip_blanks(&p, end);
 	if (p != end)
 		return -EINVAL;
 	*ret = v;
@@ -230,7 +230,7 @@ fmi_scan_u64_alone(
 }
 
 int
-fmi_scan_token_u64(fmi_span tok, uint64_t max, uint64_t *ret)
+fm_collect_scan_token_u64(fm_collect_span tok, uint64_t max, uint64_t *ret)
 {
 	const char *end = tok.p + tok.len, *p;
 	uint64_t v = 0;
@@ -244,7 +244,7 @@ fmi_scan_token_u64(fmi_span tok, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
-/* fmi_scan_u64_list(), building every value. */
+/* fm_collect_scan_u64_list(), building every value. */
 static int
 list_values(
     const char *p, const char *end, uint64_t *ret, size_t cap, uint32_t *ret_n)
@@ -255,13 +255,14 @@ list_values(
 		const char *start;
 		uint64_t v = 0;
 
-		while (p < end && fmi_scan_is_blank(*p))
+		while (p < end && fm_collect_scan_is_blank(*p))
 			p++;
 		if (p == end)
 			break;
 		start = p;
 		p = scan_digits(p, end, &v);
-		if (!p || p == start || (p < end && !fmi_scan_is_blank(*p)))
+		if (!p || p == start ||
+		    (p < end && !fm_collect_scan_is_blank(*p)))
 			return -EINVAL;
 		if (n < cap)
 			ret[n] = v;
@@ -272,7 +273,7 @@ list_values(
 	return 0;
 }
 
-/* fmi_scan_u64_list() with cap 0, one byte at a time: no value is built,
+/* fm_collect_scan_u64_list() with cap 0, one byte at a time: no value is built,
  * and only a run of digits too long to be sure it fits is parsed. */
 static int
 list_check(const char *p, const char *end, uint32_t *ret_n)
@@ -287,7 +288,7 @@ list_check(const char *p, const char *end, uint32_t *ret_n)
 				n++;
 			if (++run > U64_SAFE_DIGITS)
 				return list_values(start, end, NULL, 0, ret_n);
-		} else if (fmi_scan_is_blank(*p)) {
+		} else if (fm_collect_scan_is_blank(*p)) {
 			run = 0;
 		} else {
 			return -EINVAL;
@@ -298,7 +299,7 @@ list_check(const char *p, const char *end, uint32_t *ret_n)
 }
 
 int
-fmi_scan_u64_list(
+fm_collect_scan_u64_list(
     const char *p, const char *end, uint64_t *ret, size_t cap, uint32_t *ret_n)
 {
 	if (cap == 0)
@@ -307,13 +308,13 @@ fmi_scan_u64_list(
 }
 
 int
-fmi_scan_decimal(const char **p, const char *end, double *ret)
+fm_collect_scan_decimal(const char **p, const char *end, double *ret)
 {
 	const char *q = *p;
 	uint64_t ip, frac = 0, scale = 1;
 	int r;
 
-	r = fmi_scan_u64(&q, end, &ip);
+	r = fm_collect_scan_u64(&q, end, &ip);
 	if (r < 0)
 		return r;
 	if (q < end && *q == '.') {
@@ -321,7 +322,7 @@ fmi_scan_decimal(const char **p, const char *end, double *ret)
 		if (q == end || !is_digit(*q))
 			return -EINVAL;
 		for (unsigned n = 0; q < end && is_digit(*q); q++, n++) {
-			if (n >= FMI_SCAN_FRACTION_DIGITS_MAX)
+			if (n >= FM_COLLECT_SCAN_FRACTION_DIGITS_MAX)
 				continue;
 			frac = frac * 10 + (uint64_t)(*q - '0');
 			scale *= 10;
@@ -332,28 +333,29 @@ fmi_scan_decimal(const char **p, const char *end, double *ret)
 	return 0;
 }
 
-const fmi_scan_key *
-fmi_scan_key_find(
-    const fmi_scan_key *keys, size_t n, const char *name, size_t len)
+const fm_collect_scan_key *
+fm_collect_scan_key_find(
+    const fm_collect_scan_key *keys, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (fmi_scan_is(name, len, keys[i].name))
+		if (fm_collect_scan_is(name, len, keys[i].name))
 			return &keys[i];
 	}
 	return NULL;
 }
 
 void
-fmi_scan_firsts_init(fmi_scan_firsts *ret, const fmi_scan_key *keys, size_t n)
+fm_collect_scan_firsts_init(
+    fm_collect_scan_firsts *ret, const fm_collect_scan_key *keys, size_t n)
 {
-	*ret = (fmi_scan_firsts) { { 0 } };
+	*ret = (fm_collect_scan_firsts) { { 0 } };
 	for (size_t i = 0; i < n; i++)
-		fmi_scan_firsts_add(ret, keys[i].name[0]);
+		fm_collect_scan_firsts_add(ret, keys[i].name[0]);
 }
 
-const fmi_scan_key *
-fmi_scan_key_find_word(const fmi_scan_key *keys, size_t n, const char *p,
-    const char *end, const char **ret_after)
+const fm_collect_scan_key *
+fm_collect_scan_key_find_word(const fm_collect_scan_key *keys, size_t n,
+    const char *p, const char *end, const char **ret_after)
 {
 	if (p == end)
 		return NULL; /* names are not empty */
@@ -363,7 +365,7 @@ fmi_scan_key_find_word(const fmi_scan_key *keys, size_t n, const char *p,
 		if (keys[i].name[0] != *p)
 			continue;
 		if (starts_with(p, end, keys[i].name, &q) &&
-		    (q == end || fmi_scan_is_blank(*q))) {
+		    (q == end || fm_collect_scan_is_blank(*q))) {
 			*ret_after = q;
 			return &keys[i];
 		}
@@ -371,9 +373,9 @@ fmi_scan_key_find_word(const fmi_scan_key *keys, size_t n, const char *p,
 	return NULL;
 }
 
-const fmi_scan_key *
-fmi_scan_key_find_before(const fmi_scan_key *keys, size_t n, const char *p,
-    const char *end, char sep, const char **ret_after)
+const fm_collect_scan_key *
+fm_collect_scan_key_find_before(const fm_collect_scan_key *keys, size_t n,
+    const char *p, const char *end, char sep, const char **ret_after)
 {
 	if (p == end)
 		return NULL; /* names are not empty */
@@ -392,7 +394,7 @@ fmi_scan_key_find_before(const fmi_scan_key *keys, size_t n, const char *p,
 }
 
 bool
-fmi_scan_starts_with(
+fm_collect_scan_starts_with(
     const char *p, const char *end, const char *word, const char **ret_after)
 {
 	return starts_with(p, end, word, ret_after);

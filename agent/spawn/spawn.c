@@ -1,7 +1,7 @@
 /*
  * Running a program with a timeout: what the health command (labels.c)
- * and the hook and restart actions (action-hook.c, action-restart.c)
- * share.
+ * and the hook and restart actions (agent/act/kind-hook.c,
+ * kind-restart.c) share.
  *
  * The child is waited for by polling waitid(WNOHANG | WNOWAIT) with a
  * backoff from 1 to SPAWN_POLL_MAX_MS: that works on every kernel

@@ -17,18 +17,18 @@
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
 static int
-parse_exact(
-    const char *s, size_t len, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
+parse_exact(const char *s, size_t len, fm_collect_disk *disks, uint32_t cap,
+    uint32_t *ret_n)
 {
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_diskstats_parse(copy, len, disks, cap, ret_n);
+	int r = fm_collect_diskstats_parse(copy, len, disks, cap, ret_n);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_disk *disks, uint32_t cap, uint32_t *ret_n)
+parse_str(const char *s, fm_collect_disk *disks, uint32_t cap, uint32_t *ret_n)
 {
 	return parse_exact(s, strlen(s), disks, cap, ret_n);
 }
@@ -55,7 +55,7 @@ disk_line(char *buf, size_t size, const char *name, uint64_t reads,
 static void
 test_collect_diskstats_parses_fixture(void **state)
 {
-	fmi_disk d[4];
+	fm_collect_disk d[4];
 	uint32_t n = 99;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/diskstats", &len);
@@ -98,20 +98,20 @@ test_collect_diskstats_is_counted(void **state)
 		"md0", "md127", "sr0" };
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(counted); i++) {
-		if (!fmi_disk_is_counted(counted[i]))
+		if (!fm_collect_disk_is_counted(counted[i]))
 			fail_msg("%s should count", counted[i]);
 	}
 	for (size_t i = 0; i < FM_ELEMENTSOF(skipped); i++) {
-		if (fmi_disk_is_counted(skipped[i]))
+		if (fm_collect_disk_is_counted(skipped[i]))
 			fail_msg("%s should be skipped", skipped[i]);
 	}
-	assert_false(fmi_disk_is_counted(NULL));
+	assert_false(fm_collect_disk_is_counted(NULL));
 }
 
 static void
 test_collect_diskstats_field_counts(void **state)
 {
-	fmi_disk d[2];
+	fm_collect_disk d[2];
 	uint32_t n = 0;
 
 	/* Before 4.18: eleven fields. */
@@ -167,7 +167,7 @@ test_collect_diskstats_rejects_garbage(void **state)
 		"4294967296 0 sda 1 2 3 4 5 6 7 8 9 10 11\n",
 		"8 0 sda\x01 1 2 3 4 5 6 7 8 9 10 11\n",
 	};
-	fmi_disk d[2];
+	fm_collect_disk d[2];
 	uint32_t n = 77;
 
 	memset(d, 0xa5, sizeof(d));
@@ -182,7 +182,7 @@ test_collect_diskstats_rejects_garbage(void **state)
 static void
 test_collect_diskstats_huge_numbers(void **state)
 {
-	fmi_disk d[1];
+	fm_collect_disk d[1];
 	uint32_t n = 0;
 
 	assert_int_equal(parse_str("4294967295 4294967295 sda "
@@ -204,13 +204,13 @@ static void
 test_collect_diskstats_names(void **state)
 {
 	char line[256];
-	fmi_disk d[2];
+	fm_collect_disk d[2];
 	uint32_t n = 0;
 	const char *name31 = "sdabcdefghijklmnopqrstuvwxyzabc";
 	const char *name32 = "sdabcdefghijklmnopqrstuvwxyzabcd";
 	static const char nul_line[] = "8 0 sd\0a 1 2 3 4 5 6 7 8 9 10 11\n";
 
-	assert_int_equal(strlen(name31), FMI_DEV_NAME_BYTES - 1);
+	assert_int_equal(strlen(name31), FM_COLLECT_DEV_NAME_BYTES - 1);
 	disk_line(line, sizeof(line), name31, 1, 0, 0, 0, 0, 0, 0, 0);
 	assert_int_equal(parse_str(line, d, 2, &n), 0);
 	assert_int_equal(n, 1);
@@ -234,7 +234,7 @@ test_collect_diskstats_every_prefix(void **state)
 		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
-			fmi_disk d[4];
+			fm_collect_disk d[4];
 			uint32_t n = 0;
 			int r = parse_exact(buf, i, d, 4, &n);
 
@@ -250,9 +250,9 @@ test_collect_diskstats_every_prefix(void **state)
 static void
 test_collect_diskstats_capacity(void **state)
 {
-	static fmi_disk many[FMI_DISKS_MAX + 1];
+	static fm_collect_disk many[FM_COLLECT_DISKS_MAX + 1];
 	char line[256];
-	fmi_disk d[2];
+	fm_collect_disk d[2];
 	uint32_t n = 77;
 	char *big;
 	size_t off = 0;
@@ -263,10 +263,10 @@ test_collect_diskstats_capacity(void **state)
 	assert_int_equal(n, 77);
 	assert_int_equal(((unsigned char *)d)[0], 0xa5);
 
-	/* More than FMI_DISKS_MAX disks: -E2BIG whatever the cap. */
-	big = malloc((FMI_DISKS_MAX + 1) * 128);
+	/* More than FM_COLLECT_DISKS_MAX disks: -E2BIG whatever the cap. */
+	big = malloc((FM_COLLECT_DISKS_MAX + 1) * 128);
 	assert_non_null(big);
-	for (unsigned i = 0; i <= FMI_DISKS_MAX; i++) {
+	for (unsigned i = 0; i <= FM_COLLECT_DISKS_MAX; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "rbd%u", i);
@@ -275,7 +275,7 @@ test_collect_diskstats_capacity(void **state)
 		off += strlen(line);
 	}
 	assert_int_equal(
-	    fmi_diskstats_parse(big, off, many, FM_ELEMENTSOF(many), &n),
+	    fm_collect_diskstats_parse(big, off, many, FM_ELEMENTSOF(many), &n),
 	    -E2BIG);
 	free(big);
 }
@@ -286,7 +286,7 @@ static void
 test_collect_diskstats_many_disks(void **state)
 {
 	enum { DISKS = 40 };
-	static fmi_disk d[DISKS];
+	static fm_collect_disk d[DISKS];
 	char line[256], *big;
 	size_t off = 0;
 	uint32_t n = 77;
@@ -336,7 +336,7 @@ test_collect_diskstats_many_disks(void **state)
 static void
 test_collect_diskstats_skipped_numbers(void **state)
 {
-	fmi_disk d[2];
+	fm_collect_disk d[2];
 	uint32_t n = 77;
 
 	assert_int_equal(parse_str("7 0 loop0 "

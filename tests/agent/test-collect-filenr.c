@@ -18,17 +18,17 @@ static fm_test_source source = { &fmi_collector_filenr, "sys/fs/file-nr" };
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_filenr *ret)
+parse(const char *buf, size_t len, fm_collect_filenr *ret)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_filenr_parse(copy, len, ret);
+	int r = fm_collect_filenr_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_filenr *ret)
+parse_str(const char *s, fm_collect_filenr *ret)
 {
 	return parse(s, strlen(s), ret);
 }
@@ -38,7 +38,7 @@ parse_str(const char *s, fmi_filenr *ret)
 static void
 test_collect_filenr_parse_fixture(void **state)
 {
-	fmi_filenr fn;
+	fm_collect_filenr fn;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/sys/fs/file-nr", &len);
 
@@ -57,7 +57,7 @@ test_collect_filenr_parse_fixture(void **state)
 static void
 test_collect_filenr_parse_forms(void **state)
 {
-	fmi_filenr fn;
+	fm_collect_filenr fn;
 
 	assert_int_equal(parse_str("1 2 3", &fn), 0);
 	assert_int_equal(fn.allocated, 1);
@@ -87,7 +87,7 @@ test_collect_filenr_parse_rejects_malformed(void **state)
 		"18446744073709551616\t0\t1\n",
 		"a\tb\tc\n",
 	};
-	fmi_filenr fn, untouched;
+	fm_collect_filenr fn, untouched;
 
 	memset(&fn, 0xa5, sizeof(fn));
 	untouched = fn;
@@ -102,7 +102,7 @@ test_collect_filenr_parse_embedded_nul(void **state)
 {
 	const char s[] = "416\t0\t2466186\n";
 	char buf[sizeof(s)];
-	fmi_filenr fn;
+	fm_collect_filenr fn;
 
 	for (size_t i = 0; i < sizeof(s) - 1; i++) {
 		memcpy(buf, s, sizeof(s));
@@ -121,7 +121,7 @@ test_collect_filenr_parse_truncated(void **state)
 	size_t ok_from = strlen("416\t0\t2");
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_filenr fn;
+		fm_collect_filenr fn;
 
 		assert_int_equal(
 		    parse(buf, n, &fn), n >= ok_from ? 0 : -EINVAL);
@@ -137,7 +137,7 @@ test_collect_filenr_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[64];
 		size_t len;
-		fmi_filenr fn;
+		fm_collect_filenr fn;
 
 		len = fm_test_rand_bytes(&x, buf, sizeof(buf), NULL);
 		assert_int_equal(parse(buf, len, &fn), -EINVAL);

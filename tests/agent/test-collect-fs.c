@@ -178,19 +178,19 @@ wait_blocked(void)
 /* ---- parser --------------------------------------------------------- */
 
 static int
-parse_exact(const char *s, size_t len, bool network, fmi_mount *m, uint32_t cap,
-    uint32_t *ret_n)
+parse_exact(const char *s, size_t len, bool network, fm_collect_mount *m,
+    uint32_t cap, uint32_t *ret_n)
 {
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_mounts_parse(copy, len, network, m, cap, ret_n);
+	int r = fm_collect_mounts_parse(copy, len, network, m, cap, ret_n);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(
-    const char *s, bool network, fmi_mount *m, uint32_t cap, uint32_t *ret_n)
+parse_str(const char *s, bool network, fm_collect_mount *m, uint32_t cap,
+    uint32_t *ret_n)
 {
 	return parse_exact(s, strlen(s), network, m, cap, ret_n);
 }
@@ -198,7 +198,7 @@ parse_str(
 static void
 test_collect_fs_parses_fixture(void **state)
 {
-	static fmi_mount m[8];
+	static fm_collect_mount m[8];
 	uint32_t n = 99;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/self/mounts", &len);
@@ -227,28 +227,28 @@ test_collect_fs_types(void **state)
 		"zfs", "f2fs", "fuseblk", "ext2", "nfsx", "" };
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(pseudo); i++) {
-		if (!fmi_fstype_is_pseudo(pseudo[i]) ||
-		    fmi_fstype_is_network(pseudo[i]))
+		if (!fm_collect_fstype_is_pseudo(pseudo[i]) ||
+		    fm_collect_fstype_is_network(pseudo[i]))
 			fail_msg("%s should be pseudo", pseudo[i]);
 	}
 	for (size_t i = 0; i < FM_ELEMENTSOF(network); i++) {
-		if (!fmi_fstype_is_network(network[i]) ||
-		    fmi_fstype_is_pseudo(network[i]))
+		if (!fm_collect_fstype_is_network(network[i]) ||
+		    fm_collect_fstype_is_pseudo(network[i]))
 			fail_msg("%s should be network", network[i]);
 	}
 	for (size_t i = 0; i < FM_ELEMENTSOF(real); i++) {
-		if (fmi_fstype_is_network(real[i]) ||
-		    fmi_fstype_is_pseudo(real[i]))
+		if (fm_collect_fstype_is_network(real[i]) ||
+		    fm_collect_fstype_is_pseudo(real[i]))
 			fail_msg("%s should be real", real[i]);
 	}
-	assert_false(fmi_fstype_is_pseudo(NULL));
-	assert_false(fmi_fstype_is_network(NULL));
+	assert_false(fm_collect_fstype_is_pseudo(NULL));
+	assert_false(fm_collect_fstype_is_network(NULL));
 }
 
 static void
 test_collect_fs_escapes(void **state)
 {
-	fmi_mount m[4];
+	fm_collect_mount m[4];
 	uint32_t n = 0;
 
 	assert_int_equal(
@@ -268,7 +268,7 @@ test_collect_fs_escapes(void **state)
 static void
 test_collect_fs_filters(void **state)
 {
-	fmi_mount m[8];
+	fm_collect_mount m[8];
 	uint32_t n = 0;
 	const char *text = "/dev/sda1 / ext4 rw 0 0\n"
 	                   "server:/export /mnt/nfs nfs4 rw 0 0\n"
@@ -291,7 +291,7 @@ test_collect_fs_filters(void **state)
 static void
 test_collect_fs_last_mount_wins(void **state)
 {
-	fmi_mount m[8];
+	fm_collect_mount m[8];
 	uint32_t n = 0;
 
 	/* Mounted over by another disk: one entry, the top one's type. */
@@ -324,28 +324,28 @@ test_collect_fs_last_mount_wins(void **state)
 static void
 test_collect_fs_long_names_and_cap(void **state)
 {
-	static fmi_mount m[4];
-	char dir[FMI_MOUNT_DIR_BYTES + 8], line[2048];
+	static fm_collect_mount m[4];
+	char dir[FM_COLLECT_MOUNT_DIR_BYTES + 8], line[2048];
 	uint32_t n = 0;
 
-	/* A directory of exactly FMI_MOUNT_DIR_BYTES - 1 bytes fits; one
+	/* A directory of exactly FM_COLLECT_MOUNT_DIR_BYTES - 1 bytes fits; one
 	 * byte more is skipped (not cut into another path). An escape
 	 * counts as one byte. */
 	memset(dir, 'a', sizeof(dir));
 	dir[0] = '/';
-	dir[FMI_MOUNT_DIR_BYTES - 1] = '\0';
+	dir[FM_COLLECT_MOUNT_DIR_BYTES - 1] = '\0';
 	snprintf(line, sizeof(line), "/dev/sda1 %s ext4 rw 0 0\n", dir);
 	assert_int_equal(parse_str(line, false, m, 4, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(strlen(m[0].dir), FMI_MOUNT_DIR_BYTES - 1);
+	assert_int_equal(strlen(m[0].dir), FM_COLLECT_MOUNT_DIR_BYTES - 1);
 	snprintf(line, sizeof(line), "/dev/sda1 %s\\040 ext4 rw 0 0\n", dir);
 	assert_int_equal(parse_str(line, false, m, 4, &n), 0);
 	assert_int_equal(n, 0);
-	dir[FMI_MOUNT_DIR_BYTES - 2] = '\0';
+	dir[FM_COLLECT_MOUNT_DIR_BYTES - 2] = '\0';
 	snprintf(line, sizeof(line), "/dev/sda1 %s\\040 ext4 rw 0 0\n", dir);
 	assert_int_equal(parse_str(line, false, m, 4, &n), 0);
 	assert_int_equal(n, 1);
-	/* A type too long for fmi_mount: skipped. */
+	/* A type too long for fm_collect_mount: skipped. */
 	assert_int_equal(parse_str("x /a abcdefghijklmnopqrstuvwxyzabcdef rw "
 	                           "0 0\n",
 	                     false, m, 4, &n),
@@ -390,7 +390,7 @@ test_collect_fs_rejects_garbage(void **state)
 		"/dev/sda1 / ext4 rw 0 0\nbroken\n",
 	};
 	static const char nul[] = "/dev/sda1 /a\0b ext4 rw 0 0\n";
-	fmi_mount m[2];
+	fm_collect_mount m[2];
 	uint32_t n = 77;
 
 	memset(m, 0xa5, sizeof(m));
@@ -407,7 +407,7 @@ test_collect_fs_rejects_garbage(void **state)
 static void
 test_collect_fs_every_prefix(void **state)
 {
-	static fmi_mount m[8];
+	static fm_collect_mount m[8];
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/self/mounts", &len);
 

@@ -18,17 +18,17 @@ static fm_test_source source = { &fmi_collector_loadavg, "loadavg" };
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_loadavg *ret)
+parse(const char *buf, size_t len, fm_collect_loadavg *ret)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_loadavg_parse(copy, len, ret);
+	int r = fm_collect_loadavg_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_loadavg *ret)
+parse_str(const char *s, fm_collect_loadavg *ret)
 {
 	return parse(s, strlen(s), ret);
 }
@@ -38,7 +38,7 @@ parse_str(const char *s, fmi_loadavg *ret)
 static void
 test_collect_loadavg_parse_fixture(void **state)
 {
-	fmi_loadavg la;
+	fm_collect_loadavg la;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/loadavg", &len);
 
@@ -60,7 +60,7 @@ test_collect_loadavg_parse_fixture(void **state)
 static void
 test_collect_loadavg_parse_number_forms(void **state)
 {
-	fmi_loadavg la;
+	fm_collect_loadavg la;
 
 	/* No newline; integers without a fraction; many fraction digits. */
 	assert_int_equal(parse_str("0.00 12 100.125 0/4294967295 1", &la), 0);
@@ -102,7 +102,7 @@ test_collect_loadavg_parse_rejects_malformed(void **state)
 		"18446744073709551616 0.43 0.16 3/91 2948\n",
 		"1.21 0.43 0.16 3/91 18446744073709551616\n",
 	};
-	fmi_loadavg la, untouched;
+	fm_collect_loadavg la, untouched;
 
 	memset(&la, 0xa5, sizeof(la));
 	untouched = la;
@@ -117,7 +117,7 @@ test_collect_loadavg_parse_embedded_nul(void **state)
 {
 	const char s[] = "1.21 0.43 0.16 3/91 2948\n";
 	char buf[sizeof(s)];
-	fmi_loadavg la;
+	fm_collect_loadavg la;
 
 	for (size_t i = 0; i < sizeof(s) - 1; i++) {
 		memcpy(buf, s, sizeof(s));
@@ -138,7 +138,7 @@ test_collect_loadavg_parse_truncated(void **state)
 	size_t ok_from = (size_t)(strstr(buf, " 2948") - buf) + 2;
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_loadavg la;
+		fm_collect_loadavg la;
 
 		assert_int_equal(
 		    parse(buf, n, &la), n >= ok_from ? 0 : -EINVAL);
@@ -154,7 +154,7 @@ test_collect_loadavg_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[64];
 		size_t len;
-		fmi_loadavg la;
+		fm_collect_loadavg la;
 
 		/* Digits and separators, but never a '/'. */
 		len = fm_test_rand_bytes(

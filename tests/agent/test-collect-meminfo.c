@@ -19,17 +19,17 @@ static fm_test_source source = { &fmi_collector_meminfo, "meminfo" };
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_meminfo *ret)
+parse(const char *buf, size_t len, fm_collect_meminfo *ret)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_meminfo_parse(copy, len, ret);
+	int r = fm_collect_meminfo_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_meminfo *ret)
+parse_str(const char *s, fm_collect_meminfo *ret)
 {
 	return parse(s, strlen(s), ret);
 }
@@ -39,7 +39,7 @@ parse_str(const char *s, fmi_meminfo *ret)
 static void
 test_collect_meminfo_parse_fixture(void **state)
 {
-	fmi_meminfo mi;
+	fm_collect_meminfo mi;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 
@@ -68,18 +68,18 @@ test_collect_meminfo_parse_fixture(void **state)
 static void
 test_collect_meminfo_parse_forms(void **state)
 {
-	fmi_meminfo mi;
+	fm_collect_meminfo mi;
 
 	/* Only MemTotal is required; no "kB", no newline, odd lines. */
 	assert_int_equal(parse_str("Weird line\nFoo: bar\n: 5\n"
 	                           "MemTotal:18446744073709551615",
 	                     &mi),
 	    0);
-	assert_int_equal(mi.has, FMI_MEM_TOTAL);
+	assert_int_equal(mi.has, FM_COLLECT_MEM_TOTAL);
 	assert_true(mi.total == UINT64_MAX);
 	assert_int_equal(
 	    parse_str("MemTotal: 100 kB  \nDirty:\t7 kB\n", &mi), 0);
-	assert_int_equal(mi.has, FMI_MEM_TOTAL | FMI_MEM_DIRTY);
+	assert_int_equal(mi.has, FM_COLLECT_MEM_TOTAL | FM_COLLECT_MEM_DIRTY);
 	assert_int_equal(mi.dirty, 7);
 	/* A name is matched whole. */
 	assert_int_equal(parse_str("MemTotalX: 5 kB\nMemTotal: 6 kB\n"
@@ -87,7 +87,7 @@ test_collect_meminfo_parse_forms(void **state)
 	                     &mi),
 	    0);
 	assert_int_equal(mi.total, 6);
-	assert_int_equal(mi.has, FMI_MEM_TOTAL);
+	assert_int_equal(mi.has, FM_COLLECT_MEM_TOTAL);
 }
 
 static void
@@ -111,7 +111,7 @@ test_collect_meminfo_parse_rejects_malformed(void **state)
 		"MemTotal: 5 kB\nMemTotal: 5 kB\n",
 		"MemTotal: 5 kB\nCached: oops\n",
 	};
-	fmi_meminfo mi, untouched;
+	fm_collect_meminfo mi, untouched;
 
 	memset(&mi, 0xa5, sizeof(mi));
 	untouched = mi;
@@ -128,7 +128,7 @@ test_collect_meminfo_parse_embedded_nul(void **state)
 	char *buf = fm_test_read_file(T0 "/meminfo", &len);
 	char *active = strstr(buf, "Active:");
 	char *dirty = strstr(buf, "Dirty:");
-	fmi_meminfo mi;
+	fm_collect_meminfo mi;
 
 	/* In a line it skips: harmless. */
 	active[10] = '\0';
@@ -183,7 +183,7 @@ test_collect_meminfo_parse_truncated(void **state)
 	unsigned failures = 0;
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_meminfo mi;
+		fm_collect_meminfo mi;
 		int r = parse(buf, n, &mi);
 
 		assert_int_equal(r, prefix_parses(buf, n) ? 0 : -EINVAL);
@@ -202,7 +202,7 @@ test_collect_meminfo_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[128];
 		size_t len;
-		fmi_meminfo mi;
+		fm_collect_meminfo mi;
 
 		len = fm_test_rand_bytes(&x, buf, sizeof(buf),
 		    i & 1 ? NULL : "MemTotal: 0123456789kB\n");

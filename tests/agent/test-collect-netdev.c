@@ -23,18 +23,18 @@
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
 static int
-parse_exact(
-    const char *s, size_t len, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
+parse_exact(const char *s, size_t len, fm_collect_nic *nics, uint32_t cap,
+    uint32_t *ret_n)
 {
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_netdev_parse(copy, len, nics, cap, ret_n);
+	int r = fm_collect_netdev_parse(copy, len, nics, cap, ret_n);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_nic *nics, uint32_t cap, uint32_t *ret_n)
+parse_str(const char *s, fm_collect_nic *nics, uint32_t cap, uint32_t *ret_n)
 {
 	return parse_exact(s, strlen(s), nics, cap, ret_n);
 }
@@ -62,7 +62,7 @@ nic_line(char *buf, size_t size, const char *name, uint64_t rx_bytes,
 static void
 test_collect_netdev_parses_fixture(void **state)
 {
-	fmi_nic nics[8];
+	fm_collect_nic nics[8];
 	uint32_t n = 99;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/net/dev", &len);
@@ -88,7 +88,7 @@ test_collect_netdev_parses_fixture(void **state)
 static void
 test_collect_netdev_field_positions(void **state)
 {
-	fmi_nic nics[2];
+	fm_collect_nic nics[2];
 	uint32_t n = 0;
 
 	/* Every field distinct, to pin each one's position; old kernels
@@ -143,7 +143,7 @@ test_collect_netdev_rejects_garbage(void **state)
 	};
 	static const char nul_name[] =
 	    HEADER "et\0h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
-	fmi_nic nics[2];
+	fm_collect_nic nics[2];
 	uint32_t n = 77;
 
 	memset(nics, 0xa5, sizeof(nics));
@@ -160,7 +160,7 @@ test_collect_netdev_rejects_garbage(void **state)
 static void
 test_collect_netdev_huge_numbers(void **state)
 {
-	fmi_nic nics[1];
+	fm_collect_nic nics[1];
 	uint32_t n = 0;
 
 	assert_int_equal(parse_str(HEADER "eth0: 18446744073709551615 2 3 4 5 "
@@ -174,7 +174,7 @@ static void
 test_collect_netdev_names(void **state)
 {
 	char buf[512], line[256];
-	fmi_nic nics[2];
+	fm_collect_nic nics[2];
 	uint32_t n = 0;
 	const char *name31 = "abcdefghijklmnopqrstuvwxyzabcde";
 	const char *name32 = "abcdefghijklmnopqrstuvwxyzabcdef";
@@ -184,7 +184,7 @@ test_collect_netdev_names(void **state)
 	assert_int_equal(parse_str(buf, nics, 2, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(nics[0].name, name31);
-	/* Too long for fmi_nic: skipped, not cut into name31. */
+	/* Too long for fm_collect_nic: skipped, not cut into name31. */
 	nic_line(line, sizeof(line), name32, 1, 0, 0, 0, 0, 0, 0, 0);
 	snprintf(buf, sizeof(buf), HEADER "%s", line);
 	assert_int_equal(parse_str(buf, nics, 2, &n), 0);
@@ -206,7 +206,7 @@ test_collect_netdev_every_prefix(void **state)
 		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
-			fmi_nic nics[8];
+			fm_collect_nic nics[8];
 			uint32_t n = 0;
 			int r = parse_exact(buf, i, nics, 8, &n);
 
@@ -222,7 +222,7 @@ test_collect_netdev_every_prefix(void **state)
 static void
 test_collect_netdev_capacity(void **state)
 {
-	static fmi_nic many[FMI_NICS_MAX + 1];
+	static fm_collect_nic many[FM_COLLECT_NICS_MAX + 1];
 	size_t len, off;
 	char *buf = fm_test_read_file(T0 "/net/dev", &len);
 	char *big;
@@ -231,18 +231,19 @@ test_collect_netdev_capacity(void **state)
 	assert_int_equal(parse_exact(buf, len, many, 2, &n), -E2BIG);
 	assert_int_equal(n, 77);
 	free(buf);
-	big = malloc(sizeof(HEADER) + (FMI_NICS_MAX + 1) * 256);
+	big = malloc(sizeof(HEADER) + (FM_COLLECT_NICS_MAX + 1) * 256);
 	assert_non_null(big);
 	off = strlen(HEADER);
 	memcpy(big, HEADER, off);
-	for (unsigned i = 0; i <= FMI_NICS_MAX; i++) {
+	for (unsigned i = 0; i <= FM_COLLECT_NICS_MAX; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "veth%u", i);
 		off += nic_line(big + off, 256, name, 1, 0, 0, 0, 0, 0, 0, 0);
 	}
 	assert_int_equal(
-	    fmi_netdev_parse(big, off, many, FM_ELEMENTSOF(many), &n), -E2BIG);
+	    fm_collect_netdev_parse(big, off, many, FM_ELEMENTSOF(many), &n),
+	    -E2BIG);
 	free(big);
 }
 
@@ -252,7 +253,7 @@ static void
 test_collect_netdev_many_nics(void **state)
 {
 	enum { NICS = 40 };
-	static fmi_nic nics[NICS];
+	static fm_collect_nic nics[NICS];
 	char *big;
 	size_t off;
 	uint32_t n = 77;

@@ -103,17 +103,17 @@ teardown(void **state)
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_pressure *ret)
+parse(const char *buf, size_t len, fm_collect_pressure *ret)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_pressure_parse(copy, len, ret);
+	int r = fm_collect_pressure_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_pressure *ret)
+parse_str(const char *s, fm_collect_pressure *ret)
 {
 	return parse(s, strlen(s), ret);
 }
@@ -123,7 +123,7 @@ parse_str(const char *s, fmi_pressure *ret)
 static void
 test_collect_pressure_parse_fixture(void **state)
 {
-	fmi_pressure ps;
+	fm_collect_pressure ps;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/pressure/cpu", &len);
 
@@ -143,7 +143,7 @@ test_collect_pressure_parse_fixture(void **state)
 static void
 test_collect_pressure_parse_forms(void **state)
 {
-	fmi_pressure ps;
+	fm_collect_pressure ps;
 
 	/* cpu before 5.13: no full line; no trailing newline. */
 	assert_int_equal(
@@ -194,7 +194,7 @@ test_collect_pressure_parse_rejects_malformed(void **state)
 		"some avg10=1.00\nfull avg10=1.00\nfull avg10=1.00\n",
 		"some avg10=1.00\nfull avg60=1.00\n",
 	};
-	fmi_pressure ps, untouched;
+	fm_collect_pressure ps, untouched;
 
 	memset(&ps, 0xa5, sizeof(ps));
 	untouched = ps;
@@ -209,7 +209,7 @@ test_collect_pressure_parse_embedded_nul(void **state)
 {
 	const char s[] = "some avg10=29.53 avg60=15.29 avg300=4.51 total=1\n";
 	char buf[sizeof(s)];
-	fmi_pressure ps;
+	fm_collect_pressure ps;
 
 	/* Anywhere from "some" to the end of avg10's value: malformed. */
 	for (size_t i = 0; i < strlen("some avg10=29.53"); i++) {
@@ -229,7 +229,7 @@ test_collect_pressure_parse_truncated(void **state)
 	size_t first_ok = strlen("some avg10=2");
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_pressure ps;
+		fm_collect_pressure ps;
 		int r = parse(buf, n, &ps);
 
 		assert_true(r == 0 || r == -EINVAL);
@@ -238,8 +238,8 @@ test_collect_pressure_parse_truncated(void **state)
 		if (r == 0)
 			assert_true(ps.some_avg10 <= 29.53 + 1e-9);
 	}
-	assert_int_equal(parse(buf, first_ok, &(fmi_pressure) { 0 }), 0);
-	assert_int_equal(parse(buf, len, &(fmi_pressure) { 0 }), 0);
+	assert_int_equal(parse(buf, first_ok, &(fm_collect_pressure) { 0 }), 0);
+	assert_int_equal(parse(buf, len, &(fm_collect_pressure) { 0 }), 0);
 	free(buf);
 }
 
@@ -251,7 +251,7 @@ test_collect_pressure_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[128];
 		size_t len;
-		fmi_pressure ps;
+		fm_collect_pressure ps;
 
 		len = fm_test_rand_bytes(&x, buf, sizeof(buf), NULL);
 		assert_int_equal(parse(buf, len, &ps), -EINVAL);

@@ -59,7 +59,7 @@ count_exact(const unsigned char *buf, size_t len, uint32_t *ret)
 
 	assert_non_null(copy);
 	memcpy(copy, buf, len);
-	r = fmi_procdir_count(copy, len, ret);
+	r = fm_collect_procdir_count(copy, len, ret);
 	free(copy);
 	return r;
 }
@@ -166,7 +166,7 @@ test_collect_procs_real_getdents(void **state)
 	n = getdents64(fd, buf, sizeof(buf));
 	assert_true(n > 0);
 	/* 1, 10, 11 and 1163; the rest are files and other directories. */
-	assert_int_equal(fmi_procdir_count(buf, (size_t)n, &count), 0);
+	assert_int_equal(fm_collect_procdir_count(buf, (size_t)n, &count), 0);
 	assert_int_equal(count, 4);
 	assert_int_equal(getdents64(fd, buf, sizeof(buf)), 0);
 	close(fd);

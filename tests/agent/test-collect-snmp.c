@@ -25,17 +25,17 @@
 /* Parses s from a buffer of exactly its length, so that ASan sees any
  * read past the end. */
 static int
-parse_exact(const char *s, size_t len, fmi_snmp *ret)
+parse_exact(const char *s, size_t len, fm_collect_snmp *ret)
 {
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_snmp_parse(copy, len, ret);
+	int r = fm_collect_snmp_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_snmp *ret)
+parse_str(const char *s, fm_collect_snmp *ret)
 {
 	return parse_exact(s, strlen(s), ret);
 }
@@ -66,12 +66,12 @@ snmp_text(char *buf, size_t size, uint64_t active, uint64_t passive,
 static void
 test_collect_snmp_parses_fixture(void **state)
 {
-	fmi_snmp s;
+	fm_collect_snmp s;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/net/snmp", &len);
 
 	assert_int_equal(parse_exact(buf, len, &s), 0);
-	assert_int_equal(s.has, FMI_SNMP_TCP | FMI_SNMP_UDP);
+	assert_int_equal(s.has, FM_COLLECT_SNMP_TCP | FM_COLLECT_SNMP_UDP);
 	assert_int_equal(s.tcp_active_opens, 13);
 	assert_int_equal(s.tcp_passive_opens, 2);
 	assert_int_equal(s.tcp_attempt_fails, 0);
@@ -91,7 +91,7 @@ test_collect_snmp_parses_fixture(void **state)
 static void
 test_collect_snmp_columns_by_name(void **state)
 {
-	fmi_snmp s;
+	fm_collect_snmp s;
 
 	/* Reordered, with columns of a future kernel, MaxConn -1, no
 	 * trailing newline; UdpLite is not Udp. */
@@ -107,7 +107,7 @@ test_collect_snmp_columns_by_name(void **state)
 	        "Udp: 13 -2 12 11",
 	        &s),
 	    0);
-	assert_int_equal(s.has, FMI_SNMP_TCP | FMI_SNMP_UDP);
+	assert_int_equal(s.has, FM_COLLECT_SNMP_TCP | FM_COLLECT_SNMP_UDP);
 	assert_int_equal(s.tcp_active_opens, 1);
 	assert_int_equal(s.tcp_passive_opens, 2);
 	assert_int_equal(s.tcp_attempt_fails, 3);
@@ -126,7 +126,7 @@ test_collect_snmp_columns_by_name(void **state)
 static void
 test_collect_snmp_missing_columns(void **state)
 {
-	fmi_snmp s;
+	fm_collect_snmp s;
 
 	/* Tcp lacking OutRsts: the Tcp bit stays clear. */
 	assert_int_equal(parse_str("Tcp: ActiveOpens PassiveOpens AttemptFails "
@@ -136,7 +136,7 @@ test_collect_snmp_missing_columns(void **state)
 	                           "Udp: 1 2 3 4 5 6 7 8 9\n",
 	                     &s),
 	    0);
-	assert_int_equal(s.has, FMI_SNMP_UDP);
+	assert_int_equal(s.has, FM_COLLECT_SNMP_UDP);
 	assert_int_equal(s.udp_in_errors, 3);
 	assert_int_equal(s.udp_rcvbuf_errors, 5);
 	assert_int_equal(s.udp_sndbuf_errors, 6);
@@ -145,7 +145,7 @@ test_collect_snmp_missing_columns(void **state)
 	                                      "12 13 14 15\n",
 	                     &s),
 	    0);
-	assert_int_equal(s.has, FMI_SNMP_TCP);
+	assert_int_equal(s.has, FM_COLLECT_SNMP_TCP);
 	assert_int_equal(s.tcp_out_rsts, 14);
 	assert_int_equal(parse_str("Ip: a b\nIp: 1 2\n\n", &s), 0);
 	assert_int_equal(s.has, 0);
@@ -182,7 +182,7 @@ test_collect_snmp_rejects_garbage(void **state)
 		"Udp: InErrors\nUdp: 1\nUdp: InErrors\nUdp: 2\n",
 	};
 	static const char nul[] = "Tcp: Active\0Opens\nTcp: 1\n";
-	fmi_snmp s;
+	fm_collect_snmp s;
 
 	memset(&s, 0xa5, sizeof(s));
 	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
@@ -196,7 +196,7 @@ test_collect_snmp_rejects_garbage(void **state)
 static void
 test_collect_snmp_huge_numbers(void **state)
 {
-	fmi_snmp s;
+	fm_collect_snmp s;
 
 	assert_int_equal(parse_str("Tcp: MaxConn ActiveOpens\n"
 	                           "Tcp: -18446744073709551615 "
@@ -217,7 +217,7 @@ test_collect_snmp_every_prefix(void **state)
 		char *buf = fm_test_read_file(paths[p], &len);
 
 		for (size_t i = 0; i <= len; i++) {
-			fmi_snmp s;
+			fm_collect_snmp s;
 			int r = parse_exact(buf, i, &s);
 
 			if (r != 0 && r != -EINVAL)

@@ -35,18 +35,18 @@ put_stat(fm_test_fixture *fx, const char *cpu, const char *percpu,
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_stat *ret, fmi_cpu_times *cpus,
-    bool *present, uint32_t cap)
+parse(const char *buf, size_t len, fm_collect_stat *ret,
+    fm_collect_cpu_times *cpus, bool *present, uint32_t cap)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_stat_parse(copy, len, ret, cpus, present, cap);
+	int r = fm_collect_stat_parse(copy, len, ret, cpus, present, cap);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_stat *ret)
+parse_str(const char *s, fm_collect_stat *ret)
 {
 	return parse(s, strlen(s), ret, NULL, NULL, 0);
 }
@@ -56,9 +56,9 @@ parse_str(const char *s, fmi_stat *ret)
 static void
 test_collect_stat_parse_fixture(void **state)
 {
-	fmi_cpu_times cpus[4];
+	fm_collect_cpu_times cpus[4];
 	bool present[4] = { true, true, true, true };
-	fmi_stat st;
+	fm_collect_stat st;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/stat", &len);
 
@@ -102,9 +102,9 @@ test_collect_stat_parse_old_kernel_fields(void **state)
 	/* Four CPU fields (2.4-era), no trailing newline. */
 	const char *s = "cpu  1 2 3 4\ncpu0 5 6 7 8\nintr 9\nctxt 10\n"
 	                "processes 11\nprocs_running 12\nprocs_blocked 13";
-	fmi_cpu_times cpus[1];
+	fm_collect_cpu_times cpus[1];
 	bool present[1];
-	fmi_stat st;
+	fm_collect_stat st;
 
 	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 1), 0);
 	assert_int_equal(st.total.user, 1);
@@ -119,9 +119,9 @@ test_collect_stat_parse_old_kernel_fields(void **state)
 static void
 test_collect_stat_parse_skips_unknown_lines(void **state)
 {
-	fmi_cpu_times cpus[1];
+	fm_collect_cpu_times cpus[1];
 	bool present[1];
-	fmi_stat st;
+	fm_collect_stat st;
 	const char *s;
 
 	/* Lines it does not know are skipped, whatever they hold. */
@@ -139,7 +139,7 @@ test_collect_stat_parse_number_limits(void **state)
 	const char *head = "cpu  1 2 3 4\nintr 9\nprocesses 11\n"
 	                   "procs_running 12\nprocs_blocked 13\n";
 	char s[512];
-	fmi_stat st;
+	fm_collect_stat st;
 
 	snprintf(s, sizeof(s), "%sctxt 18446744073709551615\n", head);
 	assert_int_equal(parse_str(s, &st), 0);
@@ -196,12 +196,12 @@ test_collect_stat_parse_rejects_malformed(void **state)
 		"cpu  1 2 3 4\ncpu4294967296 1 2 3 4\nintr 9\nctxt 1\n"
 		"processes 1\nprocs_running 1\nprocs_blocked 1\n",
 	};
-	fmi_stat st, untouched;
+	fm_collect_stat st, untouched;
 
 	memset(&st, 0xa5, sizeof(st));
 	untouched = st;
 	for (size_t i = 0; i < FM_ELEMENTSOF(bad); i++) {
-		fmi_cpu_times cpus[2];
+		fm_collect_cpu_times cpus[2];
 		bool present[2];
 
 		assert_int_equal(
@@ -219,7 +219,7 @@ test_collect_stat_parse_embedded_nul(void **state)
 	char *btime = strstr(buf, "btime");
 	char *ctxt = strstr(buf, "ctxt");
 	char saved = ctxt[6];
-	fmi_stat st;
+	fm_collect_stat st;
 
 	/* In a line the parser uses: malformed. */
 	ctxt[6] = '\0';
@@ -239,9 +239,9 @@ test_collect_stat_parse_cpus_beyond_cap(void **state)
 	const char *s = "cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu3 2 2 2 2\n"
 	                "cpu9000 3 3 3 3\nintr 9\nctxt 1\nprocesses 1\n"
 	                "procs_running 1\nprocs_blocked 1\n";
-	fmi_cpu_times cpus[4];
+	fm_collect_cpu_times cpus[4];
 	bool present[4] = { false, true, true, false };
-	fmi_stat st;
+	fm_collect_stat st;
 
 	assert_int_equal(parse(s, strlen(s), &st, cpus, present, 4), 0);
 	assert_int_equal(st.ncpu, 3);
@@ -272,9 +272,9 @@ test_collect_stat_parse_truncated(void **state)
 	    strlen("procs_blocked 0");
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_cpu_times cpus[2];
+		fm_collect_cpu_times cpus[2];
 		bool present[2];
-		fmi_stat st;
+		fm_collect_stat st;
 		int r = parse(buf, n, &st, cpus, present, 2);
 
 		assert_int_equal(r, n >= ok_from ? 0 : -EINVAL);
@@ -290,7 +290,7 @@ test_collect_stat_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[257];
 		size_t len;
-		fmi_stat st;
+		fm_collect_stat st;
 
 		/* Half the inputs from a stat-like alphabet. */
 		len = fm_test_rand_bytes(

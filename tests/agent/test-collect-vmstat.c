@@ -38,17 +38,17 @@ put_counters(fm_test_fixture *fx, uint64_t majfault, uint64_t swpin,
 
 /* Calls the parser on an exact-size heap copy, so ASan sees over-reads. */
 static int
-parse(const char *buf, size_t len, fmi_vmstat *ret)
+parse(const char *buf, size_t len, fm_collect_vmstat *ret)
 {
 	char *copy = fm_test_exact_copy(buf, len);
-	int r = fmi_vmstat_parse(copy, len, ret);
+	int r = fm_collect_vmstat_parse(copy, len, ret);
 
 	free(copy);
 	return r;
 }
 
 static int
-parse_str(const char *s, fmi_vmstat *ret)
+parse_str(const char *s, fm_collect_vmstat *ret)
 {
 	return parse(s, strlen(s), ret);
 }
@@ -58,7 +58,7 @@ parse_str(const char *s, fmi_vmstat *ret)
 static void
 test_collect_vmstat_parse_fixture(void **state)
 {
-	fmi_vmstat vm;
+	fm_collect_vmstat vm;
 	size_t len;
 	char *buf = fm_test_read_file(T0 "/vmstat", &len);
 
@@ -80,7 +80,7 @@ test_collect_vmstat_parse_fixture(void **state)
 static void
 test_collect_vmstat_parse_forms(void **state)
 {
-	fmi_vmstat vm;
+	fm_collect_vmstat vm;
 
 	/* Per-zone stalls are summed; no trailing newline. */
 	assert_int_equal(parse_str("allocstall_dma 1\nallocstall_normal 2\n"
@@ -88,18 +88,20 @@ test_collect_vmstat_parse_forms(void **state)
 	                           "allocstalls 100",
 	                     &vm),
 	    0);
-	assert_int_equal(vm.has, FMI_VM_ALLOCSTALL);
+	assert_int_equal(vm.has, FM_COLLECT_VM_ALLOCSTALL);
 	assert_int_equal(vm.allocstall, 7);
 	/* Before 4.8: one "allocstall" line. */
 	assert_int_equal(parse_str("allocstall 9\npgmajfault 3\n", &vm), 0);
-	assert_int_equal(vm.has, FMI_VM_ALLOCSTALL | FMI_VM_PGMAJFAULT);
+	assert_int_equal(
+	    vm.has, FM_COLLECT_VM_ALLOCSTALL | FM_COLLECT_VM_PGMAJFAULT);
 	assert_int_equal(vm.allocstall, 9);
 	/* Before 4.13: no oom_kill; odd lines of others are not read. */
 	assert_int_equal(parse_str("weird line here\npgmajfault\t12  \n"
 	                           "pswpin 18446744073709551615\n",
 	                     &vm),
 	    0);
-	assert_int_equal(vm.has, FMI_VM_PGMAJFAULT | FMI_VM_PSWPIN);
+	assert_int_equal(
+	    vm.has, FM_COLLECT_VM_PGMAJFAULT | FM_COLLECT_VM_PSWPIN);
 	assert_int_equal(vm.pgmajfault, 12);
 	assert_true(vm.pswpin == UINT64_MAX);
 }
@@ -109,7 +111,7 @@ test_collect_vmstat_parse_forms(void **state)
 static void
 test_collect_vmstat_parse_lookalikes(void **state)
 {
-	fmi_vmstat vm;
+	fm_collect_vmstat vm;
 
 	assert_int_equal(parse_str("pgmajfaults x\n pgmajfault y\n"
 	                           "oom_kill_x z\npswpinpswpout w\n"
@@ -118,7 +120,8 @@ test_collect_vmstat_parse_lookalikes(void **state)
 	                           "allocstall_normal 3",
 	                     &vm),
 	    0);
-	assert_int_equal(vm.has, FMI_VM_PSWPOUT | FMI_VM_ALLOCSTALL);
+	assert_int_equal(
+	    vm.has, FM_COLLECT_VM_PSWPOUT | FM_COLLECT_VM_ALLOCSTALL);
 	assert_int_equal(vm.pswpout, 5);
 	assert_int_equal(vm.allocstall, 5);
 }
@@ -141,7 +144,7 @@ test_collect_vmstat_parse_rejects_malformed(void **state)
 		"oom_kill 1\nallocstall_dma y\n",
 		"allocstall\n",
 	};
-	fmi_vmstat vm, untouched;
+	fm_collect_vmstat vm, untouched;
 
 	memset(&vm, 0xa5, sizeof(vm));
 	untouched = vm;
@@ -158,7 +161,7 @@ test_collect_vmstat_parse_embedded_nul(void **state)
 	char *buf = fm_test_read_file(T0 "/vmstat", &len);
 	char *skipped = strstr(buf, "nr_free_pages");
 	char *used = strstr(buf, "pgmajfault");
-	fmi_vmstat vm;
+	fm_collect_vmstat vm;
 
 	skipped[3] = '\0';
 	assert_int_equal(parse(buf, len, &vm), 0);
@@ -216,7 +219,7 @@ test_collect_vmstat_parse_truncated(void **state)
 	unsigned failures = 0;
 
 	for (size_t n = 0; n <= len; n++) {
-		fmi_vmstat vm;
+		fm_collect_vmstat vm;
 		int r = parse(buf, n, &vm);
 
 		assert_int_equal(r, prefix_parses(buf, n) ? 0 : -EINVAL);
@@ -235,7 +238,7 @@ test_collect_vmstat_parse_garbage(void **state)
 	for (int i = 0; i < 2000; i++) {
 		char buf[128];
 		size_t len;
-		fmi_vmstat vm;
+		fm_collect_vmstat vm;
 
 		len = fm_test_rand_bytes(&x, buf, sizeof(buf), NULL);
 		assert_int_equal(parse(buf, len, &vm), -EINVAL);

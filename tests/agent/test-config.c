@@ -104,7 +104,7 @@ test_config_action_rules(void **state)
 {
 	fm_agent_config c;
 	char err[FM_INI_ERROR_BYTES];
-	const fm_action_rule *r;
+	const fm_act_rule *r;
 
 	fm_agent_config_init(&c);
 	assert_int_equal(
@@ -130,9 +130,9 @@ test_config_action_rules(void **state)
 	assert_int_equal(c.n_rules, 3);
 	r = &c.rules[0];
 	assert_string_equal(r->name, "anomaly-log");
-	assert_int_equal(r->when, FM_ACTION_WHEN_ANOMALY);
+	assert_int_equal(r->when, FM_ACT_WHEN_ANOMALY);
 	assert_int_equal(r->hold_seconds, 10);
-	assert_int_equal(r->kind, FM_ACTION_LOG);
+	assert_int_equal(r->kind, FM_ACT_KIND_LOG);
 	assert_int_equal(r->priority, LOG_CRIT);
 	/* the defaults */
 	assert_int_equal(r->cooldown_seconds, 300);
@@ -141,16 +141,16 @@ test_config_action_rules(void **state)
 	assert_false(r->dry_run);
 	r = &c.rules[1];
 	assert_string_equal(r->name, "hook_1.x");
-	assert_int_equal(r->kind, FM_ACTION_HOOK);
+	assert_int_equal(r->kind, FM_ACT_KIND_HOOK);
 	assert_string_equal(r->command, "/usr/local/bin/on-anomaly --a  b");
 	assert_int_equal(r->timeout_ms, 10000);
 	assert_int_equal(r->cooldown_seconds, 0);
 	assert_int_equal(r->priority, LOG_WARNING);
 	r = &c.rules[2];
-	assert_int_equal(r->when, FM_ACTION_WHEN_FAILURE);
+	assert_int_equal(r->when, FM_ACT_WHEN_FAILURE);
 	assert_int_equal(r->failure_source, FM_LABEL_OOM);
 	assert_true(r->probability == 0.8f);
-	assert_int_equal(r->kind, FM_ACTION_RESTART);
+	assert_int_equal(r->kind, FM_ACT_KIND_RESTART);
 	assert_string_equal(r->unit, "my-app@1.service");
 	assert_int_equal(r->max_per_hour, 2);
 	assert_true(fm_agent_config_may_restart(&c, "my-app@1.service"));
@@ -237,12 +237,12 @@ test_config_action_errors_name_file_line_key(void **state)
 static void
 test_config_action_too_many_rules(void **state)
 {
-	char text[FM_ACTIONS_RULES_MAX * 40 + 64] = "";
+	char text[FM_ACT_RULES_MAX * 40 + 64] = "";
 	char err[FM_INI_ERROR_BYTES], want[FM_INI_ERROR_BYTES];
 	fm_agent_config c;
 	const char *p;
 
-	for (unsigned i = 0; i <= FM_ACTIONS_RULES_MAX; i++) {
+	for (unsigned i = 0; i <= FM_ACT_RULES_MAX; i++) {
 		char section[40];
 
 		snprintf(
@@ -255,8 +255,7 @@ test_config_action_too_many_rules(void **state)
 	snprintf(want, sizeof(want),
 	    "%s:%d: more than %d [action NAME] sections, at key 'kind' in "
 	    "section [action r%d]",
-	    p, 2 * FM_ACTIONS_RULES_MAX + 2, FM_ACTIONS_RULES_MAX,
-	    FM_ACTIONS_RULES_MAX);
+	    p, 2 * FM_ACT_RULES_MAX + 2, FM_ACT_RULES_MAX, FM_ACT_RULES_MAX);
 	assert_string_equal(err, want);
 	unlink(p);
 }
@@ -295,10 +294,10 @@ test_config_action_check(void **state)
 	}
 	/* rules made by hand: names twice, more than the cap */
 	fm_agent_config_init(&c);
-	c.rules[0] = (fm_action_rule) { .name = "x",
-		.when = FM_ACTION_WHEN_ANOMALY,
+	c.rules[0] = (fm_act_rule) { .name = "x",
+		.when = FM_ACT_WHEN_ANOMALY,
 		.max_per_hour = 1,
-		.kind = FM_ACTION_LOG,
+		.kind = FM_ACT_KIND_LOG,
 		.priority = LOG_INFO };
 	c.rules[1] = c.rules[0];
 	c.n_rules = 2;
@@ -306,7 +305,7 @@ test_config_action_check(void **state)
 	assert_string_equal(err, "[action x] defined twice");
 	c.n_rules = 1;
 	assert_int_equal(fm_agent_config_check(&c, err), 0);
-	c.n_rules = FM_ACTIONS_RULES_MAX + 1;
+	c.n_rules = FM_ACT_RULES_MAX + 1;
 	assert_int_equal(fm_agent_config_check(&c, err), -EINVAL);
 	assert_string_equal(err, "more than 32 [action NAME] sections");
 }
@@ -698,11 +697,37 @@ test_config_kind_names_are_the_actions(void **state)
 			continue;
 		for (const fm_conf_name *n = s->keys[i].names; n->name; n++) {
 			assert_string_equal(
-			    n->name, fm_action_kind_name((unsigned)n->value));
+			    n->name, fm_act_kind_name((unsigned)n->value));
 			seen++;
 		}
 	}
-	assert_int_equal(seen, FM_ACTION_KIND_COUNT - 1);
+	assert_int_equal(seen, FM_ACT_KIND_COUNT - 1);
+}
+
+/* The [action NAME] keys of the table are exactly those some kind takes
+ * (agent/act/kinds.c), and a kind's keys are refused for the others. */
+static void
+test_config_action_keys_are_the_kinds(void **state)
+{
+	const fm_conf_schema *s = &fm_agent_config_schema;
+	unsigned n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < s->n_keys; i++) {
+		if (strcmp(s->keys[i].section, "action") != 0)
+			continue;
+		assert_true(fm_act_key_is_known(s->keys[i].name));
+		n++;
+	}
+	assert_int_equal(n, 11);
+	assert_false(fm_act_key_is_known("cooldown"));
+	assert_true(fm_act_kind_takes_key(FM_ACT_KIND_HOOK, "command"));
+	assert_false(fm_act_kind_takes_key(FM_ACT_KIND_RESTART, "command"));
+	assert_true(fm_act_kind_takes_key(FM_ACT_KIND_RESTART, "unit"));
+	assert_false(fm_act_kind_takes_key(FM_ACT_KIND_LOG, "timeout_ms"));
+	assert_true(fm_act_kind_takes_key(FM_ACT_KIND_LOG, "priority"));
+	assert_false(fm_act_kind_takes_key(FM_ACT_KIND_HOOK, "priority"));
+	assert_false(fm_act_kind_takes_key(FM_ACT_KIND_COUNT, "when"));
 }
 
 static void
@@ -778,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_config_dump_round_trip),
 		cmocka_unit_test(test_config_reload_applies_the_tables_keys),
 		cmocka_unit_test(test_config_kind_names_are_the_actions),
+		cmocka_unit_test(test_config_action_keys_are_the_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

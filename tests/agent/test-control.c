@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent.h"
+#include "agent/status/status.h"
 #include "fm-config.h"
 #include "net/net.h"
 #include "proto/proto.h"
@@ -57,9 +57,9 @@ __wrap_pthread_create(
 typedef struct fixture {
 	char dir[FM_TEST_DIR_BYTES];
 	char path[FM_TEST_DIR_BYTES + 32];
-	fm_live *live;
+	fm_status_live *live;
 	fm_model_labels *labels;
-	fm_agent_view view;
+	fm_status_view view;
 	fm_proto_ctl_reply reply;
 } fixture;
 
@@ -71,12 +71,12 @@ setup(void **state)
 
 	assert_non_null(fx);
 	fm_test_tmpdir_new(fx->dir, "control");
-	snprintf(
-	    fx->path, sizeof(fx->path), "%s/%s", fx->dir, FM_CONTROL_SOCKET);
-	assert_int_equal(fm_live_new(&fx->live), 0);
+	snprintf(fx->path, sizeof(fx->path), "%s/%s", fx->dir,
+	    FM_STATUS_CONTROL_SOCKET);
+	assert_int_equal(fm_status_live_new(&fx->live), 0);
 	fm_model_labels_config_init(&lcfg);
 	assert_int_equal(fm_model_labels_new(&lcfg, &fx->labels), 0);
-	fx->view = (fm_agent_view) {
+	fx->view = (fm_status_view) {
 		.live = fx->live,
 		.labels = fx->labels,
 		.missing = "snmp",
@@ -97,7 +97,7 @@ teardown(void **state)
 	fixture *fx = *state;
 
 	fm_model_labels_free(fx->labels);
-	fm_live_free(fx->live);
+	fm_status_live_free(fx->live);
 	fm_test_tmpdir_remove(fx->dir);
 	free(fx);
 	return 0;
@@ -159,7 +159,7 @@ push_sample(fixture *fx, const char *failing)
 
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		s.v[i] = i % 10 == 3 ? NAN : (float)i / 100;
-	fm_live_on_sample(fx->live, &s, false, failing);
+	fm_status_live_on_sample(fx->live, &s, false, failing);
 }
 
 static bool
@@ -178,10 +178,11 @@ test_control_status(void **state)
 {
 	fixture *fx = *state;
 	fm_proto_ctl_status *s = &fx->reply.status;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
 	push_sample(fx, "pressure");
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
 	assert_string_equal(s->agent_version, FM_VERSION);
@@ -216,7 +217,7 @@ test_control_status(void **state)
 	assert_false(s->predictors[FM_LABEL_HEALTH].enabled);
 	/* nothing of another kind */
 	assert_int_equal(fx->reply.features.n, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 static void
@@ -224,9 +225,10 @@ test_control_features(void **state)
 {
 	fixture *fx = *state;
 	fm_proto_ctl_features *f = &fx->reply.features;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	/* before the first sample: all masked, no time */
 	ask(fx->path, FM_PROTO_CTL_FEATURES, false, &fx->reply);
 	assert_int_equal(f->n, FM_FEATURE_COUNT);
@@ -251,7 +253,7 @@ test_control_features(void **state)
 			assert_true(f->f[i].value == (float)i / 100);
 	}
 	assert_int_equal(fx->reply.status.n_problems, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 static void
@@ -259,9 +261,10 @@ test_control_label(void **state)
 {
 	fixture *fx = *state;
 	fm_model_labels_status ls;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	ask(fx->path, FM_PROTO_CTL_LABEL, true, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
 	assert_true(fx->reply.label_changed);
@@ -275,11 +278,12 @@ test_control_label(void **state)
 	assert_false(ls.failing[FM_LABEL_MANUAL]);
 	ask(fx->path, FM_PROTO_CTL_LABEL, false, &fx->reply);
 	assert_false(fx->reply.label_changed);
-	fm_control_free(c);
+	fm_status_control_free(c);
 
 	/* an agent without failure labels says so */
 	fx->view.labels = NULL;
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	ask(fx->path, FM_PROTO_CTL_LABEL, true, &fx->reply);
 	assert_int_equal(fx->reply.error, -ENOTSUP);
 	assert_false(fx->reply.label_changed);
@@ -287,7 +291,7 @@ test_control_label(void **state)
 	/* and its status lists no label sources */
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.status.n_predictors, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 /* Requests the agent cannot serve get an error reply, and the socket
@@ -302,9 +306,10 @@ test_control_bad_requests(void **state)
 	uint8_t big[FM_PROTO_CTL_REQUEST_MAX_BYTES + 40] = { 0 };
 	uint8_t *req = NULL;
 	size_t len = 0;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	assert_int_equal(
 	    ask_raw(fx->path, garbage, sizeof(garbage), ASK_TIMEOUT_MS,
 		&fx->reply),
@@ -326,7 +331,7 @@ test_control_bad_requests(void **state)
 
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 /* ---- the socket file ------------------------------------------------ */
@@ -336,20 +341,21 @@ test_control_socket_mode(void **state)
 {
 	fixture *fx = *state;
 	const mode_t umasks[] = { 0, 022, 077 };
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	struct stat st;
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(umasks); i++) {
 		mode_t old = umask(umasks[i]);
 
 		assert_int_equal(
-		    fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+		    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c),
+		    0);
 		umask(old);
 		assert_int_equal(lstat(fx->path, &st), 0);
 		assert_true(S_ISSOCK(st.st_mode));
 		assert_int_equal(st.st_mode & 07777, 0660);
 		assert_int_equal(st.st_gid, getegid());
-		c = fm_control_free(c);
+		c = fm_status_control_free(c);
 		/* removed on free */
 		assert_int_equal(lstat(fx->path, &st), -1);
 		assert_int_equal(errno, ENOENT);
@@ -361,27 +367,30 @@ test_control_socket_group(void **state)
 {
 	fixture *fx = *state;
 	gid_t other = getegid() == 4242 ? 4243 : 4242;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	struct stat st;
 
-	assert_int_equal(fm_control_new(fx->path, getegid(), &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, getegid(), &fx->view, &c), 0);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_int_equal(st.st_gid, getegid());
-	c = fm_control_free(c);
+	c = fm_status_control_free(c);
 
 	if (geteuid() != 0) {
 		/* a group the process is not in: -EPERM, nothing left */
 		assert_int_equal(
-		    fm_control_new(fx->path, other, &fx->view, &c), -EPERM);
+		    fm_status_control_new(fx->path, other, &fx->view, &c),
+		    -EPERM);
 		assert_null(c);
 		assert_int_equal(access(fx->path, F_OK), -1);
 		return;
 	}
-	assert_int_equal(fm_control_new(fx->path, other, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, other, &fx->view, &c), 0);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_int_equal(st.st_gid, other);
 	assert_int_equal(st.st_mode & 07777, 0660);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 /* A socket file bound by a process that is gone: nobody answers it. */
@@ -402,18 +411,19 @@ static void
 test_control_stale_socket_replaced(void **state)
 {
 	fixture *fx = *state;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	struct stat st;
 
 	make_stale_socket(fx->path);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0660);
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 }
 
 /* Asks for features, waiting at most timeout_ms; returns 0 when the
@@ -441,15 +451,16 @@ test_control_listens_again_after_a_hangup(void **state)
 {
 	fixture *fx = *state;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	struct stat st;
 	int64_t deadline;
 	ino_t ino;
 	int fd, r = -1;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
-	assert_int_equal(fm_control_set_check_ms(c, 99), -EINVAL);
-	assert_int_equal(fm_control_set_check_ms(c, CHECK_MS), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(fm_status_control_set_check_ms(c, 99), -EINVAL);
+	assert_int_equal(fm_status_control_set_check_ms(c, CHECK_MS), 0);
 	assert_int_equal(try_ask(fx, ASK_TIMEOUT_MS), 0);
 	/* a socket that works passes its checks: the same file throughout */
 	assert_int_equal(lstat(fx->path, &st), 0);
@@ -473,7 +484,7 @@ test_control_listens_again_after_a_hangup(void **state)
 	assert_int_equal(r, 0);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0660);
-	fm_control_free(c);
+	fm_status_control_free(c);
 	assert_int_equal(access(fx->path, F_OK), -1);
 }
 
@@ -481,17 +492,18 @@ static void
 test_control_live_socket_refused(void **state)
 {
 	fixture *fx = *state;
-	fm_control *c = NULL, *second = NULL;
+	fm_status_control *c = NULL, *second = NULL;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	assert_int_equal(
-	    fm_control_new(fx->path, (gid_t)-1, &fx->view, &second),
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &second),
 	    -EADDRINUSE);
 	assert_null(second);
 	/* the first still serves, through the same file */
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
-	fm_control_free(c);
+	fm_status_control_free(c);
 	assert_int_equal(access(fx->path, F_OK), -1);
 }
 
@@ -499,12 +511,13 @@ static void
 test_control_not_a_socket(void **state)
 {
 	fixture *fx = *state;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	struct stat st;
 
-	fm_test_write_text(fx->dir, FM_CONTROL_SOCKET, "not a socket\n");
+	fm_test_write_text(fx->dir, FM_STATUS_CONTROL_SOCKET, "not a socket\n");
 	assert_int_equal(
-	    fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), -EADDRINUSE);
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c),
+	    -EADDRINUSE);
 	assert_null(c);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
@@ -514,50 +527,54 @@ static void
 test_control_invalid(void **state)
 {
 	fixture *fx = *state;
-	fm_agent_view no_live = fx->view;
+	fm_status_view no_live = fx->view;
 	char long_path[FM_NET_URL_BYTES];
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
 	no_live.live = NULL;
 	memset(long_path, 'a', sizeof(long_path) - 1);
 	long_path[0] = '/';
 	long_path[sizeof(long_path) - 1] = '\0';
 	assert_int_equal(
-	    fm_control_new(NULL, (gid_t)-1, &fx->view, &c), -EINVAL);
-	assert_int_equal(fm_control_new("", (gid_t)-1, &fx->view, &c), -EINVAL);
+	    fm_status_control_new(NULL, (gid_t)-1, &fx->view, &c), -EINVAL);
 	assert_int_equal(
-	    fm_control_new(fx->path, (gid_t)-1, NULL, &c), -EINVAL);
+	    fm_status_control_new("", (gid_t)-1, &fx->view, &c), -EINVAL);
 	assert_int_equal(
-	    fm_control_new(fx->path, (gid_t)-1, &no_live, &c), -EINVAL);
+	    fm_status_control_new(fx->path, (gid_t)-1, NULL, &c), -EINVAL);
 	assert_int_equal(
-	    fm_control_new(long_path, (gid_t)-1, &fx->view, &c), -EINVAL);
+	    fm_status_control_new(fx->path, (gid_t)-1, &no_live, &c), -EINVAL);
+	assert_int_equal(
+	    fm_status_control_new(long_path, (gid_t)-1, &fx->view, &c),
+	    -EINVAL);
 	/* too long for a unix socket (108 bytes), short enough for a URL */
 	long_path[200] = '\0';
 	assert_int_equal(
-	    fm_control_new(long_path, (gid_t)-1, &fx->view, &c), -EINVAL);
+	    fm_status_control_new(long_path, (gid_t)-1, &fx->view, &c),
+	    -EINVAL);
 	/* a directory that does not exist */
 	snprintf(long_path, sizeof(long_path), "%s/none/control.sock", fx->dir);
 	assert_int_not_equal(
-	    fm_control_new(long_path, (gid_t)-1, &fx->view, &c), 0);
+	    fm_status_control_new(long_path, (gid_t)-1, &fx->view, &c), 0);
 	assert_null(c);
-	assert_null(fm_control_free(NULL));
+	assert_null(fm_status_control_free(NULL));
 }
 
 static void
 test_control_thread_fails(void **state)
 {
 	fixture *fx = *state;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 
 	pthread_create_error = EAGAIN;
 	assert_int_equal(
-	    fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), -EAGAIN);
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), -EAGAIN);
 	pthread_create_error = 0;
 	assert_null(c);
 	/* nothing left behind: the path is free for the next try */
 	assert_int_equal(access(fx->path, F_OK), -1);
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
-	fm_control_free(c);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	fm_status_control_free(c);
 }
 
 /* free() stops a thread waiting for requests promptly: well within the
@@ -569,16 +586,17 @@ test_control_free_while_connected(void **state)
 	char url[FM_NET_URL_BYTES];
 	fm_net_options o;
 	fm_net_sock *s = NULL;
-	fm_control *c = NULL;
+	fm_status_control *c = NULL;
 	int64_t t0;
 
-	assert_int_equal(fm_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
+	assert_int_equal(
+	    fm_status_control_new(fx->path, (gid_t)-1, &fx->view, &c), 0);
 	snprintf(url, sizeof(url), "ipc://%s", fx->path);
 	fm_net_options_init(&o);
 	assert_int_equal(fm_net_req_dial(url, &o, &s), 0);
 	ask(fx->path, FM_PROTO_CTL_STATUS, false, &fx->reply);
 	t0 = fm_time_mono_ns();
-	fm_control_free(c);
+	fm_status_control_free(c);
 	assert_true(fm_time_mono_ns() - t0 < 5 * SEC);
 	assert_int_equal(access(fx->path, F_OK), -1);
 	fm_net_sock_free(s);

@@ -25,19 +25,19 @@ static int
 fake_parse(
     const char *buf, size_t len, void *devs, uint32_t cap, uint32_t *ret_n)
 {
-	fmi_span rest = { buf, len }, line;
+	fm_collect_span rest = { buf, len }, line;
 	uint32_t n = 0;
 
-	while (fmi_scan_next_line(&rest, &line)) {
-		fmi_span name, a, b;
+	while (fm_collect_scan_next_line(&rest, &line)) {
+		fm_collect_span name, a, b;
 		fake_dev d = { { 0 }, 0, 0 };
 
-		if (!fmi_scan_next_token(&line, &name) ||
+		if (!fm_collect_scan_next_token(&line, &name) ||
 		    name.len >= sizeof(d.name) ||
-		    !fmi_scan_next_token(&line, &a) ||
-		    !fmi_scan_next_token(&line, &b) ||
-		    fmi_scan_token_u64(a, UINT64_MAX, &d.a) < 0 ||
-		    fmi_scan_token_u64(b, UINT64_MAX, &d.b) < 0)
+		    !fm_collect_scan_next_token(&line, &a) ||
+		    !fm_collect_scan_next_token(&line, &b) ||
+		    fm_collect_scan_token_u64(a, UINT64_MAX, &d.a) < 0 ||
+		    fm_collect_scan_token_u64(b, UINT64_MAX, &d.b) < 0)
 			return -EINVAL;
 		if (n == cap)
 			return -E2BIG;

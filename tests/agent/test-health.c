@@ -1,5 +1,5 @@
 /*
- * Tests for agent/health.c: each problem fm_agent_problems() names, over
+ * Tests for agent/health.c: each problem fm_status_problems() names, over
  * real parts (live counters, a learner warming up, a federation client
  * whose aggregator is not there), and what is not a problem (a missing
  * collector, learning off, federation before its first exchange).
@@ -18,15 +18,16 @@
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "agent/status/status.h"
 #include "crypto/crypto.h"
 #include "tests/agent/test-util.h"
 
-typedef char problem_list[FM_AGENT_PROBLEMS_MAX][FM_AGENT_PROBLEM_BYTES];
+typedef char problem_list[FM_STATUS_PROBLEMS_MAX][FM_STATUS_PROBLEM_BYTES];
 
-static fm_agent_view
-view_of(fm_live *live)
+static fm_status_view
+view_of(fm_status_live *live)
 {
-	return (fm_agent_view) { .live = live,
+	return (fm_status_view) { .live = live,
 		.missing = "snmp",
 		.interval_ms = 1000,
 		.min_train_rows = 64,
@@ -37,46 +38,46 @@ view_of(fm_live *live)
 }
 
 static void
-push(fm_live *live, int64_t mono_ns, const char *failing)
+push(fm_status_live *live, int64_t mono_ns, const char *failing)
 {
 	fm_sample s = { .mono_ns = mono_ns, .real_ns = fm_time_real_ns() };
 
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		s.v[i] = 0.5f;
-	fm_live_on_sample(live, &s, false, failing);
+	fm_status_live_on_sample(live, &s, false, failing);
 }
 
 static uint32_t
-problems(const fm_agent_view *v, problem_list out)
+problems(const fm_status_view *v, problem_list out)
 {
-	return fm_agent_problems(v, out, FM_AGENT_PROBLEMS_MAX);
+	return fm_status_problems(v, out, FM_STATUS_PROBLEMS_MAX);
 }
 
 static void
 test_health_healthy(void **state)
 {
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	/* just started, nothing sampled yet: not overdue */
 	assert_int_equal(problems(&v, p), 0);
 	/* a missing collector and learning off are not problems */
 	push(live, fm_time_mono_ns(), "");
 	assert_int_equal(problems(&v, p), 0);
-	fm_live_free(live);
+	fm_status_live_free(live);
 }
 
 static void
 test_health_collector_failing(void **state)
 {
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	push(live, fm_time_mono_ns(), "pressure,netdev");
 	assert_int_equal(problems(&v, p), 1);
@@ -84,17 +85,17 @@ test_health_collector_failing(void **state)
 	/* it recovers */
 	push(live, fm_time_mono_ns(), "");
 	assert_int_equal(problems(&v, p), 0);
-	fm_live_free(live);
+	fm_status_live_free(live);
 }
 
 static void
 test_health_sampling_stalled(void **state)
 {
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	/* the last sample four intervals ago */
 	push(live, fm_time_mono_ns() - 4 * SEC, "");
@@ -103,34 +104,34 @@ test_health_sampling_stalled(void **state)
 	/* two intervals ago is not late yet */
 	push(live, fm_time_mono_ns() - 2 * SEC, "");
 	assert_int_equal(problems(&v, p), 0);
-	fm_live_free(live);
+	fm_status_live_free(live);
 
 	/* never a sample, three intervals after the start */
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	v.interval_ms = 10;
 	usleep(100 * 1000);
 	assert_int_equal(problems(&v, p), 1);
 	assert_non_null(strstr(p[0], "no sample for"));
-	fm_live_free(live);
+	fm_status_live_free(live);
 }
 
 static void
 test_health_max(void **state)
 {
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	push(live, fm_time_mono_ns() - 10 * SEC, "stat");
 	assert_int_equal(problems(&v, p), 2);
 	/* no more than asked for */
-	assert_int_equal(fm_agent_problems(&v, p, 1), 1);
+	assert_int_equal(fm_status_problems(&v, p, 1), 1);
 	assert_string_equal(p[0], "collectors failing: stat");
-	assert_int_equal(fm_agent_problems(&v, NULL, 0), 0);
-	fm_live_free(live);
+	assert_int_equal(fm_status_problems(&v, NULL, 0), 0);
+	fm_status_live_free(live);
 }
 
 /* A learner before its first training: "warming up", with the count. */
@@ -141,8 +142,8 @@ test_health_detector_warming_up(void **state)
 	fm_agent_config ac;
 	fm_model_learner_config c;
 	fm_model_learner *l = NULL;
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 
 	fm_test_tmpdir_new(dir, "health");
@@ -150,7 +151,7 @@ test_health_detector_warming_up(void **state)
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 	v.learner = l;
 	v.min_train_rows = c.min_rows;
@@ -165,14 +166,14 @@ test_health_detector_warming_up(void **state)
 	push(live, fm_time_mono_ns(), "");
 	assert_int_equal(problems(&v, p), 1);
 	{
-		char want[FM_AGENT_PROBLEM_BYTES];
+		char want[FM_STATUS_PROBLEM_BYTES];
 
 		snprintf(want, sizeof(want),
 		    "detector warming up: 10 of %u samples", c.min_rows);
 		assert_string_equal(p[0], want);
 	}
 	fm_test_learner_free(l);
-	fm_live_free(live);
+	fm_status_live_free(live);
 	fm_test_tmpdir_remove(dir);
 }
 
@@ -193,8 +194,8 @@ test_health_aggregator_unreachable(void **state)
 	fm_agent_config ac;
 	fm_model_learner_config c;
 	fm_model_learner *l = NULL;
-	fm_live *live = NULL;
-	fm_agent_view v;
+	fm_status_live *live = NULL;
+	fm_status_view v;
 	problem_list p;
 	uint32_t wait_ms;
 
@@ -212,7 +213,7 @@ test_health_aggregator_unreachable(void **state)
 	    sizeof(fc.aggregator_key));
 	snprintf(fc.url, sizeof(fc.url), "ipc://%s/nobody.sock", dir);
 	assert_int_equal(fm_model_federation_new(&fc, &m, false, &fed), 0);
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	push(live, fm_time_mono_ns(), "");
 	v = view_of(live);
 	v.fed = fed;
@@ -226,7 +227,7 @@ test_health_aggregator_unreachable(void **state)
 
 	fm_model_federation_free(fed);
 	fm_test_learner_free(l);
-	fm_live_free(live);
+	fm_status_live_free(live);
 	fm_crypto_identity_free(agg);
 	fm_crypto_identity_free(self);
 	fm_test_tmpdir_remove(dir);

@@ -18,17 +18,19 @@
 
 #include <cmocka.h>
 
+#include "agent/agent.h"
+#include "agent/status/status.h"
 #include "fm-config.h"
 #include "tests/agent/test-util.h"
 #include "tests/support/prom-check.h"
 
 static char *
-render(const fm_agent_view *v, size_t *ret_len)
+render(const fm_status_view *v, size_t *ret_len)
 {
 	char *text = NULL;
 	size_t len = 0;
 
-	assert_int_equal(fm_agent_metrics_render(v, &text, &len), 0);
+	assert_int_equal(fm_status_metrics_render(v, &text, &len), 0);
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
 	prom_check(text, len);
@@ -51,10 +53,10 @@ sample_at(fm_sample *s, int64_t t, int64_t read_ns)
 	s->v[FM_F_PSI_CPU_SOME] = NAN;
 }
 
-static fm_agent_view
-view_of(fm_live *live)
+static fm_status_view
+view_of(fm_status_live *live)
 {
-	return (fm_agent_view) {
+	return (fm_status_view) {
 		.live = live,
 		.missing = "",
 		.interval_ms = 1000,
@@ -72,9 +74,9 @@ test_metrics_live_only(void **state)
 	/* read times landing in the first, a middle and the +Inf bucket */
 	static const int64_t reads_ns[] = { 100000, 100000, 3000000, 40000000,
 		2000000000, 0 };
-	fm_live *live = NULL;
-	fm_agent_view v;
-	fm_live_snapshot ls;
+	fm_status_live *live = NULL;
+	fm_status_view v;
+	fm_status_live_snapshot ls;
 	fm_sample s;
 	char series[128], le[FM_PROM_DOUBLE_BYTES];
 	uint64_t cumulative = 0;
@@ -82,7 +84,7 @@ test_metrics_live_only(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	v = view_of(live);
 
 	/* before any sample: nothing but the always-present families */
@@ -98,9 +100,10 @@ test_metrics_live_only(void **state)
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(reads_ns); i++) {
 		sample_at(&s, (int64_t)i, reads_ns[i]);
-		fm_live_on_sample(live, &s, i == 3, i == 3 ? "stat" : "");
+		fm_status_live_on_sample(
+		    live, &s, i == 3, i == 3 ? "stat" : "");
 	}
-	fm_live_get(live, &ls);
+	fm_status_live_get(live, &ls);
 	text = render(&v, &len);
 
 	assert_string_equal(prom_type(text, "fedmon_agent_info"), "gauge");
@@ -117,9 +120,9 @@ test_metrics_live_only(void **state)
 	    prom_type(text, "fedmon_sample_read_duration_seconds"),
 	    "histogram");
 	/* cumulative buckets agree with the live counters */
-	for (unsigned b = 0; b < FM_LIVE_BUCKETS; b++) {
+	for (unsigned b = 0; b < FM_STATUS_LIVE_BUCKETS; b++) {
 		cumulative += ls.read_bucket[b];
-		fm_prom_format_double(fm_live_bucket_le[b], le);
+		fm_prom_format_double(fm_status_live_bucket_le[b], le);
 		snprintf(series, sizeof(series),
 		    "fedmon_sample_read_duration_seconds_bucket{le=\"%s\"}",
 		    le);
@@ -169,16 +172,16 @@ test_metrics_live_only(void **state)
 	assert_true(prom_value(text, "process_resident_memory_bytes") > 0);
 	assert_true(prom_has(text, "process_start_time_seconds"));
 	free(text);
-	fm_live_free(live);
+	fm_status_live_free(live);
 }
 
-static fm_action_rule
+static fm_act_rule
 log_rule(const char *name)
 {
-	fm_action_rule r = {
-		.when = FM_ACTION_WHEN_ANOMALY,
+	fm_act_rule r = {
+		.when = FM_ACT_WHEN_ANOMALY,
 		.max_per_hour = 3600,
-		.kind = FM_ACTION_LOG,
+		.kind = FM_ACT_KIND_LOG,
 		.priority = LOG_DEBUG,
 		.timeout_ms = 5000,
 	};
@@ -191,17 +194,17 @@ static void
 test_metrics_all_parts(void **state)
 {
 	char dir[FM_TEST_DIR_BYTES] = "/tmp/fm-test-metrics-XXXXXX";
-	fm_action_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
+	fm_act_rule rules[2] = { log_rule("page-ops"), log_rule("note") };
 	fm_model_labels_config lc;
 	fm_model_learner_config c;
 	fm_agent_config ac;
-	fm_live *live = NULL;
+	fm_status_live *live = NULL;
 	fm_model_learner *l = NULL;
 	fm_model_labels *labels = NULL;
-	fm_actions *a = NULL;
-	fm_actions_input in = { .ready = true, .alarm = true, .score = 9 };
-	fm_actions_status ast;
-	fm_agent_view v;
+	fm_act *a = NULL;
+	fm_act_input in = { .ready = true, .alarm = true, .score = 9 };
+	fm_act_status ast;
+	fm_status_view v;
 	fm_sample s;
 	char series[1200], cmd[128];
 	size_t len;
@@ -209,7 +212,7 @@ test_metrics_all_parts(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(fm_live_new(&live), 0);
+	assert_int_equal(fm_status_live_new(&live), 0);
 	fm_agent_config_init(&ac);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s", dir);
 	fm_agent_config_learner(&ac, &c);
@@ -218,26 +221,26 @@ test_metrics_all_parts(void **state)
 	assert_int_equal(fm_model_labels_new(&lc, &labels), 0);
 	rules[1].dry_run = true;
 	assert_int_equal(
-	    fm_actions_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
+	    fm_act_new(rules, 2, "/usr/bin/systemctl", false, &a), 0);
 	for (int t = 0; t < 3; t++) {
 		sample_at(&s, t, 500000);
-		fm_live_on_sample(live, &s, false, "");
+		fm_status_live_on_sample(live, &s, false, "");
 		fm_model_learner_on_sample(
 		    l, &s, fm_model_labels_on_sample(labels, &s));
 	}
 	/* one run of each rule, waited for */
 	in.mono_ns = s.mono_ns;
 	in.real_ns = s.real_ns;
-	fm_actions_on_sample(a, &in);
+	fm_act_on_sample(a, &in);
 	for (int i = 0; i < 1000; i++) {
-		fm_actions_status_get(a, &ast);
-		if (ast.rules[0].runs[FM_ACTION_RESULT_OK] == 1 &&
-		    ast.rules[1].runs[FM_ACTION_RESULT_DRY_RUN] == 1)
+		fm_act_status_get(a, &ast);
+		if (ast.rules[0].runs[FM_ACT_RESULT_OK] == 1 &&
+		    ast.rules[1].runs[FM_ACT_RESULT_DRY_RUN] == 1)
 			break;
 		usleep(10000);
 	}
-	assert_int_equal(ast.rules[0].runs[FM_ACTION_RESULT_OK], 1);
-	assert_int_equal(ast.rules[1].runs[FM_ACTION_RESULT_DRY_RUN], 1);
+	assert_int_equal(ast.rules[0].runs[FM_ACT_RESULT_OK], 1);
+	assert_int_equal(ast.rules[1].runs[FM_ACT_RESULT_DRY_RUN], 1);
 
 	v = view_of(live);
 	v.learner = l;
@@ -279,16 +282,16 @@ test_metrics_all_parts(void **state)
 	}
 	/* every rule x result, zeros included */
 	for (unsigned r = 0; r < 2; r++)
-		for (unsigned res = 0; res < FM_ACTION_RESULT_COUNT; res++) {
-			double want = (r == 0 && res == FM_ACTION_RESULT_OK) ||
-			        (r == 1 && res == FM_ACTION_RESULT_DRY_RUN)
+		for (unsigned res = 0; res < FM_ACT_RESULT_COUNT; res++) {
+			double want = (r == 0 && res == FM_ACT_RESULT_OK) ||
+			        (r == 1 && res == FM_ACT_RESULT_DRY_RUN)
 			    ? 1
 			    : 0;
 
 			snprintf(series, sizeof(series),
 			    "fedmon_actions_total{rule=\"%s\",kind=\"log\","
 			    "result=\"%s\"}",
-			    rules[r].name, fm_action_result_name(res));
+			    rules[r].name, fm_act_result_name(res));
 			assert_true(prom_value(text, series) == want);
 		}
 	assert_true(prom_value(text,
@@ -301,19 +304,19 @@ test_metrics_all_parts(void **state)
 	free(text);
 
 	/* no rules: the action families are left out, not empty */
-	fm_actions_free(a);
+	fm_act_free(a);
 	a = NULL;
 	assert_int_equal(
-	    fm_actions_new(NULL, 0, "/usr/bin/systemctl", false, &a), 0);
+	    fm_act_new(NULL, 0, "/usr/bin/systemctl", false, &a), 0);
 	v.actions = a;
 	text = render(&v, &len);
 	assert_null(prom_type(text, "fedmon_actions_total"));
 	free(text);
 
-	fm_actions_free(a);
+	fm_act_free(a);
 	fm_model_labels_free(labels);
 	fm_test_learner_free(l);
-	fm_live_free(live);
+	fm_status_live_free(live);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 }

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 #include "tests/agent/test-util.h"
 
 /* A cursor scanner, its result behind a void pointer. */
@@ -21,19 +21,19 @@ typedef int (*scanner)(const char **p, const char *end, void *ret);
 static int
 u64_at(const char **p, const char *end, void *ret)
 {
-	return fmi_scan_u64(p, end, ret);
+	return fm_collect_scan_u64(p, end, ret);
 }
 
 static int
 u64_field_at(const char **p, const char *end, void *ret)
 {
-	return fmi_scan_u64_field(p, end, ret);
+	return fm_collect_scan_u64_field(p, end, ret);
 }
 
 static int
 decimal_at(const char **p, const char *end, void *ret)
 {
-	return fmi_scan_decimal(p, end, ret);
+	return fm_collect_scan_decimal(p, end, ret);
 }
 
 /* Runs fn over an exact-size heap copy of s (ASan sees a read past it);
@@ -85,10 +85,10 @@ test_scan_u32(void **state)
 	const char *p = copy, *end = copy + sizeof(s) - 1;
 	uint32_t v = 0;
 
-	assert_int_equal(fmi_scan_u32(&p, end, &v), 0);
+	assert_int_equal(fm_collect_scan_u32(&p, end, &v), 0);
 	assert_int_equal(v, UINT32_MAX);
-	assert_int_equal(fmi_scan_char(&p, end, ' '), 0);
-	assert_int_equal(fmi_scan_u32(&p, end, &v), -EINVAL);
+	assert_int_equal(fm_collect_scan_char(&p, end, ' '), 0);
+	assert_int_equal(fm_collect_scan_u32(&p, end, &v), -EINVAL);
 	assert_int_equal(v, UINT32_MAX);
 	assert_ptr_equal(p, copy + strlen("4294967295 "));
 	free(copy);
@@ -100,12 +100,12 @@ test_scan_char(void **state)
 	char *copy = fm_test_exact_copy("/", 1);
 	const char *p = copy;
 
-	assert_int_equal(fmi_scan_char(&p, copy + 1, ' '), -EINVAL);
+	assert_int_equal(fm_collect_scan_char(&p, copy + 1, ' '), -EINVAL);
 	assert_ptr_equal(p, copy);
-	assert_int_equal(fmi_scan_char(&p, copy + 1, '/'), 0);
+	assert_int_equal(fm_collect_scan_char(&p, copy + 1, '/'), 0);
 	assert_ptr_equal(p, copy + 1);
 	/* At the end: nothing is read. */
-	assert_int_equal(fmi_scan_char(&p, copy + 1, '/'), -EINVAL);
+	assert_int_equal(fm_collect_scan_char(&p, copy + 1, '/'), -EINVAL);
 	free(copy);
 }
 
@@ -114,10 +114,10 @@ test_scan_end(void **state)
 {
 	char *copy = fm_test_exact_copy("\n\nx", 3);
 
-	assert_int_equal(fmi_scan_end(copy, copy), 0);
-	assert_int_equal(fmi_scan_end(copy + 1, copy + 2), 0);
-	assert_int_equal(fmi_scan_end(copy, copy + 2), -EINVAL);
-	assert_int_equal(fmi_scan_end(copy + 2, copy + 3), -EINVAL);
+	assert_int_equal(fm_collect_scan_end(copy, copy), 0);
+	assert_int_equal(fm_collect_scan_end(copy + 1, copy + 2), 0);
+	assert_int_equal(fm_collect_scan_end(copy, copy + 2), -EINVAL);
+	assert_int_equal(fm_collect_scan_end(copy + 2, copy + 3), -EINVAL);
 	free(copy);
 }
 
@@ -169,7 +169,7 @@ scan_alone(const char *s, const char *unit, uint64_t *ret)
 {
 	size_t len = strlen(s);
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_scan_u64_alone(copy, copy + len, unit, ret);
+	int r = fm_collect_scan_u64_alone(copy, copy + len, unit, ret);
 
 	free(copy);
 	return r;
@@ -204,7 +204,8 @@ token_u64(const char *s, uint64_t max, uint64_t *ret)
 {
 	size_t len = strlen(s);
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_scan_token_u64((fmi_span) { copy, len }, max, ret);
+	int r = fm_collect_scan_token_u64(
+	    (fm_collect_span) { copy, len }, max, ret);
 
 	free(copy);
 	return r;
@@ -234,23 +235,23 @@ test_scan_lines(void **state)
 {
 	static const char s[] = "a b\n\n\tc\nlast";
 	char *copy = fm_test_exact_copy(s, sizeof(s) - 1);
-	fmi_span rest = { copy, sizeof(s) - 1 }, line;
+	fm_collect_span rest = { copy, sizeof(s) - 1 }, line;
 
-	assert_true(fmi_scan_next_line(&rest, &line));
+	assert_true(fm_collect_scan_next_line(&rest, &line));
 	assert_true(line.p == copy && line.len == 3);
-	assert_true(fmi_scan_next_line(&rest, &line));
+	assert_true(fm_collect_scan_next_line(&rest, &line));
 	assert_int_equal(line.len, 0);
-	assert_true(fmi_scan_next_line(&rest, &line));
+	assert_true(fm_collect_scan_next_line(&rest, &line));
 	assert_true(line.len == 2 && line.p[0] == '\t');
 	/* A last line without '\n' is a line. */
-	assert_true(fmi_scan_next_line(&rest, &line));
+	assert_true(fm_collect_scan_next_line(&rest, &line));
 	assert_true(line.len == 4 && memcmp(line.p, "last", 4) == 0);
-	assert_false(fmi_scan_next_line(&rest, &line));
+	assert_false(fm_collect_scan_next_line(&rest, &line));
 	/* "x\n" is one line, not two. */
-	rest = (fmi_span) { copy + 4, 1 };
-	assert_true(fmi_scan_next_line(&rest, &line));
+	rest = (fm_collect_span) { copy + 4, 1 };
+	assert_true(fm_collect_scan_next_line(&rest, &line));
 	assert_int_equal(line.len, 0);
-	assert_false(fmi_scan_next_line(&rest, &line));
+	assert_false(fm_collect_scan_next_line(&rest, &line));
 	free(copy);
 }
 
@@ -259,23 +260,23 @@ test_scan_tokens(void **state)
 {
 	static const char s[] = " \tab  c\t";
 	char *copy = fm_test_exact_copy(s, sizeof(s) - 1);
-	fmi_span line = { copy, sizeof(s) - 1 }, tok;
+	fm_collect_span line = { copy, sizeof(s) - 1 }, tok;
 	const char *p = copy, *end = copy + sizeof(s) - 1;
 
-	assert_true(fmi_scan_next_token(&line, &tok));
+	assert_true(fm_collect_scan_next_token(&line, &tok));
 	assert_true(tok.len == 2 && memcmp(tok.p, "ab", 2) == 0);
-	assert_true(fmi_scan_next_token(&line, &tok));
+	assert_true(fm_collect_scan_next_token(&line, &tok));
 	assert_true(tok.len == 1 && tok.p[0] == 'c');
-	assert_false(fmi_scan_next_token(&line, &tok));
+	assert_false(fm_collect_scan_next_token(&line, &tok));
 	assert_int_equal(line.len, 0);
 	/* The word at a cursor: none at a blank. */
-	assert_int_equal(fmi_scan_skip_word(&p, end), 0);
-	fmi_scan_skip_blanks(&p, end);
+	assert_int_equal(fm_collect_scan_skip_word(&p, end), 0);
+	fm_collect_scan_skip_blanks(&p, end);
 	assert_ptr_equal(p, copy + 2);
-	assert_int_equal(fmi_scan_skip_word(&p, end), 2);
-	fmi_scan_skip_blanks(&p, end);
-	assert_int_equal(fmi_scan_skip_word(&p, end), 1);
-	fmi_scan_skip_blanks(&p, end);
+	assert_int_equal(fm_collect_scan_skip_word(&p, end), 2);
+	fm_collect_scan_skip_blanks(&p, end);
+	assert_int_equal(fm_collect_scan_skip_word(&p, end), 1);
+	fm_collect_scan_skip_blanks(&p, end);
 	assert_ptr_equal(p, end);
 	free(copy);
 }
@@ -285,48 +286,50 @@ test_scan_predicates(void **state)
 {
 	char *copy = fm_test_exact_copy("cpu12", 5);
 
-	assert_true(fmi_scan_is(copy, 3, "cpu"));
-	assert_false(fmi_scan_is(copy, 4, "cpu"));
-	assert_false(fmi_scan_is(copy, 2, "cpu"));
-	assert_true(fmi_scan_is(copy, 0, ""));
-	assert_true(fmi_scan_is_digits(copy + 3, 2));
-	assert_false(fmi_scan_is_digits(copy + 2, 3));
-	assert_false(fmi_scan_is_digits(copy, 0));
-	assert_true(fmi_scan_is_name((fmi_span) { copy, 5 }));
-	assert_false(fmi_scan_is_name((fmi_span) { copy, 0 }));
-	assert_false(fmi_scan_is_name((fmi_span) { "a b", 3 }));
-	assert_false(fmi_scan_is_name((fmi_span) { "a\0b", 3 }));
-	assert_false(fmi_scan_is_name((fmi_span) { "a\x7f", 2 }));
-	assert_true(fmi_scan_is_name((fmi_span) { "caf\xc3\xa9|", 6 }));
-	assert_true(fmi_scan_is_blank(' ') && fmi_scan_is_blank('\t'));
-	assert_false(fmi_scan_is_blank('\n'));
+	assert_true(fm_collect_scan_is(copy, 3, "cpu"));
+	assert_false(fm_collect_scan_is(copy, 4, "cpu"));
+	assert_false(fm_collect_scan_is(copy, 2, "cpu"));
+	assert_true(fm_collect_scan_is(copy, 0, ""));
+	assert_true(fm_collect_scan_is_digits(copy + 3, 2));
+	assert_false(fm_collect_scan_is_digits(copy + 2, 3));
+	assert_false(fm_collect_scan_is_digits(copy, 0));
+	assert_true(fm_collect_scan_is_name((fm_collect_span) { copy, 5 }));
+	assert_false(fm_collect_scan_is_name((fm_collect_span) { copy, 0 }));
+	assert_false(fm_collect_scan_is_name((fm_collect_span) { "a b", 3 }));
+	assert_false(fm_collect_scan_is_name((fm_collect_span) { "a\0b", 3 }));
+	assert_false(fm_collect_scan_is_name((fm_collect_span) { "a\x7f", 2 }));
+	assert_true(
+	    fm_collect_scan_is_name((fm_collect_span) { "caf\xc3\xa9|", 6 }));
+	assert_true(
+	    fm_collect_scan_is_blank(' ') && fm_collect_scan_is_blank('\t'));
+	assert_false(fm_collect_scan_is_blank('\n'));
 	free(copy);
 }
 
 static void
 test_scan_key_find(void **state)
 {
-	static const fmi_scan_key keys[] = {
+	static const fm_collect_scan_key keys[] = {
 		{ "MemTotal", 1u, 0 },
 		{ "MemFree", 2u, 8 },
 	};
 	char *copy = fm_test_exact_copy("MemFreeX", 8);
 
-	assert_ptr_equal(fmi_scan_key_find(keys, 2, copy, 7), &keys[1]);
-	assert_null(fmi_scan_key_find(keys, 2, copy, 8));
-	assert_null(fmi_scan_key_find(keys, 2, copy, 3));
-	assert_null(fmi_scan_key_find(keys, 0, copy, 7));
+	assert_ptr_equal(fm_collect_scan_key_find(keys, 2, copy, 7), &keys[1]);
+	assert_null(fm_collect_scan_key_find(keys, 2, copy, 8));
+	assert_null(fm_collect_scan_key_find(keys, 2, copy, 3));
+	assert_null(fm_collect_scan_key_find(keys, 0, copy, 7));
 	free(copy);
 }
 
-/* fmi_scan_u64_list() over an exact-size copy of s, storing at most cap
+/* fm_collect_scan_u64_list() over an exact-size copy of s, storing at most cap
  * values in v[]. */
 static int
 u64_list(const char *s, uint64_t *v, size_t cap, uint32_t *ret_n)
 {
 	size_t len = strlen(s);
 	char *copy = fm_test_exact_copy(s, len);
-	int r = fmi_scan_u64_list(copy, copy + len, v, cap, ret_n);
+	int r = fm_collect_scan_u64_list(copy, copy + len, v, cap, ret_n);
 
 	free(copy);
 	return r;
@@ -369,23 +372,25 @@ test_scan_u64_list(void **state)
 		size_t len = strlen(bad[i]);
 		char *copy = fm_test_exact_copy(bad[i], len);
 
-		if (fmi_scan_u64_list(copy, copy + len, v, 3, &n) != -EINVAL ||
-		    fmi_scan_u64_list(copy, copy + len, NULL, 0, &n) != -EINVAL)
+		if (fm_collect_scan_u64_list(copy, copy + len, v, 3, &n) !=
+		        -EINVAL ||
+		    fm_collect_scan_u64_list(copy, copy + len, NULL, 0, &n) !=
+		        -EINVAL)
 			fail_msg("\"%s\" should be rejected", bad[i]);
 		free(copy);
 	}
 	/* A NUL is not a blank. */
 	assert_int_equal(
-	    fmi_scan_u64_list("1\0", "1\0" + 2, v, 3, &n), -EINVAL);
+	    fm_collect_scan_u64_list("1\0", "1\0" + 2, v, 3, &n), -EINVAL);
 	assert_int_equal(
-	    fmi_scan_u64_list("1\0", "1\0" + 2, NULL, 0, &n), -EINVAL);
+	    fm_collect_scan_u64_list("1\0", "1\0" + 2, NULL, 0, &n), -EINVAL);
 	assert_int_equal(n, 99);
 }
 
 static void
 test_scan_key_find_word(void **state)
 {
-	static const fmi_scan_key keys[] = {
+	static const fm_collect_scan_key keys[] = {
 		{ "pswpin", 1u, 0 },
 		{ "pswpout", 2u, 8 },
 		{ "oom_kill", 4u, 16 },
@@ -396,32 +401,37 @@ test_scan_key_find_word(void **state)
 	char *copy = fm_test_exact_copy("pswpout\t5", 9);
 
 	assert_ptr_equal(
-	    fmi_scan_key_find_word(keys, 3, copy, copy + 9, &after), &keys[1]);
+	    fm_collect_scan_key_find_word(keys, 3, copy, copy + 9, &after),
+	    &keys[1]);
 	assert_ptr_equal(after, copy + 7);
 	/* The name alone, up to the end. */
 	assert_ptr_equal(
-	    fmi_scan_key_find_word(keys, 3, copy, copy + 7, &after), &keys[1]);
+	    fm_collect_scan_key_find_word(keys, 3, copy, copy + 7, &after),
+	    &keys[1]);
 	assert_ptr_equal(after, copy + 7);
-	assert_null(fmi_scan_key_find_word(keys, 3, copy, copy + 6, &after));
-	assert_null(fmi_scan_key_find_word(keys, 0, copy, copy + 9, &after));
+	assert_null(
+	    fm_collect_scan_key_find_word(keys, 3, copy, copy + 6, &after));
+	assert_null(
+	    fm_collect_scan_key_find_word(keys, 0, copy, copy + 9, &after));
 	free(copy);
 	for (size_t i = 0; i < FM_ELEMENTSOF(misses); i++) {
 		size_t len = strlen(misses[i]);
 
 		copy = fm_test_exact_copy(misses[i], len);
-		if (fmi_scan_key_find_word(keys, 3, copy, copy + len, &after))
+		if (fm_collect_scan_key_find_word(
+		        keys, 3, copy, copy + len, &after))
 			fail_msg("\"%s\" should match no key", misses[i]);
 		free(copy);
 	}
 	/* A NUL ends no name. */
-	assert_null(fmi_scan_key_find_word(
+	assert_null(fm_collect_scan_key_find_word(
 	    keys, 3, "oom_kill\0", "oom_kill\0" + 9, &after));
 }
 
 static void
 test_scan_key_find_before(void **state)
 {
-	static const fmi_scan_key keys[] = {
+	static const fm_collect_scan_key keys[] = {
 		{ "MemTotal", 1u, 0 },
 		{ "MemFree", 2u, 8 },
 	};
@@ -430,24 +440,24 @@ test_scan_key_find_before(void **state)
 	const char *after = NULL;
 	char *copy = fm_test_exact_copy("MemFree: 5 kB", 13);
 
-	assert_ptr_equal(
-	    fmi_scan_key_find_before(keys, 2, copy, copy + 13, ':', &after),
+	assert_ptr_equal(fm_collect_scan_key_find_before(
+	                     keys, 2, copy, copy + 13, ':', &after),
 	    &keys[1]);
 	assert_ptr_equal(after, copy + 8);
-	assert_ptr_equal(
-	    fmi_scan_key_find_before(keys, 2, copy, copy + 8, ':', &after),
+	assert_ptr_equal(fm_collect_scan_key_find_before(
+	                     keys, 2, copy, copy + 8, ':', &after),
 	    &keys[1]);
 	assert_ptr_equal(after, copy + 8);
-	assert_null(
-	    fmi_scan_key_find_before(keys, 2, copy, copy + 7, ':', &after));
-	assert_null(
-	    fmi_scan_key_find_before(keys, 2, copy, copy + 13, ' ', &after));
+	assert_null(fm_collect_scan_key_find_before(
+	    keys, 2, copy, copy + 7, ':', &after));
+	assert_null(fm_collect_scan_key_find_before(
+	    keys, 2, copy, copy + 13, ' ', &after));
 	free(copy);
 	for (size_t i = 0; i < FM_ELEMENTSOF(misses); i++) {
 		size_t len = strlen(misses[i]);
 
 		copy = fm_test_exact_copy(misses[i], len);
-		if (fmi_scan_key_find_before(
+		if (fm_collect_scan_key_find_before(
 		        keys, 2, copy, copy + len, ':', &after))
 			fail_msg("\"%s\" should match no key", misses[i]);
 		free(copy);
@@ -457,7 +467,7 @@ test_scan_key_find_before(void **state)
 static void
 test_scan_firsts(void **state)
 {
-	static const fmi_scan_key keys[] = {
+	static const fm_collect_scan_key keys[] = {
 		{ "pgmajfault", 1u, 0 },
 		{ "oom_kill", 2u, 8 },
 		{ "\xff", 4u, 16 },
@@ -465,23 +475,23 @@ test_scan_firsts(void **state)
 	char *copy = fm_test_exact_copy("po\xff\x01"
 	                                "a",
 	    5);
-	fmi_scan_firsts f;
+	fm_collect_scan_firsts f;
 
 	memset(&f, 0xa5, sizeof(f));
-	fmi_scan_firsts_init(&f, keys, 3);
-	assert_true(fmi_scan_firsts_has(&f, copy, copy + 5));
-	assert_true(fmi_scan_firsts_has(&f, copy + 1, copy + 5));
-	assert_true(fmi_scan_firsts_has(&f, copy + 2, copy + 5));
-	assert_false(fmi_scan_firsts_has(&f, copy + 3, copy + 5));
-	assert_false(fmi_scan_firsts_has(&f, copy + 4, copy + 5));
+	fm_collect_scan_firsts_init(&f, keys, 3);
+	assert_true(fm_collect_scan_firsts_has(&f, copy, copy + 5));
+	assert_true(fm_collect_scan_firsts_has(&f, copy + 1, copy + 5));
+	assert_true(fm_collect_scan_firsts_has(&f, copy + 2, copy + 5));
+	assert_false(fm_collect_scan_firsts_has(&f, copy + 3, copy + 5));
+	assert_false(fm_collect_scan_firsts_has(&f, copy + 4, copy + 5));
 	/* Nothing at the end. */
-	assert_false(fmi_scan_firsts_has(&f, copy + 5, copy + 5));
-	fmi_scan_firsts_add(&f, 'a');
-	fmi_scan_firsts_add(&f, '\x01');
-	assert_true(fmi_scan_firsts_has(&f, copy + 4, copy + 5));
-	assert_true(fmi_scan_firsts_has(&f, copy + 3, copy + 5));
-	fmi_scan_firsts_init(&f, keys, 0);
-	assert_false(fmi_scan_firsts_has(&f, copy, copy + 5));
+	assert_false(fm_collect_scan_firsts_has(&f, copy + 5, copy + 5));
+	fm_collect_scan_firsts_add(&f, 'a');
+	fm_collect_scan_firsts_add(&f, '\x01');
+	assert_true(fm_collect_scan_firsts_has(&f, copy + 4, copy + 5));
+	assert_true(fm_collect_scan_firsts_has(&f, copy + 3, copy + 5));
+	fm_collect_scan_firsts_init(&f, keys, 0);
+	assert_false(fm_collect_scan_firsts_has(&f, copy, copy + 5));
 	free(copy);
 }
 
@@ -491,22 +501,26 @@ test_scan_starts_with(void **state)
 	char *copy = fm_test_exact_copy("cpu12", 5);
 	const char *after = NULL;
 
-	assert_true(fmi_scan_starts_with(copy, copy + 5, "cpu", &after));
+	assert_true(fm_collect_scan_starts_with(copy, copy + 5, "cpu", &after));
 	assert_ptr_equal(after, copy + 3);
-	assert_true(fmi_scan_starts_with(copy, copy + 5, "cpu12", &after));
+	assert_true(
+	    fm_collect_scan_starts_with(copy, copy + 5, "cpu12", &after));
 	assert_ptr_equal(after, copy + 5);
-	assert_true(fmi_scan_starts_with(copy, copy + 5, "", &after));
+	assert_true(fm_collect_scan_starts_with(copy, copy + 5, "", &after));
 	assert_ptr_equal(after, copy);
 	after = NULL;
-	assert_false(fmi_scan_starts_with(copy, copy + 5, "cpu123", &after));
-	assert_false(fmi_scan_starts_with(copy, copy + 2, "cpu", &after));
-	assert_false(fmi_scan_starts_with(copy, copy + 5, "cpx", &after));
+	assert_false(
+	    fm_collect_scan_starts_with(copy, copy + 5, "cpu123", &after));
+	assert_false(
+	    fm_collect_scan_starts_with(copy, copy + 2, "cpu", &after));
+	assert_false(
+	    fm_collect_scan_starts_with(copy, copy + 5, "cpx", &after));
 	assert_null(after);
-	/* The literal form of fmi_scan_is(). */
-	assert_true(FMI_SCAN_IS(copy, 3, "cpu"));
-	assert_false(FMI_SCAN_IS(copy, 4, "cpu"));
-	assert_false(FMI_SCAN_IS(copy, 2, "cpu"));
-	assert_true(FMI_SCAN_IS(copy, 0, ""));
+	/* The literal form of fm_collect_scan_is(). */
+	assert_true(FM_COLLECT_SCAN_IS(copy, 3, "cpu"));
+	assert_false(FM_COLLECT_SCAN_IS(copy, 4, "cpu"));
+	assert_false(FM_COLLECT_SCAN_IS(copy, 2, "cpu"));
+	assert_true(FM_COLLECT_SCAN_IS(copy, 0, ""));
 	free(copy);
 }
 

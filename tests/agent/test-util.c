@@ -371,7 +371,7 @@ host_file(fmi_procfile *f, const char *rel, size_t *ret_len)
 bool
 fm_test_host_has_real_fs(void)
 {
-	static fmi_mount mounts[FMI_MOUNTS_MAX];
+	static fm_collect_mount mounts[FM_COLLECT_MOUNTS_MAX];
 	fmi_procfile f;
 	const char *buf;
 	uint32_t n = 0;
@@ -380,10 +380,12 @@ fm_test_host_has_real_fs(void)
 
 	buf = host_file(&f, "self/mounts", &len);
 	if (buf &&
-	    fmi_mounts_parse(buf, len, false, mounts, FMI_MOUNTS_MAX, &n) < 0)
+	    fm_collect_mounts_parse(
+	        buf, len, false, mounts, FM_COLLECT_MOUNTS_MAX, &n) < 0)
 		n = 0;
 	/* statfs, not statvfs: test-collect-fs wraps statvfs64 */
-	for (uint32_t i = 0; i < n && i < FMI_MOUNTS_MAX && !found; i++) {
+	for (uint32_t i = 0; i < n && i < FM_COLLECT_MOUNTS_MAX && !found;
+	     i++) {
 		struct statfs st;
 
 		found = statfs(mounts[i].dir, &st) == 0 && st.f_blocks > 0;
@@ -395,14 +397,16 @@ fm_test_host_has_real_fs(void)
 bool
 fm_test_host_has_disk(void)
 {
-	static fmi_disk disks[FMI_DISKS_MAX];
+	static fm_collect_disk disks[FM_COLLECT_DISKS_MAX];
 	fmi_procfile f;
 	const char *buf;
 	uint32_t n = 0;
 	size_t len;
 
 	buf = host_file(&f, "diskstats", &len);
-	if (buf && fmi_diskstats_parse(buf, len, disks, FMI_DISKS_MAX, &n) < 0)
+	if (buf &&
+	    fm_collect_diskstats_parse(
+	        buf, len, disks, FM_COLLECT_DISKS_MAX, &n) < 0)
 		n = 0;
 	fmi_procfile_close(&f);
 	return n > 0;
@@ -411,14 +415,16 @@ fm_test_host_has_disk(void)
 bool
 fm_test_host_has_nic(void)
 {
-	static fmi_nic nics[FMI_NICS_MAX];
+	static fm_collect_nic nics[FM_COLLECT_NICS_MAX];
 	fmi_procfile f;
 	const char *buf;
 	uint32_t n = 0;
 	size_t len;
 
 	buf = host_file(&f, "net/dev", &len);
-	if (buf && fmi_netdev_parse(buf, len, nics, FMI_NICS_MAX, &n) < 0)
+	if (buf &&
+	    fm_collect_netdev_parse(buf, len, nics, FM_COLLECT_NICS_MAX, &n) <
+	        0)
 		n = 0;
 	fmi_procfile_close(&f);
 	return n > 0;

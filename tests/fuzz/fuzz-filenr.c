@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_filenr_parse() (/proc/sys/fs/file-nr): aborts when
+ * Fuzz target for fm_collect_filenr_parse() (/proc/sys/fs/file-nr): aborts when
  * the verdict is neither 0 nor -EINVAL or when a failure wrote *ret.
  */
 #include <errno.h>
@@ -8,19 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fmi_filenr fn, sentinel;
+	fm_collect_filenr fn, sentinel;
 	int r;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	fn = sentinel;
-	r = fmi_filenr_parse((const char *)data, size, &fn);
+	r = fm_collect_filenr_parse((const char *)data, size, &fn);
 	if (r == -EINVAL) {
 		if (memcmp(&fn, &sentinel, sizeof(fn)) != 0)
 			abort();

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_loadavg_parse() (/proc/loadavg): aborts when the
+ * Fuzz target for fm_collect_loadavg_parse() (/proc/loadavg): aborts when the
  * verdict is neither 0 nor -EINVAL, when a failure wrote *ret, or when a
  * success holds a negative or non-finite load.
  */
@@ -10,19 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fmi_loadavg la, sentinel;
+	fm_collect_loadavg la, sentinel;
 	int r;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	la = sentinel;
-	r = fmi_loadavg_parse((const char *)data, size, &la);
+	r = fm_collect_loadavg_parse((const char *)data, size, &la);
 	if (r == -EINVAL) {
 		if (memcmp(&la, &sentinel, sizeof(la)) != 0)
 			abort();

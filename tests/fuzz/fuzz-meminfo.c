@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_meminfo_parse() (/proc/meminfo): aborts when the
+ * Fuzz target for fm_collect_meminfo_parse() (/proc/meminfo): aborts when the
  * verdict is neither 0 nor -EINVAL, when a failure wrote *ret, or when a
  * success lacks MemTotal or marks a field the header does not define.
  */
@@ -9,26 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fmi_meminfo mi, sentinel;
+	fm_collect_meminfo mi, sentinel;
 	int r;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	mi = sentinel;
-	r = fmi_meminfo_parse((const char *)data, size, &mi);
+	r = fm_collect_meminfo_parse((const char *)data, size, &mi);
 	if (r == -EINVAL) {
 		if (memcmp(&mi, &sentinel, sizeof(mi)) != 0)
 			abort();
 		return 0;
 	}
-	if (r != 0 || !(mi.has & FMI_MEM_TOTAL) ||
-	    (mi.has & ~((FMI_MEM_SWAP_FREE << 1) - 1)) != 0)
+	if (r != 0 || !(mi.has & FM_COLLECT_MEM_TOTAL) ||
+	    (mi.has & ~((FM_COLLECT_MEM_SWAP_FREE << 1) - 1)) != 0)
 		abort();
 	return 0;
 }

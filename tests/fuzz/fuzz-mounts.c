@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_mounts_parse() (/proc/self/mounts) and the fstype
+ * Fuzz target for fm_collect_mounts_parse() (/proc/self/mounts) and the fstype
  * predicates: parses each input with and without network filesystems and
  * with a small and a full array, and aborts when a verdict is not 0 or
  * -EINVAL, when the verdicts differ, when a failure wrote the outputs, or
@@ -13,22 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 #define SMALL_CAP 2
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static fmi_mount big[FMI_MOUNTS_MAX];
+static fm_collect_mount big[FM_COLLECT_MOUNTS_MAX];
 
 static bool
-mounts_are_sane(const fmi_mount *m, uint32_t n, bool network)
+mounts_are_sane(const fm_collect_mount *m, uint32_t n, bool network)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		if (!memchr(m[i].dir, '\0', sizeof(m[i].dir)) ||
 		    !memchr(m[i].type, '\0', sizeof(m[i].type)) ||
-		    m[i].dir[0] != '/' || fmi_fstype_is_pseudo(m[i].type) ||
-		    (!network && fmi_fstype_is_network(m[i].type)))
+		    m[i].dir[0] != '/' ||
+		    fm_collect_fstype_is_pseudo(m[i].type) ||
+		    (!network && fm_collect_fstype_is_network(m[i].type)))
 			return false;
 		for (uint32_t j = 0; j < i; j++) {
 			if (strcmp(m[i].dir, m[j].dir) == 0)
@@ -41,15 +42,17 @@ mounts_are_sane(const fmi_mount *m, uint32_t n, bool network)
 static void
 check(const char *buf, size_t size, bool network)
 {
-	fmi_mount small[SMALL_CAP], sentinel;
+	fm_collect_mount small[SMALL_CAP], sentinel;
 	uint32_t n_small = UINT32_MAX, n_big = UINT32_MAX;
 	int rs, rb;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	for (unsigned i = 0; i < SMALL_CAP; i++)
 		small[i] = sentinel;
-	rs = fmi_mounts_parse(buf, size, network, small, SMALL_CAP, &n_small);
-	rb = fmi_mounts_parse(buf, size, network, big, FMI_MOUNTS_MAX, &n_big);
+	rs = fm_collect_mounts_parse(
+	    buf, size, network, small, SMALL_CAP, &n_small);
+	rb = fm_collect_mounts_parse(
+	    buf, size, network, big, FM_COLLECT_MOUNTS_MAX, &n_big);
 	if (rs != rb || (rb != 0 && rb != -EINVAL))
 		abort();
 	if (rb < 0) {
@@ -58,7 +61,7 @@ check(const char *buf, size_t size, bool network)
 			abort();
 		return;
 	}
-	if (n_small > SMALL_CAP || n_big > FMI_MOUNTS_MAX ||
+	if (n_small > SMALL_CAP || n_big > FM_COLLECT_MOUNTS_MAX ||
 	    !mounts_are_sane(small, n_small, network) ||
 	    !mounts_are_sane(big, n_big, network))
 		abort();
@@ -67,7 +70,7 @@ check(const char *buf, size_t size, bool network)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char type[FMI_FSTYPE_BYTES * 2];
+	char type[FM_COLLECT_FSTYPE_BYTES * 2];
 	size_t n;
 
 	check((const char *)data, size, false);
@@ -76,7 +79,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size < sizeof(type) - 1 ? size : sizeof(type) - 1;
 	memcpy(type, data, n);
 	type[n] = '\0';
-	if (fmi_fstype_is_pseudo(type) && fmi_fstype_is_network(type))
+	if (fm_collect_fstype_is_pseudo(type) &&
+	    fm_collect_fstype_is_network(type))
 		abort();
 	return 0;
 }

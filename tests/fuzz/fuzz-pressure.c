@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_pressure_parse() (/proc/pressure/{cpu,memory,io}):
+ * Fuzz target for fm_collect_pressure_parse() (/proc/pressure/{cpu,memory,io}):
  * aborts when the verdict is neither 0 nor -EINVAL, when a failure wrote
  * *ret, or when a success holds a negative or non-finite avg10.
  */
@@ -10,19 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fmi_pressure ps, sentinel;
+	fm_collect_pressure ps, sentinel;
 	int r;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	ps = sentinel;
-	r = fmi_pressure_parse((const char *)data, size, &ps);
+	r = fm_collect_pressure_parse((const char *)data, size, &ps);
 	if (r == -EINVAL) {
 		if (memcmp(&ps, &sentinel, sizeof(ps)) != 0)
 			abort();

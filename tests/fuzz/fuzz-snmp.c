@@ -1,5 +1,5 @@
 /*
- * Fuzz target for fmi_snmp_parse() (/proc/net/snmp): aborts when the
+ * Fuzz target for fm_collect_snmp_parse() (/proc/net/snmp): aborts when the
  * verdict is neither 0 nor -EINVAL, when a failure wrote *ret, when a
  * success left has bits other than Tcp and Udp, or when parsing the same
  * bytes twice disagrees.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/collect/collect-int.h"
+#include "agent/collect/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,13 +18,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
-	fmi_snmp a, b, sentinel;
+	fm_collect_snmp a, b, sentinel;
 	int ra, rb;
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	a = sentinel;
-	ra = fmi_snmp_parse(buf, size, &a);
-	rb = fmi_snmp_parse(buf, size, &b);
+	ra = fm_collect_snmp_parse(buf, size, &a);
+	rb = fm_collect_snmp_parse(buf, size, &b);
 	if (ra != rb || (ra != 0 && ra != -EINVAL))
 		abort();
 	if (ra < 0) {
@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if ((a.has & ~(uint32_t)(FMI_SNMP_TCP | FMI_SNMP_UDP)) != 0 ||
+	if ((a.has & ~(uint32_t)(FM_COLLECT_SNMP_TCP | FM_COLLECT_SNMP_UDP)) !=
+	        0 ||
 	    memcmp(&a, &b, sizeof(a)) != 0)
 		abort();
 	return 0;

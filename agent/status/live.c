@@ -9,23 +9,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent/agent.h"
+#include "agent/status/status.h"
 
 /* Reads take about 1 ms on a quiet host: the buckets resolve that and
  * reach far enough to show a stalled /proc. */
-const double fm_live_bucket_le[FM_LIVE_BUCKETS] = {
-	0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0,
+const double fm_status_live_bucket_le[FM_STATUS_LIVE_BUCKETS] = {
+	0.00025,
+	0.0005,
+	0.001,
+	0.0025,
+	0.005,
+	0.01,
+	0.025,
+	0.05,
+	0.1,
+	1.0,
 };
 
-struct fm_live {
+struct fm_status_live {
 	pthread_mutex_t lock;
-	fm_live_snapshot s;
+	fm_status_live_snapshot s;
 };
 
 int
-fm_live_new(fm_live **ret)
+fm_status_live_new(fm_status_live **ret)
 {
-	fm_live *l = calloc(1, sizeof(*l));
+	fm_status_live *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
@@ -38,8 +47,8 @@ fm_live_new(fm_live **ret)
 	return 0;
 }
 
-fm_live *
-fm_live_free(fm_live *l)
+fm_status_live *
+fm_status_live_free(fm_status_live *l)
 {
 	if (!l)
 		return NULL;
@@ -49,13 +58,13 @@ fm_live_free(fm_live *l)
 }
 
 void
-fm_live_on_sample(
-    fm_live *l, const fm_sample *s, bool failed, const char *failing)
+fm_status_live_on_sample(
+    fm_status_live *l, const fm_sample *s, bool failed, const char *failing)
 {
 	double secs = (double)(s->read_ns > 0 ? s->read_ns : 0) / 1e9;
 	unsigned b = 0;
 
-	while (b < FM_LIVE_BUCKETS && secs > fm_live_bucket_le[b])
+	while (b < FM_STATUS_LIVE_BUCKETS && secs > fm_status_live_bucket_le[b])
 		b++;
 	pthread_mutex_lock(&l->lock);
 	l->s.samples++;
@@ -70,7 +79,7 @@ fm_live_on_sample(
 }
 
 void
-fm_live_get(fm_live *l, fm_live_snapshot *ret)
+fm_status_live_get(fm_status_live *l, fm_status_live_snapshot *ret)
 {
 	pthread_mutex_lock(&l->lock);
 	*ret = l->s;

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "agent/agent-int.h"
+#include "agent/act/act-int.h"
 
 static int
-log_check(const fm_action_rule *r, char *why)
+log_check(const fm_act_rule *r, char *why)
 {
 	if (r->priority < LOG_EMERG || r->priority > LOG_DEBUG) {
 		snprintf(why, FM_INI_WHY_BYTES,
@@ -22,14 +22,14 @@ log_check(const fm_action_rule *r, char *why)
 
 /* The line logged: the rule, its condition and what fired it. */
 static void
-log_line(const fmi_action_ctx *ctx, char *buf, size_t size)
+log_line(const fmi_act_ctx *ctx, char *buf, size_t size)
 {
-	const fm_actions_input *in = ctx->in;
+	const fm_act_input *in = ctx->in;
 	char when[48], top[256];
 
-	fmi_action_when_format(ctx->rule, when, sizeof(when));
-	fmi_action_top_format(in, top, sizeof(top));
-	if (ctx->rule->when == FM_ACTION_WHEN_FAILURE)
+	fmi_act_when_format(ctx->rule, when, sizeof(when));
+	fmi_act_top_format(in, top, sizeof(top));
+	if (ctx->rule->when == FM_ACT_WHEN_FAILURE)
 		snprintf(buf, size,
 		    "Action '%s': %s, probability %.3f (at least %.3f); "
 		    "anomaly score %.3f (threshold %.3f)%s%s",
@@ -46,27 +46,27 @@ log_line(const fmi_action_ctx *ctx, char *buf, size_t size)
 }
 
 static void
-log_describe(const fmi_action_ctx *ctx, char *buf)
+log_describe(const fmi_act_ctx *ctx, char *buf)
 {
-	char line[FMI_ACTION_DESCRIPTION_BYTES - 32];
+	char line[FMI_ACT_DESCRIPTION_BYTES - 32];
 
 	log_line(ctx, line, sizeof(line));
-	snprintf(buf, FMI_ACTION_DESCRIPTION_BYTES, "log at priority %d: %s",
+	snprintf(buf, FMI_ACT_DESCRIPTION_BYTES, "log at priority %d: %s",
 	    ctx->rule->priority, line);
 }
 
 static void
-log_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
+log_run(const fmi_act_ctx *ctx, fmi_act_outcome *ret)
 {
-	char line[FMI_ACTION_DESCRIPTION_BYTES];
+	char line[FMI_ACT_DESCRIPTION_BYTES];
 
 	log_line(ctx, line, sizeof(line));
 	fm_log(ctx->rule->priority, "%s", line);
-	*ret = (fmi_action_outcome) { .result = FM_ACTION_RESULT_OK };
+	*ret = (fmi_act_outcome) { .result = FM_ACT_RESULT_OK };
 }
 
-const fmi_action_ops fmi_action_log = {
-	.kind = FM_ACTION_LOG,
+const fmi_act_ops fmi_act_kind_log = {
+	.kind = FM_ACT_KIND_LOG,
 	.check = log_check,
 	.describe = log_describe,
 	.run = log_run,

@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "agent/agent.h"
+#include "agent/status/status.h"
 #include "fm-config.h"
 
 #define NS_PER_S 1e9
@@ -32,12 +32,13 @@ seconds(int64_t real_ns)
 }
 
 static void
-render_agent(fm_prom *p, const fm_agent_view *v, const fm_live_snapshot *ls)
+render_agent(
+    fm_prom *p, const fm_status_view *v, const fm_status_live_snapshot *ls)
 {
-	char problems[FM_AGENT_PROBLEMS_MAX][FM_AGENT_PROBLEM_BYTES];
+	char problems[FM_STATUS_PROBLEMS_MAX][FM_STATUS_PROBLEM_BYTES];
 	uint32_t n_problems;
 
-	n_problems = fm_agent_problems(v, problems, FM_AGENT_PROBLEMS_MAX);
+	n_problems = fm_status_problems(v, problems, FM_STATUS_PROBLEMS_MAX);
 	fm_prom_family(p, "fedmon_agent_info", "gauge",
 	    "The running fedmon-agent's version, always 1.");
 	fm_prom_double(p, "fedmon_agent_info",
@@ -54,8 +55,9 @@ render_agent(fm_prom *p, const fm_agent_view *v, const fm_live_snapshot *ls)
 	fm_prom_one_u64(p, "fedmon_sample_failures_total", "counter",
 	    "Samples in which no source could be read.", ls->failed);
 	fm_prom_histogram(p, "fedmon_sample_read_duration_seconds",
-	    "Time to read every source for one sample.", fm_live_bucket_le,
-	    ls->read_bucket, FM_LIVE_BUCKETS, ls->read_sum_seconds);
+	    "Time to read every source for one sample.",
+	    fm_status_live_bucket_le, ls->read_bucket, FM_STATUS_LIVE_BUCKETS,
+	    ls->read_sum_seconds);
 	fm_prom_one_double(p, "fedmon_sample_interval_seconds", "gauge",
 	    "The sampling period.", v->interval_ms / 1e3);
 	if (ls->samples > 0) {
@@ -203,9 +205,9 @@ render_federation(fm_prom *p, fm_model_federation *f)
 }
 
 static void
-render_actions(fm_prom *p, fm_actions *a)
+render_actions(fm_prom *p, fm_act *a)
 {
-	fm_actions_status *st;
+	fm_act_status *st;
 
 	/* A few KiB: not on an NNG thread's stack. */
 	st = malloc(sizeof(*st));
@@ -213,19 +215,19 @@ render_actions(fm_prom *p, fm_actions *a)
 		p->error = -ENOMEM;
 		return;
 	}
-	fm_actions_status_get(a, st);
+	fm_act_status_get(a, st);
 	if (st->n_rules == 0)
 		goto out; /* no series: no families either */
 	fm_prom_family(p, "fedmon_actions_total", "counter",
 	    "Finished runs of each [action] rule, by result.");
 	for (uint32_t i = 0; i < st->n_rules; i++) {
-		const fm_actions_rule_status *r = &st->rules[i];
+		const fm_act_rule_status *r = &st->rules[i];
 
-		for (unsigned res = 0; res < FM_ACTION_RESULT_COUNT; res++)
+		for (unsigned res = 0; res < FM_ACT_RESULT_COUNT; res++)
 			fm_prom_u64(p, "fedmon_actions_total",
 			    (const char *const[]) { "rule", r->name, "kind",
-			        fm_action_kind_name(r->kind), "result",
-			        fm_action_result_name(res) },
+			        fm_act_kind_name(r->kind), "result",
+			        fm_act_result_name(res) },
 			    3, r->runs[res]);
 	}
 	fm_prom_family(p, "fedmon_actions_suppressed_total", "counter",
@@ -252,9 +254,9 @@ out:
 }
 
 int
-fm_agent_metrics_render(const fm_agent_view *v, char **ret, size_t *ret_len)
+fm_status_metrics_render(const fm_status_view *v, char **ret, size_t *ret_len)
 {
-	fm_live_snapshot *ls;
+	fm_status_live_snapshot *ls;
 	fm_prom p;
 
 	/* The snapshot holds a whole sample: not on an NNG thread's
@@ -262,7 +264,7 @@ fm_agent_metrics_render(const fm_agent_view *v, char **ret, size_t *ret_len)
 	ls = malloc(sizeof(*ls));
 	if (!ls)
 		return -ENOMEM;
-	fm_live_get(v->live, ls);
+	fm_status_live_get(v->live, ls);
 	fm_prom_init(&p);
 	render_agent(&p, v, ls);
 	free(ls);

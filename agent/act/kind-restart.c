@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/act/act-int.h"
 
 /* What systemd calls a unit type: the suffix of a unit name. */
 static const char *const unit_suffixes[] = {
@@ -24,12 +24,12 @@ static const char *const unit_suffixes[] = {
 };
 
 bool
-fmi_action_unit_is_valid(const char *unit)
+fm_act_unit_is_valid(const char *unit)
 {
-	size_t n = strnlen(unit, FM_ACTIONS_UNIT_BYTES);
+	size_t n = strnlen(unit, FM_ACT_UNIT_BYTES);
 	const char *dot;
 
-	if (n == 0 || n == FM_ACTIONS_UNIT_BYTES || unit[0] == '-' ||
+	if (n == 0 || n == FM_ACT_UNIT_BYTES || unit[0] == '-' ||
 	    unit[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -49,9 +49,9 @@ fmi_action_unit_is_valid(const char *unit)
 }
 
 static int
-restart_check(const fm_action_rule *r, char *why)
+restart_check(const fm_act_rule *r, char *why)
 {
-	if (!fmi_action_unit_is_valid(r->unit)) {
+	if (!fm_act_unit_is_valid(r->unit)) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    r->unit[0] ? "key 'unit' is not a unit name "
 		                 "(NAME.service, NAME.socket, ...)"
@@ -67,17 +67,17 @@ restart_check(const fm_action_rule *r, char *why)
 }
 
 static void
-restart_describe(const fmi_action_ctx *ctx, char *buf)
+restart_describe(const fmi_act_ctx *ctx, char *buf)
 {
-	snprintf(buf, FMI_ACTION_DESCRIPTION_BYTES,
+	snprintf(buf, FMI_ACT_DESCRIPTION_BYTES,
 	    "run '%s --no-ask-password restart %s'", ctx->systemctl,
 	    ctx->rule->unit);
 }
 
 static void
-restart_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
+restart_run(const fmi_act_ctx *ctx, fmi_act_outcome *ret)
 {
-	char path[] = "PATH=" FMI_ACTION_PATH;
+	char path[] = "PATH=" FMI_ACT_PATH;
 	char *envp[] = { path, NULL };
 	char *argv[] = {
 		(char *)ctx->systemctl,
@@ -87,11 +87,11 @@ restart_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
 		NULL,
 	};
 
-	fmi_action_spawn(ctx, argv, envp, ret);
+	fmi_act_spawn(ctx, argv, envp, ret);
 }
 
-const fmi_action_ops fmi_action_restart = {
-	.kind = FM_ACTION_RESTART,
+const fmi_act_ops fmi_act_kind_restart = {
+	.kind = FM_ACT_KIND_RESTART,
 	.check = restart_check,
 	.describe = restart_describe,
 	.run = restart_run,

@@ -1,10 +1,10 @@
 /*
  * The control socket: fedmonctl's way into the running agent. One thread
  * answers proto/'s control requests on NNG REP over ipc://PATH, one at a
- * time, from the parts' thread-safe getters (fm_agent_view). The socket
+ * time, from the parts' thread-safe getters (fm_status_view). The socket
  * file is mode 0660 from the moment it accepts anyone and belongs to the
  * configured group, so that group's members (and root) may ask. Every
- * FM_CONTROL_CHECK_MS the thread checks that the socket still delivers
+ * FM_STATUS_CONTROL_CHECK_MS the thread checks that the socket still delivers
  * requests, and listens again when it does not (nng issue #1518).
  */
 #include <assert.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/status/status.h"
 #include "fm-config.h"
 #include "net/net.h"
 #include "proto/proto.h"
@@ -37,20 +37,21 @@ static_assert(FM_LABEL_COUNT <= FM_PROTO_CTL_PREDICTORS_MAX,
     "every label source fits a STATUS reply");
 static_assert(FM_MODEL_LEARNER_TOP <= FM_PROTO_CTL_TOP_MAX,
     "the top features fit a STATUS reply");
-static_assert(FM_ACTIONS_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
-        FM_ACTIONS_RECENT <= FM_PROTO_CTL_RECENT_MAX,
+static_assert(FM_ACT_RULES_MAX <= FM_PROTO_CTL_RULES_MAX &&
+        FM_ACT_RECENT <= FM_PROTO_CTL_RECENT_MAX,
     "the rules and recent actions fit a STATUS reply");
-static_assert(FM_AGENT_PROBLEMS_MAX <= FM_PROTO_CTL_PROBLEMS_MAX &&
-        FM_AGENT_PROBLEM_BYTES <= FM_PROTO_CTL_PROBLEM_BYTES,
+static_assert(FM_STATUS_PROBLEMS_MAX <= FM_PROTO_CTL_PROBLEMS_MAX &&
+        FM_STATUS_PROBLEM_BYTES <= FM_PROTO_CTL_PROBLEM_BYTES,
     "the problems fit a STATUS reply");
 
-struct fm_control {
-	fm_agent_view view;
+struct fm_status_control {
+	fm_status_view view;
 	char path[FM_NET_URL_BYTES];
 	char url[FM_NET_URL_BYTES];
 	gid_t gid;
-	/* only the thread replaces sock (holding lock); fm_control_free()
-	 * closes it holding lock to interrupt the thread's wait */
+	/* only the thread replaces sock (holding lock);
+	 * fm_status_control_free() closes it holding lock to interrupt the
+	 * thread's wait */
 	pthread_mutex_t lock;
 	fm_net_sock *sock;
 	/* the self-check (check_socket), the thread's own */
@@ -80,10 +81,10 @@ ns_to_ms(int64_t ns)
 /* ---- STATUS -------------------------------------------------------- */
 
 static void
-status_agent(const fm_agent_view *v, const fm_live_snapshot *live,
+status_agent(const fm_status_view *v, const fm_status_live_snapshot *live,
     fm_proto_ctl_status *s)
 {
-	char problems[FM_AGENT_PROBLEMS_MAX][FM_AGENT_PROBLEM_BYTES];
+	char problems[FM_STATUS_PROBLEMS_MAX][FM_STATUS_PROBLEM_BYTES];
 	int64_t now = fm_time_mono_ns();
 
 	text(s->agent_version, sizeof(s->agent_version), FM_VERSION);
@@ -94,7 +95,7 @@ status_agent(const fm_agent_view *v, const fm_live_snapshot *live,
 	text(s->state_dir, sizeof(s->state_dir), v->state_dir);
 	text(s->metrics_url, sizeof(s->metrics_url), v->metrics_url);
 	s->interval_ms = v->interval_ms;
-	s->n_problems = fm_agent_problems(v, problems, FM_AGENT_PROBLEMS_MAX);
+	s->n_problems = fm_status_problems(v, problems, FM_STATUS_PROBLEMS_MAX);
 	for (uint32_t i = 0; i < s->n_problems; i++)
 		text(s->problems[i], sizeof(s->problems[i]), problems[i]);
 
@@ -110,7 +111,7 @@ status_agent(const fm_agent_view *v, const fm_live_snapshot *live,
 }
 
 static void
-status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
+status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 {
 	fm_model_learner_status st = { 0 };
 	fm_model_labels_status ls = { 0 };
@@ -163,7 +164,7 @@ status_models(const fm_agent_view *v, fm_proto_ctl_status *s)
 }
 
 static void
-status_federation(const fm_agent_view *v, fm_proto_ctl_status *s)
+status_federation(const fm_status_view *v, fm_proto_ctl_status *s)
 {
 	fm_model_federation_status st;
 
@@ -195,9 +196,9 @@ name_or(const char *name)
 }
 
 static void
-status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
+status_actions(const fm_status_view *v, fm_proto_ctl_status *s)
 {
-	fm_actions_status *st;
+	fm_act_status *st;
 
 	if (!v->actions)
 		return;
@@ -206,36 +207,36 @@ status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
 	st = malloc(sizeof(*st));
 	if (!st)
 		return;
-	fm_actions_status_get(v->actions, st);
-	for (uint32_t i = 0; i < st->n_rules && i < FM_ACTIONS_RULES_MAX; i++) {
-		const fm_actions_rule_status *in = &st->rules[i];
+	fm_act_status_get(v->actions, st);
+	for (uint32_t i = 0; i < st->n_rules && i < FM_ACT_RULES_MAX; i++) {
+		const fm_act_rule_status *in = &st->rules[i];
 		fm_proto_ctl_rule *u = &s->rules[i];
 
 		text(u->name, sizeof(u->name), in->name);
 		text(u->kind, sizeof(u->kind),
-		    name_or(fm_action_kind_name(in->kind)));
+		    name_or(fm_act_kind_name(in->kind)));
 		u->dry_run = in->dry_run;
 		u->holding = in->holding;
 		u->running = in->running;
-		u->ok = in->runs[FM_ACTION_RESULT_OK];
-		u->failed = in->runs[FM_ACTION_RESULT_FAILED];
-		u->timeout = in->runs[FM_ACTION_RESULT_TIMEOUT];
-		u->error = in->runs[FM_ACTION_RESULT_ERROR];
-		u->dry_runs = in->runs[FM_ACTION_RESULT_DRY_RUN];
+		u->ok = in->runs[FM_ACT_RESULT_OK];
+		u->failed = in->runs[FM_ACT_RESULT_FAILED];
+		u->timeout = in->runs[FM_ACT_RESULT_TIMEOUT];
+		u->error = in->runs[FM_ACT_RESULT_ERROR];
+		u->dry_runs = in->runs[FM_ACT_RESULT_DRY_RUN];
 		u->suppressed = in->suppressed;
 		u->last_run_real_ns = in->last_run_real_ns;
 		s->n_rules++;
 	}
-	for (uint32_t i = 0; i < st->n_recent && i < FM_ACTIONS_RECENT; i++) {
-		const fm_action_record *in = &st->recent[i];
+	for (uint32_t i = 0; i < st->n_recent && i < FM_ACT_RECENT; i++) {
+		const fm_act_record *in = &st->recent[i];
 		fm_proto_ctl_action *a = &s->recent[i];
 
 		a->real_ns = in->real_ns;
 		text(a->rule, sizeof(a->rule), in->rule);
 		text(a->kind, sizeof(a->kind),
-		    name_or(fm_action_kind_name(in->kind)));
+		    name_or(fm_act_kind_name(in->kind)));
 		text(a->result, sizeof(a->result),
-		    name_or(fm_action_result_name(in->result)));
+		    name_or(fm_act_result_name(in->result)));
 		a->code = in->code;
 		a->duration_ms = in->duration_ms;
 		a->value = in->score;
@@ -245,11 +246,11 @@ status_actions(const fm_agent_view *v, fm_proto_ctl_status *s)
 }
 
 static void
-reply_status(const fm_agent_view *v, fm_proto_ctl_reply *rp)
+reply_status(const fm_status_view *v, fm_proto_ctl_reply *rp)
 {
-	fm_live_snapshot live;
+	fm_status_live_snapshot live;
 
-	fm_live_get(v->live, &live);
+	fm_status_live_get(v->live, &live);
 	status_agent(v, &live, &rp->status);
 	status_models(v, &rp->status);
 	status_federation(v, &rp->status);
@@ -259,12 +260,12 @@ reply_status(const fm_agent_view *v, fm_proto_ctl_reply *rp)
 /* ---- FEATURES and LABEL -------------------------------------------- */
 
 static void
-reply_features(const fm_agent_view *v, fm_proto_ctl_reply *rp)
+reply_features(const fm_status_view *v, fm_proto_ctl_reply *rp)
 {
 	fm_proto_ctl_features *f = &rp->features;
-	fm_live_snapshot live;
+	fm_status_live_snapshot live;
 
-	fm_live_get(v->live, &live);
+	fm_status_live_get(v->live, &live);
 	f->real_ns = live.samples > 0 ? live.last.real_ns : 0;
 	f->schema_version = FM_SCHEMA_VERSION;
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
@@ -291,7 +292,7 @@ static void FM_PRINTF(3, 4)
 }
 
 static void
-reply_label(const fm_agent_view *v, bool failing, fm_proto_ctl_reply *rp)
+reply_label(const fm_status_view *v, bool failing, fm_proto_ctl_reply *rp)
 {
 	if (!v->labels) {
 		reply_error(
@@ -304,10 +305,10 @@ reply_label(const fm_agent_view *v, bool failing, fm_proto_ctl_reply *rp)
 /* ---- the thread ---------------------------------------------------- */
 
 static int probe_send(const char *url, fm_net_sock **ret);
-static int listen_on(fm_control *c, fm_net_sock **ret);
+static int listen_on(fm_status_control *c, fm_net_sock **ret);
 
 static int64_t
-check_ns(fm_control *c)
+check_ns(fm_status_control *c)
 {
 	return (int64_t)atomic_load(&c->check_ms) * FM_NSEC_PER_MSEC;
 }
@@ -315,7 +316,7 @@ check_ns(fm_control *c)
 /* Replaces the listener: closing the old one removes its file, the new
  * one makes it again. A failure is logged; the next check retries. */
 static void
-listen_again(fm_control *c)
+listen_again(fm_status_control *c)
 {
 	fm_net_sock *fresh = NULL;
 	int r;
@@ -339,13 +340,13 @@ listen_again(fm_control *c)
 /*
  * The self-check, called every turn of the thread's loop with got_request
  * telling whether the socket just delivered a request. Every
- * FM_CONTROL_CHECK_MS a probe dials the socket and sends a request; any
+ * FM_STATUS_CONTROL_CHECK_MS a probe dials the socket and sends a request; any
  * request delivered within LIVE_CHECK_MS (the probe's or a client's)
  * proves the socket works. Two probes in a row without one mean it does
  * not: a new listener replaces it.
  */
 static void
-check_socket(fm_control *c, bool got_request)
+check_socket(fm_status_control *c, bool got_request)
 {
 	int64_t now = fm_time_mono_ns();
 
@@ -382,7 +383,7 @@ check_socket(fm_control *c, bool got_request)
 
 /* Builds the reply to the request buf[len] (r: the error receiving it). */
 static void
-answer(fm_control *c, int r, const uint8_t *buf, size_t len)
+answer(fm_status_control *c, int r, const uint8_t *buf, size_t len)
 {
 	fm_proto_ctl_reply *rp = &c->reply;
 	fm_proto_ctl_request rq = { 0 };
@@ -425,7 +426,7 @@ answer(fm_control *c, int r, const uint8_t *buf, size_t len)
 static void *
 thread_main(void *userdata)
 {
-	fm_control *c = userdata;
+	fm_status_control *c = userdata;
 
 	c->next_check = fm_time_mono_ns() + check_ns(c);
 	while (!atomic_load(&c->stop)) {
@@ -563,7 +564,7 @@ clear_path(const char *path, const char *url)
 
 /* Listens on c->url with mode 0660 and group c->gid. */
 static int
-listen_on(fm_control *c, fm_net_sock **ret)
+listen_on(fm_status_control *c, fm_net_sock **ret)
 {
 	fm_net_options o;
 	fm_net_sock *s = NULL;
@@ -586,11 +587,11 @@ listen_on(fm_control *c, fm_net_sock **ret)
 }
 
 int
-fm_control_new(
-    const char *path, gid_t gid, const fm_agent_view *view, fm_control **ret)
+fm_status_control_new(const char *path, gid_t gid, const fm_status_view *view,
+    fm_status_control **ret)
 {
 	sigset_t all, old;
-	fm_control *c;
+	fm_status_control *c;
 	int r;
 
 	if (!path || !path[0] || !view || !view->live || !ret)
@@ -613,7 +614,7 @@ fm_control_new(
 	c->view = *view;
 	c->gid = gid;
 	atomic_init(&c->stop, false);
-	atomic_init(&c->check_ms, FM_CONTROL_CHECK_MS);
+	atomic_init(&c->check_ms, FM_STATUS_CONTROL_CHECK_MS);
 	pthread_mutex_init(&c->lock, NULL);
 	r = listen_on(c, &c->sock);
 	if (r < 0)
@@ -628,12 +629,12 @@ fm_control_new(
 	*ret = c;
 	return 0;
 out_free:
-	fm_control_free(c);
+	fm_status_control_free(c);
 	return r;
 }
 
 int
-fm_control_set_check_ms(fm_control *c, uint32_t ms)
+fm_status_control_set_check_ms(fm_status_control *c, uint32_t ms)
 {
 	if (!c || ms < CHECK_MIN_MS)
 		return -EINVAL;
@@ -641,8 +642,8 @@ fm_control_set_check_ms(fm_control *c, uint32_t ms)
 	return 0;
 }
 
-fm_control *
-fm_control_free(fm_control *c)
+fm_status_control *
+fm_status_control_free(fm_status_control *c)
 {
 	if (!c)
 		return NULL;

@@ -1,9 +1,9 @@
 /*
- * Actions: the agent acting on its own predictions. The sampling thread
- * evaluates every rule against each sample (fm_actions_on_sample) and
+ * The rules engine: the agent acting on its own predictions. The sampling
+ * thread evaluates every rule against each sample (fm_act_on_sample) and
  * queues the runs due; a worker thread runs them, one at a time, through
- * the kind's ops table (action-log.c, action-hook.c, action-restart.c),
- * or logs what they would do for a dry run, and records how they ended.
+ * the kind's ops table (kinds.c lists them), or logs what they would do
+ * for a dry run, and records how they ended.
  *
  * A rule's schedule, in the sample's CLOCK_MONOTONIC time: once its
  * condition has held for hold_seconds, it is due at once and then every
@@ -23,7 +23,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "agent/agent-int.h"
+#include "agent/act/act-int.h"
 
 #define HOUR_NS          (3600 * FM_NSEC_PER_SEC)
 #define MAX_PER_HOUR_MAX 3600u
@@ -31,30 +31,17 @@
 #define TIMEOUT_MS_MIN   10u
 #define TIMEOUT_MS_MAX   3600000u
 
-/* The kinds, indexed by fm_action_kind. */
-static const fmi_action_ops *const kinds[FM_ACTION_KIND_COUNT] = {
-	[FM_ACTION_LOG] = &fmi_action_log,
-	[FM_ACTION_HOOK] = &fmi_action_hook,
-	[FM_ACTION_RESTART] = &fmi_action_restart,
-};
-
-static const char *const kind_names[FM_ACTION_KIND_COUNT] = {
-	[FM_ACTION_LOG] = "log",
-	[FM_ACTION_HOOK] = "hook",
-	[FM_ACTION_RESTART] = "restart",
-};
-
-static const char *const result_names[FM_ACTION_RESULT_COUNT] = {
-	[FM_ACTION_RESULT_OK] = "ok",
-	[FM_ACTION_RESULT_FAILED] = "failed",
-	[FM_ACTION_RESULT_TIMEOUT] = "timeout",
-	[FM_ACTION_RESULT_ERROR] = "error",
-	[FM_ACTION_RESULT_DRY_RUN] = "dry_run",
+static const char *const result_names[FM_ACT_RESULT_COUNT] = {
+	[FM_ACT_RESULT_OK] = "ok",
+	[FM_ACT_RESULT_FAILED] = "failed",
+	[FM_ACT_RESULT_TIMEOUT] = "timeout",
+	[FM_ACT_RESULT_ERROR] = "error",
+	[FM_ACT_RESULT_DRY_RUN] = "dry_run",
 };
 
 /* One rule and what it remembers across samples (and reloads). */
 struct rule_state {
-	fm_action_rule rule;      /* dry_run includes [actions] dry_run */
+	fm_act_rule rule;         /* dry_run includes [actions] dry_run */
 	bool holding;             /* the condition held at the last sample */
 	int64_t holding_since_ns; /* since this sample */
 	bool scheduled;           /* held long enough: next_due_ns is set */
@@ -65,7 +52,7 @@ struct rule_state {
 	uint32_t hour_next;  /* slot written next: the oldest when full */
 	uint32_t hour_len;   /* slots used */
 	bool running;        /* queued or running */
-	uint64_t runs[FM_ACTION_RESULT_COUNT];
+	uint64_t runs[FM_ACT_RESULT_COUNT];
 	uint64_t suppressed;
 	int64_t last_run_real_ns;
 };
@@ -73,14 +60,14 @@ struct rule_state {
 /* A run for the worker: copies, so that a reload cannot pull anything
  * from under it. */
 struct job {
-	fm_action_rule rule;
-	fm_actions_input in;
+	fm_act_rule rule;
+	fm_act_input in;
 	float value;
 	char systemctl[FM_AGENT_PATH_BYTES];
 };
 
-struct fm_actions {
-	int stop_fd; /* eventfd written by fm_actions_free(); -1 */
+struct fm_act {
+	int stop_fd; /* eventfd written by fm_act_free(); -1 */
 	bool has_lock, has_cond, has_worker;
 	pthread_t worker; /* all signals blocked */
 
@@ -90,32 +77,26 @@ struct fm_actions {
 	bool stopping;
 	char systemctl[FM_AGENT_PATH_BYTES];
 	uint32_t n;
-	struct rule_state rules[FM_ACTIONS_RULES_MAX];
+	struct rule_state rules[FM_ACT_RULES_MAX];
 	/* At most one job per rule is queued or running, so a ring of
-	 * FM_ACTIONS_RULES_MAX never overflows (checked all the same). */
-	struct job queue[FM_ACTIONS_RULES_MAX];
+	 * FM_ACT_RULES_MAX never overflows (checked all the same). */
+	struct job queue[FM_ACT_RULES_MAX];
 	uint32_t queue_head, queue_len;
-	fm_action_record recent[FM_ACTIONS_RECENT];
+	fm_act_record recent[FM_ACT_RECENT];
 	uint32_t recent_next, n_recent;
 };
 
 const char *
-fm_action_kind_name(unsigned kind)
+fm_act_result_name(unsigned result)
 {
-	return kind < FM_ACTION_KIND_COUNT ? kind_names[kind] : NULL;
-}
-
-const char *
-fm_action_result_name(unsigned result)
-{
-	return result < FM_ACTION_RESULT_COUNT ? result_names[result] : NULL;
+	return result < FM_ACT_RESULT_COUNT ? result_names[result] : NULL;
 }
 
 void
-fm_actions_input_from_learner(const fm_model_learner_status *st,
-    int64_t mono_ns, int64_t real_ns, fm_actions_input *ret)
+fm_act_input_from_learner(const fm_model_learner_status *st, int64_t mono_ns,
+    int64_t real_ns, fm_act_input *ret)
 {
-	fm_actions_input in = {
+	fm_act_input in = {
 		.mono_ns = mono_ns,
 		.real_ns = real_ns,
 		.ready = st->ready,
@@ -139,9 +120,9 @@ fm_actions_input_from_learner(const fm_model_learner_status *st,
 /* ---- formatting shared by the kinds ------------------------------------ */
 
 void
-fmi_action_when_format(const fm_action_rule *r, char *buf, size_t size)
+fmi_act_when_format(const fm_act_rule *r, char *buf, size_t size)
 {
-	if (r->when == FM_ACTION_WHEN_FAILURE)
+	if (r->when == FM_ACT_WHEN_FAILURE)
 		snprintf(buf, size, "failure:%s",
 		    fm_model_label_source_name(r->failure_source));
 	else
@@ -149,7 +130,7 @@ fmi_action_when_format(const fm_action_rule *r, char *buf, size_t size)
 }
 
 void
-fmi_action_top_format(const fm_actions_input *in, char *buf, size_t size)
+fmi_act_top_format(const fm_act_input *in, char *buf, size_t size)
 {
 	size_t used = 0;
 
@@ -171,33 +152,33 @@ fmi_action_top_format(const fm_actions_input *in, char *buf, size_t size)
 }
 
 void
-fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],
-    char *const envp[], fmi_action_outcome *ret)
+fmi_act_spawn(const fmi_act_ctx *ctx, char *const argv[], char *const envp[],
+    fmi_act_outcome *ret)
 {
 	fm_spawn_result sr;
-	fmi_action_outcome out = { .result = FM_ACTION_RESULT_OK };
+	fmi_act_outcome out = { .result = FM_ACT_RESULT_OK };
 
 	fm_spawn_run(argv, envp, ctx->rule->timeout_ms, ctx->stop_fd, &sr);
 	switch (sr.outcome) {
 	case FM_SPAWN_EXITED:
 		if (sr.code != 0) {
-			out.result = FM_ACTION_RESULT_FAILED;
+			out.result = FM_ACT_RESULT_FAILED;
 			out.code = sr.code;
 		}
 		break;
 	case FM_SPAWN_SIGNALED:
-		out.result = FM_ACTION_RESULT_FAILED;
+		out.result = FM_ACT_RESULT_FAILED;
 		out.code = -sr.code;
 		break;
 	case FM_SPAWN_STOPPED:
 		out.stopped = true;
-		out.result = FM_ACTION_RESULT_TIMEOUT;
+		out.result = FM_ACT_RESULT_TIMEOUT;
 		break;
 	case FM_SPAWN_TIMEOUT:
-		out.result = FM_ACTION_RESULT_TIMEOUT;
+		out.result = FM_ACT_RESULT_TIMEOUT;
 		break;
 	case FM_SPAWN_ERROR:
-		out.result = FM_ACTION_RESULT_ERROR;
+		out.result = FM_ACT_RESULT_ERROR;
 		out.code = sr.code;
 		break;
 	}
@@ -210,9 +191,9 @@ fmi_action_spawn(const fmi_action_ctx *ctx, char *const argv[],
 static bool
 name_is_valid(const char *name)
 {
-	size_t n = strnlen(name, FM_ACTIONS_NAME_BYTES);
+	size_t n = strnlen(name, FM_ACT_NAME_BYTES);
 
-	if (n == 0 || n == FM_ACTIONS_NAME_BYTES)
+	if (n == 0 || n == FM_ACT_NAME_BYTES)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
@@ -225,17 +206,17 @@ name_is_valid(const char *name)
 }
 
 int
-fm_action_rule_check(const fm_action_rule *r, char *why)
+fm_act_rule_check(const fm_act_rule *r, char *why)
 {
 	if (!name_is_valid(r->name)) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "the rule's name must be 1 to %d characters of "
 		    "[A-Za-z0-9_.-]",
-		    FM_ACTIONS_NAME_BYTES - 1);
+		    FM_ACT_NAME_BYTES - 1);
 		return -EINVAL;
 	}
 	switch (r->when) {
-	case FM_ACTION_WHEN_ANOMALY:
+	case FM_ACT_WHEN_ANOMALY:
 		if (r->probability != 0.0f) {
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "key 'probability' is only for when = "
@@ -243,7 +224,7 @@ fm_action_rule_check(const fm_action_rule *r, char *why)
 			return -EINVAL;
 		}
 		break;
-	case FM_ACTION_WHEN_FAILURE:
+	case FM_ACT_WHEN_FAILURE:
 		if (r->failure_source >= FM_LABEL_COUNT) {
 			snprintf(why, FM_INI_WHY_BYTES,
 			    "key 'when' names no failure label source");
@@ -274,12 +255,12 @@ fm_action_rule_check(const fm_action_rule *r, char *why)
 		    "key 'max_per_hour' must be 1 to %u", MAX_PER_HOUR_MAX);
 		return -EINVAL;
 	}
-	if (r->kind < 1 || r->kind >= FM_ACTION_KIND_COUNT) {
+	if (r->kind < 1 || r->kind >= FM_ACT_KIND_COUNT) {
 		snprintf(why, FM_INI_WHY_BYTES,
 		    "key 'kind' is missing (log, hook or restart)");
 		return -EINVAL;
 	}
-	if (r->kind != FM_ACTION_LOG &&
+	if (fm_act_kind_takes_key(r->kind, "timeout_ms") &&
 	    (r->timeout_ms < TIMEOUT_MS_MIN ||
 	        r->timeout_ms > TIMEOUT_MS_MAX)) {
 		snprintf(why, FM_INI_WHY_BYTES,
@@ -287,21 +268,21 @@ fm_action_rule_check(const fm_action_rule *r, char *why)
 		    TIMEOUT_MS_MAX);
 		return -EINVAL;
 	}
-	return kinds[r->kind]->check(r, why);
+	return fmi_act_kinds[r->kind].ops->check(r, why);
 }
 
-/* Checks a whole set of rules as fm_actions_new() takes it. */
+/* Checks a whole set of rules as fm_act_new() takes it. */
 static int
-rules_check(const fm_action_rule *rules, uint32_t n, const char *systemctl)
+rules_check(const fm_act_rule *rules, uint32_t n, const char *systemctl)
 {
 	char why[FM_INI_WHY_BYTES];
 
-	if (n > FM_ACTIONS_RULES_MAX || (n > 0 && !rules) || !systemctl ||
+	if (n > FM_ACT_RULES_MAX || (n > 0 && !rules) || !systemctl ||
 	    systemctl[0] != '/' ||
 	    strnlen(systemctl, FM_AGENT_PATH_BYTES) == FM_AGENT_PATH_BYTES)
 		return -EINVAL;
 	for (uint32_t i = 0; i < n; i++) {
-		if (fm_action_rule_check(&rules[i], why) < 0)
+		if (fm_act_rule_check(&rules[i], why) < 0)
 			return -EINVAL;
 		for (uint32_t j = 0; j < i; j++)
 			if (strcmp(rules[i].name, rules[j].name) == 0)
@@ -314,7 +295,7 @@ rules_check(const fm_action_rule *rules, uint32_t n, const char *systemctl)
 
 /* The state of the rule named name in a, or NULL. Under the lock. */
 static struct rule_state *
-rule_find(fm_actions *a, const char *name)
+rule_find(fm_act *a, const char *name)
 {
 	for (uint32_t i = 0; i < a->n; i++)
 		if (strcmp(a->rules[i].rule.name, name) == 0)
@@ -324,7 +305,7 @@ rule_find(fm_actions *a, const char *name)
 
 /* Whether two rules watch the same condition. */
 static bool
-same_condition(const fm_action_rule *x, const fm_action_rule *y)
+same_condition(const fm_act_rule *x, const fm_act_rule *y)
 {
 	return x->when == y->when && x->failure_source == y->failure_source &&
 	    x->probability == y->probability &&
@@ -335,7 +316,7 @@ same_condition(const fm_action_rule *x, const fm_action_rule *y)
  * with the hourly history (the newest runs that fit) in hour_ns, a new
  * ring of r->max_per_hour slots that *ret then owns. */
 static void
-rule_state_carry(struct rule_state *ret, const fm_action_rule *r, bool dry_run,
+rule_state_carry(struct rule_state *ret, const fm_act_rule *r, bool dry_run,
     const struct rule_state *old, int64_t *hour_ns)
 {
 	struct rule_state s = { .rule = *r, .hour_ns = hour_ns };
@@ -374,14 +355,14 @@ rule_state_carry(struct rule_state *ret, const fm_action_rule *r, bool dry_run,
 
 /* Drops the queued (not yet running) jobs of rules a no longer has. */
 static void
-queue_prune(fm_actions *a)
+queue_prune(fm_act *a)
 {
 	struct job *q = a->queue;
 	uint32_t kept = 0;
 
 	for (uint32_t i = 0; i < a->queue_len; i++) {
-		uint32_t from = (a->queue_head + i) % FM_ACTIONS_RULES_MAX;
-		uint32_t to = (a->queue_head + kept) % FM_ACTIONS_RULES_MAX;
+		uint32_t from = (a->queue_head + i) % FM_ACT_RULES_MAX;
+		uint32_t to = (a->queue_head + kept) % FM_ACT_RULES_MAX;
 
 		if (!rule_find(a, q[from].rule.name))
 			continue;
@@ -399,15 +380,15 @@ queue_prune(fm_actions *a)
  * then unchanged).
  */
 static int
-rules_apply(fm_actions *a, const fm_action_rule *rules, uint32_t n,
+rules_apply(fm_act *a, const fm_act_rule *rules, uint32_t n,
     const char *systemctl, bool dry_run)
 {
-	int64_t *fresh[FM_ACTIONS_RULES_MAX] = { NULL };
-	int64_t *stale[FM_ACTIONS_RULES_MAX] = { NULL };
+	int64_t *fresh[FM_ACT_RULES_MAX] = { NULL };
+	int64_t *stale[FM_ACT_RULES_MAX] = { NULL };
 	struct rule_state *next;
 	uint32_t n_stale;
 
-	next = calloc(FM_ACTIONS_RULES_MAX, sizeof(*next));
+	next = calloc(FM_ACT_RULES_MAX, sizeof(*next));
 	if (!next)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
@@ -443,13 +424,13 @@ rules_apply(fm_actions *a, const fm_action_rule *rules, uint32_t n,
 /* Records a finished run: the ring of recent records, and the counters of
  * its rule if a still has it. Under the lock. */
 static void
-record_add(fm_actions *a, const fm_action_record *rec)
+record_add(fm_act *a, const fm_act_record *rec)
 {
 	struct rule_state *s = rule_find(a, rec->rule);
 
 	a->recent[a->recent_next] = *rec;
-	a->recent_next = (a->recent_next + 1) % FM_ACTIONS_RECENT;
-	if (a->n_recent < FM_ACTIONS_RECENT)
+	a->recent_next = (a->recent_next + 1) % FM_ACT_RECENT;
+	if (a->n_recent < FM_ACT_RECENT)
 		a->n_recent++;
 	if (s) {
 		s->running = false;
@@ -459,14 +440,14 @@ record_add(fm_actions *a, const fm_action_record *rec)
 
 /* Logs how a run ended: the worker is where that is decided. */
 static void
-run_log(const fm_action_record *rec, const char *what)
+run_log(const fm_act_record *rec, const char *what)
 {
 	switch (rec->result) {
-	case FM_ACTION_RESULT_OK:
+	case FM_ACT_RESULT_OK:
 		fm_log(LOG_INFO, "Action '%s' (%s) done in %u ms.", rec->rule,
 		    what, rec->duration_ms);
 		break;
-	case FM_ACTION_RESULT_FAILED:
+	case FM_ACT_RESULT_FAILED:
 		if (rec->code < 0)
 			fm_log(LOG_WARNING,
 			    "Action '%s' (%s) killed by signal %d after %u "
@@ -478,12 +459,12 @@ run_log(const fm_action_record *rec, const char *what)
 			    "ms.",
 			    rec->rule, what, rec->code, rec->duration_ms);
 		break;
-	case FM_ACTION_RESULT_TIMEOUT:
+	case FM_ACT_RESULT_TIMEOUT:
 		fm_log(LOG_WARNING,
 		    "Action '%s' (%s) still running after %u ms, killed.",
 		    rec->rule, what, rec->duration_ms);
 		break;
-	case FM_ACTION_RESULT_ERROR:
+	case FM_ACT_RESULT_ERROR:
 		(void)fm_log_errno(LOG_ERR, rec->code,
 		    "Failed to run action '%s' (%s)", rec->rule, what);
 		break;
@@ -494,31 +475,31 @@ run_log(const fm_action_record *rec, const char *what)
 
 /* Runs one job (or, for a dry run, logs what it would do) into *ret. */
 static void
-job_run(const fm_actions *a, const struct job *job, fm_action_record *ret)
+job_run(const fm_act *a, const struct job *job, fm_act_record *ret)
 {
-	const fmi_action_ops *ops = kinds[job->rule.kind];
-	fmi_action_ctx ctx = {
+	const fmi_act_ops *ops = fmi_act_kinds[job->rule.kind].ops;
+	fmi_act_ctx ctx = {
 		.rule = &job->rule,
 		.in = &job->in,
 		.value = job->value,
 		.systemctl = job->systemctl,
 		.stop_fd = a->stop_fd,
 	};
-	fm_action_record rec = {
+	fm_act_record rec = {
 		.real_ns = fm_time_real_ns(),
 		.kind = job->rule.kind,
 		.score = job->value,
 	};
-	char what[FMI_ACTION_DESCRIPTION_BYTES];
+	char what[FMI_ACT_DESCRIPTION_BYTES];
 
 	memcpy(rec.rule, job->rule.name, sizeof(rec.rule));
 	ops->describe(&ctx, what);
 	if (job->rule.dry_run) {
 		fm_log(LOG_NOTICE, "Action '%s' (dry run) would %s.",
 		    job->rule.name, what);
-		rec.result = FM_ACTION_RESULT_DRY_RUN;
+		rec.result = FM_ACT_RESULT_DRY_RUN;
 	} else {
-		fmi_action_outcome out;
+		fmi_act_outcome out;
 
 		ops->run(&ctx, &out);
 		rec.result = out.result;
@@ -539,19 +520,19 @@ job_run(const fm_actions *a, const struct job *job, fm_action_record *ret)
 static void *
 worker_main(void *arg)
 {
-	fm_actions *a = arg;
+	fm_act *a = arg;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		struct job job;
-		fm_action_record rec;
+		fm_act_record rec;
 
 		while (!a->stopping && a->queue_len == 0)
 			pthread_cond_wait(&a->cond, &a->lock);
 		if (a->stopping)
 			break;
 		job = a->queue[a->queue_head];
-		a->queue_head = (a->queue_head + 1) % FM_ACTIONS_RULES_MAX;
+		a->queue_head = (a->queue_head + 1) % FM_ACT_RULES_MAX;
 		a->queue_len--;
 		pthread_mutex_unlock(&a->lock);
 		job_run(a, &job, &rec);
@@ -565,8 +546,8 @@ worker_main(void *arg)
 /* ---- the object ------------------------------------------------------------
  */
 
-fm_actions *
-fm_actions_free(fm_actions *a)
+fm_act *
+fm_act_free(fm_act *a)
 {
 	if (!a)
 		return NULL;
@@ -591,10 +572,10 @@ fm_actions_free(fm_actions *a)
 }
 
 int
-fm_actions_new(const fm_action_rule *rules, uint32_t n, const char *systemctl,
-    bool dry_run, fm_actions **ret)
+fm_act_new(const fm_act_rule *rules, uint32_t n, const char *systemctl,
+    bool dry_run, fm_act **ret)
 {
-	fm_actions *a;
+	fm_act *a;
 	int r;
 
 	r = rules_check(rules, n, systemctl);
@@ -627,12 +608,12 @@ fm_actions_new(const fm_action_rule *rules, uint32_t n, const char *systemctl,
 	*ret = a;
 	return 0;
 out_free:
-	fm_actions_free(a);
+	fm_act_free(a);
 	return r;
 }
 
 int
-fm_actions_reload(fm_actions *a, const fm_action_rule *rules, uint32_t n,
+fm_act_reload(fm_act *a, const fm_act_rule *rules, uint32_t n,
     const char *systemctl, bool dry_run)
 {
 	int r;
@@ -648,12 +629,11 @@ fm_actions_reload(fm_actions *a, const fm_action_rule *rules, uint32_t n,
 
 /* Whether r's condition holds in *in; *ret_value is what it compared. */
 static bool
-condition_holds(
-    const fm_action_rule *r, const fm_actions_input *in, float *ret_value)
+condition_holds(const fm_act_rule *r, const fm_act_input *in, float *ret_value)
 {
 	float p;
 
-	if (r->when == FM_ACTION_WHEN_ANOMALY) {
+	if (r->when == FM_ACT_WHEN_ANOMALY) {
 		*ret_value = in->score;
 		return in->ready && in->alarm;
 	}
@@ -674,11 +654,10 @@ hour_is_full(const struct rule_state *s, int64_t now_ns)
 /* Queues a run of s. Under the lock; the caller checked the queue has
  * room. */
 static void
-run_queue(fm_actions *a, struct rule_state *s, const fm_actions_input *in,
-    float value)
+run_queue(fm_act *a, struct rule_state *s, const fm_act_input *in, float value)
 {
 	struct job *job =
-	    &a->queue[(a->queue_head + a->queue_len) % FM_ACTIONS_RULES_MAX];
+	    &a->queue[(a->queue_head + a->queue_len) % FM_ACT_RULES_MAX];
 
 	job->rule = s->rule;
 	job->in = *in;
@@ -698,7 +677,7 @@ run_queue(fm_actions *a, struct rule_state *s, const fm_actions_input *in,
 /* One rule, one sample. Returns whether a run was queued. Under the
  * lock. */
 static bool
-rule_step(fm_actions *a, struct rule_state *s, const fm_actions_input *in)
+rule_step(fm_act *a, struct rule_state *s, const fm_act_input *in)
 {
 	int64_t now = in->mono_ns;
 	int64_t hold_ns = (int64_t)s->rule.hold_seconds * FM_NSEC_PER_SEC;
@@ -730,7 +709,7 @@ rule_step(fm_actions *a, struct rule_state *s, const fm_actions_input *in)
 	}
 	s->next_due_ns = now + cooldown_ns;
 	if (s->running || hour_is_full(s, now) ||
-	    a->queue_len == FM_ACTIONS_RULES_MAX) {
+	    a->queue_len == FM_ACT_RULES_MAX) {
 		s->suppressed++;
 		return false;
 	}
@@ -739,7 +718,7 @@ rule_step(fm_actions *a, struct rule_state *s, const fm_actions_input *in)
 }
 
 void
-fm_actions_on_sample(fm_actions *a, const fm_actions_input *in)
+fm_act_on_sample(fm_act *a, const fm_act_input *in)
 {
 	bool queued = false;
 
@@ -752,14 +731,14 @@ fm_actions_on_sample(fm_actions *a, const fm_actions_input *in)
 }
 
 void
-fm_actions_status_get(fm_actions *a, fm_actions_status *ret)
+fm_act_status_get(fm_act *a, fm_act_status *ret)
 {
 	pthread_mutex_lock(&a->lock);
 	memset(ret, 0, sizeof(*ret));
 	ret->n_rules = a->n;
 	for (uint32_t i = 0; i < a->n; i++) {
 		const struct rule_state *s = &a->rules[i];
-		fm_actions_rule_status *rs = &ret->rules[i];
+		fm_act_rule_status *rs = &ret->rules[i];
 
 		memcpy(rs->name, s->rule.name, sizeof(rs->name));
 		rs->kind = s->rule.kind;
@@ -773,17 +752,7 @@ fm_actions_status_get(fm_actions *a, fm_actions_status *ret)
 	ret->n_recent = a->n_recent;
 	for (uint32_t i = 0; i < a->n_recent; i++)
 		ret->recent[i] =
-		    a->recent[(a->recent_next + FM_ACTIONS_RECENT - 1 - i) %
-		        FM_ACTIONS_RECENT];
+		    a->recent[(a->recent_next + FM_ACT_RECENT - 1 - i) %
+		        FM_ACT_RECENT];
 	pthread_mutex_unlock(&a->lock);
-}
-
-bool
-fm_agent_config_may_restart(const fm_agent_config *c, const char *unit)
-{
-	for (uint32_t i = 0; i < c->n_rules && i < FM_ACTIONS_RULES_MAX; i++)
-		if (c->rules[i].kind == FM_ACTION_RESTART &&
-		    strcmp(c->rules[i].unit, unit) == 0)
-			return true;
-	return false;
 }

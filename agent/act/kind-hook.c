@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent-int.h"
+#include "agent/act/act-int.h"
 
 #define HOOK_ENV_MAX   12   /* variables, NULL excluded */
 #define HOOK_ENV_BYTES 2048 /* all of them, NULs included */
 
 static int
-hook_check(const fm_action_rule *r, char *why)
+hook_check(const fm_act_rule *r, char *why)
 {
 	int n;
 	char buf[FM_SPAWN_COMMAND_BYTES];
@@ -38,10 +38,10 @@ hook_check(const fm_action_rule *r, char *why)
 }
 
 static void
-hook_describe(const fmi_action_ctx *ctx, char *buf)
+hook_describe(const fmi_act_ctx *ctx, char *buf)
 {
 	snprintf(
-	    buf, FMI_ACTION_DESCRIPTION_BYTES, "run '%s'", ctx->rule->command);
+	    buf, FMI_ACT_DESCRIPTION_BYTES, "run '%s'", ctx->rule->command);
 }
 
 /* The environment under construction: NAME=value strings packed in buf. */
@@ -73,23 +73,23 @@ static void FM_PRINTF(2, 3) env_add(struct env *e, const char *fmt, ...)
 }
 
 static void
-hook_env(const fmi_action_ctx *ctx, struct env *e)
+hook_env(const fmi_act_ctx *ctx, struct env *e)
 {
-	const fm_actions_input *in = ctx->in;
+	const fm_act_input *in = ctx->in;
 	char when[48], top[512];
 
-	fmi_action_when_format(ctx->rule, when, sizeof(when));
-	fmi_action_top_format(in, top, sizeof(top));
+	fmi_act_when_format(ctx->rule, when, sizeof(when));
+	fmi_act_top_format(in, top, sizeof(top));
 	e->used = 0;
 	e->n = 0;
 	e->vars[0] = NULL;
-	env_add(e, "PATH=%s", FMI_ACTION_PATH);
+	env_add(e, "PATH=%s", FMI_ACT_PATH);
 	env_add(e, "FEDMON_RULE=%s", ctx->rule->name);
 	env_add(e, "FEDMON_WHEN=%s", when);
 	env_add(e, "FEDMON_SCORE=%.6g", (double)in->score);
 	env_add(e, "FEDMON_THRESHOLD=%.6g", (double)in->threshold);
 	env_add(e, "FEDMON_ALARM=%d", in->alarm ? 1 : 0);
-	if (ctx->rule->when == FM_ACTION_WHEN_FAILURE)
+	if (ctx->rule->when == FM_ACT_WHEN_FAILURE)
 		env_add(e, "FEDMON_PROBABILITY=%.6g", (double)ctx->value);
 	env_add(e, "FEDMON_TOP_FEATURES=%s", top);
 	env_add(
@@ -97,7 +97,7 @@ hook_env(const fmi_action_ctx *ctx, struct env *e)
 }
 
 static void
-hook_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
+hook_run(const fmi_act_ctx *ctx, fmi_act_outcome *ret)
 {
 	char buf[FM_SPAWN_COMMAND_BYTES];
 	char *argv[FM_SPAWN_COMMAND_ARGS_MAX + 1];
@@ -105,18 +105,18 @@ hook_run(const fmi_action_ctx *ctx, fmi_action_outcome *ret)
 
 	/* hook_check() accepted the command: it splits */
 	if (fm_spawn_split(ctx->rule->command, buf, argv) <= 0) {
-		*ret = (fmi_action_outcome) {
-			.result = FM_ACTION_RESULT_ERROR,
+		*ret = (fmi_act_outcome) {
+			.result = FM_ACT_RESULT_ERROR,
 			.code = -EINVAL,
 		};
 		return;
 	}
 	hook_env(ctx, &e);
-	fmi_action_spawn(ctx, argv, e.vars, ret);
+	fmi_act_spawn(ctx, argv, e.vars, ret);
 }
 
-const fmi_action_ops fmi_action_hook = {
-	.kind = FM_ACTION_HOOK,
+const fmi_act_ops fmi_act_kind_hook = {
+	.kind = FM_ACT_KIND_HOOK,
 	.check = hook_check,
 	.describe = hook_describe,
 	.run = hook_run,

@@ -14,13 +14,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/agent.h"
+#include "agent/status/status.h"
 
 /* A sample is overdue after this many intervals. */
 #define STALL_INTERVALS 3
 
 typedef struct problems {
-	char (*p)[FM_AGENT_PROBLEM_BYTES];
+	char (*p)[FM_STATUS_PROBLEM_BYTES];
 	uint32_t n, max;
 } problems;
 
@@ -31,20 +31,20 @@ static void FM_PRINTF(2, 3) problem_add(problems *ps, const char *fmt, ...)
 	if (ps->n >= ps->max)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(ps->p[ps->n], FM_AGENT_PROBLEM_BYTES, fmt, ap);
+	vsnprintf(ps->p[ps->n], FM_STATUS_PROBLEM_BYTES, fmt, ap);
 	va_end(ap);
 	ps->n++;
 }
 
 static void
-check_sampling(const fm_agent_view *v, problems *ps)
+check_sampling(const fm_status_view *v, problems *ps)
 {
-	fm_live_snapshot s;
+	fm_status_live_snapshot s;
 	int64_t since_ns, late_ns;
 
 	if (!v->live)
 		return;
-	fm_live_get(v->live, &s);
+	fm_status_live_get(v->live, &s);
 	if (s.failing[0])
 		problem_add(ps, "collectors failing: %s", s.failing);
 	since_ns = s.samples > 0 ? s.last.mono_ns : s.start_mono_ns;
@@ -58,7 +58,7 @@ check_sampling(const fm_agent_view *v, problems *ps)
 }
 
 static void
-check_federation(const fm_agent_view *v, problems *ps)
+check_federation(const fm_status_view *v, problems *ps)
 {
 	fm_model_federation_status st;
 	const char *why;
@@ -89,7 +89,7 @@ check_federation(const fm_agent_view *v, problems *ps)
 }
 
 static void
-check_learner(const fm_agent_view *v, problems *ps)
+check_learner(const fm_status_view *v, problems *ps)
 {
 	fm_model_learner_status st;
 
@@ -113,8 +113,8 @@ check_learner(const fm_agent_view *v, problems *ps)
 }
 
 uint32_t
-fm_agent_problems(const fm_agent_view *v,
-    char problems_out[][FM_AGENT_PROBLEM_BYTES], uint32_t max)
+fm_status_problems(const fm_status_view *v,
+    char problems_out[][FM_STATUS_PROBLEM_BYTES], uint32_t max)
 {
 	problems ps = { .p = problems_out, .max = max };
 
