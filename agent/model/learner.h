@@ -115,7 +115,7 @@ void fm_model_learner_status_get(
     fm_model_learner *l, fm_model_learner_status *ret);
 
 /*
- * Federation (agent/federation.c talks to the learner only through these;
+ * Federation (agent/model/federation.c talks to the learner only through these;
  * any thread). The shared part of the models is the detector's
  * autoencoder and each feature's first and second moments over the
  * host's training rows (aggregates, never samples); normalisation

@@ -1,6 +1,6 @@
 /*
- * Tests for agent/actions.c and its kinds (action-log.c, action-hook.c,
- * action-restart.c): each kind run for real (scripts in a temporary
+ * Tests for agent/act/rules.c and its kinds (kind-log.c, kind-hook.c,
+ * kind-restart.c): each kind run for real (scripts in a temporary
  * directory, a fake systemctl), dry runs, the schedule (hold, cooldown,
  * hourly cap, a run in progress) driven by synthetic sample times, hook
  * timeouts and failures, reloads, and allocation failures (malloc and

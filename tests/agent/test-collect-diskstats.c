@@ -1,4 +1,4 @@
-/* Tests for agent/collect-diskstats.c: the parser and the collector. */
+/* Tests for agent/collect/collect-diskstats.c: the parser and the collector. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Tests for agent/collect-filenr.c: the /proc/sys/fs/file-nr parser and
+/* Tests for agent/collect/collect-filenr.c: the /proc/sys/fs/file-nr parser and
  * collector. */
 #include <errno.h>
 #include <math.h>

@@ -1,10 +1,9 @@
 /*
- * Tests for agent/collect-fs.c: the mounts parser, the type lists, and the
- * collector with its worker thread. statvfs is wrapped so that a test can
- * give it fixed answers, make it fail, or make it hang like a dead NFS
- * server. meson builds with _FILE_OFFSET_BITS=64, under which glibc's
- * header renames statvfs to statvfs64: that is the symbol wrapped
- * (-Wl,--wrap=statvfs64).
+ * Tests for agent/collect/collect-fs.c: the mounts parser, the type lists, and
+ * the collector with its worker thread. statvfs is wrapped so that a test can
+ * give it fixed answers, make it fail, or make it hang like a dead NFS server.
+ * meson builds with _FILE_OFFSET_BITS=64, under which glibc's header renames
+ * statvfs to statvfs64: that is the symbol wrapped (-Wl,--wrap=statvfs64).
  */
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Tests for agent/collect-loadavg.c: the /proc/loadavg parser and
+/* Tests for agent/collect/collect-loadavg.c: the /proc/loadavg parser and
  * collector. */
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Tests for agent/collect-meminfo.c: the /proc/meminfo parser and
+/* Tests for agent/collect/collect-meminfo.c: the /proc/meminfo parser and
  * collector. */
 #include <errno.h>
 #include <setjmp.h>

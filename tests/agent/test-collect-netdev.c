@@ -1,4 +1,4 @@
-/* Tests for agent/collect-netdev.c: the parser and the collector. */
+/* Tests for agent/collect/collect-netdev.c: the parser and the collector. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>

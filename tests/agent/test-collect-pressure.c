@@ -1,4 +1,4 @@
-/* Tests for agent/collect-pressure.c: the PSI parser and collector.
+/* Tests for agent/collect/collect-pressure.c: the PSI parser and collector.
  * Linked with --wrap=fmi_procfile_open and --wrap=fmi_procfile_read so
  * that the errors a real kernel gives (EOPNOTSUPP with psi=0, EIO, EACCES)
  * can be injected. */

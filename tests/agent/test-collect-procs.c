@@ -1,4 +1,4 @@
-/* Tests for agent/collect-procs.c: getdents64 record counting and the
+/* Tests for agent/collect/collect-procs.c: getdents64 record counting and the
  * collector. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* Tests for agent/collect-stat.c: the /proc/stat parser and collector. */
+/* Tests for agent/collect/collect-stat.c: the /proc/stat parser and
+ * collector. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Tests for agent/collect-vmstat.c: the /proc/vmstat parser and
+/* Tests for agent/collect/collect-vmstat.c: the /proc/vmstat parser and
  * collector. */
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for agent/control.c: a real control socket on a temporary ipc://
+ * Tests for agent/status/control.c: a real control socket on a temporary ipc://
  * path, asked over NNG REQ as fedmonctl does, with a view over real live
  * counters and failure labels (the other parts NULL): status, features,
  * the manual label, error replies to malformed, oversized and

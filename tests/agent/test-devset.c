@@ -1,4 +1,4 @@
-/* Tests for agent/devset.c: per-device deltas between two reads, on a
+/* Tests for agent/collect/devset.c: per-device deltas between two reads, on a
  * made-up file of "name a b" lines (a wraps at 64 bits, b at 32). */
 #include <errno.h>
 #include <setjmp.h>

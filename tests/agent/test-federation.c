@@ -1,5 +1,5 @@
 /*
- * agent/federation.c against the real aggregator core, in this process,
+ * agent/model/federation.c against the real aggregator core, in this process,
  * over NNG inproc: rounds joined, fleet models handed to the models,
  * updates sent only when made from the round's fleet model, an absent
  * aggregator met with a growing, jittered backoff, a refused key, and the

@@ -1,6 +1,6 @@
 /*
- * Tests for agent/health.c: each problem fm_status_problems() names, over
- * real parts (live counters, a learner warming up, a federation client
+ * Tests for agent/status/health.c: each problem fm_status_problems() names,
+ * over real parts (live counters, a learner warming up, a federation client
  * whose aggregator is not there), and what is not a problem (a missing
  * collector, learning off, federation before its first exchange).
  */

@@ -1,4 +1,4 @@
-/* Tests for agent/history.c: the minute ring, its aggregates, scores and
+/* Tests for agent/model/history.c: the minute ring, its aggregates, scores and
  * label onsets. */
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for agent/labels.c: onsets of each label source, the health
+ * Tests for agent/model/labels.c: onsets of each label source, the health
  * command run for real (/bin/true, /bin/false, sleep, scripts), manual
  * reports from another thread, and the failure paths of fm_model_labels_new().
  * pthread_create and eventfd are wrapped (-Wl,--wrap) to fail on demand;

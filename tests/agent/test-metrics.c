@@ -1,5 +1,5 @@
 /*
- * Tests for agent/metrics.c: the agent's /metrics over a view with real
+ * Tests for agent/status/metrics.c: the agent's /metrics over a view with real
  * live counters and no other part, then with a real learner, labels and
  * actions; every family checked by the strict reader
  * (tests/support/prom-check), the histogram against the live counters,

@@ -1,4 +1,5 @@
-/* Tests for agent/procfile.c: open once, pread again, growth, absence. */
+/* Tests for agent/collect/procfile.c: open once, pread again, growth,
+ * absence. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

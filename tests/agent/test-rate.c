@@ -1,4 +1,4 @@
-/* Tests for agent/rate.c: counter deltas with wrap and reset, rates. */
+/* Tests for agent/collect/rate.c: counter deltas with wrap and reset, rates. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for agent/sampler.c on the fixture trees and on this machine's
+ * Tests for agent/collect/sampler.c on the fixture trees and on this machine's
  * real /proc, including the promise that a tick never allocates: malloc,
  * calloc and realloc are wrapped (-Wl,--wrap) and counted.
  */

@@ -1,4 +1,4 @@
-/* Tests for agent/scan.c: the bounded scanners the parsers share. Every
+/* Tests for agent/collect/scan.c: the bounded scanners the parsers share. Every
  * input sits in an exact-size heap copy, so ASan sees a read past it. */
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Tests for agent/schema.c: every feature named, unique, documented. */
+/* Tests for agent/collect/schema.c: every feature named, unique, documented. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * fedmon-replay --federate: several clients, each with its own training
  * and test files, learn together through the real aggregator
  * (aggregator/, in a thread of this process) and the real agent side
- * (agent/federation.c, fed/, proto/, crypto/) over NNG's inproc
+ * (agent/model/federation.c, fed/, proto/, crypto/) over NNG's inproc
  * transport: every update is sealed, sent, opened and checked exactly as
  * between hosts. Only the clock of the training differs: a client trains
  * synchronously when it receives a fleet model, where the agent trains in
