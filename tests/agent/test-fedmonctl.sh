@@ -107,6 +107,8 @@ check "watch with an operand: exit 2" test $? -eq 2
 check "--help: exit 0" test $? -eq 0
 check "--help documents the exit statuses" \
 	grep -q "3 agent unreachable" "$tmp/help"
+check "--help documents watch" \
+	grep -qF "watch [--interval-ms MS] [--csv] [--count N]" "$tmp/help"
 
 # ---- keygen -------------------------------------------------------------------
 
