@@ -3,6 +3,7 @@
 
 Usage: bench/live-faults.py [--short] [--runs N] [--out DIR] [--build DIR]
                             [--keep] [--ci]
+       bench/live-faults.py --analyse DIR
 
 Run as root. One run starts fedmon-agent with configs/agent.conf (only its
 paths redirected to a temporary state and runtime directory, and /metrics
@@ -30,7 +31,8 @@ fraction of samples in alarm. With --runs N > 1 it prints the median over
 the runs. DIR (default: a new bench-live-* directory under /var/tmp) gets,
 per run, samples.csv (every 1 s sample with its regime and fault labels),
 faults.csv (the labels), agent.conf, agent.log, and summary.json over all
-runs.
+runs. --analyse DIR prints the tables again from what the runs kept in
+DIR (after a change to the analysis), starting nothing.
 
 --short: about 11 minutes (first training after 120 s; faults of 20 s,
 25 s apart); the full run takes about an hour (the shipped 600 s before
@@ -836,9 +838,9 @@ def print_run(i, res):
                             len(k)))
 
 
-def median_or_none(v):
+def median_or_none(v, digits=2):
     v = [x for x in v if x is not None]
-    return round(statistics.median(v), 2) if v else None
+    return round(statistics.median(v), digits) if v else None
 
 
 def summarise(results):
@@ -862,7 +864,7 @@ def summarise(results):
         "onsets_per_hour_median": median_or_none(
             [r["onsets_per_hour"] for r in results]),
         "alarm_fraction_median": median_or_none(
-            [r["alarm_fraction"] for r in results]),
+            [r["alarm_fraction"] for r in results], 4),
     }
 
 
@@ -884,6 +886,36 @@ def print_summary(s):
           "alarm" % (s["onsets_per_hour_median"],
                      "-" if s["alarm_fraction_median"] is None
                      else "%.1f%%" % (100 * s["alarm_fraction_median"])))
+
+
+def load_run(rundir):
+    """The rows and labels a run kept (samples.csv, faults.csv)."""
+    with open(os.path.join(rundir, "samples.csv")) as f:
+        rows = list(csv.DictReader(f))
+    labels = []
+    with open(os.path.join(rundir, "faults.csv")) as f:
+        for r in csv.DictReader(f):
+            labels.append({"kind": r["kind"], "name": r["name"],
+                           "start": float(r["start"]),
+                           "end": float(r["end"]),
+                           "alarm_at_start": r["alarm_at_start"] == "1",
+                           "carrier": r["name"].endswith("-carrier")})
+    return rows, labels
+
+
+def reanalyse(outdir):
+    """--analyse: the tables again from what the runs in outdir kept."""
+    with open(os.path.join(outdir, "summary.json")) as f:
+        old = json.load(f)
+    results = []
+    for i, prev in enumerate(old.get("runs", []), 1):
+        rows, labels = load_run(os.path.join(outdir, "run-%d" % i))
+        res = analyse(rows, labels, prev.get("oom_kills", 0))
+        results.append(res)
+        print_run(i, res)
+    if len(results) > 1:
+        print_summary(summarise(results))
+    return 0 if results else 1
 
 
 # ---- main -----------------------------------------------------------------
@@ -914,6 +946,9 @@ def main():
                     help="keep the scratch files and the agent's state "
                     "(the mount, loop device, cgroup and processes go all "
                     "the same)")
+    ap.add_argument("--analyse", metavar="DIR",
+                    help="print the tables again from the samples and "
+                    "labels an earlier run kept in DIR (runs nothing)")
     ap.add_argument("--ci", action="store_true",
                     help="exit 77 unless FEDMON_LIVE=1 and the "
                     "requirements are met")
@@ -928,6 +963,8 @@ def main():
         inject_fds(args.inject_fds)
     if args.inject_flood:
         inject_flood(args.inject_flood)
+    if args.analyse:
+        return reanalyse(args.analyse)
 
     why = missing_requirements()
     if args.ci and os.environ.get("FEDMON_LIVE") != "1":
