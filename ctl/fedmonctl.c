@@ -6,6 +6,7 @@
  *
  *   fedmonctl [--runtime-dir DIR | --socket PATH] [--json] [--timeout MS]
  *             status | features | label failure|ok
+ *   fedmonctl [...] watch [--interval-ms MS] [--csv] [--count N]
  *   fedmonctl keygen [--force] FILE
  *
  * status    a compact summary: health (the problems named), sampling, the
@@ -15,6 +16,10 @@
  * features  the current sample: name, value (- when masked), unit.
  * label     the operator's failure label for the failure predictor:
  *           "failure" begins a manual failure, "ok" ends it.
+ * watch     one line (or CSV row) per new sample, from one process that
+ *           polls status and features at a steady rhythm over one
+ *           connection, until a signal or --count rows: recording a host
+ *           this way forks nothing, so it is not itself an anomaly.
  *
  * --json prints one JSON object instead; its keys are listed in
  * docs/fedmonctl.md (status: healthy, problems, agent, sampling,
@@ -29,6 +34,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +58,18 @@
 #define DEFAULT_TIMEOUT_MS 5000u
 #define MAX_TIMEOUT_MS     600000u
 #define RECENT_SHOWN       3 /* actions in the human summary */
+#define WATCH_MIN_MS       10u
+#define WATCH_MAX_MS       60000u
 
 typedef struct ctl {
 	char socket[FM_NET_URL_BYTES];
 	bool json;
 	uint32_t timeout_ms;
+	/* watch's options; watch_opts: one of them was given */
+	bool watch_opts;
+	bool csv;
+	uint32_t interval_ms; /* 0 = half the agent's */
+	uint64_t count;       /* rows; 0 = until a signal */
 } ctl;
 
 static void
@@ -75,6 +88,21 @@ usage(FILE *f)
 	    "  features                the current sample: name, value, unit\n"
 	    "  label failure|ok        report a failure to the failure "
 	    "predictor, or its end\n"
+	    "  watch [--interval-ms MS] [--csv] [--count N]\n"
+	    "                          one line per new sample (time, score, "
+	    "threshold,\n"
+	    "                          alarm, top features); --csv: a header, "
+	    "then one row\n"
+	    "                          per sample with every feature's value "
+	    "and the\n"
+	    "                          failure probabilities. Polls every MS "
+	    "(default half\n"
+	    "                          the agent's interval) over one "
+	    "connection, forking\n"
+	    "                          nothing; stops on SIGINT or SIGTERM "
+	    "(exit 0) or\n"
+	    "                          after N rows; waits out an agent "
+	    "restart\n"
 	    "  keygen [--force] FILE   generate a key pair: the secret key "
 	    "in FILE (mode\n"
 	    "                          0600), the public key in FILE.pub; "
@@ -177,35 +205,41 @@ out:
 /* ---- talking to the agent ------------------------------------------- */
 
 /*
- * Sends rq to the agent and decodes its reply into *rp. Returns 0, or an
- * exit status (EXIT_UNREACHABLE) after saying why on stderr.
+ * Whether o->socket is a control socket this process may use; says why
+ * not on stderr.
  */
-static int
-ask(const ctl *o, const fm_proto_ctl_request *rq, fm_proto_ctl_reply *rp)
+static bool
+socket_usable(const ctl *o)
 {
-	char url[FM_NET_URL_BYTES + 8];
-	uint8_t *req = NULL, *buf = NULL;
-	size_t req_len = 0, len = 0;
-	fm_net_sock *s = NULL;
-	fm_net_options opt;
-	int64_t deadline;
 	struct stat st;
-	int r, left_ms;
 
 	if (stat(o->socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		fprintf(stderr,
 		    "fedmonctl: no control socket at '%s': is fedmon-agent "
 		    "running (with this --runtime-dir)?\n",
 		    o->socket);
-		return EXIT_UNREACHABLE;
+		return false;
 	}
 	if (access(o->socket, R_OK | W_OK) < 0) {
 		fprintf(stderr,
 		    "fedmonctl: cannot use '%s': %s (members of the agent's "
 		    "control group may)\n",
 		    o->socket, strerror(errno));
-		return EXIT_UNREACHABLE;
+		return false;
 	}
+	return true;
+}
+
+/*
+ * Opens a REQ socket to the agent in *ret, dialling in the background
+ * (NNG redials while the agent is away). Returns 0 or a negative errno.
+ */
+static int
+connect_agent(const ctl *o, fm_net_sock **ret)
+{
+	char url[FM_NET_URL_BYTES + 8];
+	fm_net_options opt;
+
 	snprintf(url, sizeof(url), "ipc://%s", o->socket);
 	fm_net_options_init(&opt);
 	opt.recv_max_bytes = FM_PROTO_CTL_REPLY_MAX_BYTES;
@@ -213,11 +247,26 @@ ask(const ctl *o, const fm_proto_ctl_request *rq, fm_proto_ctl_reply *rp)
 	opt.recv_timeout_ms = o->timeout_ms;
 	opt.reconnect_min_ms = 10;
 	opt.reconnect_max_ms = 200;
+	return fm_net_req_dial(url, &opt, ret);
+}
+
+/*
+ * Sends rq over s and decodes the agent's reply into *rp, waiting at most
+ * o->timeout_ms. Returns 0, or EXIT_UNREACHABLE after saying why on
+ * stderr (unless quiet).
+ */
+static int
+ask_on(const ctl *o, fm_net_sock *s, const fm_proto_ctl_request *rq,
+    fm_proto_ctl_reply *rp, bool quiet)
+{
+	uint8_t *req = NULL, *buf = NULL;
+	size_t req_len = 0, len = 0;
+	int64_t deadline;
+	int r, left_ms;
+
 	deadline =
 	    fm_time_mono_ns() + (int64_t)o->timeout_ms * FM_NSEC_PER_MSEC;
 	r = fm_proto_ctl_request_encode(rq, &req, &req_len);
-	if (r == 0)
-		r = fm_net_req_dial(url, &opt, &s);
 	if (r == 0)
 		r = fm_net_send(s, req, req_len);
 	if (r == 0) {
@@ -230,21 +279,44 @@ ask(const ctl *o, const fm_proto_ctl_request *rq, fm_proto_ctl_reply *rp)
 		r = fm_proto_ctl_reply_decode(buf, len, rp);
 	free(req);
 	free(buf);
-	fm_net_sock_free(s);
-	if (r == -ETIMEDOUT) {
+	if (r == 0)
+		return 0;
+	if (quiet)
+		return EXIT_UNREACHABLE;
+	if (r == -ETIMEDOUT)
 		fprintf(stderr,
 		    "fedmonctl: no answer from the agent at '%s' within %u "
 		    "ms\n",
 		    o->socket, o->timeout_ms);
+	else
+		fprintf(stderr,
+		    "fedmonctl: cannot talk to the agent at '%s': %s\n",
+		    o->socket, strerror(-r));
+	return EXIT_UNREACHABLE;
+}
+
+/*
+ * Sends rq to the agent and decodes its reply into *rp. Returns 0, or an
+ * exit status (EXIT_UNREACHABLE) after saying why on stderr.
+ */
+static int
+ask(const ctl *o, const fm_proto_ctl_request *rq, fm_proto_ctl_reply *rp)
+{
+	fm_net_sock *s = NULL;
+	int r;
+
+	if (!socket_usable(o))
 		return EXIT_UNREACHABLE;
-	}
+	r = connect_agent(o, &s);
 	if (r < 0) {
 		fprintf(stderr,
 		    "fedmonctl: cannot talk to the agent at '%s': %s\n",
 		    o->socket, strerror(-r));
 		return EXIT_UNREACHABLE;
 	}
-	return 0;
+	r = ask_on(o, s, rq, rp, false);
+	fm_net_sock_free(s);
+	return r;
 }
 
 /* ---- formatting helpers ---------------------------------------------- */
@@ -817,6 +889,202 @@ cmd_label(const ctl *o, const char *what, fm_proto_ctl_reply *rp)
 	return EXIT_SUCCESS;
 }
 
+/* ---- watch ------------------------------------------------------------ */
+
+static volatile sig_atomic_t watch_stop;
+
+static void
+watch_on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* A CSV field that is a float: empty when masked or not finite. */
+static void
+csv_float(double v)
+{
+	if (isfinite(v))
+		printf(",%.6g", v);
+	else
+		printf(",");
+}
+
+/* The CSV header: the columns of the rows csv_row() prints. */
+static void
+csv_header(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
+{
+	printf("time,sample,ready,score,threshold,alarm,alarms,trainings,"
+	       "top_features");
+	for (uint32_t i = 0; i < f->n; i++)
+		printf(",%s", f->f[i].name);
+	for (uint32_t i = 0; i < s->n_predictors; i++)
+		printf(",p_%s,events_%s", s->predictors[i].name,
+		    s->predictors[i].name);
+	printf("\n");
+}
+
+/* One CSV row: the sample f and the status s that scored it. */
+static void
+csv_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
+{
+	printf("%.3f,%" PRIu64 ",%d", (double)f->real_ns / 1e9, s->samples,
+	    s->ready ? 1 : 0);
+	csv_float(s->ready ? (double)s->score : NAN);
+	csv_float(s->ready ? (double)s->threshold : NAN);
+	printf(
+	    ",%d,%" PRIu64 ",%u,", s->alarm ? 1 : 0, s->alarms, s->trainings);
+	for (uint32_t i = 0; i < s->n_top; i++)
+		printf("%s%s=%.4g", i ? ";" : "", s->top[i].name,
+		    (double)s->top[i].contrib);
+	for (uint32_t i = 0; i < f->n; i++)
+		csv_float((double)f->f[i].value);
+	for (uint32_t i = 0; i < s->n_predictors; i++) {
+		const fm_proto_ctl_predictor *p = &s->predictors[i];
+
+		csv_float(p->trained ? (double)p->probability : NAN);
+		printf(",%" PRIu64, p->events);
+	}
+	printf("\n");
+}
+
+/* One human line: time, score and threshold, alarm, top features. */
+static void
+text_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
+{
+	char when[32];
+
+	printf("%s ", fmt_time(when, sizeof(when), f->real_ns));
+	if (!s->ready) {
+		printf("warming up, %u of %u samples\n", s->rows_held,
+		    s->min_rows);
+		return;
+	}
+	printf("score %.2f / %.2f %s", (double)s->score, (double)s->threshold,
+	    s->alarm ? "ALARM" : "ok");
+	for (uint32_t i = 0; i < s->n_top && i < 3; i++)
+		printf("%s %s %.2f", i ? "," : " top:", s->top[i].name,
+		    (double)s->top[i].contrib);
+	printf("\n");
+}
+
+/*
+ * One poll: the status, and when it shows a sample newer than *last, that
+ * sample's features, asked until both describe the same sample (a sample
+ * taken between the two asks is asked again, at most twice). Returns 1
+ * with a new sample in st and ft, 0 when there is none yet, or
+ * EXIT_UNREACHABLE.
+ */
+static int
+watch_poll(const ctl *o, fm_net_sock *s, fm_proto_ctl_reply *st,
+    fm_proto_ctl_reply *ft, int64_t last, bool quiet)
+{
+	fm_proto_ctl_request rs = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_STATUS };
+	fm_proto_ctl_request rf = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_FEATURES };
+	int r;
+
+	r = ask_on(o, s, &rs, st, quiet);
+	if (r != 0 || st->error)
+		return EXIT_UNREACHABLE;
+	for (int tries = 0; tries < 3; tries++) {
+		if (st->status.last_sample_real_ns <= last)
+			return 0;
+		r = ask_on(o, s, &rf, ft, quiet);
+		if (r != 0 || ft->error)
+			return EXIT_UNREACHABLE;
+		if (ft->features.real_ns == st->status.last_sample_real_ns)
+			return 1;
+		r = ask_on(o, s, &rs, st, quiet);
+		if (r != 0 || st->error)
+			return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* Sleeps until *next (CLOCK_MONOTONIC), then moves it on by period_ns
+ * (skipping periods already past). Returns early on a signal. */
+static void
+watch_sleep(int64_t *next, int64_t period_ns)
+{
+	struct timespec ts = { .tv_sec = *next / FM_NSEC_PER_SEC,
+		.tv_nsec = *next % FM_NSEC_PER_SEC };
+	int64_t now;
+
+	(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	now = fm_time_mono_ns();
+	*next += period_ns;
+	if (*next <= now)
+		*next = now + period_ns - (now - *next) % period_ns;
+}
+
+/* watch: see usage(). st and ft are the replies' room (status, features). */
+static int
+cmd_watch(const ctl *o, fm_proto_ctl_reply *st, fm_proto_ctl_reply *ft)
+{
+	uint32_t interval_ms = o->interval_ms;
+	struct sigaction sa = { .sa_handler = watch_on_signal };
+	fm_net_sock *s = NULL;
+	int64_t last = 0, next, period_ns;
+	uint64_t rows = 0;
+	bool header = false, away = false;
+	int r;
+
+	if (!socket_usable(o))
+		return EXIT_UNREACHABLE;
+	r = connect_agent(o, &s);
+	if (r < 0) {
+		fprintf(stderr,
+		    "fedmonctl: cannot talk to the agent at '%s': %s\n",
+		    o->socket, strerror(-r));
+		return EXIT_UNREACHABLE;
+	}
+	/* the first answer decides the rhythm, and whether there is an
+	 * agent at all */
+	r = watch_poll(o, s, st, ft, INT64_MAX, false);
+	if (r == EXIT_UNREACHABLE) {
+		if (st->error)
+			r = refused(st);
+		fm_net_sock_free(s);
+		return r;
+	}
+	if (interval_ms == 0)
+		interval_ms = st->status.interval_ms / 2 > WATCH_MIN_MS
+		    ? st->status.interval_ms / 2
+		    : WATCH_MIN_MS;
+	period_ns = (int64_t)interval_ms * FM_NSEC_PER_MSEC;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	next = fm_time_mono_ns();
+	while (!watch_stop && (o->count == 0 || rows < o->count)) {
+		r = watch_poll(o, s, st, ft, last, away);
+		if (r == EXIT_UNREACHABLE && !away && !watch_stop)
+			fprintf(stderr,
+			    "fedmonctl watch: the agent is away; still "
+			    "trying\n");
+		away = r == EXIT_UNREACHABLE;
+		if (r == 1) {
+			if (o->csv && !header)
+				csv_header(&st->status, &ft->features);
+			header = true;
+			if (o->csv)
+				csv_row(&st->status, &ft->features);
+			else
+				text_row(&st->status, &ft->features);
+			(void)fflush(stdout);
+			last = ft->features.real_ns;
+			rows++;
+		}
+		if (watch_stop || (o->count > 0 && rows >= o->count))
+			break;
+		watch_sleep(&next, period_ns);
+	}
+	fm_net_sock_free(s);
+	return ferror(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 enum {
@@ -825,6 +1093,9 @@ enum {
 	OPT_JSON,
 	OPT_TIMEOUT,
 	OPT_VERSION,
+	OPT_INTERVAL,
+	OPT_CSV,
+	OPT_COUNT,
 };
 
 /* Parses the global options in argv from optind on (stopping at the
@@ -841,6 +1112,9 @@ parse_options(int argc, char **argv, bool stop, ctl *o, const char **dir,
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "interval-ms", required_argument, NULL, OPT_INTERVAL },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{ 0 },
 	};
 	uint64_t ms;
@@ -870,6 +1144,32 @@ parse_options(int argc, char **argv, bool stop, ctl *o, const char **dir,
 			}
 			o->timeout_ms = (uint32_t)ms;
 			break;
+		case OPT_INTERVAL:
+			if (fm_parse_u64_range(
+			        optarg, WATCH_MIN_MS, WATCH_MAX_MS, &ms) < 0) {
+				fprintf(stderr,
+				    "fedmonctl: invalid --interval-ms '%s' "
+				    "(%u to %u)\n",
+				    optarg, WATCH_MIN_MS, WATCH_MAX_MS);
+				return -EINVAL;
+			}
+			o->interval_ms = (uint32_t)ms;
+			o->watch_opts = true;
+			break;
+		case OPT_CSV:
+			o->csv = true;
+			o->watch_opts = true;
+			break;
+		case OPT_COUNT:
+			if (fm_parse_u64_range(
+			        optarg, 1, UINT64_MAX, &o->count) < 0) {
+				fprintf(stderr,
+				    "fedmonctl: invalid --count '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			o->watch_opts = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -893,7 +1193,7 @@ main(int argc, char **argv)
 	ctl o = { .timeout_ms = DEFAULT_TIMEOUT_MS };
 	const char *dir = NULL, *sock = NULL, *cmd;
 	char **operands;
-	fm_proto_ctl_reply *rp;
+	fm_proto_ctl_reply *rp, *rp2 = NULL;
 	int r, cmd_at, n, len;
 
 	r = parse_options(argc, argv, true, &o, &dir, &sock);
@@ -916,7 +1216,7 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - cmd_at, argv + cmd_at);
 	}
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "features") != 0 &&
-	    strcmp(cmd, "label") != 0) {
+	    strcmp(cmd, "label") != 0 && strcmp(cmd, "watch") != 0) {
 		fprintf(stderr, "fedmonctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -952,17 +1252,36 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(cmd, "watch") == 0 && o.json) {
+		fprintf(stderr,
+		    "fedmonctl watch: --json does not apply "
+		    "(--csv does)\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "watch") != 0 && o.watch_opts) {
+		fprintf(stderr,
+		    "fedmonctl %s: --interval-ms, --csv and --count are "
+		    "watch's\n",
+		    cmd);
+		return EXIT_USAGE;
+	}
 	rp = calloc(1, sizeof(*rp));
-	if (!rp) {
+	if (strcmp(cmd, "watch") == 0)
+		rp2 = calloc(1, sizeof(*rp2));
+	if (!rp || (strcmp(cmd, "watch") == 0 && !rp2)) {
 		fprintf(stderr, "fedmonctl: out of memory\n");
+		free(rp);
 		return EXIT_FAILURE;
 	}
 	if (strcmp(cmd, "status") == 0)
 		r = cmd_status(&o, rp);
 	else if (strcmp(cmd, "features") == 0)
 		r = cmd_features(&o, rp);
+	else if (strcmp(cmd, "watch") == 0)
+		r = cmd_watch(&o, rp, rp2);
 	else
 		r = cmd_label(&o, operands[0], rp);
 	free(rp);
+	free(rp2);
 	return r;
 }

@@ -2,7 +2,8 @@
 # fedmonctl against a real fedmon-agent (TAP): `status` exits 1 while the
 # detector warms up (naming it) and 0 once it is trained, --json is one
 # object with the documented keys and the metrics URL, `features`,
-# `label failure` then `label ok`, exit 3 without an agent, exit 2 for a
+# `label failure` then `label ok`, `watch` (text, --csv, --count, a
+# signal, an agent going away), exit 3 without an agent, exit 2 for a
 # bad usage, and the control socket's mode 0660.
 #
 # Usage: test-fedmonctl.sh FEDMON_AGENT FEDMONCTL
@@ -73,6 +74,8 @@ check "no socket: says where it looked" \
 	grep -qF "$tmp/empty/control.sock" "$tmp/err"
 "$ctl" --socket "$tmp/empty/nothing.sock" --json status >/dev/null 2>&1
 check "--socket to nothing: exit 3" test $? -eq 3
+"$ctl" --runtime-dir "$tmp/empty" watch --csv >/dev/null 2>&1
+check "watch without an agent: exit 3" test $? -eq 3
 
 # ---- usage errors -----------------------------------------------------------
 
@@ -90,10 +93,22 @@ check "status with an operand: exit 2" test $? -eq 2
 check "--timeout 0: exit 2" test $? -eq 2
 "$ctl" --runtime-dir "$tmp/run" --socket "$tmp/x" status >/dev/null 2>&1
 check "--runtime-dir with --socket: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" watch --json >/dev/null 2>&1
+check "watch --json: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" status --csv >/dev/null 2>&1
+check "status --csv (a watch option): exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" watch --interval-ms 5 >/dev/null 2>&1
+check "watch --interval-ms 5: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" watch --count 0 >/dev/null 2>&1
+check "watch --count 0: exit 2" test $? -eq 2
+"$ctl" --runtime-dir "$tmp/run" watch now >/dev/null 2>&1
+check "watch with an operand: exit 2" test $? -eq 2
 "$ctl" --help >"$tmp/help" 2>&1
 check "--help: exit 0" test $? -eq 0
 check "--help documents the exit statuses" \
 	grep -q "3 agent unreachable" "$tmp/help"
+check "--help documents watch" \
+	grep -qF "watch [--interval-ms MS] [--csv] [--count N]" "$tmp/help"
 
 # ---- keygen -------------------------------------------------------------------
 
@@ -206,6 +221,58 @@ check "label ok: changed" out_has "set to 'ok'"
 check "the agent logged both labels" \
 	grep -q "Manual failure label cleared" "$tmp/agent.log"
 
+st watch --count 3
+check "watch --count 3: exit 0" test "$rc" -eq 0
+check "watch --count 3: three lines with score and threshold" \
+	test "$(grep -cE '^[0-9:]+ score [0-9.]+ / [0-9.]+ (ok|ALARM)' \
+	"$tmp/out")" -eq 3 -a "$(wc -l <"$tmp/out")" -eq 3
+st watch --csv --count 5 --interval-ms 20
+check "watch --csv --count 5: exit 0" test "$rc" -eq 0
+check "watch --csv: a header, then one row per new sample" python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+head, rows = rows[0], rows[1:]
+assert len(rows) == 5, len(rows)
+assert head[:9] == ["time", "sample", "ready", "score", "threshold",
+    "alarm", "alarms", "trainings", "top_features"], head
+assert head[9:9 + int(sys.argv[2])][0] == "cpu.user", head[9]
+assert head[-8:] == ["p_oom", "events_oom", "p_fs_full", "events_fs_full",
+    "p_health", "events_health", "p_manual", "events_manual"], head[-8:]
+assert len(head) == 9 + int(sys.argv[2]) + 8, len(head)
+for r in rows:
+    assert len(r) == len(head), (len(r), len(head))
+    assert r[2] == "1" and float(r[3]) >= 0 and float(r[4]) > 0
+    assert r[5] in ("0", "1")
+    assert all("=" in t for t in r[8].split(";")), r[8]
+    assert float(r[9]) >= 0
+t = [float(r[0]) for r in rows]
+n = [int(r[1]) for r in rows]
+assert all(b > a for a, b in zip(t, t[1:])), t
+assert all(b > a for a, b in zip(n, n[1:])), n
+' "$tmp/out" "$nfeatures"
+
+"$ctl" --runtime-dir "$tmp/run" watch --csv >"$tmp/watch.csv" 2>"$tmp/watch.err" &
+wpid=$!
+enough_rows() { [ "$(wc -l <"$tmp/watch.csv")" -ge 11 ]; }
+check "watch keeps printing rows" wait_for 30 enough_rows
+kill -TERM "$wpid"
+wait "$wpid"
+check "watch on SIGTERM: exit 0" test $? -eq 0
+check "watch: one header, then rows of samples one after another" python3 -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0].startswith("time,sample,"), lines[0]
+assert sum(l.startswith("time,") for l in lines) == 1
+n = [int(l.split(",")[1]) for l in lines[1:]]
+assert len(n) >= 10 and all(b > a for a, b in zip(n, n[1:])), n
+# polling at half the agent interval: few samples missed, if any
+assert n[-1] - n[0] + 1 <= 2 * len(n), n
+' "$tmp/watch.csv"
+"$ctl" --runtime-dir "$tmp/run" watch >"$tmp/watch.out" 2>"$tmp/watch.err" &
+wpid=$!
+watching() { grep -q ' score ' "$tmp/watch.out"; }
+check "watch: text lines" wait_for 30 watching
+
 # ---- a stopped agent --------------------------------------------------------
 
 kill -TERM "$pid"
@@ -213,6 +280,12 @@ wait "$pid"
 check "the agent stops cleanly" test $? -eq 0
 pid=
 check "it removed its socket" test ! -e "$tmp/run/control.sock"
+says_away() { grep -qF "the agent is away; still trying" "$tmp/watch.err"; }
+check "watch: says the agent is away" wait_for 30 says_away
+check "watch outlives the agent" kill -0 "$wpid"
+kill -INT "$wpid"
+wait "$wpid"
+check "watch on SIGINT: exit 0" test $? -eq 0
 st status
 check "stopped: exit 3" test "$rc" -eq 3
 
