@@ -139,7 +139,7 @@ bool fm_agent_config_may_restart(const fm_agent_config *c, const char *unit);
 
 typedef struct fm_loop_hooks {
 	/* Called with each sample. */
-	void (*on_sample)(void *userdata, const fm_sample *s);
+	void (*on_sample)(void *userdata, const fm_collect_sample *s);
 	/* Called between ticks; returning false stops the loop. */
 	bool (*keep_running)(void *userdata);
 	void *userdata;

@@ -37,7 +37,7 @@ fm_loop_run(fm_collect_sampler *s, uint32_t period_ms, uint64_t max_ticks,
 	const int64_t period_ns = (int64_t)period_ms * FM_NSEC_PER_MSEC;
 	fm_loop_stats st = { 0 };
 	int64_t start, deadline;
-	fm_sample sample;
+	fm_collect_sample sample;
 
 	if (period_ms == 0)
 		return -EINVAL;

@@ -50,7 +50,7 @@ struct run {
 	fm_agent_config cfg;
 	const struct options *opt;
 	const char *config_path; /* the file actually read, or NULL */
-	fm_sample last;          /* --once: the latest sample */
+	fm_collect_sample last;  /* --once: the latest sample */
 	fm_model_labels *labels; /* the daemon's failure labels */
 	fm_model_history *history; /* the minute ring */
 	fm_model_learner *learner; /* and its models (they fill the ring) */
@@ -289,17 +289,17 @@ static void
 list_features(void)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_collect_feature_get(i);
+		const fm_collect_feature_info *f = fm_collect_feature_get(i);
 
 		printf("%s\t%s\t%s\n", f->name, f->unit, f->description);
 	}
 }
 
 static void
-print_json(const fm_sample *s)
+print_json(const fm_collect_sample *s)
 {
 	printf("{\"schema\": %d, \"timestamp\": %.3f, \"features\": {",
-	    FM_SCHEMA_VERSION, (double)s->real_ns / 1e9);
+	    FM_COLLECT_SCHEMA_VERSION, (double)s->real_ns / 1e9);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
 		printf("%s\"%s\": ", i ? ", " : "",
 		    fm_collect_feature_get(i)->name);
@@ -312,10 +312,10 @@ print_json(const fm_sample *s)
 }
 
 static void
-print_table(const fm_sample *s)
+print_table(const fm_collect_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_collect_feature_get(i);
+		const fm_collect_feature_info *f = fm_collect_feature_get(i);
 
 		if (fm_collect_feature_is_masked(s->v[i]))
 			printf("%-24s %12s  %s\n", f->name, "-", f->unit);
@@ -350,7 +350,7 @@ fmt_value(char *buf, size_t size, int decimals, double v)
 }
 
 static void
-on_sample_print(void *userdata, const fm_sample *s)
+on_sample_print(void *userdata, const fm_collect_sample *s)
 {
 	const float *v = s->v;
 	char b[13][24];
@@ -394,7 +394,7 @@ print_verdict(fm_model_learner *l)
 }
 
 static bool
-sample_is_empty(const fm_sample *s)
+sample_is_empty(const fm_collect_sample *s)
 {
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		if (!fm_collect_feature_is_masked(s->v[i]))
@@ -404,7 +404,7 @@ sample_is_empty(const fm_sample *s)
 
 /* The daemon's per-sample work: labels, the models, then the actions. */
 static void
-on_sample_daemon(void *userdata, const fm_sample *s)
+on_sample_daemon(void *userdata, const fm_collect_sample *s)
 {
 	struct run *run = userdata;
 	uint32_t onsets = 0;
@@ -436,7 +436,7 @@ on_sample_daemon(void *userdata, const fm_sample *s)
 }
 
 static void
-on_sample_keep(void *userdata, const fm_sample *s)
+on_sample_keep(void *userdata, const fm_collect_sample *s)
 {
 	struct run *run = userdata;
 
@@ -750,7 +750,8 @@ run_daemon(struct run *run)
 	fm_log(LOG_INFO,
 	    "fedmon-agent %s sampling every %u ms (%u features, schema %d), "
 	    "config %s, state %s",
-	    FM_VERSION, cfg->interval_ms, FM_FEATURE_COUNT, FM_SCHEMA_VERSION,
+	    FM_VERSION, cfg->interval_ms, FM_FEATURE_COUNT,
+	    FM_COLLECT_SCHEMA_VERSION,
 	    run->config_path ? run->config_path : "(built-in defaults)",
 	    cfg->state_dir);
 	run->watchdog_usec = fm_notify_watchdog_usec();

@@ -44,7 +44,7 @@ main(int argc, char **argv)
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
 	fm_model_history *h;
-	fm_sample smp;
+	fm_collect_sample smp;
 	double *per_tick;
 	int r;
 

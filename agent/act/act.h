@@ -48,7 +48,7 @@ typedef enum fm_act_kind {
 typedef struct fm_act_rule {
 	char name[FM_ACT_NAME_BYTES]; /* [A-Za-z0-9_.-], unique */
 	fm_act_when when;
-	uint32_t failure_source;   /* WHEN_FAILURE: enum fm_label_source */
+	uint32_t failure_source; /* WHEN_FAILURE: enum fm_model_label_source */
 	float probability;         /* WHEN_FAILURE: in (0, 1] */
 	uint32_t hold_seconds;     /* the condition held this long first */
 	uint32_t cooldown_seconds; /* between two runs of this rule */

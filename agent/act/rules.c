@@ -136,7 +136,8 @@ fmi_act_top_format(const fm_act_input *in, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < in->n_top && i < FM_MODEL_LEARNER_TOP; i++) {
-		const fm_feature_info *f = fm_collect_feature_get(in->top[i]);
+		const fm_collect_feature_info *f =
+		    fm_collect_feature_get(in->top[i]);
 		int n;
 
 		if (!f)

@@ -98,7 +98,7 @@ typedef struct fmi_collect_ctx {
 
 /* Stores v into feature f, masking it when v is not finite. */
 static inline void
-fmi_feature_set(fmi_collect_ctx *ctx, enum fm_feature f, double v)
+fmi_feature_set(fmi_collect_ctx *ctx, enum fm_collect_feature f, double v)
 {
 	ctx->v[f] = isfinite(v) ? (float)v : NAN;
 }
@@ -113,8 +113,8 @@ fmi_log1p_rate(double rate)
 /* Stores log1p(rate) into feature f, masked when the rate is NAN or above
  * max_per_sec. */
 static inline void
-fmi_feature_set_rate(
-    fmi_collect_ctx *ctx, enum fm_feature f, double rate, double max_per_sec)
+fmi_feature_set_rate(fmi_collect_ctx *ctx, enum fm_collect_feature f,
+    double rate, double max_per_sec)
 {
 	fmi_feature_set(
 	    ctx, f, rate <= max_per_sec ? fmi_log1p_rate(rate) : NAN);

@@ -18,8 +18,8 @@ enum {
 
 typedef struct psi_source {
 	const char *rel;      /* under the procfs root */
-	enum fm_feature some; /* avg10 of the "some" line */
-	enum fm_feature full; /* of the "full" line, or NO_FEATURE */
+	enum fm_collect_feature some; /* avg10 of the "some" line */
+	enum fm_collect_feature full; /* of the "full" line, or NO_FEATURE */
 } psi_source;
 
 static const psi_source sources[] = {
@@ -143,7 +143,7 @@ is_absent(int error)
 
 /* Stores avg10 (percent) as a fraction in [0, 1]. */
 static void
-set_avg10(fmi_collect_ctx *ctx, enum fm_feature f, double avg10)
+set_avg10(fmi_collect_ctx *ctx, enum fm_collect_feature f, double avg10)
 {
 	double v = avg10 / 100.0;
 

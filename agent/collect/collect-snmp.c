@@ -302,7 +302,7 @@ counter_rate(uint64_t prev, uint64_t cur, int64_t dt_ns)
 
 /* log1p(rate), masked when it is NAN or absurd. */
 static void
-set_rate(fmi_collect_ctx *ctx, enum fm_feature f, double rate)
+set_rate(fmi_collect_ctx *ctx, enum fm_collect_feature f, double rate)
 {
 	fmi_feature_set_rate(ctx, f, rate, FMI_EVENTS_PER_SEC_MAX);
 }

@@ -235,7 +235,8 @@ cpu_deltas_of(const fm_collect_cpu_times *a, const fm_collect_cpu_times *b)
 }
 
 static void
-set_fraction(fmi_collect_ctx *ctx, enum fm_feature f, double part, double total)
+set_fraction(
+    fmi_collect_ctx *ctx, enum fm_collect_feature f, double part, double total)
 {
 	fmi_feature_set(ctx, f, fmi_clamp01(part / total));
 }

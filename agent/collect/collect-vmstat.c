@@ -28,7 +28,7 @@ static const fm_collect_scan_key keys[] = {
 typedef struct vmstat_rate {
 	uint32_t bit;
 	size_t off;
-	enum fm_feature feature;
+	enum fm_collect_feature feature;
 	bool log1p;
 } vmstat_rate;
 

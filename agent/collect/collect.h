@@ -8,14 +8,14 @@
  * A masked feature (its source is missing on this kernel, or the value is
  * not known yet, e.g. a rate on the first tick) is NAN, never a zero.
  *
- * The feature vector's vocabulary (enum fm_feature and its FM_F_* names,
- * fm_feature_info, fm_sample, FM_SCHEMA_VERSION) is every room's, and
- * keeps its short names; functions and objects say fm_collect_.
- * This header is the room's one public include: it includes parse.h, the
- * bounded scanners and the pure parsers of each /proc text, which the
- * tests and fuzzers call directly. Internals (procfs files, counters,
- * the collector ops, per-device counters) are in collect-int.h, for this
- * folder and its tests only.
+ * Every public name says fm_collect_ (FM_COLLECT_), but for the feature
+ * vector's index constants (FM_F_* and FM_FEATURE_COUNT), which every
+ * room uses by the hundred and which keep their short names. This header
+ * is the room's one public include: it includes parse.h, the bounded
+ * scanners and the pure parsers of each /proc text, which the tests and
+ * fuzzers call directly. Internals (procfs files, counters, the collector
+ * ops, per-device counters) are in collect-int.h, for this folder and its
+ * tests only.
  */
 #ifndef FM_AGENT_COLLECT_H
 #define FM_AGENT_COLLECT_H
@@ -32,10 +32,10 @@
 
 /* Bumped whenever a feature is added, removed, reordered or redefined.
  * Every model carries the schema version it was trained on. */
-#define FM_SCHEMA_VERSION 1
+#define FM_COLLECT_SCHEMA_VERSION 1
 
 /* The feature vector, in its fixed order. Names are stable (see schema.c). */
-enum fm_feature {
+enum fm_collect_feature {
 	/* /proc/stat */
 	FM_F_CPU_USER,     /* user+nice, fraction of all CPUs */
 	FM_F_CPU_SYSTEM,   /* system */
@@ -106,14 +106,14 @@ enum fm_feature {
 	FM_FEATURE_COUNT
 };
 
-typedef struct fm_feature_info {
+typedef struct fm_collect_feature_info {
 	const char *name;        /* stable, e.g. "cpu.user" */
 	const char *unit;        /* e.g. "fraction", "log1p(1/s)" */
 	const char *description; /* one line */
-} fm_feature_info;
+} fm_collect_feature_info;
 
 /* The description of feature i (0 <= i < FM_FEATURE_COUNT), or NULL. */
-const fm_feature_info *fm_collect_feature_get(unsigned i);
+const fm_collect_feature_info *fm_collect_feature_get(unsigned i);
 
 /* The index of the feature named name, or -ENOENT. */
 int fm_collect_feature_lookup(const char *name) FM_WUR;
@@ -126,12 +126,12 @@ fm_collect_feature_is_masked(float v)
 }
 
 /* One tick's output. */
-typedef struct fm_sample {
+typedef struct fm_collect_sample {
 	int64_t mono_ns; /* CLOCK_MONOTONIC at the end of the read */
 	int64_t real_ns; /* CLOCK_REALTIME at the end of the read */
 	int64_t read_ns; /* how long the read took (CLOCK_MONOTONIC) */
 	float v[FM_FEATURE_COUNT]; /* NAN = masked */
-} fm_sample;
+} fm_collect_sample;
 
 /* ---- sampler: all collectors behind one call ------------------------- */
 
@@ -177,7 +177,8 @@ fm_collect_sampler *fm_collect_sampler_free(fm_collect_sampler *s);
  * when no source at all could be read (the sample is then all masked).
  * Single-threaded: one caller at a time.
  */
-int fm_collect_sampler_read(fm_collect_sampler *s, fm_sample *ret) FM_WUR;
+int fm_collect_sampler_read(
+    fm_collect_sampler *s, fm_collect_sample *ret) FM_WUR;
 
 /* Collector names whose source was missing at start-up, as one
  * comma-separated string ("" when none). Valid while s lives. */

@@ -202,7 +202,7 @@ read_one(fm_collect_sampler *s, size_t i, int64_t now, float *v, uint32_t *ncpu)
 }
 
 int
-fm_collect_sampler_read(fm_collect_sampler *s, fm_sample *ret)
+fm_collect_sampler_read(fm_collect_sampler *s, fm_collect_sample *ret)
 {
 	int64_t now = fm_time_mono_ns();
 	bool slow_turn = s->reads % s->cfg.slow_every == 0;

@@ -1,7 +1,7 @@
 /*
  * The feature schema: stable names, units and descriptions, in the order
- * of enum fm_feature. Changing anything here that changes a feature's
- * meaning requires bumping FM_SCHEMA_VERSION.
+ * of enum fm_collect_feature. Changing anything here that changes a feature's
+ * meaning requires bumping FM_COLLECT_SCHEMA_VERSION.
  */
 #include <errno.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 
 #define F(id, n, u, d) [id] = { .name = n, .unit = u, .description = d }
 
-static const fm_feature_info features[FM_FEATURE_COUNT] = {
+static const fm_collect_feature_info features[FM_FEATURE_COUNT] = {
 	F(FM_F_CPU_USER, "cpu.user", "fraction",
 	    "CPU time in user mode (user+nice), fraction of all CPUs"),
 	F(FM_F_CPU_SYSTEM, "cpu.system", "fraction",
@@ -126,7 +126,7 @@ static const fm_feature_info features[FM_FEATURE_COUNT] = {
 	    "Used inodes of the filesystem with the most inodes in use"),
 };
 
-const fm_feature_info *
+const fm_collect_feature_info *
 fm_collect_feature_get(unsigned i)
 {
 	return i < FM_FEATURE_COUNT ? &features[i] : NULL;

@@ -210,7 +210,7 @@ fm_model_federation_step(fm_model_federation *f, uint32_t *ret_wait_ms)
 	int64_t now_ns = fm_time_mono_ns();
 	uint64_t version = f->m.version(f->m.userdata);
 	fm_proto_hello h = {
-		.schema_version = FM_SCHEMA_VERSION,
+		.schema_version = FM_COLLECT_SCHEMA_VERSION,
 		.layout_id = f->layout_id,
 		.n_params = f->n_params,
 	};

@@ -115,8 +115,8 @@ minute_of(int64_t real_ns)
 }
 
 bool
-fm_model_history_push(
-    fm_model_history *h, const fm_sample *s, float score, uint32_t label_onsets)
+fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
+    float score, uint32_t label_onsets)
 {
 	int64_t minute = minute_of(s->real_ns);
 	bool closed = false;

@@ -53,8 +53,8 @@ fm_model_history *fm_model_history_free(fm_model_history *h);
  * of a later wall-clock minute first closes the current one into the
  * ring: then returns true. Never allocates.
  */
-bool fm_model_history_push(fm_model_history *h, const fm_sample *s, float score,
-    uint32_t label_onsets);
+bool fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
+    float score, uint32_t label_onsets);
 
 /* The number of minutes the ring keeps (minute_len). */
 uint32_t fm_model_history_capacity(const fm_model_history *h);

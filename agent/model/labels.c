@@ -355,7 +355,7 @@ fs_full_onset(fm_model_labels *l, float used)
 }
 
 static void
-log_onsets(const fm_model_labels *l, uint32_t mask, const fm_sample *s)
+log_onsets(const fm_model_labels *l, uint32_t mask, const fm_collect_sample *s)
 {
 	if (mask & FM_LABEL_BIT(FM_LABEL_OOM))
 		fm_log(LOG_NOTICE, "Failure label 'oom': %.3g OOM kills/s.",
@@ -374,7 +374,7 @@ log_onsets(const fm_model_labels *l, uint32_t mask, const fm_sample *s)
 }
 
 uint32_t
-fm_model_labels_on_sample(fm_model_labels *l, const fm_sample *s)
+fm_model_labels_on_sample(fm_model_labels *l, const fm_collect_sample *s)
 {
 	fm_model_labels_status *st = &l->status;
 	uint32_t mask = 0;

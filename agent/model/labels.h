@@ -21,7 +21,7 @@
  * ended. Every source starts presumed healthy, so a failure already under
  * way when the agent starts is an onset at the first sample that shows it.
  */
-enum fm_label_source {
+enum fm_model_label_source {
 	FM_LABEL_OOM,     /* "oom": the kernel OOM-killed processes */
 	FM_LABEL_FS_FULL, /* "fs_full": the fullest filesystem filled up */
 	FM_LABEL_HEALTH,  /* "health": the health command began failing */
@@ -147,7 +147,8 @@ fm_model_labels *fm_model_labels_free(fm_model_labels *l);
  * Logs each onset at LOG_NOTICE. Never allocates. One thread at a time
  * (the sampling thread); safe against the other calls.
  */
-uint32_t fm_model_labels_on_sample(fm_model_labels *l, const fm_sample *s);
+uint32_t fm_model_labels_on_sample(
+    fm_model_labels *l, const fm_collect_sample *s);
 
 /*
  * The operator's report: failing = true begins a sticky manual failure,

@@ -108,7 +108,7 @@ fm_model_learner *fm_model_learner_free(fm_model_learner *l);
  * retrain_seconds). The sampling thread only.
  */
 void fm_model_learner_on_sample(
-    fm_model_learner *l, const fm_sample *s, uint32_t label_onsets);
+    fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets);
 
 /* Fills *ret with a snapshot; any thread. */
 void fm_model_learner_status_get(

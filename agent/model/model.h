@@ -11,9 +11,9 @@
  * This umbrella is the room's one public include (as learn.h over its
  * models); the sub-headers stay under a few hundred lines each. learn/
  * does the maths; this room does the threads, the files and the logging.
- * Functions and objects say fm_model_; the label vocabulary (enum
- * fm_label_source, FM_LABEL_*) keeps its short names, as the feature
- * vocabulary does.
+ * Every public name says fm_model_ (FM_MODEL_), but for the label
+ * sources' index constants (FM_LABEL_*, FM_LABEL_COUNT, FM_LABEL_BIT()),
+ * which keep their short names as the feature vector's FM_F_* do.
  */
 #ifndef FM_AGENT_MODEL_H
 #define FM_AGENT_MODEL_H

@@ -57,7 +57,7 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	l->cfg = *cfg;
 	fm_learn_detector_config_default(
 	    &l->dcfg, d, (uint32_t)(86400000u / cfg->interval_ms));
-	l->dcfg.schema_version = FM_SCHEMA_VERSION;
+	l->dcfg.schema_version = FM_COLLECT_SCHEMA_VERSION;
 	l->dcfg.alarm_on = cfg->alarm_samples;
 	l->dcfg.onset_factor = (float)cfg->onset_factor;
 	l->dcfg.alarm_off = cfg->clear_samples;
@@ -66,7 +66,7 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	l->pcfg.n_features = d;
 	l->pcfg.window = PREDICT_WINDOW;
 	l->pcfg.n_extra = 1; /* the minute's mean anomaly score */
-	l->pcfg.schema_version = FM_SCHEMA_VERSION;
+	l->pcfg.schema_version = FM_COLLECT_SCHEMA_VERSION;
 	l->pcfg.seed = cfg->seed;
 	p = fm_learn_predictor_n_inputs(&l->pcfg);
 	l->history = history;
@@ -219,7 +219,7 @@ predict(fm_model_learner *l, float probability[FM_LABEL_COUNT])
 
 void
 fm_model_learner_on_sample(
-    fm_model_learner *l, const fm_sample *s, uint32_t label_onsets)
+    fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
 	float probability[FM_LABEL_COUNT];

@@ -31,7 +31,7 @@ fmi_model_predictors_save(uint32_t d, fm_learn_predictor *const *pred,
 {
 	fm_learn_model_info info = {
 		.kind = FM_LEARN_KIND_PREDICTOR,
-		.schema_version = FM_SCHEMA_VERSION,
+		.schema_version = FM_COLLECT_SCHEMA_VERSION,
 		.n_features = d,
 	};
 	fm_learn_model_writer w;
@@ -55,7 +55,7 @@ fmi_model_predictors_load(const fm_learn_predictor_config *pcfg,
 {
 	fm_learn_model_info expect = {
 		.kind = FM_LEARN_KIND_PREDICTOR,
-		.schema_version = FM_SCHEMA_VERSION,
+		.schema_version = FM_COLLECT_SCHEMA_VERSION,
 		.n_features = pcfg->n_features,
 	};
 	fm_learn_predictor *pred[FM_LABEL_COUNT] = { 0 };

@@ -136,7 +136,7 @@ status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 		s->alarms = st.alarms;
 		for (uint32_t i = 0; i < st.n_top && i < FM_MODEL_LEARNER_TOP;
 		     i++) {
-			const fm_feature_info *f =
+			const fm_collect_feature_info *f =
 			    fm_collect_feature_get(st.top[i]);
 
 			if (!f)
@@ -267,9 +267,9 @@ reply_features(const fm_status_view *v, fm_proto_ctl_reply *rp)
 
 	fm_status_live_get(v->live, &live);
 	f->real_ns = live.samples > 0 ? live.last.real_ns : 0;
-	f->schema_version = FM_SCHEMA_VERSION;
+	f->schema_version = FM_COLLECT_SCHEMA_VERSION;
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *info = fm_collect_feature_get(i);
+		const fm_collect_feature_info *info = fm_collect_feature_get(i);
 
 		text(f->f[i].name, sizeof(f->f[i].name), info->name);
 		text(f->f[i].unit, sizeof(f->f[i].unit), info->unit);

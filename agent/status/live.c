@@ -58,8 +58,8 @@ fm_status_live_free(fm_status_live *l)
 }
 
 void
-fm_status_live_on_sample(
-    fm_status_live *l, const fm_sample *s, bool failed, const char *failing)
+fm_status_live_on_sample(fm_status_live *l, const fm_collect_sample *s,
+    bool failed, const char *failing)
 {
 	double secs = (double)(s->read_ns > 0 ? s->read_ns : 0) / 1e9;
 	unsigned b = 0;

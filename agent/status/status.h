@@ -37,7 +37,7 @@ typedef struct fm_status_live_snapshot {
 	int64_t start_mono_ns;
 	uint64_t samples;  /* taken */
 	uint64_t failed;   /* with no source readable */
-	fm_sample last;    /* the latest sample (all masked before one) */
+	fm_collect_sample last; /* the latest sample (all masked before one) */
 	char failing[128]; /* fm_collect_sampler_failing() at the latest sample
 	                    */
 	/* read times: count per bucket (not cumulative) and +Inf last */
@@ -54,8 +54,8 @@ fm_status_live *fm_status_live_free(fm_status_live *l);
 
 /* Records a sample (failed: the sampler read nothing; failing: the
  * sources that failed, as fm_collect_sampler_failing(), copied, truncated). */
-void fm_status_live_on_sample(
-    fm_status_live *l, const fm_sample *s, bool failed, const char *failing);
+void fm_status_live_on_sample(fm_status_live *l, const fm_collect_sample *s,
+    bool failed, const char *failing);
 
 /* Copies the counters into *ret; any thread. */
 void fm_status_live_get(fm_status_live *l, fm_status_live_snapshot *ret);

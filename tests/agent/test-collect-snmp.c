@@ -231,7 +231,7 @@ test_collect_snmp_every_prefix(void **state)
 
 static const fm_test_source source = { &fmi_collector_snmp, "net/snmp" };
 
-static const enum fm_feature rate_features[] = {
+static const enum fm_collect_feature rate_features[] = {
 	FM_F_TCP_ACTIVE_OPENS,
 	FM_F_TCP_PASSIVE_OPENS,
 	FM_F_TCP_RETRANS,

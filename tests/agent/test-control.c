@@ -153,7 +153,7 @@ ask(const char *path, uint32_t kind, bool failing, fm_proto_ctl_reply *ret)
 static void
 push_sample(fixture *fx, const char *failing)
 {
-	fm_sample s = { .mono_ns = fm_time_mono_ns(),
+	fm_collect_sample s = { .mono_ns = fm_time_mono_ns(),
 		.real_ns = 1700000000123456789LL,
 		.read_ns = 1000000 };
 
@@ -239,7 +239,7 @@ test_control_features(void **state)
 	push_sample(fx, "");
 	ask(fx->path, FM_PROTO_CTL_FEATURES, false, &fx->reply);
 	assert_int_equal(fx->reply.error, 0);
-	assert_int_equal(f->schema_version, FM_SCHEMA_VERSION);
+	assert_int_equal(f->schema_version, FM_COLLECT_SCHEMA_VERSION);
 	assert_true(f->real_ns == 1700000000123456789LL);
 	assert_int_equal(f->n, FM_FEATURE_COUNT);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {

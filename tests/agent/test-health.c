@@ -40,7 +40,8 @@ view_of(fm_status_live *live)
 static void
 push(fm_status_live *live, int64_t mono_ns, const char *failing)
 {
-	fm_sample s = { .mono_ns = mono_ns, .real_ns = fm_time_real_ns() };
+	fm_collect_sample s = { .mono_ns = mono_ns,
+		.real_ns = fm_time_real_ns() };
 
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
 		s.v[i] = 0.5f;
@@ -156,7 +157,7 @@ test_health_detector_warming_up(void **state)
 	v.learner = l;
 	v.min_train_rows = c.min_rows;
 	for (int i = 0; i < 10; i++) {
-		fm_sample s = { .mono_ns = fm_time_mono_ns() + i * SEC,
+		fm_collect_sample s = { .mono_ns = fm_time_mono_ns() + i * SEC,
 			.real_ns = fm_time_real_ns() };
 
 		for (unsigned j = 0; j < FM_FEATURE_COUNT; j++)

@@ -13,10 +13,10 @@
 
 #define MIN_NS (60 * FM_NSEC_PER_SEC)
 
-static fm_sample
+static fm_collect_sample
 sample_at(int64_t real_ns, float v0)
 {
-	fm_sample s = { .real_ns = real_ns, .mono_ns = real_ns };
+	fm_collect_sample s = { .real_ns = real_ns, .mono_ns = real_ns };
 
 	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++)
 		s.v[f] = NAN;
@@ -44,7 +44,7 @@ test_history_minute_scores_and_onsets(void **state)
 {
 	const fm_model_history_minute *m;
 	fm_model_history *h;
-	fm_sample s;
+	fm_collect_sample s;
 
 	assert_int_equal(fm_model_history_new(3, &h), 0);
 	assert_int_equal(fm_model_history_capacity(h), 3);
@@ -79,7 +79,7 @@ test_history_minute_aggregates_skip_masked(void **state)
 {
 	fm_model_history *h;
 	const fm_model_history_minute *m;
-	fm_sample s;
+	fm_collect_sample s;
 
 	assert_int_equal(fm_model_history_new(2, &h), 0);
 	s = sample_at(10 * MIN_NS + 1, 1.0f);
@@ -108,7 +108,7 @@ static void
 test_history_minute_ring_keeps_last(void **state)
 {
 	fm_model_history *h;
-	fm_sample s;
+	fm_collect_sample s;
 
 	assert_int_equal(fm_model_history_new(2, &h), 0);
 	for (int i = 0; i < 5; i++) {

@@ -64,10 +64,10 @@ __wrap_eventfd(unsigned int initval, int flags)
 /* ---- helpers ---------------------------------------------------------- */
 
 /* A sample with every feature masked but the two the labels read. */
-static fm_sample
+static fm_collect_sample
 sample(float oom, float fs, int64_t real_ns)
 {
-	fm_sample s;
+	fm_collect_sample s;
 
 	for (size_t i = 0; i < FM_FEATURE_COUNT; i++)
 		s.v[i] = NAN;
@@ -81,7 +81,7 @@ sample(float oom, float fs, int64_t real_ns)
 static uint32_t
 feed(fm_model_labels *l, float oom, float fs)
 {
-	fm_sample s = sample(oom, fs, fm_time_real_ns());
+	fm_collect_sample s = sample(oom, fs, fm_time_real_ns());
 
 	return fm_model_labels_on_sample(l, &s);
 }
@@ -264,7 +264,8 @@ test_labels_oom_one_kill_is_one_onset(void **state)
 	unsigned onsets = 0;
 
 	for (size_t i = 0; i < FM_ELEMENTSOF(rates); i++) {
-		fm_sample s = sample(rates[i], 0.5f, (int64_t)(i + 1) * SEC);
+		fm_collect_sample s =
+		    sample(rates[i], 0.5f, (int64_t)(i + 1) * SEC);
 		uint32_t mask = fm_model_labels_on_sample(l, &s);
 
 		assert_int_equal(mask & ~OOM, 0);
@@ -633,7 +634,7 @@ static void
 test_labels_sources_combine_in_one_mask(void **state)
 {
 	fm_model_labels *l = labels_new(90, "/bin/false", 10000, 1000);
-	fm_sample s = sample(1.0f, 0.99f, 1234 * SEC);
+	fm_collect_sample s = sample(1.0f, 0.99f, 1234 * SEC);
 	fm_model_labels_status st;
 
 	(void)wait_runs(l, 1);

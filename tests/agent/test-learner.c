@@ -44,7 +44,7 @@ uniform(host *h)
 /* A quiet host: every feature a level plus noise; cpu.user and
  * cpu.system move together. */
 static void
-sample(host *h, fm_sample *s, double cpu_extra)
+sample(host *h, fm_collect_sample *s, double cpu_extra)
 {
 	double load = 0.2 + 0.05 * uniform(h);
 
@@ -97,7 +97,7 @@ static void
 feed_until_ready(fm_model_learner *l, host *h)
 {
 	fm_model_learner_status st;
-	fm_sample s;
+	fm_collect_sample s;
 
 	for (int i = 0; i < 20000; i++) {
 		sample(h, &s, 0.0);
@@ -117,7 +117,7 @@ test_learner_trains_in_background_and_scores(void **state)
 	fm_model_learner_status st;
 	fm_model_learner_config c;
 	fm_model_learner *l;
-	fm_sample s;
+	fm_collect_sample s;
 	bool named = false;
 	host h;
 
@@ -220,7 +220,7 @@ static void
 feed_oom_hour(fm_model_learner *l, host *h)
 {
 	fm_model_learner_status st;
-	fm_sample s;
+	fm_collect_sample s;
 
 	for (int i = 0; i < 3600; i++) {
 		uint32_t onsets = 0;
@@ -273,7 +273,7 @@ test_learner_label_onsets_train_the_predictor(void **state)
 static void
 feed_until_version(fm_model_learner *l, host *h, uint64_t version)
 {
-	fm_sample s;
+	fm_collect_sample s;
 
 	for (int i = 0; i < 20000; i++) {
 		sample(h, &s, 0.0);
@@ -454,7 +454,7 @@ test_learner_fills_the_minute_ring(void **state)
 	fm_model_learner *l;
 	fm_model_history *ring;
 	uint32_t samples = 0, onsets = 0;
-	fm_sample s;
+	fm_collect_sample s;
 	host h;
 
 	(void)state;

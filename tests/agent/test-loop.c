@@ -45,7 +45,7 @@ struct counter {
 };
 
 static void
-on_sample(void *userdata, const fm_sample *s)
+on_sample(void *userdata, const fm_collect_sample *s)
 {
 	struct counter *c = userdata;
 

@@ -41,7 +41,7 @@ render(const fm_status_view *v, size_t *ret_len)
 /* A sample with every feature at i / 100, a few masked, read in
  * read_ns. */
 static void
-sample_at(fm_sample *s, int64_t t, int64_t read_ns)
+sample_at(fm_collect_sample *s, int64_t t, int64_t read_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->mono_ns = t * SEC;
@@ -77,7 +77,7 @@ test_metrics_live_only(void **state)
 	fm_status_live *live = NULL;
 	fm_status_view v;
 	fm_status_live_snapshot ls;
-	fm_sample s;
+	fm_collect_sample s;
 	char series[128], le[FM_PROM_DOUBLE_BYTES];
 	uint64_t cumulative = 0;
 	size_t len;
@@ -205,7 +205,7 @@ test_metrics_all_parts(void **state)
 	fm_act_input in = { .ready = true, .alarm = true, .score = 9 };
 	fm_act_status ast;
 	fm_status_view v;
-	fm_sample s;
+	fm_collect_sample s;
 	char series[1200], cmd[128];
 	size_t len;
 	char *text;

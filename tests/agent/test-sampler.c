@@ -20,7 +20,7 @@
 #include "tests/agent/test-util.h"
 
 static unsigned
-count_unmasked(const fm_sample *s)
+count_unmasked(const fm_collect_sample *s)
 {
 	unsigned n = 0;
 
@@ -34,7 +34,7 @@ test_sampler_fixture_all_sources(void **state)
 {
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
-	fm_sample a, b;
+	fm_collect_sample a, b;
 
 	fm_collect_sampler_config_init(&cfg);
 	cfg.procfs = FM_FIXTURES "/proc-debian12-t0";
@@ -63,7 +63,7 @@ test_sampler_missing_sources_are_masked(void **state)
 	char dir[FM_TEST_DIR_BYTES];
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s = NULL;
-	fm_sample a;
+	fm_collect_sample a;
 
 	fm_test_tmpdir_new(dir, "sampler");
 	fm_collect_sampler_config_init(&cfg);
@@ -95,7 +95,7 @@ test_sampler_real_proc(void **state)
 {
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
-	fm_sample a, b;
+	fm_collect_sample a, b;
 	double sum;
 
 	fm_collect_sampler_config_init(&cfg);
@@ -121,7 +121,7 @@ test_sampler_slow_sources_held_between_reads(void **state)
 {
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
-	fm_sample a[4];
+	fm_collect_sample a[4];
 
 	fm_collect_sampler_config_init(&cfg);
 	cfg.slow_every = 3;
@@ -161,7 +161,7 @@ test_sampler_tick_never_allocates(void **state)
 	fm_collect_sampler_config cfg;
 	fm_collect_sampler *s;
 	fm_model_history *h;
-	fm_sample a;
+	fm_collect_sample a;
 	unsigned before;
 
 	fm_collect_sampler_config_init(&cfg);

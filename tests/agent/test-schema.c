@@ -15,7 +15,7 @@ test_schema_complete_and_unique(void **state)
 {
 	assert_true(FM_FEATURE_COUNT >= 40);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
-		const fm_feature_info *f = fm_collect_feature_get(i);
+		const fm_collect_feature_info *f = fm_collect_feature_get(i);
 
 		assert_non_null(f);
 		assert_non_null(f->name);
@@ -37,7 +37,7 @@ static void
 test_schema_stable_names(void **state)
 {
 	/* Renaming these breaks every model in the fleet: bump the schema. */
-	assert_int_equal(FM_SCHEMA_VERSION, 1);
+	assert_int_equal(FM_COLLECT_SCHEMA_VERSION, 1);
 	assert_string_equal(
 	    fm_collect_feature_get(FM_F_CPU_USER)->name, "cpu.user");
 	assert_string_equal(
