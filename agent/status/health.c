@@ -14,7 +14,6 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -73,16 +72,13 @@ clock_format(int64_t real_ns, char *buf, size_t size)
 static void
 check_sampling(const fm_status_view *v, fm_status_health *h)
 {
-	fm_status_live_snapshot *s;
+	fm_status_live_snapshot snap, *s = &snap;
 	int64_t since_ns, late_ns;
 	char when[16];
 
 	if (!v->live)
 		return;
-	/* a whole sample: not on an NNG thread's stack */
-	s = malloc(sizeof(*s));
-	if (!s)
-		return;
+	/* no allocation: the sampling thread asks after every sample */
 	fm_status_live_get(v->live, s);
 	if (s->failing[0])
 		problem_set(
@@ -101,7 +97,6 @@ check_sampling(const fm_status_view *v, fm_status_health *h)
 		    "failed at %s, running configuration kept: %s", when,
 		    s->reload_why);
 	}
-	free(s);
 }
 
 static void
