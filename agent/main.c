@@ -56,6 +56,8 @@ struct run {
 	fm_model_learner *learner; /* and its models (they fill the ring) */
 	fm_model_federation *fed;  /* talks to the aggregator, if any */
 	fm_status_live *live;      /* counters for control and /metrics */
+	fm_status_journal *journal; /* alarms and problems, as they change */
+	int fed_start_error;        /* federation failed to start: -errno */
 	fm_collect_sampler *sampler;
 	fm_act *actions;         /* acts on the predictions */
 	fm_status_control *control; /* fedmonctl's socket */
@@ -213,12 +215,11 @@ parse_args(int argc, char **argv, struct options *o)
 }
 
 /* Loads the configuration: built-in defaults, then the file, then flags.
- * Returns 0 or -EINVAL (reported). */
+ * Returns 0 or -EINVAL (reported, and said in err[FM_INI_ERROR_BYTES]). */
 static int
-load_config(
-    const struct options *o, fm_agent_config *cfg, const char **ret_path)
+load_config(const struct options *o, fm_agent_config *cfg,
+    const char **ret_path, char *err)
 {
-	char err[FM_INI_ERROR_BYTES];
 	const char *path = o->config;
 	int r;
 
@@ -255,6 +256,9 @@ load_config(
 	*ret_path = path;
 	return 0;
 out_long:
+	snprintf(err, FM_INI_ERROR_BYTES,
+	    "a directory given on the command line is longer than %d bytes",
+	    FM_AGENT_PATH_BYTES - 1);
 	fm_log(LOG_ERR,
 	    "A directory given on the command line is longer "
 	    "than %d bytes.",
@@ -417,6 +421,7 @@ on_sample_daemon(void *userdata, const fm_collect_sample *s)
 		(void)fm_model_history_push(run->history, s, NAN, onsets);
 	fm_status_live_on_sample(run->live, s, sample_is_empty(s),
 	    fm_collect_sampler_failing(run->sampler));
+	fm_status_journal_on_sample(run->journal, &run->view, s->real_ns);
 	if (run->actions && run->learner) {
 		fm_model_learner_status st;
 		fm_act_input in;
@@ -450,13 +455,14 @@ on_sample_keep(void *userdata, const fm_collect_sample *s)
 static void
 reload(struct run *run)
 {
-	char restart[512];
+	char restart[512], err[FM_INI_ERROR_BYTES];
 	fm_agent_config next;
 	const char *path;
 	unsigned n;
 
 	fm_notify("RELOADING=1");
-	if (load_config(run->opt, &next, &path) < 0) {
+	if (load_config(run->opt, &next, &path, err) < 0) {
+		fm_status_live_on_reload(run->live, err);
 		fm_log(LOG_WARNING,
 		    "Keeping the running configuration, ignoring.");
 		fm_notify("READY=1\nSTATUS=Reload failed: kept the "
@@ -468,6 +474,10 @@ reload(struct run *run)
 		    next.actions_systemctl, next.actions_dry_run);
 
 		if (r < 0) {
+			snprintf(err, sizeof(err),
+			    "failed to apply the new action rules: %s",
+			    strerror(-r));
+			fm_status_live_on_reload(run->live, err);
 			fm_log_errno(LOG_WARNING, r,
 			    "Failed to apply the new action rules, keeping "
 			    "the running ones");
@@ -475,6 +485,7 @@ reload(struct run *run)
 			return;
 		}
 	}
+	fm_status_live_on_reload(run->live, NULL);
 	n = fm_agent_config_apply_reload(
 	    &run->cfg, &next, restart, sizeof(restart));
 	fm_log_set_max_level(run->cfg.log_level);
@@ -537,7 +548,7 @@ start_federation(struct run *run)
 	r = fm_model_federation_new(&fcfg, &m, true, &run->fed);
 	if (r < 0) {
 		/* the key file, or the sequence lease beside the state */
-		fm_log_errno(LOG_ERR, r,
+		run->fed_start_error = fm_log_errno(LOG_ERR, r,
 		    "Failed to start federating with '%s' (key file '%s', "
 		    "sequence lease '%s%s'), learning standalone",
 		    fcfg.url, fcfg.key_file, fcfg.state_dir,
@@ -601,7 +612,10 @@ start_interfaces(struct run *run)
 		    (uint32_t)((uint64_t)cfg->learn_min_train_seconds * 1000 /
 		        cfg->interval_ms),
 		.aggregator = run->fed ? cfg->fed_aggregator : "",
+		.fed_start_error = run->fed_start_error,
+		.fed_url = cfg->fed_aggregator,
 		.metrics_url = run->metrics_url,
+		.metrics_listen = cfg->metrics_listen,
 		.state_dir = cfg->state_dir,
 		.config_path = run->config_path ? run->config_path : "",
 	};
@@ -610,7 +624,7 @@ start_interfaces(struct run *run)
 		    FM_NET_PROMETHEUS_CONTENT_TYPE, render_metrics, run,
 		    &run->http);
 		if (r < 0)
-			fm_log_errno(LOG_ERR, r,
+			run->view.metrics_error = fm_log_errno(LOG_ERR, r,
 			    "Failed to serve /metrics on '%s', going on "
 			    "without",
 			    cfg->metrics_listen);
@@ -744,6 +758,9 @@ run_daemon(struct run *run)
 	r = fm_status_live_new(&run->live);
 	if (r < 0)
 		goto out;
+	r = fm_status_journal_new(&run->journal);
+	if (r < 0)
+		goto out;
 	start_interfaces(run);
 	if (run->opt->duration_s)
 		max_ticks = run->opt->duration_s * 1000 / cfg->interval_ms;
@@ -774,6 +791,7 @@ out:
 	run->labels = fm_model_labels_free(run->labels);
 	run->history = fm_model_history_free(run->history);
 	run->live = fm_status_live_free(run->live);
+	run->journal = fm_status_journal_free(run->journal);
 	run->sampler = fm_collect_sampler_free(sampler);
 	return r;
 }
@@ -783,6 +801,7 @@ main(int argc, char **argv)
 {
 	struct options opt = { 0 };
 	struct run run = { .opt = &opt };
+	char err[FM_INI_ERROR_BYTES];
 	int r;
 
 	if (parse_args(argc, argv, &opt) < 0)
@@ -793,13 +812,13 @@ main(int argc, char **argv)
 	}
 	if (opt.may_restart) {
 		fm_log_set_max_level(LOG_ERR);
-		if (load_config(&opt, &run.cfg, &run.config_path) < 0)
+		if (load_config(&opt, &run.cfg, &run.config_path, err) < 0)
 			return EXIT_USAGE;
 		return fm_agent_config_may_restart(&run.cfg, opt.may_restart)
 		           ? EXIT_SUCCESS
 		           : EXIT_FAILURE;
 	}
-	if (load_config(&opt, &run.cfg, &run.config_path) < 0)
+	if (load_config(&opt, &run.cfg, &run.config_path, err) < 0)
 		return EXIT_USAGE;
 	if (opt.dump)
 		return dump_config(&run);

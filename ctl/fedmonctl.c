@@ -25,10 +25,12 @@
  * docs/fedmonctl.md (status: healthy, problems, agent, sampling,
  * detector, failure_predictors, federation, actions, metrics_url).
  *
- * Exit status: 0 healthy (or done), 1 degraded (status: the problems are
- * named) or the agent refused the request, 2 usage error, 3 the agent is
- * unreachable (no socket, permission denied, or no answer within the
- * timeout). keygen: 0 success, 1 failure, 2 usage error.
+ * Exit status, read as Nagios reads a plugin's: 0 OK, healthy or
+ * learning (the detector warming up; status says how long is left) or
+ * done; 1 WARNING, degraded (status names each problem) or the agent
+ * refused the request; 2 usage error (Nagios: CRITICAL); 3 UNKNOWN, the
+ * agent is unreachable (no socket, permission denied, or no answer within
+ * the timeout). keygen: 0 success, 1 failure, 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -126,13 +128,17 @@ usage(FILE *f)
 	    "  -h, --help              this help\n"
 	    "      --version           print the version\n"
 	    "\n"
-	    "Exit status: 0 healthy (or done); 1 degraded (status names the "
-	    "problems) or\n"
-	    "the agent refused the request; 2 usage error; 3 agent unreachable "
-	    "(no socket,\n"
-	    "permission denied, or no answer within the timeout). keygen: 0 "
-	    "success,\n"
-	    "1 failure, 2 usage error.\n",
+	    "Exit status (Nagios's reading in brackets):\n"
+	    "  0 [OK]        healthy, or learning (the detector warming up), "
+	    "or done\n"
+	    "  1 [WARNING]   degraded (status names each problem), or the "
+	    "agent refused\n"
+	    "                the request\n"
+	    "  2 [CRITICAL]  usage error\n"
+	    "  3 [UNKNOWN]   agent unreachable (no socket, permission "
+	    "denied, or no\n"
+	    "                answer within the timeout)\n"
+	    "keygen: 0 success, 1 failure, 2 usage error.\n",
 	    FM_RUNTIMEDIR, CONTROL_SOCKET, DEFAULT_TIMEOUT_MS);
 }
 
@@ -459,9 +465,32 @@ json_list(const char *csv)
 
 /* ---- status: the human summary --------------------------------------- */
 
+/* Whether the agent's detector is warming up: learning, not degraded. */
+static bool
+is_learning(const fm_proto_ctl_status *s)
+{
+	return s->learning && !s->ready;
+}
+
 static void
 print_health(const fm_proto_ctl_status *s)
 {
+	char left[32];
+
+	if (s->n_problems == 0 && is_learning(s)) {
+		printf("health:     learning: detector warming up, %u of %u "
+		       "samples",
+		    s->rows_held, s->min_rows);
+		if (s->rows_held < s->min_rows)
+			printf(", %s left\n",
+			    fmt_age(left, sizeof(left),
+			        (double)(s->min_rows - s->rows_held) *
+			            s->interval_ms / 1e3));
+		else
+			printf(", first training %s\n",
+			    s->training ? "under way" : "due");
+		return;
+	}
 	if (s->n_problems == 0) {
 		printf("health:     healthy\n");
 		return;
@@ -620,7 +649,13 @@ print_status(const fm_proto_ctl_status *s)
 static void
 json_status_agent(const fm_proto_ctl_status *s)
 {
-	printf("\"healthy\": %s, \"problems\": [",
+	const char *state = "healthy";
+
+	if (s->n_problems > 0)
+		state = "degraded";
+	else if (is_learning(s))
+		state = "learning";
+	printf("\"state\": \"%s\", \"healthy\": %s, \"problems\": [", state,
 	    s->n_problems == 0 ? "true" : "false");
 	for (uint32_t i = 0; i < s->n_problems; i++) {
 		printf("%s", i ? ", " : "");

@@ -47,6 +47,9 @@ typedef struct fmi_act_ops {
 	void (*describe)(const fmi_act_ctx *ctx, char *buf);
 	/* Runs it once (on the actions' worker thread). */
 	void (*run)(const fmi_act_ctx *ctx, fmi_act_outcome *ret);
+	/* A run that succeeds is itself one journal line: the engine adds
+	 * no "done" line after it (one line per event). */
+	bool run_is_log_line;
 } fmi_act_ops;
 
 extern const fmi_act_ops fmi_act_kind_log;

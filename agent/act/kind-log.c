@@ -1,4 +1,5 @@
-/* The log action: one line at the rule's journald priority. */
+/* The log action: one line at the rule's journald priority, and no other
+ * line for the run (the engine's "done" line is left out). */
 #include <errno.h>
 #include <stdio.h>
 
@@ -70,4 +71,5 @@ const fmi_act_ops fmi_act_kind_log = {
 	.check = log_check,
 	.describe = log_describe,
 	.run = log_run,
+	.run_is_log_line = true,
 };

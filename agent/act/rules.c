@@ -511,7 +511,8 @@ job_run(const fm_act *a, const struct job *job, fm_act_record *ret)
 			    "Action '%s' (%s) killed after %u ms: the agent "
 			    "is stopping.",
 			    rec.rule, what, rec.duration_ms);
-		else
+		else if (!(ops->run_is_log_line &&
+		             rec.result == FM_ACT_RESULT_OK))
 			run_log(&rec, what);
 	}
 	*ret = rec;

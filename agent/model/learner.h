@@ -72,6 +72,7 @@ typedef struct fm_model_learner_status {
 	uint32_t trainings; /* completed since start */
 	uint32_t train_failures;
 	int last_error;           /* of the last failed training, or 0 */
+	int save_error; /* of saving the last training's models, or 0 */
 	int64_t trained_real_ns;  /* end of the last training, 0 = never */
 	uint32_t trained_rows;    /* samples it used */
 	double train_cpu_seconds; /* CPU time of the last training */

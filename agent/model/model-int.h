@@ -40,6 +40,7 @@ typedef struct fmi_model_job {
 	float *update; /* the result's shared parameters */
 	float loss;
 	int r;
+	int save_error; /* of saving the models it made, or 0 */
 	double cpu_seconds;
 	int64_t real_ns;
 } fmi_model_job;
@@ -128,8 +129,8 @@ int fmi_model_predictors_load(const fm_learn_predictor_config *pcfg,
     const uint8_t *buf, size_t len, fm_learn_predictor **ret) FM_WUR;
 
 /* Writes the model file name into the state directory, crash-safe; does
- * nothing without one. Logs a failure. */
-void fmi_model_file_write(const fm_model_learner *l, const char *name,
+ * nothing without one. Logs a failure and returns its -errno, else 0. */
+int fmi_model_file_write(const fm_model_learner *l, const char *name,
     const uint8_t *buf, size_t len);
 
 /* Reads the model file name from the state directory: 0 with the bytes in
@@ -143,8 +144,9 @@ int fmi_model_file_read(const fm_model_learner *l, const char *name,
 void fmi_model_file_reject(
     const fm_model_learner *l, const char *name, int why);
 
-/* Writes the fleet lineage (FM_MODEL_LEARNER_FEDERATION_FILE). */
-void fmi_model_fed_state_write(const fm_model_learner *l, uint64_t version);
+/* Writes the fleet lineage (FM_MODEL_LEARNER_FEDERATION_FILE). Returns
+ * fmi_model_file_write()'s answer. */
+int fmi_model_fed_state_write(const fm_model_learner *l, uint64_t version);
 
 /* The lineage saved by the last run; 0 when none or unreadable (logged:
  * the next fleet model is then fetched again, nothing is lost). */

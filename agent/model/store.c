@@ -83,7 +83,7 @@ fmi_model_predictors_load(const fm_learn_predictor_config *pcfg,
 }
 
 /* Writes a model file into the state directory, crash-safe. Logs. */
-void
+int
 fmi_model_file_write(
     const fm_model_learner *l, const char *name, const uint8_t *buf, size_t len)
 {
@@ -91,12 +91,14 @@ fmi_model_file_write(
 	int r;
 
 	if (!l->cfg.state_dir[0])
-		return;
+		return 0;
 	r = state_path(l, name, path, sizeof(path));
 	if (r == 0)
 		r = fm_file_write_atomic(path, buf, len, 0600);
 	if (r < 0)
-		fm_log_errno(LOG_WARNING, r, "Failed to save model '%s'", path);
+		return fm_log_errno(
+		    LOG_WARNING, r, "Failed to save model '%s'", path);
+	return 0;
 }
 
 /* Reads a model file from the state directory: 0 with the bytes, or
@@ -137,14 +139,14 @@ fmi_model_file_reject(const fm_model_learner *l, const char *name, int why)
 		    LOG_WARNING, -errno, "Failed to rename '%s'", path);
 }
 
-void
+int
 fmi_model_fed_state_write(const fm_model_learner *l, uint64_t version)
 {
 	char text[64];
 	int n = snprintf(text, sizeof(text), FED_STATE_MAGIC "%llu\n",
 	    (unsigned long long)version);
 
-	fmi_model_file_write(l, FM_MODEL_LEARNER_FEDERATION_FILE,
+	return fmi_model_file_write(l, FM_MODEL_LEARNER_FEDERATION_FILE,
 	    (const uint8_t *)text, (size_t)n);
 }
 
@@ -185,14 +187,14 @@ fmi_model_learner_save_all(fm_model_learner *l)
 
 	if (l->det && fm_learn_detector_is_ready(l->det) &&
 	    fm_learn_detector_save(l->det, &buf, &len) == 0)
-		fmi_model_file_write(
+		(void)fmi_model_file_write(
 		    l, FM_MODEL_LEARNER_DETECTOR_FILE, buf, len);
 	free(buf);
 	buf = NULL;
 	if (l->pred[0] &&
 	    fmi_model_predictors_save(
 	        l->dcfg.n_features, l->pred, &buf, &len) == 0)
-		fmi_model_file_write(
+		(void)fmi_model_file_write(
 		    l, FM_MODEL_LEARNER_PREDICTOR_FILE, buf, len);
 	free(buf);
 }

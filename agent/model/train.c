@@ -160,19 +160,26 @@ train(const fm_model_learner *l, fmi_model_job *j)
 	j->r = r;
 	if (r < 0)
 		return;
-	/* persisted from here, so a crash keeps the new models */
+	/* persisted from here, so a crash keeps the new models; the first
+	 * failure to save is the operator's (a full state disk, say) */
 	if (fm_learn_detector_save(j->det, &buf, &len) == 0)
-		fmi_model_file_write(
+		j->save_error = fmi_model_file_write(
 		    l, FM_MODEL_LEARNER_DETECTOR_FILE, buf, len);
 	free(buf);
 	buf = NULL;
 	if (fmi_model_predictors_save(
-	        l->dcfg.n_features, j->pred, &buf, &len) == 0)
-		fmi_model_file_write(
+	        l->dcfg.n_features, j->pred, &buf, &len) == 0) {
+		r = fmi_model_file_write(
 		    l, FM_MODEL_LEARNER_PREDICTOR_FILE, buf, len);
+		if (j->save_error == 0)
+			j->save_error = r;
+	}
 	free(buf);
-	if (j->global.version > 0)
-		fmi_model_fed_state_write(l, j->version);
+	if (j->global.version > 0) {
+		r = fmi_model_fed_state_write(l, j->version);
+		if (j->save_error == 0)
+			j->save_error = r;
+	}
 }
 
 /* The lowest priority the kernel offers a thread: SCHED_IDLE, and nice
@@ -346,6 +353,7 @@ fmi_model_learner_adopt(fm_model_learner *l, fmi_model_job *j)
 	l->status.training = false;
 	l->status.trainings++;
 	l->status.last_error = 0;
+	l->status.save_error = j->save_error;
 	l->status.trained_real_ns = j->real_ns;
 	l->status.trained_rows = (uint32_t)j->n;
 	l->status.train_cpu_seconds = j->cpu_seconds;

@@ -1,7 +1,8 @@
 /*
- * The sampling loop's live counters: the last sample, counts and the
- * histogram of read times, written once per sample by the sampling thread
- * and copied out under a lock by the control socket and /metrics.
+ * The sampling loop's live counters: the last sample, counts, the
+ * histogram of read times and how the last reload ended, written once per
+ * sample by the sampling thread and copied out under a lock by the control
+ * socket and /metrics.
  */
 #include <errno.h>
 #include <math.h>
@@ -75,6 +76,20 @@ fm_status_live_on_sample(fm_status_live *l, const fm_collect_sample *s,
 	    failing ? failing : "");
 	l->s.read_bucket[b]++;
 	l->s.read_sum_seconds += secs;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void
+fm_status_live_on_reload(fm_status_live *l, const char *why)
+{
+	pthread_mutex_lock(&l->lock);
+	if (why) {
+		l->s.reload_failed_real_ns = fm_time_real_ns();
+		snprintf(l->s.reload_why, sizeof(l->s.reload_why), "%s", why);
+	} else {
+		l->s.reload_failed_real_ns = 0;
+		l->s.reload_why[0] = '\0';
+	}
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -3,7 +3,10 @@
  * the HTTP server's threads from the parts' thread-safe getters.
  *
  * Always present: fedmon_agent_info, fedmon_agent_healthy,
- * fedmon_agent_problems, fedmon_samples_total,
+ * fedmon_agent_problems, fedmon_agent_problem{problem} (every problem
+ * status.h names, 0 or 1, so a feature turned off reads 0 and an alert
+ * never waits on a missing series), fedmon_agent_learning,
+ * fedmon_samples_total,
  * fedmon_sample_failures_total, fedmon_sample_read_duration_seconds
  * (histogram), fedmon_feature_value{feature} (masked features left out)
  * and the process_* families (common/prom.c). A part the view lacks
@@ -35,20 +38,30 @@ static void
 render_agent(
     fm_prom *p, const fm_status_view *v, const fm_status_live_snapshot *ls)
 {
-	char problems[FM_STATUS_PROBLEMS_MAX][FM_STATUS_PROBLEM_BYTES];
-	uint32_t n_problems;
+	fm_status_health h;
 
-	n_problems = fm_status_problems(v, problems, FM_STATUS_PROBLEMS_MAX);
+	fm_status_health_get(v, &h);
 	fm_prom_family(p, "fedmon_agent_info", "gauge",
 	    "The running fedmon-agent's version, always 1.");
 	fm_prom_double(p, "fedmon_agent_info",
 	    (const char *const[]) { "version", FM_VERSION }, 1, 1);
 	fm_prom_one_u64(p, "fedmon_agent_healthy", "gauge",
-	    "1 when fedmonctl status finds nothing wrong, 0 when degraded.",
-	    n_problems == 0);
+	    "1 when fedmonctl status finds nothing wrong (learning included), "
+	    "0 when degraded.",
+	    h.n_on == 0);
 	fm_prom_one_u64(p, "fedmon_agent_problems", "gauge",
-	    "Problems fedmonctl status names (collectors, models, aggregator).",
-	    n_problems);
+	    "Problems fedmonctl status names.", h.n_on);
+	fm_prom_family(p, "fedmon_agent_problem", "gauge",
+	    "1 while the named problem goes on, else 0 (every name always "
+	    "written).");
+	for (unsigned i = 0; i < FM_STATUS_PROBLEM_COUNT; i++)
+		fm_prom_u64(p, "fedmon_agent_problem",
+		    (const char *const[]) {
+		        "problem", fm_status_problem_name(i) },
+		    1, h.on[i]);
+	fm_prom_one_u64(p, "fedmon_agent_learning", "gauge",
+	    "1 while the detector warms up (not trained yet), else 0.",
+	    h.learning);
 
 	fm_prom_one_u64(p, "fedmon_samples_total", "counter",
 	    "Samples taken since the agent started.", ls->samples);

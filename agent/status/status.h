@@ -43,6 +43,9 @@ typedef struct fm_status_live_snapshot {
 	/* read times: count per bucket (not cumulative) and +Inf last */
 	uint64_t read_bucket[FM_STATUS_LIVE_BUCKETS + 1];
 	double read_sum_seconds;
+	/* the last SIGHUP that failed, until one succeeds (0: none) */
+	int64_t reload_failed_real_ns;
+	char reload_why[96]; /* why, truncated */
 } fm_status_live_snapshot;
 
 typedef struct fm_status_live fm_status_live;
@@ -56,6 +59,11 @@ fm_status_live *fm_status_live_free(fm_status_live *l);
  * sources that failed, as fm_collect_sampler_failing(), copied, truncated). */
 void fm_status_live_on_sample(fm_status_live *l, const fm_collect_sample *s,
     bool failed, const char *failing);
+
+/* Records how a reload (SIGHUP) ended: why NULL when it succeeded (which
+ * clears a failure recorded before), else why it failed (copied,
+ * truncated). */
+void fm_status_live_on_reload(fm_status_live *l, const char *why);
 
 /* Copies the counters into *ret; any thread. */
 void fm_status_live_get(fm_status_live *l, fm_status_live_snapshot *ret);
@@ -77,23 +85,97 @@ typedef struct fm_status_view {
 	uint32_t interval_ms;
 	uint32_t min_train_rows; /* samples before the first training */
 	const char *aggregator;  /* the URL, "" when standalone */
+	/* an aggregator is configured but federation failed to start
+	 * (fed is NULL; the key file, say): -errno, else 0 */
+	int fed_start_error;
+	const char *fed_url;     /* with fed_start_error: the URL */
 	const char *metrics_url; /* "http://127.0.0.1:PORT/metrics", "" off */
+	/* [agent] metrics_listen is set but /metrics is not served (the
+	 * port taken, say): -errno, else 0 */
+	int metrics_error;
+	const char *metrics_listen; /* with metrics_error: ADDR:PORT */
 	const char *state_dir;
 	const char *config_path; /* "" = built-in defaults */
 } fm_status_view;
 
 /*
  * Health (health.c): what is wrong with the running agent, for
- * fedmonctl status (exit 1 "degraded") and /metrics (fedmon_agent_healthy).
- * Fills problems[max] with one short sentence each (e.g. "collector
- * pressure missing", "aggregator unreachable since 12:03:44", "detector
- * not trained yet: 312 of 600 samples") and returns how many; 0 = healthy.
+ * fedmonctl status (exit 1 "degraded"), /metrics (fedmon_agent_healthy,
+ * fedmon_agent_problem{problem}) and the journal (journal.c). Each
+ * problem has a name, listed here once; a problem is on or off, never
+ * absent, so /metrics always writes every name.
+ *
+ * Warm-up is not a problem: until its first training the detector is
+ * "learning" (fedmonctl status exit 0, with the time left).
  */
-#define FM_STATUS_PROBLEMS_MAX  8
+typedef enum fm_status_problem {
+	FM_STATUS_PROBLEM_COLLECTORS, /* "collectors": a source failing */
+	FM_STATUS_PROBLEM_SAMPLING,   /* "sampling": no sample for a while */
+	FM_STATUS_PROBLEM_FEDERATION, /* "federation": cannot start, or the
+	                               * aggregator unreachable or refusing */
+	FM_STATUS_PROBLEM_METRICS,    /* "metrics": /metrics not served */
+	FM_STATUS_PROBLEM_RELOAD,     /* "reload": the last SIGHUP failed */
+	FM_STATUS_PROBLEM_TRAINING,   /* "training": the last one failed */
+	FM_STATUS_PROBLEM_SAVE,       /* "save": a model file not saved
+	                               * (the state disk full, say) */
+	FM_STATUS_PROBLEM_COUNT,
+} fm_status_problem;
+
+#define FM_STATUS_PROBLEMS_MAX  FM_STATUS_PROBLEM_COUNT
 #define FM_STATUS_PROBLEM_BYTES 128
 
+/* A problem's name ("federation"), or NULL out of range. */
+const char *fm_status_problem_name(unsigned problem);
+
+typedef struct fm_status_health {
+	bool on[FM_STATUS_PROBLEM_COUNT];
+	/* for each problem on: "NAME: what is wrong" (one short sentence,
+	 * e.g. "federation: aggregator tcp://a:9740 unreachable since
+	 * 12:03:44: Connection refused") */
+	char text[FM_STATUS_PROBLEM_COUNT][FM_STATUS_PROBLEM_BYTES];
+	uint32_t n_on;
+	/* the detector is warming up: not trained yet (learning on) */
+	bool learning;
+	uint32_t rows_held, min_rows; /* samples kept, needed to train */
+	uint64_t learning_left_ms;    /* until the first training is due;
+	                               * 0 once it is (or runs) */
+} fm_status_health;
+
+/* Fills *ret with the view's health now. Any thread. */
+void fm_status_health_get(const fm_status_view *v, fm_status_health *ret);
+
+/* Fills problems[max] with the text of each problem on, in the order of
+ * fm_status_problem, and returns how many; 0 = healthy (or learning). */
 uint32_t fm_status_problems(const fm_status_view *v,
     char problems[][FM_STATUS_PROBLEM_BYTES], uint32_t max);
+
+/* ---- the journal: alarms and problems as they start and end (journal.c) */
+
+/*
+ * What the sampling thread logs after each sample, whether or not any
+ * [action] rule exists: one line when the anomaly alarm is raised
+ * (LOG_WARNING) and one when it clears (LOG_NOTICE), each with the score,
+ * the threshold and the top features with their contributions; one line
+ * when a named problem starts (LOG_WARNING, its text) and one when it
+ * ends (LOG_NOTICE). Not thread-safe: one caller.
+ */
+typedef struct fm_status_journal fm_status_journal;
+
+/* Errors: -ENOMEM. */
+int fm_status_journal_new(fm_status_journal **ret) FM_WUR;
+fm_status_journal *fm_status_journal_free(fm_status_journal *j);
+
+/* Logs the alarm's onset or clear when st->alarm changed since the last
+ * call (real_ns: the sample's time, for the alarm's duration). */
+void fm_status_journal_alarm(
+    fm_status_journal *j, const fm_model_learner_status *st, int64_t real_ns);
+
+/* Logs each problem of *h that started or ended since the last call. */
+void fm_status_journal_health(fm_status_journal *j, const fm_status_health *h);
+
+/* Both, from the view's parts (no alarm without a learner). */
+void fm_status_journal_on_sample(
+    fm_status_journal *j, const fm_status_view *v, int64_t real_ns);
 
 /* ---- the control socket (control.c) ----------------------------------- */
 

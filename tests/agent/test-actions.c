@@ -153,6 +153,17 @@ has_line(const char *text, const char *line)
 	return false;
 }
 
+/* The lines in the NUL-terminated text. */
+static unsigned
+line_count(const char *text)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
 /* ---- names, checks, construction -------------------------------------- */
 
 static void
@@ -390,6 +401,8 @@ test_actions_log_writes_at_priority(void **state)
 	assert_true(has_line(text,
 	    "<4>Action 'disk-log': anomaly, score 5.500 (threshold 1.000), "
 	    "top features cpu.user=0.7500,load.1m=0.1250"));
+	/* one line per event: no "done" line after the log line */
+	assert_int_equal(line_count(text), 1);
 	free(text);
 	assert_int_equal(st.rules[0].runs[FM_ACT_RESULT_OK], 1);
 	assert_true(st.rules[0].last_run_real_ns == (1000000000 + 0) * SEC);

@@ -197,7 +197,7 @@ test_control_status(void **state)
 	assert_string_equal(s->collectors_failing, "pressure");
 	assert_true(s->last_sample_real_ns == 1700000000123456789LL);
 	/* the failing collector is the problem; the missing one is not */
-	assert_true(has_problem(s, "collectors failing: pressure"));
+	assert_true(has_problem(s, "collectors: pressure failing"));
 	assert_false(has_problem(s, "collector snmp"));
 	/* no learner, no aggregator, no actions */
 	assert_false(s->learning);

@@ -1,10 +1,12 @@
 #!/bin/bash
-# fedmonctl against a real fedmon-agent (TAP): `status` exits 1 while the
-# detector warms up (naming it) and 0 once it is trained, --json is one
-# object with the documented keys and the metrics URL, `features`,
-# `label failure` then `label ok`, `watch` (text, --csv, --count, a
-# signal, an agent going away), exit 3 without an agent, exit 2 for a
-# bad usage, and the control socket's mode 0660.
+# fedmonctl against a real fedmon-agent (TAP): `status` exits 0 while the
+# detector warms up (learning, with the time left) and once it is trained,
+# --json is one object with the documented keys and the metrics URL,
+# `features`, `label failure` then `label ok`, `watch` (text, --csv,
+# --count, a signal, an agent going away), exit 3 without an agent, exit 2
+# for a bad usage, and the control socket's mode 0660. A second agent that
+# cannot federate, cannot serve /metrics and fails a reload names each
+# problem (exit 1) and logs each once as it starts and ends.
 #
 # Usage: test-fedmonctl.sh FEDMON_AGENT FEDMONCTL
 #
@@ -16,8 +18,10 @@ agent=$(realpath "$1") || exit 1
 ctl=$(realpath "$2") || exit 1
 tmp=$(mktemp -d /tmp/fm-fedmonctl-XXXXXX) || exit 1
 pid=
+bpid=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$bpid" ] && kill -KILL "$bpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -105,8 +109,10 @@ check "watch --count 0: exit 2" test $? -eq 2
 check "watch with an operand: exit 2" test $? -eq 2
 "$ctl" --help >"$tmp/help" 2>&1
 check "--help: exit 0" test $? -eq 0
-check "--help documents the exit statuses" \
-	grep -q "3 agent unreachable" "$tmp/help"
+check "--help documents the exit statuses next to Nagios's" \
+	grep -q "3 \[UNKNOWN\]   agent unreachable" "$tmp/help"
+check "--help: learning is OK, degraded a WARNING" \
+	grep -q "0 \[OK\]        healthy, or learning" "$tmp/help"
 check "--help documents watch" \
 	grep -qF "watch [--interval-ms MS] [--csv] [--count N]" "$tmp/help"
 
@@ -142,15 +148,16 @@ check "the socket file is mode 0660" \
 	test "$(stat -c %a "$tmp/run/control.sock")" = 660
 
 st status
-check "warming up: status exits 1 (degraded)" test "$rc" -eq 1
-check "warming up: the summary names it" out_has "detector warming up"
+check "warming up: status exits 0 (learning, not degraded)" test "$rc" -eq 0
+check "warming up: the summary says learning, with the time left" \
+	grep -qE '^health: +learning: detector warming up, [0-9]+ of 100 samples, ([0-9.]+ s|[0-9]+m[0-9]+s) left$|first training' "$tmp/out"
 check "the summary shows the metrics URL" \
 	grep -qE '^metrics: +http://127\.0\.0\.1:[0-9]+/metrics$' "$tmp/out"
 check "the summary shows sampling" out_has "every 100 ms"
 check "the summary shows federation" out_has "standalone"
 
 st status --json
-check "--json while warming up: exit 1" test "$rc" -eq 1
+check "--json while warming up: exit 0" test "$rc" -eq 0
 check "--json: one JSON object with the documented keys" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -158,8 +165,8 @@ assert isinstance(d, dict)
 for k in ("healthy", "problems", "agent", "sampling", "detector",
           "failure_predictors", "federation", "actions", "metrics_url"):
     assert k in d, k
-assert d["healthy"] is False
-assert any("warming up" in p for p in d["problems"])
+assert d["state"] == "learning", d["state"]
+assert d["healthy"] is True and d["problems"] == []
 assert d["metrics_url"].startswith("http://127.0.0.1:")
 assert d["metrics_url"].endswith("/metrics")
 assert d["agent"]["pid"] > 0 and d["sampling"]["interval_ms"] == 100
@@ -170,7 +177,7 @@ assert [p["source"] for p in d["failure_predictors"]] == \
 assert d["actions"]["rules"] == []
 ' "$tmp/out"
 
-trained() { status_is 0; }
+trained() { status_is 0 && out_has "health:     healthy"; }
 check "trained: status exits 0 (healthy)" wait_for 120 trained
 check "trained: the summary says healthy" out_has "health:     healthy"
 check "trained: the summary shows the score" out_has "threshold"
@@ -179,6 +186,7 @@ check "trained --json: healthy, ready, scored" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["healthy"] is True and d["problems"] == []
+assert d["state"] == "healthy"
 assert d["detector"]["ready"] is True
 assert d["detector"]["trainings"] >= 1
 assert isinstance(d["detector"]["score"], float)
@@ -272,6 +280,97 @@ assert n[-1] - n[0] + 1 <= 2 * len(n), n
 wpid=$!
 watching() { grep -q ' score ' "$tmp/watch.out"; }
 check "watch: text lines" wait_for 30 watching
+
+# ---- nothing silent: a second agent that cannot federate (no key file),
+# whose /metrics port is the first one's, whose reload fails, and that
+# cannot save its models (a directory where the model file's temporary
+# copy goes stands for a full disk) -----------------------------------------
+
+st status
+port=$(sed -n 's|^metrics: *http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$tmp/out")
+check "the first agent's /metrics port is known" test -n "$port"
+mkdir -p "$tmp/b"
+cat >"$tmp/b.conf" <<EOF
+[agent]
+interval_ms = 100
+state_dir = $tmp/b/state
+runtime_dir = $tmp/b/run
+metrics_listen = 127.0.0.1:$port
+
+[learn]
+min_train_seconds = 10
+
+[federation]
+aggregator = tcp://127.0.0.1:1
+aggregator_key = $(cat "$tmp/k.key.pub")
+key_file = $tmp/b/no-such.key
+EOF
+cp "$tmp/b.conf" "$tmp/b.good"
+mkdir -p "$tmp/b/state/detector.fmm.tmp"
+"$agent" -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 &
+bpid=$!
+stb() {
+	"$ctl" --runtime-dir "$tmp/b/run" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+b_up() { [ -S "$tmp/b/run/control.sock" ]; }
+check "the second agent opens its control socket" wait_for 30 b_up
+stb status
+check "federation failing, /metrics not served: exit 1" test "$rc" -eq 1
+check "the problem federation is named, with why" \
+	out_has "federation: cannot federate with tcp://127.0.0.1:1: No such file"
+check "the problem metrics is named, with why" \
+	out_has "metrics: not served on 127.0.0.1:$port: Address already in use"
+started_logged() {
+	test "$(grep -c '^<4>Problem federation: cannot federate' "$tmp/b.log")" -eq 1 &&
+	test "$(grep -c '^<4>Problem metrics: not served' "$tmp/b.log")" -eq 1
+}
+check "the journal says each problem once as it starts" \
+	wait_for 10 started_logged
+echo 'no_such_key = 1' >>"$tmp/b.conf"
+kill -HUP "$bpid"
+reload_failed() { stb status; out_has "reload: failed at "; }
+check "a failed reload is a problem" wait_for 20 reload_failed
+check "the reload problem says why" out_has "running configuration kept:"
+# (the sampling thread writes the line at its next sample)
+reload_logged() {
+	test "$(grep -c '^<4>Problem reload: failed at ' "$tmp/b.log")" -eq 1
+}
+check "the journal says it once" wait_for 10 reload_logged
+cp "$tmp/b.good" "$tmp/b.conf"
+kill -HUP "$bpid"
+reload_ok() { stb status; [ "$rc" -eq 1 ] && ! out_has "reload:"; }
+check "a reload that succeeds ends it" wait_for 20 reload_ok
+reload_ended() { grep -q '^<5>Problem reload: resolved\.$' "$tmp/b.log"; }
+check "the journal says it ended" wait_for 10 reload_ended
+stb --json status
+check "--json: state degraded, the problems listed" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["state"] == "degraded" and d["healthy"] is False
+names = [p.split(":")[0] for p in d["problems"]]
+assert names[:2] == ["federation", "metrics"], names
+assert set(names[2:]) <= {"save"}, names
+' "$tmp/out"
+save_failed() { stb status; out_has "save: models not saved in $tmp/b/state: Is a directory"; }
+check "models not saved: a problem, with why" wait_for 120 save_failed
+save_logged() { grep -q '^<4>Problem save: models not saved' "$tmp/b.log"; }
+check "the journal says it" wait_for 10 save_logged
+kill -TERM "$bpid"
+wait "$bpid"
+check "the second agent stops cleanly" test $? -eq 0
+bpid=
+check "the first agent's /metrics: every problem series, federation off 0" \
+	python3 -c '
+import sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+lines = body.splitlines()
+for p in ("collectors", "sampling", "federation", "metrics", "reload",
+          "training", "save"):
+    line = "fedmon_agent_problem{problem=\"%s\"} 0" % p
+    assert line in lines, line
+assert "fedmon_agent_learning 0" in lines
+' "http://127.0.0.1:$port/metrics"
 
 # ---- a stopped agent --------------------------------------------------------
 

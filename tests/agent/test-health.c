@@ -1,8 +1,11 @@
 /*
- * Tests for agent/status/health.c: each problem fm_status_problems() names,
- * over real parts (live counters, a learner warming up, a federation client
- * whose aggregator is not there), and what is not a problem (a missing
- * collector, learning off, federation before its first exchange).
+ * Tests for agent/status/health.c and journal.c: each problem
+ * fm_status_problems() names, over real parts (live counters, a learner
+ * warming up, a federation client whose aggregator is not there), and
+ * what is not a problem (a missing
+ * collector, learning off, federation before its first exchange, the
+ * detector's warm-up); and the journal's one line per alarm onset, clear,
+ * problem start and end.
  */
 #include <errno.h>
 #include <math.h>
@@ -82,7 +85,7 @@ test_health_collector_failing(void **state)
 	v = view_of(live);
 	push(live, fm_time_mono_ns(), "pressure,netdev");
 	assert_int_equal(problems(&v, p), 1);
-	assert_string_equal(p[0], "collectors failing: pressure,netdev");
+	assert_string_equal(p[0], "collectors: pressure,netdev failing");
 	/* it recovers */
 	push(live, fm_time_mono_ns(), "");
 	assert_int_equal(problems(&v, p), 0);
@@ -101,7 +104,7 @@ test_health_sampling_stalled(void **state)
 	/* the last sample four intervals ago */
 	push(live, fm_time_mono_ns() - 4 * SEC, "");
 	assert_int_equal(problems(&v, p), 1);
-	assert_non_null(strstr(p[0], "no sample for 4."));
+	assert_non_null(strstr(p[0], "sampling: no sample for 4."));
 	/* two intervals ago is not late yet */
 	push(live, fm_time_mono_ns() - 2 * SEC, "");
 	assert_int_equal(problems(&v, p), 0);
@@ -130,12 +133,13 @@ test_health_max(void **state)
 	assert_int_equal(problems(&v, p), 2);
 	/* no more than asked for */
 	assert_int_equal(fm_status_problems(&v, p, 1), 1);
-	assert_string_equal(p[0], "collectors failing: stat");
+	assert_string_equal(p[0], "collectors: stat failing");
 	assert_int_equal(fm_status_problems(&v, NULL, 0), 0);
 	fm_status_live_free(live);
 }
 
-/* A learner before its first training: "warming up", with the count. */
+/* A learner before its first training is learning, not a problem: the
+ * count and the time left are in the health. */
 static void
 test_health_detector_warming_up(void **state)
 {
@@ -165,13 +169,17 @@ test_health_detector_warming_up(void **state)
 		fm_model_learner_on_sample(l, &s, 0);
 	}
 	push(live, fm_time_mono_ns(), "");
-	assert_int_equal(problems(&v, p), 1);
+	assert_int_equal(problems(&v, p), 0);
 	{
-		char want[FM_STATUS_PROBLEM_BYTES];
+		fm_status_health h;
 
-		snprintf(want, sizeof(want),
-		    "detector warming up: 10 of %u samples", c.min_rows);
-		assert_string_equal(p[0], want);
+		fm_status_health_get(&v, &h);
+		assert_true(h.learning);
+		assert_int_equal(h.n_on, 0);
+		assert_int_equal(h.rows_held, 10);
+		assert_int_equal(h.min_rows, c.min_rows);
+		assert_true(
+		    h.learning_left_ms == (uint64_t)(c.min_rows - 10) * 1000);
 	}
 	fm_test_learner_free(l);
 	fm_status_live_free(live);
@@ -234,6 +242,180 @@ test_health_aggregator_unreachable(void **state)
 	fm_test_tmpdir_remove(dir);
 }
 
+/* The problems the daemon tells the view about: federation that cannot
+ * start, /metrics not served, a reload that failed (until one succeeds). */
+static void
+test_health_named_problems(void **state)
+{
+	fm_status_live *live = NULL;
+	fm_status_health h;
+	fm_status_view v;
+	problem_list p;
+
+	assert_int_equal(fm_status_live_new(&live), 0);
+	push(live, fm_time_mono_ns(), "");
+	v = view_of(live);
+	v.fed_start_error = -EACCES;
+	v.fed_url = "tcp://agg:9740";
+	v.metrics_error = -EADDRINUSE;
+	v.metrics_listen = "127.0.0.1:9741";
+	fm_status_live_on_reload(live, "agent.conf:3: unknown key 'x'");
+	assert_int_equal(problems(&v, p), 3);
+	assert_string_equal(p[0],
+	    "federation: cannot federate with tcp://agg:9740: Permission "
+	    "denied (learning standalone)");
+	assert_string_equal(p[1],
+	    "metrics: not served on 127.0.0.1:9741: Address already "
+	    "in use");
+	assert_non_null(strstr(p[2], "reload: failed at "));
+	assert_non_null(strstr(p[2],
+	    ", running configuration kept: agent.conf:3: unknown key 'x'"));
+	fm_status_health_get(&v, &h);
+	assert_int_equal(h.n_on, 3);
+	assert_true(h.on[FM_STATUS_PROBLEM_FEDERATION]);
+	assert_true(h.on[FM_STATUS_PROBLEM_METRICS]);
+	assert_true(h.on[FM_STATUS_PROBLEM_RELOAD]);
+	assert_false(h.on[FM_STATUS_PROBLEM_SAVE]);
+	assert_false(h.learning);
+	/* a reload that succeeds ends the reload problem */
+	fm_status_live_on_reload(live, NULL);
+	assert_int_equal(problems(&v, p), 2);
+	fm_status_live_free(live);
+
+	for (unsigned i = 0; i < FM_STATUS_PROBLEM_COUNT; i++)
+		assert_non_null(fm_status_problem_name(i));
+	assert_string_equal(
+	    fm_status_problem_name(FM_STATUS_PROBLEM_FEDERATION), "federation");
+	assert_null(fm_status_problem_name(FM_STATUS_PROBLEM_COUNT));
+}
+
+/* The lines the text holds that start with prefix. */
+static unsigned
+lines_starting(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+	size_t len = strlen(prefix);
+
+	for (const char *p = text; p && *p;) {
+		if (strncmp(p, prefix, len) == 0)
+			n++;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return n;
+}
+
+/* An alarm raised, held and cleared: exactly one onset line and one clear
+ * line, with the score, the threshold and the top features. */
+static void
+test_journal_alarm_one_line_each(void **state)
+{
+	fm_model_learner_status st = { .ready = true, .threshold = 1.5f };
+	fm_status_journal *j = NULL;
+	char log_path[64];
+	char *text;
+	int saved;
+	/* quiet, alarm for three samples (peak 4), quiet again */
+	const float score[] = { 0.5f, 3.0f, 4.0f, 2.5f, 0.7f, 0.6f };
+	const bool alarm[] = { false, true, true, true, false, false };
+
+	st.n_top = 2;
+	st.top[0] = 0;
+	st.top[1] = 1;
+	st.top_contrib[0] = 0.75f;
+	st.top_contrib[1] = 0.125f;
+	assert_int_equal(fm_status_journal_new(&j), 0);
+	fm_log_set_max_level(LOG_INFO);
+	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
+	for (unsigned i = 0; i < sizeof(score) / sizeof(score[0]); i++) {
+		st.score = score[i];
+		st.alarm = alarm[i];
+		fm_status_journal_alarm(j, &st, (int64_t)(100 + i) * SEC);
+	}
+	text = fm_test_stderr_capture_end(saved, log_path);
+	fm_log_set_max_level(LOG_ERR);
+	j = fm_status_journal_free(j);
+	{
+		char onset[256], clear[256];
+		const char *f0 = fm_collect_feature_get(0)->name;
+		const char *f1 = fm_collect_feature_get(1)->name;
+
+		snprintf(onset, sizeof(onset),
+		    "<4>Anomaly alarm raised: score 3.000 (threshold 1.500), "
+		    "top features %s=0.7500,%s=0.1250\n",
+		    f0, f1);
+		snprintf(clear, sizeof(clear),
+		    "<5>Anomaly alarm cleared after 3 s: score 0.700 "
+		    "(threshold 1.500, peak 4.000), top features "
+		    "%s=0.7500,%s=0.1250\n",
+		    f0, f1);
+		assert_non_null(strstr(text, onset));
+		assert_non_null(strstr(text, clear));
+	}
+	assert_int_equal(lines_starting(text, "<4>Anomaly alarm raised"), 1);
+	assert_int_equal(lines_starting(text, "<5>Anomaly alarm cleared"), 1);
+	assert_int_equal(lines_starting(text, "<"), 2);
+	free(text);
+}
+
+/* A detector not ready never raises an alarm line. */
+static void
+test_journal_no_alarm_before_ready(void **state)
+{
+	fm_model_learner_status st = { .alarm = true, .score = 9.0f };
+	fm_status_journal *j = NULL;
+	char log_path[64];
+	char *text;
+	int saved;
+
+	assert_int_equal(fm_status_journal_new(&j), 0);
+	fm_log_set_max_level(LOG_DEBUG);
+	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
+	fm_status_journal_alarm(j, &st, SEC);
+	fm_log(LOG_INFO, "end"); /* the capture wants a line */
+	text = fm_test_stderr_capture_end(saved, log_path);
+	fm_log_set_max_level(LOG_ERR);
+	j = fm_status_journal_free(j);
+	assert_string_equal(text, "<6>end\n");
+	free(text);
+}
+
+/* A problem that starts, goes on and ends: one line as it starts (its
+ * text), one as it ends. */
+static void
+test_journal_problem_start_end(void **state)
+{
+	fm_status_health h = { 0 };
+	fm_status_journal *j = NULL;
+	char log_path[64];
+	char *text;
+	int saved;
+
+	assert_int_equal(fm_status_journal_new(&j), 0);
+	fm_log_set_max_level(LOG_INFO);
+	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
+	fm_status_journal_health(j, &h);
+	h.on[FM_STATUS_PROBLEM_SAVE] = true;
+	h.n_on = 1;
+	snprintf(h.text[FM_STATUS_PROBLEM_SAVE], FM_STATUS_PROBLEM_BYTES,
+	    "save: models not saved in /s: No space left on device");
+	fm_status_journal_health(j, &h);
+	fm_status_journal_health(j, &h);
+	fm_status_journal_health(j, &h);
+	h.on[FM_STATUS_PROBLEM_SAVE] = false;
+	h.n_on = 0;
+	fm_status_journal_health(j, &h);
+	fm_status_journal_health(j, &h);
+	text = fm_test_stderr_capture_end(saved, log_path);
+	fm_log_set_max_level(LOG_ERR);
+	j = fm_status_journal_free(j);
+	assert_string_equal(text,
+	    "<4>Problem save: models not saved in /s: No space left on device\n"
+	    "<5>Problem save: resolved.\n");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -244,6 +426,10 @@ main(void)
 		cmocka_unit_test(test_health_max),
 		cmocka_unit_test(test_health_detector_warming_up),
 		cmocka_unit_test(test_health_aggregator_unreachable),
+		cmocka_unit_test(test_health_named_problems),
+		cmocka_unit_test(test_journal_alarm_one_line_each),
+		cmocka_unit_test(test_journal_no_alarm_before_ready),
+		cmocka_unit_test(test_journal_problem_start_end),
 	};
 
 	fm_log_set_max_level(LOG_ERR);

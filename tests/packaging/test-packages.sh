@@ -348,7 +348,7 @@ setpriv --reuid=fedmon --regid=fedmon --init-groups \
 pids+=($!)
 reachable=no
 for _ in $(seq 120); do
-	# (fedmonctl exits 1, degraded, while the detector warms up)
+	# (fedmonctl exits 0, learning, while the detector warms up)
 	fedmonctl status --json >"$work/status.json" 2>/dev/null
 	if python3 -c 'import json,sys
 f = json.load(open(sys.argv[1]))["federation"]
