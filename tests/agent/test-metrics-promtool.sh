@@ -4,16 +4,16 @@
 # fedmon-agent federating with it, each serving /metrics on 127.0.0.1:0
 # (the port read from its log line), before and after the agent's
 # detector trains and a round publishes. Also 404 on another path and the
-# content type. With RULES, every fedmon_* series the shipped alerting
-# rules name must be in those scrapes. Exit 0 pass, 1 fail, 77 skip (no
-# promtool).
+# content type. With FILEs (the shipped alerting rules, the Grafana
+# dashboards), every fedmon_* series each file names must be in those
+# scrapes. Exit 0 pass, 1 fail, 77 skip (no promtool).
 # usage: test-metrics-promtool.sh FEDMON-AGENT FEDMON-AGGREGATOR FEDMONCTL
-#        [RULES]
+#        [FILE...]
 set -u
 AGENT=$1
 AGG=$2
 CTL=$3
-RULES=${4:-}
+shift 3
 # Generous: a loaded shared machine trains slowly.
 WAIT_S=${FM_TEST_WAIT_S:-240}
 
@@ -234,17 +234,19 @@ expect "agent: sees the fleet model" "$T/agent.log" \
 	wait_for agent-fed "$agent_url" fedmon_federation_global_version 1
 check_metrics agent-fed "$agent_url"
 
-# ---- the alerting rules name only series the daemons export ---------------
+# ---- the rules and dashboards name only series the daemons export --------
 # names_in FILE: the fedmon_* names FILE uses, one a line.
 names_in() { grep -oE '\bfedmon_[a-z0-9_]+' "$1" | sort -u; }
-if [ -n "$RULES" ]; then
-	names_in "$RULES" >"$T/rule-names"
-	cat "$T/agent-fed.txt" "$T/agg-published.txt" |
-		sed -n 's/^# TYPE \([a-z0-9_]*\) .*/\1/p' | sort -u >"$T/exported"
-	comm -23 "$T/rule-names" "$T/exported" >"$T/unknown"
-	expect "rules: every fedmon_* series they name is exported ($(wc -l <"$T/rule-names") names)" \
-		"$T/unknown" test -s "$T/rule-names" -a ! -s "$T/unknown"
-fi
+# The families (# TYPE) and the series' own names (a histogram's _bucket).
+cat "$T/agent-fed.txt" "$T/agg-published.txt" |
+	sed -n -e 's/^# TYPE \([a-z0-9_]*\) .*/\1/p' \
+	-e 's/^\([a-z_][a-z0-9_]*\)[{ ].*/\1/p' | sort -u >"$T/exported"
+for file in "$@"; do
+	names_in "$file" >"$T/names"
+	comm -23 "$T/names" "$T/exported" >"$T/unknown"
+	expect "$(basename "$file"): every fedmon_* series it names is exported ($(wc -l <"$T/names") names)" \
+		"$T/unknown" test -s "$T/names" -a ! -s "$T/unknown"
+done
 
 # ---- both stop cleanly (under a sanitizer: without a report) -------------
 stop() { # stop NAME PID LOG
