@@ -154,10 +154,10 @@ else
 	not_ok "rpmbuild -bb --nodeps packaging/rpm/fedmon.spec"
 	show "$work/rpm.log" 40
 fi
-# Binaries, units, configs, users, tmpfiles, polkit rule and manual
-# pages, per package: /lib and /usr/lib are one place; man pages are
-# compressed in the debs only.
-interesting='^/usr/s?bin/|^/etc/|\.service$|/sysusers\.d/|/tmpfiles\.d/|/polkit-1/|/man/'
+# Binaries, units, configs, users, tmpfiles, polkit rule, manual pages,
+# bash completions and documents, per package: /lib and /usr/lib are one
+# place; man pages (and long documents) are compressed in the debs only.
+interesting='^/usr/s?bin/|^/etc/|\.service$|/sysusers\.d/|/tmpfiles\.d/|/polkit-1/|/man/|/bash-completion/|^/usr/share/fedmon/|^/usr/share/doc/fedmon-[a-z]+/[^/]+\.md$'
 deb_files() {
 	dpkg-deb -c "$1" | awk '$1 ~ /^-/ { print $6 }' | sed -e 's,^\.,,' \
 		-e 's,^/lib/,/usr/lib/,' -e 's,\.gz$,,' | grep -E "$interesting" | sort

@@ -115,6 +115,28 @@ $extra"
 	check "$unit: no ProcSubset=, PrivateNetwork=, PrivateUsers=" \
 	    sh -c "! grep -E '^(ProcSubset|PrivateNetwork|PrivateUsers)=' '$src'"
 
+	# Documentation=: the daemon's own manual page first, and only
+	# manual pages that docs/man/ has (NAME.SECTION, or its .in
+	# template).
+	docs=$(sed -n 's/^Documentation=//p' "$src" | tr '\n' ' ' | sed 's/ $//')
+	bad=""
+	for d in $docs; do
+		page=${d#man:}
+		name=${page%"("*}
+		section=${page#*"("}
+		section=${section%")"}
+		if [ "$page" = "$d" ] || { [ ! -f "$pkg/../docs/man/$name.$section" ] &&
+		    [ ! -f "$pkg/../docs/man/$name.$section.in" ]; }; then
+			bad="$bad $d"
+		fi
+	done
+	if [ -z "$bad" ] && [ "${docs%% *}" = "man:$unit(8)" ]; then
+		ok "$unit: Documentation= $docs"
+	else
+		not_ok "$unit: Documentation= names docs/man/'s pages, man:$unit(8) first"
+		echo "Documentation= $docs; not a page of docs/man:$bad" | diag
+	fi
+
 	sed "s|^ExecStart=/usr/sbin/$unit\$|ExecStart=$bin|" "$src" >"$copy"
 	if ! grep -qxF "ExecStart=$bin" "$copy"; then
 		not_ok "$unit: ExecStart= rewritten to the built binary"
