@@ -275,6 +275,12 @@ fmi_conf_value_set(
 static int
 format_number(double d, bool is_float, char *buf, size_t size)
 {
+	/* a whole number as a person writes it (100, not 1e+02) */
+	if (d == trunc(d) && fabs(d) < 1e15) {
+		int n = snprintf(buf, size, "%.0f", d);
+
+		return n >= 0 && (size_t)n < size ? 0 : -ENOBUFS;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		int n = snprintf(buf, size, "%.*g", prec, d);
 
