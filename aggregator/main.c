@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +32,9 @@
 
 #define EXIT_USAGE     2
 #define DEFAULT_CONFIG FM_SYSCONFDIR "/aggregator.conf"
-/* The longest a request wait lasts, so signals are seen this soon. */
-#define SERVE_WAIT_MS 250
+/* The longest a request wait lasts when no round, retry or watchdog is
+ * due sooner. Signals do not wait for it: the watcher wakes the loop. */
+#define SERVE_WAIT_MS 60000
 
 
 struct options {
@@ -572,9 +576,99 @@ start_metrics(const fm_agg_config *cfg, fm_agg *a)
 	return h;
 }
 
+/*
+ * The signal watcher: the one thread that takes the daemon's signals.
+ * The serving loop waits in NNG without a timeout to poll with (a poll
+ * every 250 ms was most of an idle aggregator's CPU, in NNG's timer
+ * thread), so a signal's handler alone would not wake it. Every other
+ * thread, NNG's included, blocks SIGTERM, SIGINT and SIGHUP; the watcher
+ * unblocks them only inside sigsuspend(), where the handlers
+ * (fm_signals_install()) run, and then interrupts the loop's wait.
+ */
+struct watcher {
+	fm_net_sock *sock; /* set before the thread starts */
+	atomic_bool done;
+	pthread_t thread;
+	bool started;
+};
+
+static void
+daemon_signals(sigset_t *ret)
+{
+	sigemptyset(ret);
+	sigaddset(ret, SIGTERM);
+	sigaddset(ret, SIGINT);
+	sigaddset(ret, SIGHUP);
+}
+
+static void *
+watcher_main(void *userdata)
+{
+	struct watcher *w = userdata;
+	sigset_t during;
+
+	(void)pthread_setname_np(pthread_self(), "fm:signals");
+	pthread_sigmask(SIG_SETMASK, NULL, &during);
+	sigdelset(&during, SIGTERM);
+	sigdelset(&during, SIGINT);
+	sigdelset(&during, SIGHUP);
+	while (!atomic_load(&w->done)) {
+		/* a signal that came since the last turn is pending: it
+		 * ends this at once */
+		sigsuspend(&during);
+		fm_net_sock_interrupt(w->sock);
+	}
+	return NULL;
+}
+
+/* Starts the watcher for s. The caller's thread already blocks the
+ * daemon's signals (and so every thread started after it). */
+static int
+watcher_start(struct watcher *w, fm_net_sock *s)
+{
+	int r;
+
+	w->sock = s;
+	atomic_init(&w->done, false);
+	r = -pthread_create(&w->thread, NULL, watcher_main, w);
+	if (r < 0)
+		return r;
+	w->started = true;
+	return 0;
+}
+
+/* Stops the watcher (NULL-safe for one never started); a SIGHUP of our
+ * own ends its wait, which only marks a reload nobody will do. */
+static void
+watcher_stop(struct watcher *w)
+{
+	if (!w->started)
+		return;
+	atomic_store(&w->done, true);
+	pthread_kill(w->thread, SIGHUP);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+/* How long the loop may wait: the watchdog's next ping (if any) or
+ * SERVE_WAIT_MS; fm_agg_serve() shortens it for the rounds. */
+static uint32_t
+serve_wait_ms(uint64_t watchdog_usec, int64_t watchdog_next_ns)
+{
+	int64_t ms;
+
+	if (!watchdog_usec)
+		return SERVE_WAIT_MS;
+	ms = (watchdog_next_ns - fm_time_mono_ns()) / FM_NSEC_PER_MSEC + 1;
+	if (ms < 1)
+		return 1;
+	return ms < SERVE_WAIT_MS ? (uint32_t)ms : SERVE_WAIT_MS;
+}
+
 static int
 run(const fm_agg_config *cfg, const char *config_path)
 {
+	struct watcher watcher = { 0 };
 	fm_crypto_identity *self = NULL;
 	fm_crypto_keyring *kr = NULL;
 	fm_agg *a = NULL;
@@ -614,6 +708,11 @@ run(const fm_agg_config *cfg, const char *config_path)
 	r = open_listeners(cfg, &s);
 	if (r < 0)
 		goto out;
+	r = watcher_start(&watcher, s);
+	if (r < 0) {
+		fm_log_errno(LOG_ERR, r, "Failed to start the signal watcher");
+		goto out;
+	}
 	http = start_metrics(cfg, a);
 	fm_agg_status_get(a, &st);
 	fm_crypto_key_id_format(fm_crypto_identity_key_id(self), id);
@@ -639,7 +738,10 @@ run(const fm_agg_config *cfg, const char *config_path)
 			reload_keyring(a, cfg);
 			(void)fm_notify("READY=1");
 		}
-		r = fm_agg_serve(a, s, SERVE_WAIT_MS);
+		r = fm_agg_serve(
+		    a, s, serve_wait_ms(watchdog_usec, watchdog_next_ns));
+		if (r == -EINTR) /* a signal: the loop's checks above */
+			continue;
 		if (r == -ECANCELED) {
 			fm_log(
 			    LOG_ERR, "The listening socket closed, stopping.");
@@ -659,6 +761,7 @@ run(const fm_agg_config *cfg, const char *config_path)
 	if (!fm_signals_stop_requested() && r == 0)
 		r = -ECANCELED;
 out:
+	watcher_stop(&watcher); /* before s, which it interrupts */
 	fm_net_http_free(http); /* before a, which its handler reads */
 	fm_net_sock_free(s);
 	fm_agg_free(a);
@@ -672,6 +775,7 @@ main(int argc, char **argv)
 	struct options opt = { 0 };
 	const char *config_path = NULL;
 	fm_agg_config cfg;
+	sigset_t blocked;
 	int r;
 
 	if (parse_args(argc, argv, &opt) < 0)
@@ -692,6 +796,10 @@ main(int argc, char **argv)
 		fm_log_errno(LOG_ERR, r, "Failed to install signal handlers");
 		return EXIT_FAILURE;
 	}
+	/* From here on only the watcher (run()) takes them: every thread
+	 * inherits this mask, NNG's too. */
+	daemon_signals(&blocked);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	r = run(&cfg, config_path);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

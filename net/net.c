@@ -31,6 +31,7 @@ struct fm_net_sock {
 	nng_aio *aio; /* every send and receive waits on it */
 	bool is_req;
 	atomic_bool closed;
+	atomic_bool interrupted; /* fm_net_sock_interrupt() not yet seen */
 	size_t recv_max_bytes;
 	uint32_t send_timeout_ms;
 	uint32_t recv_timeout_ms;
@@ -159,6 +160,7 @@ sock_open(bool is_req, const fm_net_options *o, fm_net_sock **ret)
 	s->send_timeout_ms = o->send_timeout_ms;
 	s->recv_timeout_ms = o->recv_timeout_ms;
 	atomic_init(&s->closed, true);
+	atomic_init(&s->interrupted, false);
 
 	rv = nng_aio_alloc(&s->aio, NULL, NULL);
 	if (rv != 0)
@@ -287,13 +289,15 @@ wait_errno(const fm_net_sock *s, int rv)
 	return fm_net_errno(rv);
 }
 
-/* Waits for the operation just started on s->aio, which a close from
- * another thread cancels: the close either comes after the start (and
- * cancels the aio itself) or before this check (which does). */
+/* Waits for the operation just started on s->aio, which a close (or,
+ * for a receive, an interrupt) from another thread cancels: the close
+ * either comes after the start (and cancels the aio itself) or before
+ * this check (which does). */
 static void
-interruptible_wait(fm_net_sock *s)
+interruptible_wait(fm_net_sock *s, bool by_interrupt)
 {
-	if (atomic_load(&s->closed))
+	if (atomic_load(&s->closed) ||
+	    (by_interrupt && atomic_load(&s->interrupted)))
 		nng_aio_cancel(s->aio);
 	nng_aio_wait(s->aio);
 }
@@ -316,7 +320,7 @@ fm_net_send(fm_net_sock *s, const uint8_t *buf, size_t len)
 	nng_aio_set_msg(s->aio, m);
 	nng_aio_set_timeout(s->aio, (nng_duration)s->send_timeout_ms);
 	nng_send_aio(s->sock, s->aio);
-	interruptible_wait(s);
+	interruptible_wait(s, false);
 	rv = nng_aio_result(s->aio);
 	if (rv != 0) {
 		/* Not consumed: still ours. */
@@ -340,11 +344,18 @@ fm_net_recv(
 		return -EINVAL;
 	if (atomic_load(&s->closed))
 		return -ECANCELED;
+	if (atomic_exchange(&s->interrupted, false))
+		return -EINTR;
 	nng_aio_set_timeout(s->aio,
 	    (nng_duration)(timeout_ms > 0 ? timeout_ms : s->recv_timeout_ms));
 	nng_recv_aio(s->sock, s->aio);
-	interruptible_wait(s);
+	interruptible_wait(s, true);
 	rv = nng_aio_result(s->aio);
+	/* a cancel that is no close was an interrupt; one that came too
+	 * late to cancel anything is left for the next receive */
+	if (rv == NNG_ECANCELED && !atomic_load(&s->closed) &&
+	    atomic_exchange(&s->interrupted, false))
+		return -EINTR;
 	if (rv != 0)
 		return wait_errno(s, rv);
 	m = nng_aio_get_msg(s->aio);
@@ -385,6 +396,20 @@ fm_net_sock_close(fm_net_sock *s)
 		return;
 	if (!atomic_exchange(&s->closed, true))
 		nng_aio_cancel(s->aio);
+}
+
+/*
+ * Like close, an interrupt only cancels the receive's aio; the flag
+ * makes it stick until a receive has seen it, so one that arrives
+ * between two receives is not lost.
+ */
+void
+fm_net_sock_interrupt(fm_net_sock *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->interrupted, true);
+	nng_aio_cancel(s->aio);
 }
 
 fm_net_sock *

@@ -11,10 +11,11 @@
  * send timeout and a receive timeout: no call waits forever. NNG's codes
  * are converted to negative errno in one place (fm_net_errno()).
  *
- * A socket is used by one thread at a time, except fm_net_sock_close(),
- * which another thread may call to interrupt a wait (the waiting call
- * returns -ECANCELED); free it once no call is in progress. The
- * connections and listeners end at fm_net_sock_free(), not at close.
+ * A socket is used by one thread at a time, except fm_net_sock_close()
+ * and fm_net_sock_interrupt(), which another thread may call to end a
+ * wait (the waiting call returns -ECANCELED, or -EINTR); free it once
+ * no call is in progress. The connections and listeners end at
+ * fm_net_sock_free(), not at close.
  */
 #ifndef FM_NET_H
 #define FM_NET_H
@@ -108,8 +109,9 @@ int fm_net_send(fm_net_sock *s, const uint8_t *buf, size_t len) FM_WUR;
  * request may still be answered (with a reason) by fm_net_send().
  *
  * Returns 0, -ETIMEDOUT, -EMSGSIZE, -ECONNRESET (REQ: the connection
- * carrying the request dropped), -ECANCELED, -EBADFD (REQ: no request
- * pending), -EINVAL, -ENOMEM, -EIO.
+ * carrying the request dropped), -ECANCELED, -EINTR (woken by
+ * fm_net_sock_interrupt()), -EBADFD (REQ: no request pending), -EINVAL,
+ * -ENOMEM, -EIO.
  */
 int fm_net_recv(fm_net_sock *s, uint32_t timeout_ms, uint8_t **ret_buf,
     size_t *ret_len) FM_WUR;
@@ -117,6 +119,17 @@ int fm_net_recv(fm_net_sock *s, uint32_t timeout_ms, uint8_t **ret_buf,
 /* Closes s: calls in progress and later ones return -ECANCELED. Safe
  * from any thread, idempotent. */
 void fm_net_sock_close(fm_net_sock *s);
+
+/*
+ * Wakes the receive waiting on s, or the next one if none is waiting:
+ * that fm_net_recv() returns -EINTR (once per interrupt; several before
+ * it count as one) and the socket stays open; a message already taken
+ * is returned, and the interrupt waits for the next receive. REP: a
+ * request not yet received stays queued. So a thread can wait without a
+ * timeout and still be woken (a signal, a reload). Safe from any thread
+ * while s is not freed; sends are not interrupted.
+ */
+void fm_net_sock_interrupt(fm_net_sock *s);
 
 /* Closes s if still open and frees it (NULL-safe); returns NULL. */
 fm_net_sock *fm_net_sock_free(fm_net_sock *s);

@@ -524,6 +524,7 @@ worker_main(void *arg)
 {
 	fm_act *a = arg;
 
+	(void)pthread_setname_np(pthread_self(), "fm:actions");
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		struct job job;

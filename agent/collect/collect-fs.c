@@ -399,6 +399,7 @@ fs_worker(void *arg)
 	fs_shared *sh = arg;
 	bool last;
 
+	(void)pthread_setname_np(pthread_self(), "fm:fs");
 	for (;;) {
 		int64_t start_ns = fm_time_mono_ns();
 

@@ -276,6 +276,7 @@ thread_main(void *userdata)
 	fm_model_federation *f = userdata;
 	uint32_t wait_ms = 0;
 
+	(void)pthread_setname_np(pthread_self(), "fm:federation");
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		struct timespec until;

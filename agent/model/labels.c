@@ -210,6 +210,7 @@ health_worker(void *arg)
 	fm_model_labels *l = arg;
 	int64_t start = fm_time_mono_ns();
 
+	(void)pthread_setname_np(pthread_self(), "fm:health");
 	for (;;) {
 		fm_model_labels_health_result res;
 

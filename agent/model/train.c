@@ -201,6 +201,7 @@ fmi_model_trainer_main(void *userdata)
 {
 	fm_model_learner *l = userdata;
 
+	(void)pthread_setname_np(pthread_self(), "fm:train");
 	lower_priority();
 	pthread_mutex_lock(&l->lock);
 	for (;;) {

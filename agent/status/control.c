@@ -25,7 +25,7 @@
 #include "proto/proto.h"
 
 #define CONTROL_MODE    0660
-#define RECV_POLL_MS    250  /* how soon the thread sees a stop */
+#define RETRY_PAUSE_MS  250  /* while listening again keeps failing */
 #define SEND_TIMEOUT_MS 1000 /* a client that does not read its reply */
 #define ERROR_PAUSE_MS  100  /* after an unexpected receive error */
 #define LIVE_CHECK_MS   2000 /* for an agent already there to connect */
@@ -423,11 +423,27 @@ answer(fm_status_control *c, int r, const uint8_t *buf, size_t len)
 	}
 }
 
+/* How long the thread may wait for a request: until the self-check's
+ * next step (the next probe, or the deadline of a probe in flight or
+ * just failed), at least 1 ms. */
+static uint32_t
+next_wait_ms(const fm_status_control *c)
+{
+	int64_t due = c->probe || c->probe_failures > 0 ? c->probe_deadline
+	                                                : c->next_check;
+	int64_t ms = (due - fm_time_mono_ns()) / FM_NSEC_PER_MSEC + 1;
+
+	if (ms < 1)
+		return 1;
+	return ms > INT32_MAX ? INT32_MAX : (uint32_t)ms;
+}
+
 static void *
 thread_main(void *userdata)
 {
 	fm_status_control *c = userdata;
 
+	(void)pthread_setname_np(pthread_self(), "fm:control");
 	c->next_check = fm_time_mono_ns() + check_ns(c);
 	while (!atomic_load(&c->stop)) {
 		uint8_t *buf = NULL, *out = NULL;
@@ -435,11 +451,12 @@ thread_main(void *userdata)
 		int r;
 
 		if (!c->sock) { /* listening again failed: wait to retry */
-			usleep(RECV_POLL_MS * 1000);
+			usleep(RETRY_PAUSE_MS * 1000);
 			check_socket(c, false);
 			continue;
 		}
-		r = fm_net_recv(c->sock, RECV_POLL_MS, &buf, &len);
+		/* no poll: a stop closes the socket, which ends the wait */
+		r = fm_net_recv(c->sock, next_wait_ms(c), &buf, &len);
 		/* replaces the socket only when no request came: r < 0 */
 		check_socket(c, r == 0 || r == -EMSGSIZE);
 		if (r == -ETIMEDOUT)
@@ -573,7 +590,8 @@ listen_on(fm_status_control *c, fm_net_sock **ret)
 	fm_net_options_init(&o);
 	o.recv_max_bytes = FM_PROTO_CTL_REQUEST_MAX_BYTES;
 	o.send_timeout_ms = SEND_TIMEOUT_MS;
-	o.recv_timeout_ms = RECV_POLL_MS;
+	/* unused: every receive gives its own timeout */
+	o.recv_timeout_ms = LIVE_CHECK_MS;
 	r = fm_net_rep_listen_ipc(c->url, CONTROL_MODE, &o, &s);
 	if (r < 0)
 		return r;

@@ -735,6 +735,63 @@ test_net_close_interrupts(void **state)
 	assert_null(fm_net_sock_free(NULL));
 }
 
+/* An interrupt wakes a REP waiting for a request (-EINTR, socket still
+ * open, the next request still served); one made between receives is
+ * kept for the next receive, once; a message already queued is not lost. */
+static void
+test_net_interrupt_wakes(void **state)
+{
+	fm_net_options o = test_options(1024, LONG_MS);
+	fm_net_sock *rep = NULL, *req = NULL;
+	struct waiter w = { 0 };
+	uint8_t *buf = NULL;
+	size_t len;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(
+	    fm_net_rep_listen("inproc://fm-test-intr", &o, &rep), 0);
+	assert_int_equal(fm_net_req_dial("inproc://fm-test-intr", &o, &req), 0);
+	w = (struct waiter) { .s = rep };
+	assert_int_equal(pthread_create(&t, NULL, waiter_run, &w), 0);
+	sleep_ms(SHORT_MS);
+	fm_net_sock_interrupt(rep);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.result, -EINTR);
+	assert_true(w.elapsed_ms < LONG_MS / 2);
+	/* seen once: the next receive waits again */
+	assert_int_equal(fm_net_recv(rep, SHORT_MS, &buf, &len), -ETIMEDOUT);
+	exchange(req, rep);
+
+	/* Between receives: kept, counted once. */
+	fm_net_sock_interrupt(rep);
+	fm_net_sock_interrupt(rep);
+	assert_int_equal(fm_net_recv(rep, LONG_MS, &buf, &len), -EINTR);
+	assert_int_equal(fm_net_recv(rep, SHORT_MS, &buf, &len), -ETIMEDOUT);
+
+	/* A request queued before the interrupt is still delivered. */
+	assert_int_equal(fm_net_send(req, (const uint8_t *)"q", 1), 0);
+	sleep_ms(SHORT_MS);
+	fm_net_sock_interrupt(rep);
+	assert_int_equal(fm_net_recv(rep, LONG_MS, &buf, &len), -EINTR);
+	assert_int_equal(fm_net_recv(rep, LONG_MS, &buf, &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(buf[0], 'q');
+	free(buf);
+	assert_int_equal(fm_net_send(rep, (const uint8_t *)"r", 1), 0);
+	buf = NULL;
+	assert_int_equal(fm_net_recv(req, LONG_MS, &buf, &len), 0);
+	free(buf);
+
+	/* Close still wins over an interrupt. */
+	fm_net_sock_interrupt(rep);
+	fm_net_sock_close(rep);
+	assert_int_equal(fm_net_recv(rep, SHORT_MS, &buf, &len), -ECANCELED);
+	fm_net_sock_interrupt(NULL);
+	fm_net_sock_free(req);
+	fm_net_sock_free(rep);
+}
+
 static void
 test_net_bad_url(void **state)
 {
@@ -948,6 +1005,7 @@ main(void)
 		cmocka_unit_test(test_net_late_listener_tcp),
 		cmocka_unit_test(test_net_late_listener_ipc),
 		cmocka_unit_test(test_net_close_interrupts),
+		cmocka_unit_test(test_net_interrupt_wakes),
 		cmocka_unit_test(test_net_bad_url),
 		cmocka_unit_test(test_net_address_in_use),
 		cmocka_unit_test(test_net_bad_options),
