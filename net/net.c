@@ -32,6 +32,7 @@ struct fm_net_sock {
 	bool is_req;
 	atomic_bool closed;
 	atomic_bool interrupted; /* fm_net_sock_interrupt() not yet seen */
+	atomic_bool receiving;   /* the aio carries a receive (or is about to) */
 	size_t recv_max_bytes;
 	uint32_t send_timeout_ms;
 	uint32_t recv_timeout_ms;
@@ -161,6 +162,7 @@ sock_open(bool is_req, const fm_net_options *o, fm_net_sock **ret)
 	s->recv_timeout_ms = o->recv_timeout_ms;
 	atomic_init(&s->closed, true);
 	atomic_init(&s->interrupted, false);
+	atomic_init(&s->receiving, false);
 
 	rv = nng_aio_alloc(&s->aio, NULL, NULL);
 	if (rv != 0)
@@ -344,12 +346,18 @@ fm_net_recv(
 		return -EINVAL;
 	if (atomic_load(&s->closed))
 		return -ECANCELED;
-	if (atomic_exchange(&s->interrupted, false))
+	/* receiving before the flag is read: an interrupt after this point
+	 * either is seen below or cancels the receive */
+	atomic_store(&s->receiving, true);
+	if (atomic_exchange(&s->interrupted, false)) {
+		atomic_store(&s->receiving, false);
 		return -EINTR;
+	}
 	nng_aio_set_timeout(s->aio,
 	    (nng_duration)(timeout_ms > 0 ? timeout_ms : s->recv_timeout_ms));
 	nng_recv_aio(s->sock, s->aio);
 	interruptible_wait(s, true);
+	atomic_store(&s->receiving, false);
 	rv = nng_aio_result(s->aio);
 	/* a cancel that is no close was an interrupt; one that came too
 	 * late to cancel anything is left for the next receive */
@@ -399,9 +407,10 @@ fm_net_sock_close(fm_net_sock *s)
 }
 
 /*
- * Like close, an interrupt only cancels the receive's aio; the flag
- * makes it stick until a receive has seen it, so one that arrives
- * between two receives is not lost.
+ * Like close, an interrupt cancels the aio, but only while it carries a
+ * receive: a reply being sent (REP) is not cut short. The flag makes the
+ * interrupt stick until a receive has seen it, so one that arrives
+ * during a send or between two receives is not lost.
  */
 void
 fm_net_sock_interrupt(fm_net_sock *s)
@@ -409,7 +418,8 @@ fm_net_sock_interrupt(fm_net_sock *s)
 	if (!s)
 		return;
 	atomic_store(&s->interrupted, true);
-	nng_aio_cancel(s->aio);
+	if (atomic_load(&s->receiving))
+		nng_aio_cancel(s->aio);
 }
 
 fm_net_sock *

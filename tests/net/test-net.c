@@ -778,10 +778,16 @@ test_net_interrupt_wakes(void **state)
 	assert_int_equal(len, 1);
 	assert_int_equal(buf[0], 'q');
 	free(buf);
+	/* An interrupt between a request and its reply: the reply goes
+	 * out, the interrupt waits for the next receive. */
+	fm_net_sock_interrupt(rep);
 	assert_int_equal(fm_net_send(rep, (const uint8_t *)"r", 1), 0);
 	buf = NULL;
 	assert_int_equal(fm_net_recv(req, LONG_MS, &buf, &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(buf[0], 'r');
 	free(buf);
+	assert_int_equal(fm_net_recv(rep, LONG_MS, &buf, &len), -EINTR);
 
 	/* Close still wins over an interrupt. */
 	fm_net_sock_interrupt(rep);
