@@ -217,7 +217,8 @@ fmi_learn_contributions(const fm_learn_detector_config *c, uint32_t d,
 		}
 		a = capped_sq(e->r[j] / e->rho[j], c->cap);
 		if (e->r2)
-			a = 0.5f * (a + capped_sq(e->r2[j] / e->rho2[j], c->cap));
+			a = 0.5f *
+			    (a + capped_sq(e->r2[j] / e->rho2[j], c->cap));
 		contrib[j] = (a + c->z_weight * capped_sq(z[j], c->cap)) /
 		    (float)d;
 		sum += contrib[j];

@@ -32,7 +32,7 @@ struct fm_net_sock {
 	bool is_req;
 	atomic_bool closed;
 	atomic_bool interrupted; /* fm_net_sock_interrupt() not yet seen */
-	atomic_bool receiving;   /* the aio carries a receive (or is about to) */
+	atomic_bool receiving;   /* the aio carries a receive, or soon */
 	size_t recv_max_bytes;
 	uint32_t send_timeout_ms;
 	uint32_t recv_timeout_ms;

@@ -172,7 +172,8 @@ uint16_t fm_net_http_port(const fm_net_http *h);
 fm_net_http *fm_net_http_free(fm_net_http *h);
 
 /* The Prometheus text exposition format's content type. */
-#define FM_NET_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define FM_NET_PROMETHEUS_CONTENT_TYPE                                         \
+	"text/plain; version=0.0.4; charset=utf-8"
 
 /* ---- a REP listener on ipc:// with its socket file's mode ------------- */
 

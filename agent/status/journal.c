@@ -19,7 +19,8 @@ top_format(const fm_model_learner_status *st, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < st->n_top && i < FM_MODEL_LEARNER_TOP; i++) {
-		const fm_collect_feature_info *f = fm_collect_feature_get(st->top[i]);
+		const fm_collect_feature_info *f =
+		    fm_collect_feature_get(st->top[i]);
 		int n;
 
 		if (!f)

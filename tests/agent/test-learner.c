@@ -228,7 +228,8 @@ feed_oom_hour(fm_model_learner *l, host *h)
 
 		sample(h, &s, 0.0);
 		if (phase >= 1020)
-			s.v[FM_F_MEM_USED] = (float)(0.5 + (phase - 1020) / 400.0);
+			s.v[FM_F_MEM_USED] =
+			    (float)(0.5 + (phase - 1020) / 400.0);
 		if (phase == 1199)
 			onsets = FM_LABEL_BIT(FM_LABEL_OOM);
 		fm_model_learner_on_sample(l, &s, onsets);
