@@ -276,7 +276,7 @@ static int
 format_number(double d, bool is_float, char *buf, size_t size)
 {
 	/* a whole number as a person writes it (100, not 1e+02) */
-	if (d == trunc(d) && fabs(d) < 1e15) {
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d) {
 		int n = snprintf(buf, size, "%.0f", d);
 
 		return n >= 0 && (size_t)n < size ? 0 : -ENOBUFS;
