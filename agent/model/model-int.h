@@ -139,6 +139,12 @@ int fmi_model_file_write(const fm_model_learner *l, const char *name,
 int fmi_model_file_read(const fm_model_learner *l, const char *name,
     uint8_t **ret_buf, size_t *ret_len) FM_WUR;
 
+/* When the model file name in the state directory was last written (ns
+ * since the epoch), or 0 when that cannot be told. A model file is
+ * written at the end of the training that made it, so this is the
+ * model's age for a process that loaded it. */
+int64_t fmi_model_file_mtime_ns(const fm_model_learner *l, const char *name);
+
 /* Moves a model file that cannot be used out of the way (NAME.rejected,
  * kept for a post-mortem), so it is not tried again; logs why. */
 void fmi_model_file_reject(

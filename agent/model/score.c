@@ -92,11 +92,15 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 		if (r < 0)
 			fmi_model_file_reject(
 			    l, FM_MODEL_LEARNER_DETECTOR_FILE, r);
-		else
+		else {
 			fm_log(LOG_INFO,
 			    "Loaded the anomaly detector from "
 			    "'%s/%s'",
 			    cfg->state_dir, FM_MODEL_LEARNER_DETECTOR_FILE);
+			/* its age is the file's, not "never" */
+			l->status.trained_real_ns = fmi_model_file_mtime_ns(
+			    l, FM_MODEL_LEARNER_DETECTOR_FILE);
+		}
 		free(buf);
 		buf = NULL;
 	}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent/model/model-int.h"
 
@@ -119,6 +120,19 @@ fmi_model_file_read(const fm_model_learner *l, const char *name,
 	if (r < 0 && r != -ENOENT)
 		fm_log_errno(LOG_WARNING, r, "Failed to read model '%s'", path);
 	return r;
+}
+
+int64_t
+fmi_model_file_mtime_ns(const fm_model_learner *l, const char *name)
+{
+	char path[FM_AGENT_PATH_BYTES + 32];
+	struct stat sb;
+
+	if (!l->cfg.state_dir[0] ||
+	    state_path(l, name, path, sizeof(path)) < 0 || stat(path, &sb) < 0)
+		return 0;
+	return (int64_t)sb.st_mtim.tv_sec * FM_NSEC_PER_SEC +
+	    sb.st_mtim.tv_nsec;
 }
 
 /* Moves a model file that cannot be used out of the way (kept for a

@@ -173,10 +173,16 @@ test_learner_models_survive_a_restart(void **state)
 	snprintf(path, sizeof(path), "%s/%s", h.dir,
 	    FM_MODEL_LEARNER_PREDICTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
-	/* a new process: ready before its first sample */
+	/* a new process: ready before its first sample, with the model's
+	 * age that of its file (status said "model from never") */
+	snprintf(
+	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_DETECTOR_FILE);
+	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	fm_model_learner_status_get(l, &st);
 	assert_true(st.ready);
+	assert_true(st.trained_real_ns ==
+	    (int64_t)sb.st_mtim.tv_sec * FM_NSEC_PER_SEC + sb.st_mtim.tv_nsec);
 	fm_test_learner_free(l);
 	host_cleanup(&h);
 }
