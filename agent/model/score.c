@@ -127,6 +127,14 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 		if (r < 0)
 			goto out_free;
 	}
+	/* status tells what the loaded predictors know before any
+	 * training (it said "untrained" for a trained one) */
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
+		fm_learn_predictor_status ps;
+
+		fm_learn_predictor_status_get(l->pred[s], &ps);
+		l->status.failure[s].trained = ps.trained;
+	}
 	/* what the host shares: the detector, then every predictor */
 	l->fed_layout =
 	    fm_learn_fleet_layout_id(l->det, l->pred, FM_LABEL_COUNT);

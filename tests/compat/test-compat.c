@@ -319,6 +319,11 @@ test_agent_learner_loads_state_dir(void **state)
 	assert_int_equal(fm_model_learner_new(&c, h, &l), 0);
 	fm_model_learner_status_get(l, &st);
 	assert_true(st.ready);
+	/* the model's age is its file's, and the loaded manual predictor
+	 * is shown trained, the others not */
+	assert_true(st.trained_real_ns > 0);
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		assert_int_equal(st.failure[s].trained, s == FM_LABEL_MANUAL);
 	assert_int_equal(fm_model_learner_fed_version(l), FLEET_VERSION);
 	fm_model_learner_fed_layout(l, &layout, &n);
 	assert_int_equal(layout, FLEET_LAYOUT);
