@@ -104,7 +104,6 @@ struct fm_conf_key {
 	const char *def;    /* the default as a file spells it; NULL in a
 	                     * named section: the field starts zeroed */
 	unsigned flags;     /* FM_CONF_RELOAD, ... */
-	uint32_t tag;       /* the daemon's own (e.g. the kinds taking it) */
 	const char *description; /* one line */
 };
 

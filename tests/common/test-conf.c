@@ -146,7 +146,7 @@ static const fm_conf_key keys[] = {
 	{ "item", "kind", .type = FM_CONF_ENUM, .names = kinds, I(kind),
 	    .description = "an item's kind" },
 	{ "item", "size", .type = FM_CONF_UINT, .range.u = { 1, 9 }, I(size),
-	    .def = "1", .tag = 2, .description = "a large item's size" },
+	    .def = "1", .description = "a large item's size" },
 };
 
 extern const fm_conf_schema schema;
@@ -217,10 +217,12 @@ item_get(const void *conf, size_t i, const char **ret_name)
 	return it;
 }
 
+/* size is a large item's key only */
 static bool
 item_dump_key(const void *base, const fm_conf_key *k)
 {
-	return !k->tag || ((const struct item *)base)->kind == (int)k->tag;
+	return strcmp(k->name, "size") != 0 ||
+	    ((const struct item *)base)->kind == 2;
 }
 
 static const fm_conf_section sections[] = {
