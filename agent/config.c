@@ -230,6 +230,16 @@ static const fm_conf_key keys[] = {
 	{ "learn", "horizon_minutes", UINT(1, 10080),
 	    CFG(learn_horizon_minutes), .def = "30",
 	    .description = "how far ahead failures are predicted, minutes" },
+	{ "learn", "accept_seconds", UINT(0, 604800),
+	    CFG(learn_accept_seconds), .def = "900",
+	    .description = "an alarm lasting this long with no failure "
+	                   "labelled is a lasting change, learned as the new "
+	                   "normal; 0: only fedmonctl accept" },
+	{ "learn", "mature_seconds", UINT(0, 31536000),
+	    CFG(learn_mature_seconds), .def = "7200",
+	    .description = "until the agent has seen this much, its alarm "
+	                   "threshold is raised (at most 2 times) by "
+	                   "sqrt(mature_seconds / seconds seen); 0: off" },
 	{ "federation", "aggregator", .type = FM_CONF_STRING,
 	    CFG(fed_aggregator), .check = check_url,
 	    .expect = "tcp://HOST:PORT or ipc:///PATH, or empty", .def = "",

@@ -750,7 +750,9 @@ def analyse(rows, labels, oom_kills):
         if r["ready"] != "1":
             prev = None
             continue
-        a = int(r["alarms"])
+        # events: alarms raised and new faults during one (agents
+        # before 0.3 record only alarms)
+        a = int(r.get("events") or r["alarms"])
         onset = prev is not None and a > prev
         prev = a
         samples.append((float(r["time"]), r["alarm"] == "1", onset,

@@ -5,7 +5,7 @@
  * and makes the agent's key pair.
  *
  *   fedmonctl [--runtime-dir DIR | --socket PATH] [--json] [--timeout MS]
- *             status | features | label failure|ok
+ *             status | features | label failure|ok | accept
  *   fedmonctl [...] watch [--interval-ms MS] [--csv] [--count N]
  *   fedmonctl keygen [--force] FILE
  *
@@ -16,6 +16,9 @@
  * features  the current sample: name, value (- when masked), unit.
  * label     the operator's failure label for the failure predictor:
  *           "failure" begins a manual failure, "ok" ends it.
+ * accept    the operator's word that the current state is normal (a
+ *           lasting change, not a fault): the detector retrains at once
+ *           weighing it, and the alarm clears.
  * watch     one line (or CSV row) per new sample, from one process that
  *           polls status and features at a steady rhythm over one
  *           connection, until a signal or --count rows: recording a host
@@ -90,6 +93,10 @@ usage(FILE *f)
 	    "  features                the current sample: name, value, unit\n"
 	    "  label failure|ok        report a failure to the failure "
 	    "predictor, or its end\n"
+	    "  accept                  take the current state as normal: "
+	    "the detector\n"
+	    "                          retrains at once with it and the "
+	    "alarm clears\n"
 	    "  watch [--interval-ms MS] [--csv] [--count N]\n"
 	    "                          one line per new sample (time, score, "
 	    "threshold,\n"
@@ -520,6 +527,53 @@ print_sampling(const fm_proto_ctl_status *s)
 	printf("\n");
 }
 
+/* The names of the label sources in mask (FM_LABEL_BIT, in the
+ * predictors' order) into buf. */
+static const char *
+label_names(const fm_proto_ctl_status *s, uint32_t mask, char *buf,
+    size_t size)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < s->n_predictors && i < 32; i++) {
+		int n;
+
+		if (!(mask & (1u << i)))
+			continue;
+		n = snprintf(buf + at, size - at, "%s%s", at ? "," : "",
+		    s->predictors[i].name);
+		if (n < 0 || (size_t)n >= size - at)
+			break;
+		at += (size_t)n;
+	}
+	return buf;
+}
+
+/* The alarm in progress: its age, its events, and what becomes of its
+ * samples (learned as normal, waiting, or held by a failure). */
+static void
+print_alarm(const fm_proto_ctl_status *s)
+{
+	char age[32], when[32], names[128];
+
+	printf("            alarm up %s, %" PRIu64 " events so far",
+	    fmt_age(age, sizeof(age), (double)s->alarm_seconds), s->events);
+	if (s->event_real_ns > 0)
+		printf(", the last from %s",
+		    fmt_time(when, sizeof(when), s->event_real_ns));
+	if (s->accepted)
+		printf("; taken as the new normal\n");
+	else if (s->held_labels)
+		printf("; failure %s during it: not learned as normal "
+		       "(fedmonctl accept does)\n",
+		    label_names(s, s->held_labels, names, sizeof(names)));
+	else
+		printf("; %u samples waiting (learned as normal if it "
+		       "lasts; fedmonctl accept: now)\n",
+		    s->pending_rows);
+}
+
 static void
 print_detector(const fm_proto_ctl_status *s)
 {
@@ -549,11 +603,26 @@ print_detector(const fm_proto_ctl_status *s)
 	if (s->train_failures > 0 && s->train_error)
 		printf(")");
 	printf("\n");
+	if (s->ready && s->young_scale > 1.0f)
+		printf("            young model: %s of samples seen, mature at "
+		       "%s; threshold raised %.2fx meanwhile\n",
+		    fmt_age(age, sizeof(age),
+		        (double)s->seen_rows * s->interval_ms / 1e3),
+		    fmt_age(when, sizeof(when),
+		        (double)s->mature_rows * s->interval_ms / 1e3),
+		    (double)s->young_scale);
+	if (s->ready && s->alarm)
+		print_alarm(s);
 	if (s->ready && s->n_top > 0) {
-		printf("            top:");
-		for (uint32_t i = 0; i < s->n_top; i++)
+		/* ranked by the last sample; with an alarm, the event's
+		 * total beside each */
+		printf("            top%s:", s->alarm ? " (now, event total)" : "");
+		for (uint32_t i = 0; i < s->n_top; i++) {
 			printf("%s %s %.2f", i ? "," : "", s->top[i].name,
 			    (double)s->top[i].contrib);
+			if (s->alarm)
+				printf(" (%.1f)", (double)s->top[i].event);
+		}
 		printf("\n");
 	}
 }
@@ -714,13 +783,32 @@ json_status_models(const fm_proto_ctl_status *s)
 	else
 		printf("null");
 	printf(", \"alarm\": %s, \"scored\": %" PRIu64 ", \"alarms\": %" PRIu64
-	       ", \"top_features\": [",
-	    s->alarm ? "true" : "false", s->scored, s->alarms);
+	       ", \"events\": %" PRIu64 ", \"alarm_seconds\": %u"
+	       ", \"pending_samples\": %u, \"accepted\": %s"
+	       ", \"accepts\": %" PRIu64 ", \"held_by_failures\": [",
+	    s->alarm ? "true" : "false", s->scored, s->alarms, s->events,
+	    s->alarm ? s->alarm_seconds : 0, s->pending_rows,
+	    s->accepted ? "true" : "false", s->accepts);
+	for (uint32_t i = 0, k = 0; i < s->n_predictors && i < 32; i++) {
+		if (!(s->held_labels & (1u << i)))
+			continue;
+		printf("%s", k++ ? ", " : "");
+		json_str(s->predictors[i].name);
+	}
+	printf("], \"young\": %s, \"seen_seconds\": %.0f, "
+	       "\"mature_seconds\": %.0f, \"threshold_scale\": ",
+	    s->young_scale > 1.0f ? "true" : "false",
+	    (double)s->seen_rows * s->interval_ms / 1e3,
+	    (double)s->mature_rows * s->interval_ms / 1e3);
+	json_float((double)s->young_scale);
+	printf(", \"top_features\": [");
 	for (uint32_t i = 0; i < s->n_top; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
 		json_str(s->top[i].name);
 		printf(", \"contribution\": ");
 		json_float((double)s->top[i].contrib);
+		printf(", \"event_total\": ");
+		json_float((double)s->top[i].event);
 		printf("}");
 	}
 	printf("]}, \"failure_predictors\": [");
@@ -924,6 +1012,26 @@ cmd_label(const ctl *o, const char *what, fm_proto_ctl_reply *rp)
 	return EXIT_SUCCESS;
 }
 
+static int
+cmd_accept(const ctl *o, fm_proto_ctl_reply *rp)
+{
+	fm_proto_ctl_request rq = { .version = FM_PROTO_CTL_VERSION,
+		.kind = FM_PROTO_CTL_ACCEPT };
+	int r;
+
+	r = ask(o, &rq, rp);
+	if (r != 0)
+		return r;
+	if (rp->error)
+		return refused(rp);
+	if (o->json)
+		printf("{\"accepted\": true}\n");
+	else
+		printf("The current state is taken as normal: the detector "
+		       "retrains now, and an alarm clears when it is done.\n");
+	return EXIT_SUCCESS;
+}
+
 /* ---- watch ------------------------------------------------------------ */
 
 static volatile sig_atomic_t watch_stop;
@@ -949,8 +1057,8 @@ csv_float(double v)
 static void
 csv_header(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
 {
-	printf("time,sample,ready,score,threshold,alarm,alarms,trainings,"
-	       "top_features");
+	printf("time,sample,ready,score,threshold,alarm,alarms,events,"
+	       "trainings,top_features");
 	for (uint32_t i = 0; i < f->n; i++)
 		printf(",%s", f->f[i].name);
 	for (uint32_t i = 0; i < s->n_predictors; i++)
@@ -967,8 +1075,8 @@ csv_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
 	    s->ready ? 1 : 0);
 	csv_float(s->ready ? (double)s->score : NAN);
 	csv_float(s->ready ? (double)s->threshold : NAN);
-	printf(
-	    ",%d,%" PRIu64 ",%u,", s->alarm ? 1 : 0, s->alarms, s->trainings);
+	printf(",%d,%" PRIu64 ",%" PRIu64 ",%u,", s->alarm ? 1 : 0, s->alarms,
+	    s->events, s->trainings);
 	for (uint32_t i = 0; i < s->n_top; i++)
 		printf("%s%s=%.4g", i ? ";" : "", s->top[i].name,
 		    (double)s->top[i].contrib);
@@ -1251,7 +1359,8 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - cmd_at, argv + cmd_at);
 	}
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "features") != 0 &&
-	    strcmp(cmd, "label") != 0 && strcmp(cmd, "watch") != 0) {
+	    strcmp(cmd, "label") != 0 && strcmp(cmd, "watch") != 0 &&
+	    strcmp(cmd, "accept") != 0) {
 		fprintf(stderr, "fedmonctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -1314,6 +1423,8 @@ main(int argc, char **argv)
 		r = cmd_features(&o, rp);
 	else if (strcmp(cmd, "watch") == 0)
 		r = cmd_watch(&o, rp, rp2);
+	else if (strcmp(cmd, "accept") == 0)
+		r = cmd_accept(&o, rp);
 	else
 		r = cmd_label(&o, operands[0], rp);
 	free(rp);

@@ -6,6 +6,7 @@
  * cannot drift apart.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -510,6 +511,13 @@ fm_learn_detector_load(const uint8_t *buf, size_t len,
 			goto out_free;
 	}
 	det->ready = true;
+	/* An alarm in progress goes on, but each feature's peak in it is
+	 * not in the file: until it clears, nothing in it is taken for a
+	 * new fault (a new event needs contributions above the peaks). */
+	if (det->alarm) {
+		for (uint32_t j = 0; j < det->d; j++)
+			det->peak[j] = FLT_MAX;
+	}
 	*ret = det;
 	return 0;
 out_free:

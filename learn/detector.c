@@ -19,6 +19,10 @@
 #include "learn/learn.h"
 #include "learn/learn-int.h"
 
+/* Above any contribution (each is at most 2 cap / d + ... < 1e6): the
+ * first tier of fm_learn_detector_top()'s ranking. */
+#define FMI_LEARN_TOP_NEW 1e9
+
 /* The range of the level-shift guard's histogram of ln R. */
 #define GUARD_LOG_MIN (-8.0)
 #define GUARD_LOG_MAX 8.0
@@ -121,10 +125,11 @@ fm_learn_detector_new(
 		float **slices[] = { &det->m, &det->s, &det->rho, &det->z,
 			&det->r, &det->contrib, &det->event, &det->rho_own,
 			&det->r_own, &det->own_m1, &det->own_m2, &det->prior_m1,
-			&det->prior_m2 };
+			&det->prior_m2, &det->peak, &det->carry };
 
 		nf = FM_ELEMENTSOF(slices) * d +
-		    (size_t)(cfg->window - 1) * d + det->win_len;
+		    (size_t)(cfg->window - 1) * d + det->win_len +
+		    (size_t)FMI_LEARN_EVENT_LAG * d;
 		base = calloc(nf, sizeof(float));
 		if (!base)
 			return fm_learn_detector_free(det), -ENOMEM;
@@ -132,7 +137,9 @@ fm_learn_detector_new(
 		det->ring = base + FM_ELEMENTSOF(slices) * d;
 	}
 	det->w = det->ring + (size_t)(cfg->window - 1) * d;
+	det->lag = det->w + det->win_len;
 	det->sm.baseline = 1.0;
+	det->thr_scale = 1.0f;
 	*ret = det;
 	return 0;
 }
@@ -302,7 +309,7 @@ fmi_learn_detector_threshold(const fm_learn_detector *det)
 	double t = fm_learn_pot_threshold_get(det->pot);
 	double g = (double)det->cfg.guard_factor * det->guard;
 
-	return g > t ? g : t;
+	return (g > t ? g : t) * (double)det->thr_scale;
 }
 
 /* ---- scoring ------------------------------------------------------------- */
@@ -331,22 +338,119 @@ ring_push(fm_learn_detector *det, const float *x)
 		det->ring_held++;
 }
 
+/* Begins an event: its totals and peaks start from nothing; a new
+ * fault during an alarm carries the earlier events' peaks (in carry),
+ * so its own features are named first. */
+static void
+event_begin(fm_learn_detector *det, bool within)
+{
+	uint32_t d = det->d;
+
+	if (!within) {
+		memset(det->carry, 0, d * sizeof(float));
+	} else {
+		uint32_t held = det->event_rows < FMI_LEARN_EVENT_LAG
+		    ? det->event_rows
+		    : FMI_LEARN_EVENT_LAG;
+
+		for (uint32_t j = 0; j < d; j++) {
+			float m = det->peak[j];
+
+			for (uint32_t k = 0; k < held; k++) {
+				float v = det->lag[(size_t)k * d + j];
+
+				if (v > m)
+					m = v;
+			}
+			/* the new fault's own row is in lag: not its
+			 * reference */
+			if (m > det->carry[j] && held > 0 &&
+			    det->lag[(size_t)((det->event_rows - 1) %
+			                 FMI_LEARN_EVENT_LAG) * d + j] < m)
+				det->carry[j] = m;
+			else if (det->peak[j] > det->carry[j])
+				det->carry[j] = det->peak[j];
+		}
+	}
+	memset(det->event, 0, det->d * sizeof(float));
+	memset(det->peak, 0, det->d * sizeof(float));
+	det->event_rows = 0;
+	det->run_new = 0;
+	det->onset = true;
+	det->events++;
+}
+
+/* Adds the row's contributions to the event: its totals, and its peaks
+ * FMI_LEARN_EVENT_LAG rows later. */
+static void
+event_add(fm_learn_detector *det)
+{
+	uint32_t d = det->d, slot = det->event_rows % FMI_LEARN_EVENT_LAG;
+	float *old = det->lag + (size_t)slot * d;
+
+	cblas_saxpy((int)d, 1.0f, det->contrib, 1, det->event, 1);
+	if (det->event_rows >= FMI_LEARN_EVENT_LAG) {
+		for (uint32_t j = 0; j < d; j++) {
+			if (old[j] > det->peak[j])
+				det->peak[j] = old[j];
+		}
+	}
+	memcpy(old, det->contrib, d * sizeof(float));
+	det->event_rows++;
+}
+
+/*
+ * Whether the row, during an alarm, holds a new fault rather than more
+ * of the one in progress: the contributions above each feature's
+ * reference (its highest in the event up to FMI_LEARN_EVENT_LAG rows
+ * ago), added to a normal row's score, reach the threshold for
+ * alarm_on rows in a row, or pass the onset test at once: what the new
+ * fault alone, on a quiet host, would have done. A second fault (an I/O storm during a CPU saturation) moves
+ * features the first left alone, so its whole contribution counts; the
+ * first fault's features wandering within what they reached, or growing
+ * row by row, add little.
+ */
+static bool
+event_is_new(fm_learn_detector *det, double base, double threshold)
+{
+	const fm_learn_detector_config *c = &det->cfg;
+	double excess = 0.0;
+
+	if (det->event_rows <= FMI_LEARN_EVENT_LAG)
+		return false;
+	for (uint32_t j = 0; j < det->d; j++) {
+		if (det->contrib[j] > det->peak[j])
+			excess += det->contrib[j] - det->peak[j];
+	}
+	/* as the score of a normal row (1) with the new contributions on
+	 * top: what the new fault alone would have scored */
+	excess = 1.0 + excess / base;
+	det->run_new = excess >= threshold ? det->run_new + 1 : 0;
+	return det->run_new >= c->alarm_on ||
+	    (c->onset_factor > 0.0f &&
+	        excess / (double)c->onset_factor >= threshold);
+}
+
 /*
  * The alarm state machine on the row's score. fast: the score is the
  * onset term and at or above the threshold, which raises the alarm
- * without waiting for alarm_on rows.
+ * without waiting for alarm_on rows. fresh: during an alarm, the row
+ * holds a new fault (event_is_new()), which begins a new event without
+ * clearing the alarm.
  */
 static void
-alarm_step(fm_learn_detector *det, double score, bool fast, double threshold)
+alarm_step(fm_learn_detector *det, double score, bool fast, bool fresh,
+    double threshold)
 {
 	const fm_learn_detector_config *c = &det->cfg;
 
+	det->onset = false;
 	if (!det->alarm) {
 		det->run_on = score >= threshold ? det->run_on + 1 : 0;
 		if (det->run_on >= c->alarm_on || fast) {
 			det->alarm = true;
 			det->run_off = 0;
-			memset(det->event, 0, det->d * sizeof(float));
+			event_begin(det, false);
 		}
 	} else {
 		det->run_off = score < c->clear_ratio * threshold
@@ -355,6 +459,9 @@ alarm_step(fm_learn_detector *det, double score, bool fast, double threshold)
 		if (det->run_off >= c->alarm_off) {
 			det->alarm = false;
 			det->run_on = 0;
+		} else if (fresh) {
+			det->run_off = 0;
+			event_begin(det, true);
 		}
 	}
 }
@@ -410,38 +517,59 @@ fm_learn_detector_score(
 		if (onset > score)
 			score = onset;
 	}
-	alarm_step(det, score, fast, threshold);
+	alarm_step(det, score, fast,
+	    det->alarm && event_is_new(det, base, threshold), threshold);
 	fmi_learn_guard_push(
 	    det->guard_hist, &det->guard, &det->guard_count, c, rel);
 	if (det->alarm)
-		cblas_saxpy((int)d, 1.0f, det->contrib, 1, det->event, 1);
+		event_add(det);
 	ring_push(det, x);
 	*ret = (fm_learn_verdict) {
 		.score = (float)score,
 		.raw = (float)raw,
 		.threshold = (float)threshold,
 		.alarm = det->alarm,
+		.onset = det->onset,
 		.ready = true,
 	};
+}
+
+/* The ranking key of feature j for fm_learn_detector_top(): during an
+ * event that began within an alarm, the features it moved (above the
+ * earlier events' peaks) come first, by how far above; then the rest, by
+ * their contribution. 0: not ranked. */
+static double
+top_key(const fm_learn_detector *det, uint32_t j)
+{
+	double c = det->contrib[j], carried = det->alarm ? det->carry[j] : 0.0;
+
+	if (!(c > 0.0))
+		return 0.0;
+	if (c > carried)
+		return FMI_LEARN_TOP_NEW + (c - carried);
+	return c;
 }
 
 size_t
 fm_learn_detector_top(
     const fm_learn_detector *det, size_t k, uint32_t *ret_idx)
 {
-	const float *v = det->alarm ? det->event : det->contrib;
+	double key[FM_LEARN_DETECTOR_MAX_FEATURES];
 	size_t n = 0;
 
+	if (k == 0)
+		return 0;
 	/* selection by insertion: k is a handful */
 	for (uint32_t j = 0; j < det->d; j++) {
 		size_t i;
 
-		if (!(v[j] > 0.0f))
+		key[j] = top_key(det, j);
+		if (!(key[j] > 0.0))
 			continue;
-		if (n == k && !(v[j] > v[ret_idx[n - 1]]))
+		if (n == k && !(key[j] > key[ret_idx[n - 1]]))
 			continue;
 		i = n < k ? n++ : n - 1;
-		while (i > 0 && v[j] > v[ret_idx[i - 1]]) {
+		while (i > 0 && key[j] > key[ret_idx[i - 1]]) {
 			ret_idx[i] = ret_idx[i - 1];
 			i--;
 		}
@@ -464,6 +592,35 @@ fm_learn_detector_continue(
 	det->run_on = prev->run_on;
 	det->run_off = prev->run_off;
 	memcpy(det->event, prev->event, det->d * sizeof(float));
+	memcpy(det->peak, prev->peak, det->d * sizeof(float));
+	memcpy(det->carry, prev->carry, det->d * sizeof(float));
+	memcpy(det->lag, prev->lag,
+	    (size_t)FMI_LEARN_EVENT_LAG * det->d * sizeof(float));
+	det->event_rows = prev->event_rows;
+	det->run_new = prev->run_new;
+	det->events = prev->events;
+	det->thr_scale = prev->thr_scale;
+	return 0;
+}
+
+const float *
+fm_learn_detector_event(const fm_learn_detector *det)
+{
+	return det->event;
+}
+
+uint64_t
+fm_learn_detector_events(const fm_learn_detector *det)
+{
+	return det->events;
+}
+
+int
+fm_learn_detector_set_threshold_scale(fm_learn_detector *det, float scale)
+{
+	if (!isfinite(scale) || scale < 1.0f)
+		return -EINVAL;
+	det->thr_scale = scale;
 	return 0;
 }
 

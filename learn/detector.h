@@ -109,6 +109,8 @@ typedef struct fm_learn_verdict {
 	float raw;       /* unsmoothed score (sum of contributions) */
 	float threshold; /* current alarm threshold (INFINITY untrained) */
 	bool alarm;
+	bool onset; /* this row began an event: the alarm was raised, or a
+		     * new fault showed during one (fm_learn_detector_top) */
 	bool ready; /* trained: score and alarm mean something */
 } fm_learn_verdict;
 
@@ -177,13 +179,41 @@ bool fm_learn_detector_is_ready(const fm_learn_detector *det);
 const float *fm_learn_detector_contrib(const fm_learn_detector *det);
 
 /*
- * The indices of the (at most) k features contributing most, highest
- * first, into ret_idx[k]: summed over the rows of the alarm in progress,
- * else of the last row. Returns how many were written (features with a
- * zero contribution are left out).
+ * The indices of the (at most) k features contributing most to the last
+ * row, highest first, into ret_idx[k]. Returns how many were written
+ * (features with a zero contribution are left out). The current row
+ * decides, not the event's total; and during an event that began within
+ * an alarm (a new fault, fm_learn_detector_event()), the features it
+ * moved above the earlier events' peaks come first: a fault that begins
+ * during an alarm is named by its own features, not by the first
+ * fault's.
  */
 size_t fm_learn_detector_top(
     const fm_learn_detector *det, size_t k, uint32_t *ret_idx);
+
+/*
+ * The per-feature contributions summed over the rows of the event in
+ * progress (d floats; zero outside an alarm until the first event),
+ * valid while det lives. An event begins when the alarm is raised and
+ * again when, during the alarm, the contributions above each feature's
+ * highest so far in the event pass the onset test on their own (the
+ * raw-score onset term of step 7): a second fault moves features the
+ * first left alone. The verdict's onset flag marks that row.
+ */
+const float *fm_learn_detector_event(const fm_learn_detector *det);
+
+/* Events begun since the detector was created or loaded (carried by
+ * fm_learn_detector_continue(); not in the file). */
+uint64_t fm_learn_detector_events(const fm_learn_detector *det);
+
+/*
+ * Multiplies the alarm threshold by scale (>= 1; 1 by default) from the
+ * next row on: the owner's caution for a model trained on little data.
+ * Not saved in the file; carried by fm_learn_detector_continue().
+ * Returns 0 or -EINVAL.
+ */
+int fm_learn_detector_set_threshold_scale(
+    fm_learn_detector *det, float scale) FM_WUR;
 
 /* The normalised row of x[d] into ret_z[d], as the autoencoder sees it:
  * z clipped to +-clip, 0 for a masked or unseen feature; all 0 before

@@ -147,6 +147,11 @@ typedef struct fmi_learn_smoother {
 
 /* A detector: its model, its scoring state and its scratch. What is
  * saved, and how, is detector-file.c's section table. */
+/* A feature's reference in an event is its highest contribution up to
+ * this many rows ago: a fault that grows (a leak) is measured against
+ * itself a moment ago, a new one against what the event had before it. */
+#define FMI_LEARN_EVENT_LAG 3u
+
 struct fm_learn_detector {
 	fm_learn_detector_config cfg;
 	uint32_t d;
@@ -189,7 +194,18 @@ struct fm_learn_detector {
 	float *r;       /* d: residual */
 	float *r_own;   /* d: the own autoencoder's residual */
 	float *contrib; /* d */
-	float *event;   /* d: contributions summed over the alarm */
+	float *event;   /* d: contributions summed over the event */
+	float *peak;    /* d: each one's highest over the event, up to
+			 * FMI_LEARN_EVENT_LAG rows ago */
+	float *lag;     /* FMI_LEARN_EVENT_LAG x d: the event's newest
+			 * contributions, a ring, not in peak yet */
+	float *carry;   /* d: the earlier events' peaks in this alarm */
+	uint32_t event_rows; /* rows of the event so far */
+	uint32_t run_new;    /* rows in a row that look like a new fault */
+	bool onset;     /* the last row began an event */
+	uint64_t events; /* begun since created (not saved) */
+	float thr_scale; /* the threshold's multiplier (>= 1), set by the
+			  * owner: a young model's caution; not saved */
 };
 
 /* The residuals of one row: the (personalised fleet or only)

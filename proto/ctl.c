@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +131,7 @@ text_list_get(const bin *b, size_t n, char *dst, size_t stride, size_t size)
 static bool
 kind_is_valid(uint32_t kind)
 {
-	return kind >= FM_PROTO_CTL_STATUS && kind <= FM_PROTO_CTL_LABEL;
+	return kind >= FM_PROTO_CTL_STATUS && kind <= FM_PROTO_CTL_ACCEPT;
 }
 
 int
@@ -186,6 +187,7 @@ typedef struct scratch {
 	    problems[FM_PROTO_CTL_PROBLEMS_MAX * FM_PROTO_CTL_PROBLEM_BYTES];
 	uint8_t top_names[FM_PROTO_CTL_TOP_MAX * FM_PROTO_CTL_NAME_BYTES];
 	float top_contrib[FM_PROTO_CTL_TOP_MAX];
+	float top_event[FM_PROTO_CTL_TOP_MAX];
 	uint8_t
 	    pred_names[FM_PROTO_CTL_PREDICTORS_MAX * FM_PROTO_CTL_NAME_BYTES];
 	protobuf_c_boolean pred_enabled[FM_PROTO_CTL_PREDICTORS_MAX];
@@ -283,10 +285,24 @@ put_models(const fm_proto_ctl_status *s, scratch *x, Fedmon__Ctl__V1__Reply *pm)
 	pm->alarm = s->alarm;
 	pm->scored = s->scored;
 	pm->alarms = s->alarms;
-	for (uint32_t i = 0; i < s->n_top; i++)
+	pm->events = s->events;
+	pm->event_real_ns = s->event_real_ns;
+	pm->alarm_seconds = s->alarm_seconds;
+	pm->pending_rows = s->pending_rows;
+	pm->accepted = s->accepted;
+	pm->held_labels = s->held_labels;
+	pm->accepts = s->accepts;
+	pm->seen_rows = s->seen_rows;
+	pm->mature_rows = s->mature_rows;
+	pm->young_scale = s->young_scale;
+	for (uint32_t i = 0; i < s->n_top; i++) {
 		x->top_contrib[i] = s->top[i].contrib;
+		x->top_event[i] = s->top[i].event;
+	}
 	pm->n_top_contrib = s->n_top;
 	pm->top_contrib = x->top_contrib;
+	pm->n_top_event = s->n_top;
+	pm->top_event = x->top_event;
 	r = text_list_put(s->top[0].name, s->n_top, sizeof(s->top[0]),
 	    sizeof(s->top[0].name), x->top_names, &pm->top_names);
 
@@ -539,6 +555,8 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 	int r = 0;
 
 	if (!table_is_valid(top, FM_ELEMENTSOF(top), FM_PROTO_CTL_TOP_MAX) ||
+	    (pm->n_top_event != 0 && pm->n_top_event != top[0]) ||
+	    !isfinite(pm->young_scale) ||
 	    !table_is_valid(
 	        pred, FM_ELEMENTSOF(pred), FM_PROTO_CTL_PREDICTORS_MAX))
 		return -EBADMSG;
@@ -556,11 +574,23 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 	s->alarm = pm->alarm;
 	s->scored = pm->scored;
 	s->alarms = pm->alarms;
+	s->events = pm->events;
+	s->event_real_ns = pm->event_real_ns;
+	s->alarm_seconds = pm->alarm_seconds;
+	s->pending_rows = pm->pending_rows;
+	s->accepted = pm->accepted;
+	s->held_labels = pm->held_labels;
+	s->accepts = pm->accepts;
+	s->seen_rows = pm->seen_rows;
+	s->mature_rows = pm->mature_rows;
+	s->young_scale = pm->young_scale; /* 0 from an agent before 0.3 */
 	s->n_top = (uint32_t)top[0];
 	r = text_list_get(&pm->top_names, s->n_top, s->top[0].name,
 	    sizeof(s->top[0]), sizeof(s->top[0].name));
-	for (uint32_t i = 0; i < s->n_top; i++)
+	for (uint32_t i = 0; i < s->n_top; i++) {
 		s->top[i].contrib = pm->top_contrib[i];
+		s->top[i].event = pm->n_top_event ? pm->top_event[i] : 0.0f;
+	}
 	s->n_predictors = (uint32_t)pred[0];
 	if (r == 0)
 		r = text_list_get(&pm->predictor_names, s->n_predictors,

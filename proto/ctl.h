@@ -60,6 +60,7 @@ enum fm_proto_ctl_kind {
 	FM_PROTO_CTL_STATUS = 1,   /* everything `fedmonctl status` shows */
 	FM_PROTO_CTL_FEATURES = 2, /* the current sample */
 	FM_PROTO_CTL_LABEL = 3,    /* the operator's failure label */
+	FM_PROTO_CTL_ACCEPT = 4,   /* take the current state as normal */
 };
 
 typedef struct fm_proto_ctl_request {
@@ -71,7 +72,8 @@ typedef struct fm_proto_ctl_request {
 /* A feature's share of the anomaly score. */
 typedef struct fm_proto_ctl_top {
 	char name[FM_PROTO_CTL_NAME_BYTES];
-	float contrib;
+	float contrib; /* to the last sample */
+	float event;   /* summed over the event in progress (0: none) */
 } fm_proto_ctl_top;
 
 /* One label source's failure predictor. */
@@ -142,6 +144,16 @@ typedef struct fm_proto_ctl_status {
 	float threshold;
 	uint64_t scored;
 	uint64_t alarms;
+	uint64_t events;       /* alarms raised and new faults during one */
+	int64_t event_real_ns; /* the event in progress began; 0 = none */
+	uint32_t alarm_seconds; /* the alarm has been up */
+	uint32_t pending_rows;  /* its samples waiting to be judged */
+	bool accepted;          /* it was taken as a new normal */
+	uint32_t held_labels;   /* FM_LABEL_BIT: failures keeping it from that */
+	uint64_t accepts;       /* alarms taken as normal */
+	uint64_t seen_rows;     /* samples the learner has seen */
+	uint64_t mature_rows;   /* ... before its model is mature (0 = off) */
+	float young_scale;      /* the threshold's caution, 1 = mature */
 	uint32_t n_top;
 	fm_proto_ctl_top top[FM_PROTO_CTL_TOP_MAX]; /* most first */
 	uint32_t n_predictors;

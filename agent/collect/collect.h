@@ -118,6 +118,16 @@ const fm_collect_feature_info *fm_collect_feature_get(unsigned i);
 /* The index of the feature named name, or -ENOENT. */
 int fm_collect_feature_lookup(const char *name) FM_WUR;
 
+/*
+ * The signal feature i measures, as the index of the signal's first
+ * feature (i itself for most). Features that are one signal seen two
+ * ways (cpu.idle and cpu.busiest_core; a load average over three
+ * spans; bytes and packets in one direction) share it, so a list of
+ * the features behind an alarm names each signal once. i must be below
+ * FM_FEATURE_COUNT.
+ */
+unsigned fm_collect_feature_signal(unsigned i);
+
 /* Whether a feature value is masked (unknown). */
 static inline bool
 fm_collect_feature_is_masked(float v)

@@ -132,6 +132,35 @@ fm_collect_feature_get(unsigned i)
 	return i < FM_FEATURE_COUNT ? &features[i] : NULL;
 }
 
+/* Features that are one signal, mapped to the signal's first feature;
+ * those not listed are a signal of their own. */
+static const struct {
+	uint8_t feature, signal;
+} same_signal[] = {
+	{ FM_F_CPU_BUSIEST, FM_F_CPU_IDLE },
+	{ FM_F_LOAD_5, FM_F_LOAD_1 },
+	{ FM_F_LOAD_15, FM_F_LOAD_1 },
+	{ FM_F_PROC_COUNT, FM_F_PROC_THREADS },
+	{ FM_F_PSI_MEM_FULL, FM_F_PSI_MEM_SOME },
+	{ FM_F_PSI_IO_FULL, FM_F_PSI_IO_SOME },
+	{ FM_F_DISK_READ_BYTES, FM_F_DISK_READ_OPS },
+	{ FM_F_DISK_WRITE_BYTES, FM_F_DISK_WRITE_OPS },
+	{ FM_F_NET_RX_PACKETS, FM_F_NET_RX_BYTES },
+	{ FM_F_NET_TX_PACKETS, FM_F_NET_TX_BYTES },
+	{ FM_F_TCP_RETRANS_RATIO, FM_F_TCP_RETRANS },
+};
+_Static_assert(FM_FEATURE_COUNT <= 256, "same_signal holds uint8_t");
+
+unsigned
+fm_collect_feature_signal(unsigned i)
+{
+	for (size_t k = 0; k < FM_ELEMENTSOF(same_signal); k++) {
+		if (same_signal[k].feature == i)
+			return same_signal[k].signal;
+	}
+	return i;
+}
+
 int
 fm_collect_feature_lookup(const char *name)
 {

@@ -18,8 +18,19 @@
  * The host's models, fed every sample: the anomaly detector (learn/'s,
  * over the samples themselves) and one failure predictor per label source
  * (over the minute ring's rows, predicting an onset within a horizon).
- * Samples taken outside an alarm are kept, the last train_rows of them;
- * training runs on a background thread at the lowest CPU priority (SCHED_IDLE,
+ * Samples are kept to train on, the last train_rows of them; those of
+ * an alarm wait aside (pending) until it ends: an alarm that clears was
+ * an incident and its samples are dropped, one that lasts accept_seconds
+ * with no failure labelled during it is a lasting change, whose samples
+ * then join the kept ones (with the rest of that alarm's) and a training
+ * starts at once, so a new normal is learned and an alarm cannot freeze
+ * learning. fm_model_learner_accept() does the same at once, on the
+ * operator's word. The first trainings come as the kept samples double
+ * (min_rows, twice that, ... up to train_rows), besides every
+ * retrain_seconds; a young model (less than mature_seconds of samples
+ * seen) raises its alarm threshold by sqrt(mature / seen), at most
+ * FM_MODEL_LEARNER_YOUNG_MAX times, so a first model trained on minutes
+ * of one regime does not cry wolf at the next. Training runs on a background thread at the lowest CPU priority (SCHED_IDLE,
  * nice 19) on a copy of them, every retrain_seconds, continuing from the
  * current models, and never delays sampling: the new models are swapped
  * in by the next sample after training ends. Every sample is scored with
@@ -31,6 +42,8 @@ typedef struct fm_model_learner fm_model_learner;
 
 #define FM_MODEL_LEARNER_MIN_ROWS        64u /* learn/'s minimum, in samples */
 #define FM_MODEL_LEARNER_TOP             5u  /* features named for an alarm */
+#define FM_MODEL_LEARNER_YOUNG_MAX       2.0f /* a young model's most caution */
+#define FM_MODEL_LEARNER_ACCEPT_ROWS     60u  /* samples accepted as now */
 #define FM_MODEL_LEARNER_DETECTOR_FILE   "detector.fmm"
 #define FM_MODEL_LEARNER_PREDICTOR_FILE  "predictor.fmm"
 #define FM_MODEL_LEARNER_FEDERATION_FILE "federation.state"
@@ -45,6 +58,8 @@ typedef struct fm_model_learner_config {
 	uint32_t onset_factor;    /* raw score / threshold raising at once */
 	uint32_t clear_samples;   /* below it to clear */
 	uint32_t horizon_minutes; /* failure within this many minutes */
+	uint32_t accept_seconds;  /* a lasting alarm becomes normal; 0 never */
+	uint32_t mature_seconds;  /* of samples seen, before no more caution */
 	uint64_t seed;            /* training seed */
 } fm_model_learner_config;
 
@@ -63,8 +78,23 @@ typedef struct fm_model_learner_status {
 	float threshold; /* its alarm threshold */
 	bool alarm;
 	uint32_t n_top;                     /* features in top[] */
-	uint32_t top[FM_MODEL_LEARNER_TOP]; /* feature indices, most first */
-	float top_contrib[FM_MODEL_LEARNER_TOP];
+	uint32_t top[FM_MODEL_LEARNER_TOP]; /* feature indices, most first:
+	                                     * by the last sample, one per
+	                                     * signal */
+	float top_contrib[FM_MODEL_LEARNER_TOP]; /* to the last sample */
+	float top_event[FM_MODEL_LEARNER_TOP];   /* summed over the event */
+	uint64_t events;     /* events begun in alarms (alarms raised and new
+	                      * faults during one) */
+	int64_t event_real_ns; /* when the current event began, 0 = none */
+	uint32_t alarm_seconds; /* how long the alarm has been up */
+	uint32_t pending_rows;  /* its samples waiting to be judged */
+	bool accepted;          /* the alarm in progress was taken as normal */
+	uint32_t held_labels;   /* FM_LABEL_BIT mask: failures during the
+	                         * alarm, which keep it from becoming normal */
+	uint64_t accepts;       /* alarms taken as normal */
+	uint64_t seen_rows;     /* samples seen (the model's experience) */
+	uint64_t mature_rows;   /* ... before no more caution (0 = off) */
+	float young_scale;      /* the threshold's caution, 1 = mature */
 	/* every feature's share of the last score (0 while not ready) */
 	float contrib[FM_FEATURE_COUNT];
 	uint64_t scored;    /* samples scored */
@@ -110,6 +140,17 @@ fm_model_learner *fm_model_learner_free(fm_model_learner *l);
  */
 void fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets);
+
+/*
+ * Takes the current state as normal (`fedmonctl accept`): the samples of
+ * the alarm in progress join the kept ones, the next training starts at
+ * once and weighs the newest samples (the alarm's, else the last
+ * FM_MODEL_LEARNER_ACCEPT_ROWS) as a third of its rows, so the alarm
+ * clears once that training ends. Any thread; acted on by the next
+ * sample. Returns 0, or -EAGAIN before the first training (nothing to
+ * correct yet).
+ */
+int fm_model_learner_accept(fm_model_learner *l) FM_WUR;
 
 /* Fills *ret with a snapshot; any thread. */
 void fm_model_learner_status_get(

@@ -21,6 +21,8 @@
 typedef struct fmi_model_job {
 	float *rows; /* n x d samples, oldest first */
 	size_t n;
+	size_t n_kept; /* of them, kept samples; the rest repeat the newest
+	                * (an accepted state's weight) */
 	float *mrows;     /* nm x d per-minute means */
 	uint8_t *mevents; /* nm label onset masks */
 	float *mscore;    /* nm mean anomaly scores */
@@ -52,9 +54,22 @@ struct fm_model_learner {
 	fm_learn_detector *det;
 	fm_learn_predictor *pred[FM_LABEL_COUNT];
 	uint64_t onsets[FM_LABEL_COUNT];
-	/* samples outside alarms, a ring of train_rows */
+	/* samples to train on, a ring of train_rows */
 	float *rows;
 	uint32_t rows_head, rows_held;
+	/* an alarm's samples, waiting: a ring of pend_cap */
+	float *pend;
+	uint32_t pend_cap, pend_head, pend_held;
+	uint32_t accept_rows; /* accept_seconds in samples; 0 = never */
+	uint32_t alarm_rows;  /* samples in the alarm in progress */
+	bool accepting;       /* its samples are kept as they come */
+	uint32_t held_labels; /* failures labelled during it */
+	bool train_now;       /* a training is due at once */
+	uint32_t weight_rows; /* the next training repeats the newest this
+	                       * many kept samples (accepted: the new normal) */
+	bool accept_req;      /* fm_model_learner_accept() (under lock) */
+	uint64_t seen_rows;   /* samples seen with a value */
+	uint32_t trained_n;   /* kept samples the last training used */
 	/* the minute ring (borrowed): the predictors learn from its newest
 	 * minutes_cap minutes */
 	fm_model_history *history;

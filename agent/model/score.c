@@ -73,7 +73,19 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	l->minutes_cap = fm_model_learner_minutes(cfg);
 	l->rows = malloc((size_t)cfg->train_rows * d * sizeof(float));
 	l->pz = malloc(((size_t)PREDICT_WINDOW * d + p) * sizeof(float));
-	if (!l->rows || !l->pz) {
+	/* an alarm's samples wait until accept_seconds tell; without
+	 * acceptance, the newest train_rows of them are what the operator's
+	 * accept can take */
+	l->accept_rows = (uint32_t)((uint64_t)cfg->accept_seconds * 1000u /
+	    cfg->interval_ms);
+	l->pend_cap = l->accept_rows > 0 && l->accept_rows < cfg->train_rows
+	    ? l->accept_rows
+	    : cfg->train_rows;
+	l->pend = malloc((size_t)l->pend_cap * d * sizeof(float));
+	l->status.mature_rows = (uint64_t)cfg->mature_seconds * 1000u /
+	    cfg->interval_ms;
+	l->status.young_scale = 1.0f;
+	if (!l->rows || !l->pz || !l->pend) {
 		r = -ENOMEM;
 		goto out_free;
 	}
@@ -189,6 +201,7 @@ fm_model_learner_free(fm_model_learner *l)
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fm_learn_predictor_free(l->pred[s]);
 	free(l->rows);
+	free(l->pend);
 	free(l->pz);
 	free(l->offer);
 	free(l->snap);
@@ -229,16 +242,158 @@ predict(fm_model_learner *l, float probability[FM_LABEL_COUNT])
 		    (float)fm_learn_predictor_predict(l->pred[s], l->px);
 }
 
+/* Appends row x to the ring ring[cap] (head, held). */
+static void
+ring_put(float *ring, uint32_t cap, uint32_t *head, uint32_t *held,
+    const float *x, size_t d)
+{
+	memcpy(ring + (size_t)*head * d, x, d * sizeof(float));
+	*head = (*head + 1) % cap;
+	if (*held < cap)
+		(*held)++;
+}
+
+/* Moves the alarm's waiting samples, oldest first, to the kept ones. */
+static void
+pend_commit(fm_model_learner *l)
+{
+	size_t d = l->dcfg.n_features;
+	uint32_t first = (l->pend_head + l->pend_cap - l->pend_held) %
+	    l->pend_cap;
+
+	for (uint32_t i = 0; i < l->pend_held; i++)
+		ring_put(l->rows, l->cfg.train_rows, &l->rows_head,
+		    &l->rows_held,
+		    l->pend + (size_t)((first + i) % l->pend_cap) * d, d);
+	l->pend_held = 0;
+}
+
+/* The features behind the last sample, most first, one per signal
+ * (fm_collect_feature_signal()). */
+static uint32_t
+top_signals(const fm_model_learner *l, const float *contrib, uint32_t *top)
+{
+	uint32_t cand[2 * FM_MODEL_LEARNER_TOP + 8], n = 0;
+	size_t nc = fm_learn_detector_top(l->det, FM_ELEMENTSOF(cand), cand);
+
+	for (size_t i = 0; i < nc && n < FM_MODEL_LEARNER_TOP; i++) {
+		unsigned sig = fm_collect_feature_signal(cand[i]);
+		bool dup = false;
+
+		for (uint32_t k = 0; k < n; k++)
+			dup |= fm_collect_feature_signal(top[k]) == sig;
+		if (!dup && contrib[cand[i]] > 0.0f)
+			top[n++] = cand[i];
+	}
+	return n;
+}
+
+/*
+ * What to learn from. Outside an alarm a sample is kept. During one it
+ * waits (pend): an alarm that clears was an incident, its samples are
+ * dropped; one that lasts accept_rows samples with no failure labelled
+ * meanwhile is a lasting change: its samples are kept, with the rest of
+ * that alarm's as they come, and a training starts at once. The
+ * operator's accept does that now, whatever the alarm's age or labels.
+ */
+static void
+retain(fm_model_learner *l, const float *x, bool any, bool alarm,
+    uint32_t label_onsets, bool accept)
+{
+	size_t d = l->dcfg.n_features;
+
+	if (!alarm) {
+		if (l->alarm_rows > 0 && !l->accepting && l->pend_held > 0)
+			fm_log(LOG_DEBUG,
+			    "The alarm cleared after %u samples: its samples "
+			    "are not learned",
+			    l->alarm_rows);
+		l->pend_held = 0;
+		l->alarm_rows = 0;
+		l->accepting = false;
+		l->held_labels = 0;
+	} else {
+		l->alarm_rows++;
+		l->held_labels |= label_onsets;
+	}
+	if (any) {
+		l->seen_rows++;
+		if (!alarm || l->accepting)
+			ring_put(l->rows, l->cfg.train_rows, &l->rows_head,
+			    &l->rows_held, x, d);
+		else
+			ring_put(l->pend, l->pend_cap, &l->pend_head,
+			    &l->pend_held, x, d);
+	}
+	if (accept) {
+		uint32_t k = alarm && !l->accepting ? l->pend_held : 0;
+
+		pend_commit(l);
+		l->accepting = alarm;
+		if (k < FM_MODEL_LEARNER_ACCEPT_ROWS)
+			k = FM_MODEL_LEARNER_ACCEPT_ROWS;
+		l->weight_rows = k < l->rows_held ? k : l->rows_held;
+		l->train_now = true;
+		fm_log(LOG_NOTICE,
+		    "The operator accepted the current state as normal: "
+		    "retraining with the newest %u samples weighted",
+		    l->weight_rows);
+		pthread_mutex_lock(&l->status_lock);
+		l->status.accepts++;
+		pthread_mutex_unlock(&l->status_lock);
+		return;
+	}
+	if (alarm && !l->accepting && l->accept_rows > 0 &&
+	    l->alarm_rows >= l->accept_rows) {
+		if (l->held_labels) {
+			if (l->alarm_rows == l->accept_rows)
+				fm_log(LOG_NOTICE,
+				    "The alarm lasts %u s, but a failure was "
+				    "labelled during it: not learned as "
+				    "normal (fedmonctl accept does)",
+				    l->cfg.accept_seconds);
+			return;
+		}
+		pend_commit(l);
+		l->accepting = true;
+		l->train_now = true;
+		fm_log(LOG_NOTICE,
+		    "The alarm lasts %u s with no failure: a lasting change, "
+		    "learned as normal from now on; retraining",
+		    l->cfg.accept_seconds);
+		pthread_mutex_lock(&l->status_lock);
+		l->status.accepts++;
+		pthread_mutex_unlock(&l->status_lock);
+	}
+}
+
+/* A young model's caution: its threshold times sqrt(mature / seen),
+ * from 1 to FM_MODEL_LEARNER_YOUNG_MAX. */
+static float
+young_scale(const fm_model_learner *l)
+{
+	double mature = (double)l->cfg.mature_seconds * 1000.0 /
+	    (double)l->cfg.interval_ms;
+	double f;
+
+	if (!(mature > 0.0) || (double)l->seen_rows >= mature)
+		return 1.0f;
+	f = l->seen_rows > 0 ? sqrt(mature / (double)l->seen_rows)
+	                     : (double)FM_MODEL_LEARNER_YOUNG_MAX;
+	return f < FM_MODEL_LEARNER_YOUNG_MAX ? (float)f
+	                                      : FM_MODEL_LEARNER_YOUNG_MAX;
+}
+
 void
 fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
-	float probability[FM_LABEL_COUNT];
-	bool closed, any = false;
+	float probability[FM_LABEL_COUNT], scale;
+	bool closed, any = false, accept;
 	fm_learn_verdict v;
 	uint32_t top[FM_MODEL_LEARNER_TOP], n_top;
-	const float *contrib;
+	const float *contrib, *event;
 	fmi_model_job *j;
 
 	/* models from a finished training first, so this sample uses them */
@@ -247,28 +402,24 @@ fm_model_learner_on_sample(
 	l->done = NULL;
 	if (j)
 		l->busy = false;
+	accept = l->accept_req;
+	l->accept_req = false;
 	pthread_mutex_unlock(&l->lock);
 	if (j) {
 		fmi_model_learner_adopt(l, j);
 		fmi_model_job_free(j);
 	}
 
+	scale = young_scale(l);
+	(void)!fm_learn_detector_set_threshold_scale(l->det, scale);
 	fm_learn_detector_score(l->det, s->v, &v);
-	n_top = v.ready
-	    ? (uint32_t)fm_learn_detector_top(l->det, FM_MODEL_LEARNER_TOP, top)
-	    : 0;
 	contrib = fm_learn_detector_contrib(l->det);
+	event = fm_learn_detector_event(l->det);
+	n_top = v.ready ? top_signals(l, contrib, top) : 0;
 
-	/* what to learn from: samples outside alarms */
 	for (size_t i = 0; i < d; i++)
 		any |= isfinite(s->v[i]) != 0;
-	if (any && !v.alarm) {
-		memcpy(l->rows + (size_t)l->rows_head * d, s->v,
-		    d * sizeof(float));
-		l->rows_head = (l->rows_head + 1) % l->cfg.train_rows;
-		if (l->rows_held < l->cfg.train_rows)
-			l->rows_held++;
-	}
+	retain(l, s->v, any, v.ready && v.alarm, label_onsets, accept);
 	/* the minute ring; a minute closed: predict from it */
 	closed = fm_model_history_push(l->history, s, v.score, label_onsets);
 	if (closed)
@@ -277,6 +428,12 @@ fm_model_learner_on_sample(
 	pthread_mutex_lock(&l->status_lock);
 	if (v.alarm && !l->status.alarm)
 		l->status.alarms++;
+	if (v.onset) {
+		l->status.events++;
+		l->status.event_real_ns = s->real_ns;
+	}
+	if (!v.alarm)
+		l->status.event_real_ns = 0;
 	l->status.score = v.score;
 	l->status.threshold = v.threshold;
 	l->status.alarm = v.alarm;
@@ -286,9 +443,17 @@ fm_model_learner_on_sample(
 	for (uint32_t i = 0; i < n_top; i++) {
 		l->status.top[i] = top[i];
 		l->status.top_contrib[i] = contrib[top[i]];
+		l->status.top_event[i] = v.alarm ? event[top[i]] : 0.0f;
 	}
 	l->status.scored++;
 	l->status.rows_held = l->rows_held;
+	l->status.alarm_seconds = (uint32_t)((uint64_t)l->alarm_rows *
+	    l->cfg.interval_ms / 1000u);
+	l->status.pending_rows = l->pend_held;
+	l->status.accepted = l->accepting;
+	l->status.held_labels = l->held_labels;
+	l->status.seen_rows = l->seen_rows;
+	l->status.young_scale = scale;
 	if (closed) {
 		for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
 			l->status.failure[i].probability = probability[i];
@@ -296,6 +461,22 @@ fm_model_learner_on_sample(
 	pthread_mutex_unlock(&l->status_lock);
 
 	fmi_model_learner_maybe_train(l, s->mono_ns);
+}
+
+int
+fm_model_learner_accept(fm_model_learner *l)
+{
+	bool ready;
+
+	pthread_mutex_lock(&l->status_lock);
+	ready = l->status.ready;
+	pthread_mutex_unlock(&l->status_lock);
+	if (!ready)
+		return -EAGAIN;
+	pthread_mutex_lock(&l->lock);
+	l->accept_req = true;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
 }
 
 void

@@ -244,9 +244,16 @@ job_make(fm_model_learner *l, fmi_model_job **ret)
 	fmi_model_job *j = calloc(1, sizeof(*j));
 	int r = -ENOMEM;
 
+	size_t extra = 0;
+
 	if (!j)
 		return -ENOMEM;
-	j->n = l->rows_held;
+	/* an accepted state weighs a third of the rows: its newest
+	 * weight_rows samples are repeated after the kept ones */
+	if (l->weight_rows > 0 && (size_t)l->weight_rows * 3 < l->rows_held)
+		extra = (l->rows_held - (size_t)l->weight_rows * 3) / 2;
+	j->n_kept = l->rows_held;
+	j->n = j->n_kept + extra;
 	j->nm = fmi_model_learner_minutes_held(l);
 	j->rows = malloc(j->n * d * sizeof(float));
 	j->mrows = malloc((j->nm + 1) * d * sizeof(float));
@@ -256,6 +263,12 @@ job_make(fm_model_learner *l, fmi_model_job **ret)
 		goto out_free;
 	ring_copy(l->rows, l->cfg.train_rows, l->rows_head, l->rows_held,
 	    d * sizeof(float), j->rows);
+	for (size_t i = 0; i < extra; i++)
+		memcpy(j->rows + (j->n_kept + i) * d,
+		    j->rows + (j->n_kept - l->weight_rows +
+		                  i % l->weight_rows) * d,
+		    d * sizeof(float));
+	l->weight_rows = 0;
 	for (size_t t = 0; t < j->nm; t++) {
 		const fm_model_history_minute *m = fm_model_history_minute_get(
 		    l->history, (uint32_t)(j->nm - 1 - t));
@@ -313,6 +326,7 @@ fmi_model_learner_adopt(fm_model_learner *l, fmi_model_job *j)
 		pthread_mutex_unlock(&l->status_lock);
 		return;
 	}
+	l->trained_n = (uint32_t)j->n_kept;
 	/* the window and an alarm in progress belong to the host */
 	(void)!fm_learn_detector_continue(j->det, l->det);
 	fm_learn_detector_free(l->det);
@@ -377,16 +391,26 @@ fmi_model_learner_maybe_train(fm_model_learner *l, int64_t now_ns)
 
 	bool offered;
 
+	bool grown;
+
 	if (l->busy || l->rows_held < l->cfg.min_rows)
 		return;
 	pthread_mutex_lock(&l->lock);
 	offered = l->offered;
 	pthread_mutex_unlock(&l->lock);
-	if (!offered && l->last_train_mono_ns != 0 &&
+	/* the training window grows: a young model is retrained each time
+	 * the kept samples double, until they fill train_rows */
+	grown = l->trained_n > 0 && l->trained_n < l->cfg.train_rows &&
+	    (l->rows_held >= 2 * (uint64_t)l->trained_n ||
+	        l->rows_held == l->cfg.train_rows) &&
+	    now_ns - l->last_train_mono_ns >= 60 * 1000000000LL;
+	if (!offered && !l->train_now && !grown &&
+	    l->last_train_mono_ns != 0 &&
 	    now_ns - l->last_train_mono_ns <
 	        (int64_t)l->cfg.retrain_seconds * 1000000000LL)
 		return;
 	l->last_train_mono_ns = now_ns;
+	l->train_now = false;
 	r = job_make(l, &j);
 	if (r < 0) {
 		fm_log_errno(LOG_WARNING, r,

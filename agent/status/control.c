@@ -134,6 +134,16 @@ status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 		s->alarm = st.alarm;
 		s->scored = st.scored;
 		s->alarms = st.alarms;
+		s->events = st.events;
+		s->event_real_ns = st.event_real_ns;
+		s->alarm_seconds = st.alarm_seconds;
+		s->pending_rows = st.pending_rows;
+		s->accepted = st.accepted;
+		s->held_labels = st.held_labels;
+		s->accepts = st.accepts;
+		s->seen_rows = st.seen_rows;
+		s->mature_rows = st.mature_rows;
+		s->young_scale = st.young_scale;
 		for (uint32_t i = 0; i < st.n_top && i < FM_MODEL_LEARNER_TOP;
 		     i++) {
 			const fm_collect_feature_info *f =
@@ -144,6 +154,7 @@ status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 			text(s->top[s->n_top].name, sizeof(s->top[0].name),
 			    f->name);
 			s->top[s->n_top].contrib = st.top_contrib[i];
+			s->top[s->n_top].event = st.top_event[i];
 			s->n_top++;
 		}
 	}
@@ -257,7 +268,7 @@ reply_status(const fm_status_view *v, fm_proto_ctl_reply *rp)
 	status_actions(v, &rp->status);
 }
 
-/* ---- FEATURES and LABEL -------------------------------------------- */
+/* ---- FEATURES, ACCEPT and LABEL ----------------------------------- */
 
 static void
 reply_features(const fm_status_view *v, fm_proto_ctl_reply *rp)
@@ -289,6 +300,23 @@ static void FM_PRINTF(3, 4)
 	va_end(ap);
 	rp->error = error;
 	text(rp->message, sizeof(rp->message), msg);
+}
+
+static void
+reply_accept(const fm_status_view *v, fm_proto_ctl_reply *rp)
+{
+	int r;
+
+	if (!v->learner) {
+		reply_error(rp, -ENOTSUP, "this agent runs without learning");
+		return;
+	}
+	r = fm_model_learner_accept(v->learner);
+	if (r == -EAGAIN)
+		reply_error(rp, r,
+		    "no model yet: the first training has not run");
+	else if (r < 0)
+		reply_error(rp, r, "%s", strerror(-r));
 }
 
 static void
@@ -417,6 +445,9 @@ answer(fm_status_control *c, int r, const uint8_t *buf, size_t len)
 		break;
 	case FM_PROTO_CTL_LABEL:
 		reply_label(&c->view, rq.failing, rp);
+		break;
+	case FM_PROTO_CTL_ACCEPT:
+		reply_accept(&c->view, rp);
 		break;
 	default:
 		assert(!"decoder let an unknown kind through");

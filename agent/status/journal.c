@@ -39,6 +39,7 @@ struct fm_status_journal {
 	bool alarm;            /* raised at the last call */
 	int64_t alarm_real_ns; /* since */
 	float alarm_peak;      /* the highest score while raised */
+	uint64_t events;       /* the learner's event count at the last call */
 	bool on[FM_STATUS_PROBLEM_COUNT];
 };
 
@@ -67,8 +68,21 @@ fm_status_journal_alarm(
 	char top[256];
 	bool alarm = st->ready && st->alarm;
 
+	bool fresh = alarm && j->alarm && st->events > j->events;
+
+	j->events = st->events;
 	if (alarm && st->score > j->alarm_peak)
 		j->alarm_peak = st->score;
+	if (fresh) {
+		/* a new fault while the alarm is up: a line of its own,
+		 * naming its own features */
+		top_format(st, top, sizeof(top));
+		fm_log(LOG_WARNING,
+		    "New anomaly during the alarm: score %.3f (threshold "
+		    "%.3f), top features %s",
+		    (double)st->score, (double)st->threshold,
+		    top[0] ? top : "(none)");
+	}
 	if (alarm == j->alarm)
 		return;
 	top_format(st, top, sizeof(top));

@@ -229,6 +229,20 @@ check "label ok: changed" out_has "set to 'ok'"
 check "the agent logged both labels" \
 	grep -q "Manual failure label cleared" "$tmp/agent.log"
 
+st accept
+check "accept: exit 0" test "$rc" -eq 0
+check "accept: says the detector retrains" out_has "retrains now"
+check "the agent logged the operator's accept" \
+	wait_for 10 grep -q "operator accepted the current state" "$tmp/agent.log"
+st --json status
+check "status counts the accept" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["detector"]
+assert d["accepts"] == 1, d["accepts"]
+assert d["events"] >= d["alarms"]
+assert isinstance(d["young"], bool) and d["threshold_scale"] >= 1
+' "$tmp/out"
+
 st watch --count 3
 check "watch --count 3: exit 0" test "$rc" -eq 0
 check "watch --count 3: three lines with score and threshold" \
@@ -241,18 +255,19 @@ import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
 head, rows = rows[0], rows[1:]
 assert len(rows) == 5, len(rows)
-assert head[:9] == ["time", "sample", "ready", "score", "threshold",
-    "alarm", "alarms", "trainings", "top_features"], head
-assert head[9:9 + int(sys.argv[2])][0] == "cpu.user", head[9]
+assert head[:10] == ["time", "sample", "ready", "score", "threshold",
+    "alarm", "alarms", "events", "trainings", "top_features"], head
+assert head[10:10 + int(sys.argv[2])][0] == "cpu.user", head[10]
 assert head[-8:] == ["p_oom", "events_oom", "p_fs_full", "events_fs_full",
     "p_health", "events_health", "p_manual", "events_manual"], head[-8:]
-assert len(head) == 9 + int(sys.argv[2]) + 8, len(head)
+assert len(head) == 10 + int(sys.argv[2]) + 8, len(head)
 for r in rows:
     assert len(r) == len(head), (len(r), len(head))
     assert r[2] == "1" and float(r[3]) >= 0 and float(r[4]) > 0
     assert r[5] in ("0", "1")
-    assert all("=" in t for t in r[8].split(";")), r[8]
-    assert float(r[9]) >= 0
+    assert int(r[7]) >= int(r[6])
+    assert all("=" in t for t in r[9].split(";")), r[9]
+    assert float(r[10]) >= 0
 t = [float(r[0]) for r in rows]
 n = [int(r[1]) for r in rows]
 assert all(b > a for a, b in zip(t, t[1:])), t

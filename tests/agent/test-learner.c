@@ -70,6 +70,7 @@ config(const host *h)
 	ac.learn_min_train_seconds = 300;
 	ac.learn_retrain_seconds = 300;
 	ac.learn_horizon_minutes = 5;
+	ac.learn_mature_seconds = 0; /* no young model's caution */
 	fm_agent_config_learner(&ac, &c);
 	return c;
 }
@@ -497,6 +498,202 @@ test_learner_fills_the_minute_ring(void **state)
 	host_cleanup(&h);
 }
 
+/* One sample of a host with cpu_extra more CPU and, when disk > 0, the
+ * disk queue at that level. A training it started gets time to end (it
+ * takes milliseconds here), so the next sample adopts its models. */
+static void
+step(fm_model_learner *l, host *h, double cpu_extra, double disk,
+    uint32_t labels, fm_model_learner_status *st)
+{
+	fm_collect_sample s;
+
+	sample(h, &s, cpu_extra);
+	if (disk > 0.0)
+		s.v[FM_F_DISK_QUEUE] = (float)disk;
+	fm_model_learner_on_sample(l, &s, labels);
+	fm_model_learner_status_get(l, st);
+	if (st->training)
+		usleep(300000);
+}
+
+/* A level shift with no failure becomes normal after accept_seconds:
+ * its samples are learned, a training starts at once, the alarm clears;
+ * without acceptance (0) the alarm stays and the kept samples freeze. */
+static void
+test_learner_lasting_change_becomes_normal(void **state)
+{
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	uint32_t held, trainings;
+	int cleared_at = -1;
+	host h;
+
+	(void)state;
+	for (int accept = 0; accept < 2; accept++) {
+		host_init(&h);
+		c = config(&h);
+		c.accept_seconds = accept ? 120 : 0;
+		c.retrain_seconds = 86400; /* only acceptance retrains */
+		assert_int_equal(fm_test_learner_new(&c, &l), 0);
+		feed_until_ready(l, &h);
+		step(l, &h, 0.7, 0.0, 0, &st);
+		for (int i = 0; i < 10 && !st.alarm; i++)
+			step(l, &h, 0.7, 0.0, 0, &st);
+		assert_true(st.alarm);
+		held = st.rows_held;
+		trainings = st.trainings;
+		for (int i = 0; i < 400; i++) {
+			step(l, &h, 0.7, 0.0, 0, &st);
+			if (!st.alarm && cleared_at < 0)
+				cleared_at = i;
+			if (i == 100) { /* before accept_seconds */
+				assert_int_equal(st.trainings, trainings);
+				assert_int_equal(st.rows_held, held);
+				assert_false(st.accepted);
+				assert_true(st.pending_rows > 90);
+			}
+		}
+		if (accept) {
+			assert_true(st.trainings > trainings);
+			assert_int_equal(st.accepts, 1);
+			assert_true(cleared_at >= 110 && cleared_at < 200);
+			assert_false(st.alarm);
+			assert_true(st.rows_held > held);
+			assert_int_equal(st.pending_rows, 0);
+		} else {
+			/* (the detector's level-shift guard may clear the
+			 * alarm later on its own; the samples waited) */
+			assert_int_equal(st.accepts, 0);
+		}
+		fm_test_learner_free(l);
+		host_cleanup(&h);
+		cleared_at = -1;
+	}
+}
+
+/* A failure labelled during the alarm keeps it from becoming normal;
+ * the operator's accept still takes it at once. */
+static void
+test_learner_failure_keeps_the_alarm_and_accept_overrides(void **state)
+{
+	fm_model_learner_status st = { 0 };
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	uint32_t trainings;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.accept_seconds = 60;
+	c.retrain_seconds = 86400;
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	assert_int_equal(fm_model_learner_accept(l), -EAGAIN);
+	feed_until_ready(l, &h);
+	for (int i = 0; i < 10 && !st.alarm; i++)
+		step(l, &h, 0.7, 0.0, 0, &st);
+	assert_true(st.alarm);
+	step(l, &h, 0.7, 0.0, FM_LABEL_BIT(FM_LABEL_OOM), &st);
+	trainings = st.trainings;
+	for (int i = 0; i < 200; i++)
+		step(l, &h, 0.7, 0.0, 0, &st);
+	assert_true(st.alarm);
+	assert_false(st.accepted);
+	assert_int_equal(st.held_labels, FM_LABEL_BIT(FM_LABEL_OOM));
+	assert_int_equal(st.trainings, trainings);
+	/* the operator's word: normal at once, the alarm clears soon */
+	assert_int_equal(fm_model_learner_accept(l), 0);
+	for (int i = 0; i < 40 && st.alarm; i++)
+		step(l, &h, 0.7, 0.0, 0, &st);
+	assert_false(st.alarm);
+	assert_int_equal(st.trainings, trainings + 1);
+	assert_int_equal(st.accepts, 1);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
+/* A second fault during an alarm is a new event named by its own
+ * feature, not by the first fault's. */
+static void
+test_learner_new_fault_during_an_alarm(void **state)
+{
+	fm_model_learner_status st = { 0 };
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	uint64_t events;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.retrain_seconds = 86400;
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	feed_until_ready(l, &h);
+	for (int i = 0; i < 10 && !st.alarm; i++)
+		step(l, &h, 0.7, 0.0, 0, &st);
+	assert_true(st.alarm);
+	for (int i = 0; i < 30; i++)
+		step(l, &h, 0.7, 0.0, 0, &st);
+	assert_true(st.alarm);
+	events = st.events;
+	assert_int_equal(events, 1); /* the CPU wandering is one event */
+	assert_int_equal(st.top[0], FM_F_CPU_USER);
+	for (int i = 0; i < 5 && st.events == events; i++)
+		step(l, &h, 0.7, 3.0, 0, &st);
+	assert_true(st.alarm);
+	assert_int_equal(st.events, events + 1);
+	assert_int_equal(st.alarms, 1);
+	assert_int_equal(st.top[0], FM_F_DISK_QUEUE);
+	/* one signal is named once */
+	for (uint32_t i = 0; i < st.n_top; i++)
+		for (uint32_t k = 0; k < i; k++)
+			assert_int_not_equal(fm_collect_feature_signal(st.top[i]),
+			    fm_collect_feature_signal(st.top[k]));
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
+/* A young model raises its threshold and says so; the training window
+ * grows as the kept samples double. */
+static void
+test_learner_young_model(void **state)
+{
+	fm_model_learner_status st, old;
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.min_rows = 100;
+	c.train_rows = 600;
+	c.retrain_seconds = 86400;
+	c.mature_seconds = 2000;
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	feed_until_ready(l, &h);
+	fm_model_learner_status_get(l, &st);
+	assert_true(st.young_scale > 1.99f); /* sqrt(2000 / ~100), capped */
+	assert_int_equal(st.trainings, 1);
+	old = st;
+	/* doubling: 100 kept, then 200, 400 and 600 (full) */
+	for (int i = 0; i < 700; i++)
+		step(l, &h, 0.0, 0.0, 0, &st);
+	assert_int_equal(st.trainings, 4);
+	assert_int_equal(st.trained_rows, 600);
+	assert_true(st.young_scale < old.young_scale);
+	assert_true(st.young_scale > 1.0f);
+	assert_true(fabsf(st.young_scale -
+	                sqrtf(2000.0f / (float)st.seen_rows)) < 1e-3f);
+	for (int i = 0; i < 1300; i++)
+		step(l, &h, 0.0, 0.0, 0, &st);
+	assert_true(st.young_scale == 1.0f);
+	assert_int_equal(st.trainings, 4);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
 static void
 test_learner_rejects_bad_config(void **state)
 {
@@ -537,6 +734,11 @@ main(void)
 		cmocka_unit_test(test_learner_federation_hand_over),
 		cmocka_unit_test(test_learner_federates_the_failure_predictors),
 		cmocka_unit_test(test_learner_fills_the_minute_ring),
+		cmocka_unit_test(test_learner_lasting_change_becomes_normal),
+		cmocka_unit_test(
+		    test_learner_failure_keeps_the_alarm_and_accept_overrides),
+		cmocka_unit_test(test_learner_new_fault_during_an_alarm),
+		cmocka_unit_test(test_learner_young_model),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 	};
 

@@ -185,7 +185,7 @@ reply_round_trip(const fm_proto_ctl_reply *in)
 static void
 test_ctl_request_round_trip(void **state)
 {
-	for (uint32_t kind = FM_PROTO_CTL_STATUS; kind <= FM_PROTO_CTL_LABEL;
+	for (uint32_t kind = FM_PROTO_CTL_STATUS; kind <= FM_PROTO_CTL_ACCEPT;
 	     kind++) {
 		for (int failing = 0; failing < 2; failing++) {
 			fm_proto_ctl_request in = { .version =
@@ -223,7 +223,7 @@ test_ctl_request_invalid(void **state)
 	in.version = FM_PROTO_CTL_VERSION;
 	in.kind = 0;
 	assert_int_equal(fm_proto_ctl_request_encode(&in, &buf, &len), -EINVAL);
-	in.kind = FM_PROTO_CTL_LABEL + 1;
+	in.kind = FM_PROTO_CTL_ACCEPT + 1;
 	assert_int_equal(fm_proto_ctl_request_encode(&in, &buf, &len), -EINVAL);
 	assert_null(buf);
 
@@ -240,7 +240,7 @@ test_ctl_request_invalid(void **state)
 	buf = raw_pack(&m.base, &len);
 	assert_int_equal(fm_proto_ctl_request_decode(buf, len, &out), -EBADMSG);
 	free(buf);
-	m.kind = FM_PROTO_CTL_LABEL + 1;
+	m.kind = FM_PROTO_CTL_ACCEPT + 1;
 	buf = raw_pack(&m.base, &len);
 	assert_int_equal(fm_proto_ctl_request_decode(buf, len, &out), -EBADMSG);
 	free(buf);
@@ -333,7 +333,7 @@ test_ctl_reply_encode_invalid(void **state)
 	rp->version = 0;
 	expect_encode_einval(rp);
 	rp->version = FM_PROTO_CTL_VERSION;
-	rp->kind = FM_PROTO_CTL_LABEL + 1;
+	rp->kind = FM_PROTO_CTL_ACCEPT + 1;
 	expect_encode_einval(rp);
 	rp->kind = 0; /* valid: a request not understood */
 
@@ -419,7 +419,7 @@ test_ctl_reply_decode_invalid(void **state)
 	m.kind = FM_PROTO_CTL_STATUS;
 	expect_decode(&m, -EBADMSG);
 	m.version = FM_PROTO_CTL_VERSION;
-	m.kind = FM_PROTO_CTL_LABEL + 1;
+	m.kind = FM_PROTO_CTL_ACCEPT + 1;
 	expect_decode(&m, -EBADMSG);
 	m.kind = FM_PROTO_CTL_STATUS;
 	expect_decode(&m, 0);
