@@ -125,6 +125,22 @@ render_learner(fm_prom *p, fm_model_learner *l)
 	    "1 while the anomaly alarm is raised.", st.alarm);
 	fm_prom_one_u64(p, "fedmon_anomaly_alarms_total", "counter",
 	    "Anomaly alarms raised since the agent started.", st.alarms);
+	fm_prom_one_u64(p, "fedmon_anomaly_events_total", "counter",
+	    "Anomaly events since the agent started: alarms raised, and new "
+	    "faults that began during one.",
+	    st.events);
+	fm_prom_one_u64(p, "fedmon_anomaly_accepted_total", "counter",
+	    "Alarms taken as the new normal (accept_seconds, or fedmonctl "
+	    "accept).",
+	    st.accepts);
+	fm_prom_one_u64(p, "fedmon_anomaly_alarm_pending_samples", "gauge",
+	    "The alarm's samples waiting: learned as normal if it lasts, "
+	    "dropped if it clears.",
+	    st.pending_rows);
+	fm_prom_one_float(p, "fedmon_detector_young_threshold_scale", "gauge",
+	    "A young model's caution: its threshold's multiplier, 1 once "
+	    "mature.",
+	    st.ready ? st.young_scale : 1.0f);
 	fm_prom_one_u64(p, "fedmon_anomaly_scored_samples_total", "counter",
 	    "Samples the learner scored.", st.scored);
 

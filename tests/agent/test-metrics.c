@@ -258,6 +258,10 @@ test_metrics_all_parts(void **state)
 	assert_true(prom_has(text, "fedmon_anomaly_threshold"));
 	assert_true(prom_value(text, "fedmon_anomaly_alarm") == 0);
 	assert_true(prom_value(text, "fedmon_anomaly_alarms_total") == 0);
+	assert_true(prom_value(text, "fedmon_anomaly_events_total") == 0);
+	assert_true(prom_value(text, "fedmon_anomaly_accepted_total") == 0);
+	assert_true(
+	    prom_value(text, "fedmon_detector_young_threshold_scale") == 1);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_feature_contribution{feature=\"%s\"}",
