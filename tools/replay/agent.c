@@ -125,6 +125,36 @@ field_value(const char *s, double *ret)
 	return fm_parse_double(s, ret);
 }
 
+/* A time in seconds since the epoch, as watch writes it ("%.3f"), into
+ * nanoseconds exactly (a double would be off by hundreds of them, and the
+ * retraining clock compares differences). Returns 0 or -EINVAL. */
+static int
+parse_time_ns(const char *s, int64_t *ret)
+{
+	char whole[16];
+	const char *dot = strchr(s, '.');
+	size_t n = dot ? (size_t)(dot - s) : strlen(s);
+	int64_t frac = 0, scale = FM_NSEC_PER_SEC;
+	uint64_t sec;
+
+	if (n == 0 || n >= sizeof(whole))
+		return -EINVAL;
+	memcpy(whole, s, n);
+	whole[n] = '\0';
+	if (fm_parse_u64_range(whole, 1, 100000000000ull, &sec) < 0)
+		return -EINVAL;
+	for (const char *p = dot ? dot + 1 : ""; *p; p++) {
+		if (*p < '0' || *p > '9' || scale == 1)
+			return -EINVAL;
+		scale /= 10;
+		frac += (*p - '0') * scale;
+	}
+	if (dot && !dot[1])
+		return -EINVAL;
+	*ret = (int64_t)sec * FM_NSEC_PER_SEC + frac;
+	return 0;
+}
+
 /* Reads the header: which column is what. */
 static int
 header_read(rec *x, char **f, size_t n)
@@ -202,14 +232,14 @@ out_float(FILE *f, double v)
 }
 
 /* One output row, as fedmonctl watch --csv writes it, for the sample at
- * time t (s) with the agent's sample number. */
+ * time t (as recorded) with the agent's sample number. */
 static void
-row_write(rec *x, double t, uint64_t sample)
+row_write(rec *x, const char *t, uint64_t sample)
 {
 	fm_model_learner_status st;
 
 	fm_model_learner_status_get(x->learner, &st);
-	fprintf(x->out, "%.3f,%llu,%d", t, (unsigned long long)sample,
+	fprintf(x->out, "%s,%llu,%d", t, (unsigned long long)sample,
 	    st.ready ? 1 : 0);
 	out_float(x->out, st.ready ? (double)st.score : NAN);
 	out_float(x->out, st.ready ? (double)st.threshold : NAN);
@@ -331,7 +361,8 @@ static int
 row_read(rec *x, char **f, size_t n, size_t lineno)
 {
 	fm_collect_sample s;
-	double t = NAN, sample = NAN, trainings = NAN, v;
+	double sample = NAN, trainings = NAN, v;
+	const char *t = NULL;
 	double events[FM_LABEL_COUNT];
 	uint32_t onsets = 0;
 	uint64_t number;
@@ -350,15 +381,16 @@ row_read(rec *x, char **f, size_t n, size_t lineno)
 
 		if (c->role == COL_IGNORED)
 			continue;
+		if (c->role == COL_TIME) {
+			t = f[i];
+			continue;
+		}
 		if (field_value(f[i], &v) < 0 || fabs(v) > FLT_MAX) {
 			fprintf(stderr, "%s:%zu: field %zu is not a number\n",
 			    x->path, lineno, i + 1);
 			return -EINVAL;
 		}
 		switch (c->role) {
-		case COL_TIME:
-			t = v;
-			break;
 		case COL_SAMPLE:
 			sample = v;
 			break;
@@ -377,18 +409,18 @@ row_read(rec *x, char **f, size_t n, size_t lineno)
 	}
 	/* the agent's clocks: realtime from the row's time, and (the only
 	 * differences it ever takes) monotonic the same */
-	if (!(t > 0.0 && t < 1e11) ||
+	if (parse_time_ns(t, &s.real_ns) < 0 ||
 	    (x->has_sample && !(sample >= 1.0 && sample < 1e15))) {
 		fprintf(stderr, "%s:%zu: no valid time or sample number\n",
 		    x->path, lineno);
 		return -EINVAL;
 	}
-	s.real_ns = (int64_t)llround(t * 1e9);
 	s.mono_ns = s.real_ns;
 	s.read_ns = 0;
 	if (x->have_prev && s.real_ns <= x->prev.real_ns) {
-		fprintf(stderr, "%s:%zu: time %.3f does not follow %.3f\n",
-		    x->path, lineno, t, (double)x->prev.real_ns / 1e9);
+		fprintf(stderr, "%s:%zu: time %s does not follow the row "
+				"before\n",
+		    x->path, lineno, t);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; x->labels_recorded && i < FM_LABEL_COUNT; i++) {
