@@ -96,11 +96,12 @@ uint32_t fm_model_learner_minutes(const fm_model_learner_config *cfg);
 /*
  * Creates the models (loading those saved in cfg->state_dir when their
  * shape matches; a file that does not is logged and set aside) and starts
- * the training thread (none when cfg->synchronous). history is the minute ring the learner fills with
- * every sample (its score and label onsets) and learns from: borrowed, it
- * must outlive the learner, and nothing else may push into it. On success
- * *ret owns the learner. Errors: -EINVAL (also a ring shorter than
- * fm_model_learner_minutes()), -ENOMEM, or the errno of creating the thread.
+ * the training thread (none when cfg->synchronous). history is the minute
+ * ring the learner fills with every sample (its score and label onsets) and
+ * learns from: borrowed, it must outlive the learner, and nothing else may
+ * push into it. On success *ret owns the learner. Errors: -EINVAL (also a
+ * ring shorter than fm_model_learner_minutes()), -ENOMEM, or the errno of
+ * creating the thread.
  */
 int fm_model_learner_new(const fm_model_learner_config *cfg,
     fm_model_history *history, fm_model_learner **ret) FM_WUR;

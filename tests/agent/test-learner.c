@@ -533,14 +533,15 @@ test_learner_synchronous_trains_inline_and_holds(void **state)
 		assert_int_equal(st[0].ready, i >= c.min_rows);
 		assert_int_equal(st[0].trainings, i >= c.min_rows ? 1 : 0);
 		assert_int_equal(st[2].ready, i >= release);
-		assert_int_equal(st[2].training,
-		    i + 1 >= c.min_rows && i < release);
+		assert_int_equal(
+		    st[2].training, i + 1 >= c.min_rows && i < release);
 		assert_memory_equal(&st[0].score, &st[1].score, sizeof(float));
 		assert_int_equal(st[0].alarm, st[1].alarm);
 		if (i >= release) {
 			/* the same model, adopted later, on the same rows */
 			assert_int_equal(st[2].trainings, 1);
-			assert_int_equal(st[2].trained_rows, st[0].trained_rows);
+			assert_int_equal(
+			    st[2].trained_rows, st[0].trained_rows);
 		}
 	}
 	/* the burst from min_rows + 5 on raised the alarm */

@@ -213,8 +213,9 @@ header_read(rec *x, char **f, size_t n)
 static void
 header_write(FILE *f)
 {
-	fprintf(f, "time,sample,ready,score,threshold,alarm,alarms,"
-		   "trainings,top_features");
+	fprintf(f,
+	    "time,sample,ready,score,threshold,alarm,alarms,"
+	    "trainings,top_features");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fprintf(f, ",p_%s,events_%s", fm_model_label_source_name(s),
 		    fm_model_label_source_name(s));
@@ -297,8 +298,9 @@ fill_gap(rec *x, uint64_t sample, const fm_collect_sample *s)
 	/* before the first row: the first row, at the interval back */
 	g = x->have_prev ? x->prev : *s;
 	for (uint64_t k = 0; k < missed; k++) {
-		int64_t dt = x->have_prev ? (int64_t)(k + 1) * x->interval_ns
-		                          : -(int64_t)(missed - k) * x->interval_ns;
+		int64_t dt = x->have_prev
+		    ? (int64_t)(k + 1) * x->interval_ns
+		    : -(int64_t)(missed - k) * x->interval_ns;
 
 		g.mono_ns = (x->have_prev ? x->prev.mono_ns : s->mono_ns) + dt;
 		g.real_ns = (x->have_prev ? x->prev.real_ns : s->real_ns) + dt;
@@ -418,8 +420,9 @@ row_read(rec *x, char **f, size_t n, size_t lineno)
 	s.mono_ns = s.real_ns;
 	s.read_ns = 0;
 	if (x->have_prev && s.real_ns <= x->prev.real_ns) {
-		fprintf(stderr, "%s:%zu: time %s does not follow the row "
-				"before\n",
+		fprintf(stderr,
+		    "%s:%zu: time %s does not follow the row "
+		    "before\n",
 		    x->path, lineno, t);
 		return -EINVAL;
 	}
@@ -534,8 +537,8 @@ lines_read(rec *x, char *buf, size_t len)
 		if (l == 0)
 			continue;
 		if (split_fields(p, f, MAX_FIELDS, &n) < 0) {
-			fprintf(stderr, "%s:%zu: unterminated quote\n",
-			    x->path, lineno);
+			fprintf(stderr, "%s:%zu: unterminated quote\n", x->path,
+			    lineno);
 			r = -EINVAL;
 		} else if (n > MAX_FIELDS) {
 			fprintf(stderr, "%s:%zu: more than %u fields\n",
@@ -551,8 +554,8 @@ lines_read(rec *x, char *buf, size_t len)
 		}
 	}
 	if (r == 0 && header) {
-		fprintf(stderr, "%s:1: no header (the file is empty)\n",
-		    x->path);
+		fprintf(
+		    stderr, "%s:1: no header (the file is empty)\n", x->path);
 		r = -ENODATA;
 	}
 	free(f);
@@ -598,8 +601,8 @@ fm_replay_agent(const replay_agent_args *a)
 		return EXIT_USAGE;
 	r = fm_file_read_all(a->file, FM_REPLAY_CSV_MAX_BYTES, &buf, &len);
 	if (r < 0) {
-		fprintf(stderr, "%s:0: cannot read: %s\n", a->file,
-		    strerror(-r));
+		fprintf(
+		    stderr, "%s:0: cannot read: %s\n", a->file, strerror(-r));
 		return EXIT_USAGE;
 	}
 	if (parts_new(&x) < 0) {
@@ -609,8 +612,9 @@ fm_replay_agent(const replay_agent_args *a)
 	if (a->out) {
 		x.out = fopen(a->out, "we");
 		if (!x.out) {
-			fprintf(stderr, "fedmon-replay: cannot create '%s': %s\n",
-			    a->out, strerror(errno));
+			fprintf(stderr,
+			    "fedmon-replay: cannot create '%s': %s\n", a->out,
+			    strerror(errno));
 			status = EXIT_FAILURE;
 			goto out;
 		}
