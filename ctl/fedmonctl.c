@@ -1053,6 +1053,18 @@ csv_float(double v)
 		printf(",");
 }
 
+/* A feature value: as csv_float(), but with the 9 significant digits
+ * that give back the agent's float exactly, so that fedmon-replay --agent
+ * feeds a recorded run's learner the very samples the agent saw. */
+static void
+csv_feature(float v)
+{
+	if (isfinite(v))
+		printf(",%.9g", (double)v);
+	else
+		printf(",");
+}
+
 /* The CSV header: the columns of the rows csv_row() prints. */
 static void
 csv_header(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
@@ -1081,7 +1093,7 @@ csv_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
 		printf("%s%s=%.4g", i ? ";" : "", s->top[i].name,
 		    (double)s->top[i].contrib);
 	for (uint32_t i = 0; i < f->n; i++)
-		csv_float((double)f->f[i].value);
+		csv_feature(f->f[i].value);
 	for (uint32_t i = 0; i < s->n_predictors; i++) {
 		const fm_proto_ctl_predictor *p = &s->predictors[i];
 

@@ -30,10 +30,12 @@
  * retrain_seconds; a young model (less than mature_seconds of samples
  * seen) raises its alarm threshold by sqrt(mature / seen), at most
  * FM_MODEL_LEARNER_YOUNG_MAX times, so a first model trained on minutes
- * of one regime does not cry wolf at the next. Training runs on a background thread at the lowest CPU priority (SCHED_IDLE,
- * nice 19) on a copy of them, every retrain_seconds, continuing from the
+ * of one regime does not cry wolf at the next. Training runs on a
+ * background thread at the lowest CPU priority (SCHED_IDLE, nice 19) on
+ * a copy of them, every retrain_seconds, continuing from the
  * current models, and never delays sampling: the new models are swapped
- * in by the next sample after training ends. Every sample is scored with
+ * in by the next sample after training ends (a synchronous learner, for
+ * replays, trains on the sampling thread instead). Every sample is scored with
  * whatever model is current. Models are written to state_dir after each
  * training and at exit (crash-safe), and loaded at start, so they survive
  * restarts.
@@ -61,6 +63,13 @@ typedef struct fm_model_learner_config {
 	uint32_t accept_seconds;  /* a lasting alarm becomes normal; 0 never */
 	uint32_t mature_seconds;  /* of samples seen, before no more caution */
 	uint64_t seed;            /* training seed */
+	/* Trains on the calling thread (fedmon-replay --agent), so that a
+	 * replay gives the same verdicts on every run: no training thread
+	 * is started; a due training runs inside fm_model_learner_on_sample()
+	 * and its models score from the next sample on, as a training that
+	 * took no time would in the daemon (or later: see
+	 * fm_model_learner_hold()). The daemon leaves it false. */
+	bool synchronous;
 } fm_model_learner_config;
 
 /* The learner's view of one label source's predictor. */
@@ -118,17 +127,19 @@ uint32_t fm_model_learner_minutes(const fm_model_learner_config *cfg);
 /*
  * Creates the models (loading those saved in cfg->state_dir when their
  * shape matches; a file that does not is logged and set aside) and starts
- * the training thread. history is the minute ring the learner fills with
- * every sample (its score and label onsets) and learns from: borrowed, it
- * must outlive the learner, and nothing else may push into it. On success
- * *ret owns the learner. Errors: -EINVAL (also a ring shorter than
- * fm_model_learner_minutes()), -ENOMEM, or the errno of creating the thread.
+ * the training thread (none when cfg->synchronous). history is the minute
+ * ring the learner fills with every sample (its score and label onsets) and
+ * learns from: borrowed, it must outlive the learner, and nothing else may
+ * push into it. On success *ret owns the learner. Errors: -EINVAL (also a
+ * ring shorter than fm_model_learner_minutes()), -ENOMEM, or the errno of
+ * creating the thread.
  */
 int fm_model_learner_new(const fm_model_learner_config *cfg,
     fm_model_history *history, fm_model_learner **ret) FM_WUR;
 
-/* Stops the training thread (waiting for a training in progress), saves
- * the models, frees everything. NULL-safe; returns NULL. */
+/* Stops the training thread (waiting for a training in progress), adopts
+ * the models of a finished training (even a held one), saves the models,
+ * frees everything. NULL-safe; returns NULL. */
 fm_model_learner *fm_model_learner_free(fm_model_learner *l);
 
 /*
@@ -136,7 +147,8 @@ fm_model_learner *fm_model_learner_free(fm_model_learner *l);
  * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
  * starts the next training when due. Never blocks on training and does
  * not allocate, except when a training is handed over (every
- * retrain_seconds). The sampling thread only.
+ * retrain_seconds), which a synchronous learner trains here and then.
+ * The sampling thread only.
  */
 void fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets);
@@ -151,6 +163,15 @@ void fm_model_learner_on_sample(
  * correct yet).
  */
 int fm_model_learner_accept(fm_model_learner *l) FM_WUR;
+
+/*
+ * While hold is true, the models a finished training made wait, and the
+ * current ones go on scoring, as when the daemon's training thread is
+ * slow; false lets the next sample adopt them. fedmon-replay --agent
+ * holds a synchronous learner's models until the row where the recorded
+ * agent adopted its own. Starts false. The sampling thread only.
+ */
+void fm_model_learner_hold(fm_model_learner *l, bool hold);
 
 /* Fills *ret with a snapshot; any thread. */
 void fm_model_learner_status_get(

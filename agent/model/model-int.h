@@ -90,6 +90,8 @@ struct fm_model_learner {
 	fmi_model_job *queued; /* handed to the trainer */
 	fmi_model_job *done;   /* from the trainer */
 	bool busy;
+	bool hold;    /* done waits (fm_model_learner_hold()) */
+	bool started; /* running: the models are saved at the end */
 	/* federation (under lock; layout fixed at creation) */
 	uint32_t fed_layout;
 	uint32_t fed_n;
@@ -125,9 +127,14 @@ void *fmi_model_trainer_main(void *userdata);
  * thread, or fm_model_learner_free() once the trainer stopped. */
 void fmi_model_learner_adopt(fm_model_learner *l, fmi_model_job *j);
 
-/* Hands over a training when one is due and none runs. The sampling
- * thread only. */
+/* Hands over a training when one is due and none runs (a synchronous
+ * learner trains it there and then, into l->done). The sampling thread
+ * only. */
 void fmi_model_learner_maybe_train(fm_model_learner *l, int64_t now_ns);
+
+/* Takes the finished training the next sample adopts: l->done, unless
+ * held; NULL when there is none. The sampling thread only. */
+fmi_model_job *fmi_model_learner_take_done(fm_model_learner *l);
 
 /* ---- store.c: the model files in state_dir ------------------------------- */
 

@@ -159,10 +159,14 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 		goto out_free;
 	}
 	l->status.ready = fm_learn_detector_is_ready(l->det);
-	r = -pthread_create(&l->thread, NULL, fmi_model_trainer_main, l);
-	if (r < 0)
-		goto out_free;
-	l->thread_started = true;
+	if (!cfg->synchronous) {
+		r = -pthread_create(
+		    &l->thread, NULL, fmi_model_trainer_main, l);
+		if (r < 0)
+			goto out_free;
+		l->thread_started = true;
+	}
+	l->started = true;
 	*ret = l;
 	return 0;
 out_free:
@@ -182,6 +186,8 @@ fm_model_learner_free(fm_model_learner *l)
 		pthread_cond_signal(&l->cond);
 		pthread_mutex_unlock(&l->lock);
 		pthread_join(l->thread, NULL);
+	}
+	if (l->started) {
 		/* a training that ended meanwhile is newer than ours */
 		if (l->done) {
 			fmi_model_learner_adopt(l, l->done);
@@ -397,11 +403,8 @@ fm_model_learner_on_sample(
 	fmi_model_job *j;
 
 	/* models from a finished training first, so this sample uses them */
+	j = fmi_model_learner_take_done(l);
 	pthread_mutex_lock(&l->lock);
-	j = l->done;
-	l->done = NULL;
-	if (j)
-		l->busy = false;
 	accept = l->accept_req;
 	l->accept_req = false;
 	pthread_mutex_unlock(&l->lock);

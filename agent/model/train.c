@@ -1,7 +1,8 @@
 /*
  * The learner's training: jobs built from the rows kept and the minute
  * ring on the sampling thread, trained on a background thread at the
- * lowest CPU priority (SCHED_IDLE, nice 19), continuing from the current
+ * lowest CPU priority (SCHED_IDLE, nice 19) (or, for a synchronous
+ * learner, on the sampling thread at once), continuing from the current
  * models or personalising a fleet model, and swapped in by the next
  * sample after the training ends.
  */
@@ -387,11 +388,8 @@ void
 fmi_model_learner_maybe_train(fm_model_learner *l, int64_t now_ns)
 {
 	fmi_model_job *j;
+	bool offered, grown;
 	int r;
-
-	bool offered;
-
-	bool grown;
 
 	if (l->busy || l->rows_held < l->cfg.min_rows)
 		return;
@@ -418,12 +416,45 @@ fmi_model_learner_maybe_train(fm_model_learner *l, int64_t now_ns)
 		    "retrying later");
 		return;
 	}
+	pthread_mutex_lock(&l->status_lock);
+	l->status.training = true;
+	pthread_mutex_unlock(&l->status_lock);
+	if (l->cfg.synchronous) {
+		/* the same training, here: done as the thread leaves it */
+		train(l, j);
+		pthread_mutex_lock(&l->lock);
+		l->done = j;
+		l->busy = true;
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
 	pthread_mutex_lock(&l->lock);
 	l->queued = j;
 	l->busy = true;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
-	pthread_mutex_lock(&l->status_lock);
-	l->status.training = true;
-	pthread_mutex_unlock(&l->status_lock);
+}
+
+fmi_model_job *
+fmi_model_learner_take_done(fm_model_learner *l)
+{
+	fmi_model_job *j = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	if (!l->hold) {
+		j = l->done;
+		l->done = NULL;
+	}
+	if (j)
+		l->busy = false;
+	pthread_mutex_unlock(&l->lock);
+	return j;
+}
+
+void
+fm_model_learner_hold(fm_model_learner *l, bool hold)
+{
+	pthread_mutex_lock(&l->lock);
+	l->hold = hold;
+	pthread_mutex_unlock(&l->lock);
 }

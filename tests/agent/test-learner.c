@@ -691,6 +691,58 @@ test_learner_young_model(void **state)
 	assert_true(st.young_scale == 1.0f);
 	assert_int_equal(st.trainings, 4);
 	fm_test_learner_free(l);
+/* A synchronous learner (fedmon-replay --agent) trains at the sample
+ * that makes min_rows, and its models score from the next sample on; two
+ * such learners fed the same samples agree bit for bit; a held model
+ * waits until released, the current one scoring meanwhile. */
+static void
+test_learner_synchronous_trains_inline_and_holds(void **state)
+{
+	fm_model_learner_status st[3];
+	fm_model_learner_config c;
+	fm_model_learner *l[3];
+	fm_collect_sample s;
+	uint32_t release;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.state_dir[0] = '\0';
+	c.synchronous = true;
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(fm_test_learner_new(&c, &l[k]), 0);
+	fm_model_learner_hold(l[2], true);
+	release = c.min_rows + 10;
+	for (uint32_t i = 0; i < c.min_rows + 20; i++) {
+		sample(&h, &s, i >= c.min_rows + 5 ? 0.7 : 0.0);
+		if (i == release)
+			fm_model_learner_hold(l[2], false);
+		for (unsigned k = 0; k < 3; k++) {
+			fm_model_learner_on_sample(l[k], &s, 0);
+			fm_model_learner_status_get(l[k], &st[k]);
+		}
+		/* trained at sample min_rows - 1, without a thread */
+		assert_int_equal(st[0].training, i + 1 == c.min_rows);
+		assert_int_equal(st[0].ready, i >= c.min_rows);
+		assert_int_equal(st[0].trainings, i >= c.min_rows ? 1 : 0);
+		assert_int_equal(st[2].ready, i >= release);
+		assert_int_equal(
+		    st[2].training, i + 1 >= c.min_rows && i < release);
+		assert_memory_equal(&st[0].score, &st[1].score, sizeof(float));
+		assert_int_equal(st[0].alarm, st[1].alarm);
+		if (i >= release) {
+			/* the same model, adopted later, on the same rows */
+			assert_int_equal(st[2].trainings, 1);
+			assert_int_equal(
+			    st[2].trained_rows, st[0].trained_rows);
+		}
+	}
+	/* the burst from min_rows + 5 on raised the alarm */
+	assert_true(st[0].alarm);
+	assert_true(st[2].alarm);
+	for (unsigned k = 0; k < 3; k++)
+		fm_test_learner_free(l[k]);
 	host_cleanup(&h);
 }
 
@@ -740,6 +792,8 @@ main(void)
 		cmocka_unit_test(test_learner_new_fault_during_an_alarm),
 		cmocka_unit_test(test_learner_young_model),
 		cmocka_unit_test(test_learner_rejects_bad_config),
+		cmocka_unit_test(
+		    test_learner_synchronous_trains_inline_and_holds),
 	};
 
 	fm_learn_blas_single_thread();

@@ -1,7 +1,8 @@
 /*
  * fedmon-replay: trains the detector on a CSV file as the agent would on
  * its history, then scores another CSV file row by row, causally, and
- * prints one "SCORE,ALARM" line per row. The contract (flags, output,
+ * prints one "SCORE,ALARM" line per row; or (--agent) runs the agent's
+ * own learning loop over a recorded run (agent.c). The contract (flags, output,
  * exit status) is relied on by other tools; see README.md, "fedmon-replay",
  * and fedmon-replay(1).
  */
@@ -29,6 +30,9 @@ usage(FILE *f)
 	    "                     [--rounds R] [--rows-per-day N] [--seed "
 	    "N]\n"
 	    "                     [--failures FILE [--horizon H]]\n"
+	    "       fedmon-replay --agent FILE [--config AGENT_CONF] "
+	    "[--out FILE]\n"
+	    "                     [--adopt recorded|next]\n"
 	    "\n"
 	    "Trains the anomaly detector on TRAIN, then scores TEST row by "
 	    "row, causally,\n"
@@ -69,6 +73,40 @@ usage(FILE *f)
 	    "DIR/NAME.failures\n"
 	    "  --horizon H         rows ahead the predictor looks (default "
 	    "30)\n"
+	    "\n"
+	    "With --agent, FILE is a run recorded by fedmonctl watch --csv "
+	    "(columns by\n"
+	    "name: time, sample, trainings, the features, events_SOURCE; "
+	    "others ignored,\n"
+	    "missing features masked). The agent's own learner (retention, "
+	    "retraining\n"
+	    "schedule, warm-up, minute ring, failure predictors, labels) "
+	    "runs over it,\n"
+	    "training on this thread, and writes one row per sample with "
+	    "watch's\n"
+	    "columns (time, sample, ready, score, threshold, alarm, alarms, "
+	    "trainings,\n"
+	    "top_features, p_SOURCE, events_SOURCE) to --out FILE or "
+	    "stdout, and a\n"
+	    "summary on stderr. Samples the recording missed are filled "
+	    "in with the one\n"
+	    "before. Nothing is read from or written to the agent's state "
+	    "directory.\n"
+	    "  --agent FILE        the recorded run\n"
+	    "  --config FILE       the agent.conf it ran with ([agent] "
+	    "interval_ms,\n"
+	    "                      [history], [labels], [learn]; default: "
+	    "the built-in\n"
+	    "                      defaults)\n"
+	    "  --adopt WHEN        recorded (default): a training's models "
+	    "score from the\n"
+	    "                      row where the recording's trainings "
+	    "counter rose, as\n"
+	    "                      the agent's training thread took that "
+	    "long; next: from\n"
+	    "                      the next row, as a training that takes "
+	    "no time\n"
+	    "  --out FILE          (with --agent) the rows' file\n"
 	    "  -h, --help          this text\n"
 	    "  --version           the version\n"
 	    "\n"
@@ -102,8 +140,10 @@ typedef struct replay_args {
 	const char *test;
 	uint32_t rows_per_day;
 	uint64_t seed;
-	bool mode_set, rounds_set, horizon_set;
+	bool mode_set, rounds_set, horizon_set, rpd_set, seed_set;
 	replay_fed_args fed; /* fed.clients set: --federate */
+	replay_agent_args agent; /* agent.file set: --agent */
+	bool adopt_set;
 } replay_args;
 
 /* Parses argv; returns 0, 1 (help or version printed) or -EINVAL. */
@@ -122,6 +162,9 @@ parse_args(int argc, char **argv, replay_args *a)
 		OPT_ROUNDS,
 		OPT_FAILURES,
 		OPT_HORIZON,
+		OPT_AGENT,
+		OPT_CONFIG,
+		OPT_ADOPT,
 	};
 	static const struct option opts[] = {
 		{ "train", required_argument, NULL, OPT_TRAIN },
@@ -132,6 +175,9 @@ parse_args(int argc, char **argv, replay_args *a)
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "failures", required_argument, NULL, OPT_FAILURES },
 		{ "horizon", required_argument, NULL, OPT_HORIZON },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "adopt", required_argument, NULL, OPT_ADOPT },
 		{ "rows-per-day", required_argument, NULL, OPT_RPD },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +193,7 @@ parse_args(int argc, char **argv, replay_args *a)
 		.fed = { .mode = REPLAY_FEDERATED,
 		    .rounds = REPLAY_ROUNDS_DEFAULT,
 		    .horizon = REPLAY_HORIZON_DEFAULT },
+		.agent = { .adopt = REPLAY_ADOPT_RECORDED },
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -166,6 +213,7 @@ parse_args(int argc, char **argv, replay_args *a)
 				return -EINVAL;
 			}
 			a->rows_per_day = (uint32_t)v;
+			a->rpd_set = true;
 			break;
 		case OPT_SEED:
 			if (fm_parse_u64(optarg, &v) < 0) {
@@ -176,6 +224,7 @@ parse_args(int argc, char **argv, replay_args *a)
 				return -EINVAL;
 			}
 			a->seed = v;
+			a->seed_set = true;
 			break;
 		case OPT_FEDERATE:
 			a->fed.clients = optarg;
@@ -224,6 +273,26 @@ parse_args(int argc, char **argv, replay_args *a)
 			a->horizon_set = true;
 			a->fed.horizon = (uint32_t)v;
 			break;
+		case OPT_AGENT:
+			a->agent.file = optarg;
+			break;
+		case OPT_CONFIG:
+			a->agent.config = optarg;
+			break;
+		case OPT_ADOPT:
+			a->adopt_set = true;
+			if (strcmp(optarg, "recorded") == 0)
+				a->agent.adopt = REPLAY_ADOPT_RECORDED;
+			else if (strcmp(optarg, "next") == 0)
+				a->agent.adopt = REPLAY_ADOPT_NEXT;
+			else {
+				fprintf(stderr,
+				    "fedmon-replay: --adopt wants recorded or "
+				    "next, not '%s'\n",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -251,6 +320,24 @@ parse_args(int argc, char **argv, replay_args *a)
 	}
 	a->fed.rows_per_day = a->rows_per_day;
 	a->fed.seed = a->seed;
+	if (a->agent.file) {
+		if (a->train || a->test || a->fed.clients || a->mode_set ||
+		    a->rounds_set || a->fed.failures || a->horizon_set ||
+		    a->rpd_set || a->seed_set) {
+			fprintf(stderr,
+			    "fedmon-replay: --agent takes only --config, "
+			    "--out and --adopt (the agent.conf sets the "
+			    "rest)\n");
+			return -EINVAL;
+		}
+		a->agent.out = a->fed.out;
+		return 0;
+	}
+	if (a->agent.config || a->adopt_set) {
+		fprintf(stderr,
+		    "fedmon-replay: --config and --adopt go with --agent\n");
+		return -EINVAL;
+	}
 	if (a->fed.clients) {
 		if (a->train || a->test) {
 			fprintf(stderr, "fedmon-replay: --federate takes no "
@@ -302,6 +389,11 @@ main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	fm_learn_blas_single_thread();
+	if (a.agent.file) {
+		/* the learner and the labels narrate their decisions */
+		fm_log_set_max_level(LOG_WARNING);
+		return fm_replay_agent(&a.agent);
+	}
 	if (a.fed.clients) {
 		/* the agent and aggregator code narrate every round */
 		fm_log_set_max_level(LOG_WARNING);

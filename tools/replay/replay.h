@@ -1,6 +1,7 @@
 /*
- * fedmon-replay's parts, shared by its single mode (main.c) and its
- * federated mode (federate.c). Internal to tools/replay.
+ * fedmon-replay's parts, shared by its single mode (main.c), its
+ * federated mode (federate.c) and its agent mode (agent.c). Internal to
+ * tools/replay.
  */
 #ifndef FM_REPLAY_H
 #define FM_REPLAY_H
@@ -128,5 +129,25 @@ int fm_replay_read_csv(const char *path, fm_replay_csv **ret);
 
 /* Runs --federate; returns the process exit status. */
 int fm_replay_federate(const replay_fed_args *a);
+
+/* When --agent adopts the models of a training (--adopt). */
+enum replay_adopt {
+	/* at the row where the recording's trainings counter rose, as the
+	 * agent's training thread did; REPLAY_ADOPT_NEXT without that
+	 * column */
+	REPLAY_ADOPT_RECORDED = 1,
+	/* at the next row, as a training that takes no time */
+	REPLAY_ADOPT_NEXT,
+};
+
+typedef struct replay_agent_args {
+	const char *file;   /* the recording (fedmonctl watch --csv) */
+	const char *config; /* the agent.conf it ran with, or NULL */
+	const char *out;    /* the rows' file, or NULL: stdout */
+	enum replay_adopt adopt;
+} replay_agent_args;
+
+/* Runs --agent (agent.c); returns the process exit status. */
+int fm_replay_agent(const replay_agent_args *a);
 
 #endif
