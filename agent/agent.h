@@ -57,6 +57,8 @@ typedef struct fm_agent_config {
 	uint32_t learn_onset_factor;      /* onset path factor; 0 = off */
 	uint32_t learn_clear_samples;     /* below it to clear */
 	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
+	uint32_t learn_failure_min_events; /* onsets before a probability
+	                                    * may drive an action */
 	/* [federation] (see fm_model_federation_config) */
 	char fed_aggregator[FM_AGENT_PATH_BYTES]; /* "" = standalone */
 	char fed_aggregator_key[64];              /* base64 */

@@ -230,6 +230,10 @@ static const fm_conf_key keys[] = {
 	{ "learn", "horizon_minutes", UINT(1, 10080),
 	    CFG(learn_horizon_minutes), .def = "30",
 	    .description = "how far ahead failures are predicted, minutes" },
+	{ "learn", "failure_min_events", UINT(0, 1000),
+	    CFG(learn_failure_min_events), .def = "3",
+	    .description = "failure onsets a predictor must have learned from "
+	                   "before its probability may drive an action" },
 	{ "federation", "aggregator", .type = FM_CONF_STRING,
 	    CFG(fed_aggregator), .check = check_url,
 	    .expect = "tcp://HOST:PORT or ipc:///PATH, or empty", .def = "",

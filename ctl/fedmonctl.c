@@ -574,6 +574,8 @@ print_predictors(const fm_proto_ctl_status *s)
 			printf("untrained");
 		else
 			printf("%.0f%%", 100.0 * (double)p->probability);
+		if (p->trained && !p->trusted)
+			printf(" (too few onsets to act on)");
 		if (p->failing)
 			printf(" (failing now)");
 	}
@@ -737,8 +739,9 @@ json_status_models(const fm_proto_ctl_status *s)
 		else
 			printf("null");
 		printf(", \"onsets\": %" PRIu64 ", \"events\": %" PRIu64
-		       ", \"failing\": %s}",
-		    p->onsets, p->events, p->failing ? "true" : "false");
+		       ", \"failing\": %s, \"trusted\": %s}",
+		    p->onsets, p->events, p->failing ? "true" : "false",
+		    p->trusted ? "true" : "false");
 	}
 	printf("]");
 }

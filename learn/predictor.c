@@ -41,10 +41,11 @@ struct fm_learn_predictor {
 	double calib_a, calib_c;
 	uint64_t n_pos, n_neg;
 	/* Failure onsets (runs of positive targets) in the data the weights
-	 * were last fitted on here, and whether they came from a fleet
-	 * instead: they set the shrinkage toward the base rate. */
+	 * were last fitted on here, when counted is set: they set the
+	 * shrinkage toward the base rate. Weights from a fleet, or from a
+	 * save made before the count, have no count and are not shrunk. */
 	uint64_t events;
-	bool fleet;
+	bool counted;
 	float *theta; /* n_in + 1: w, then b */
 	/* Scratch of training steps and _loss_grad. */
 	float *adam_m; /* n_in + 1 */
@@ -72,11 +73,11 @@ enum {
 	SEC_N_NEG,
 	SEC_W, /* PARAM, n_inputs */
 	SEC_B, /* PARAM, 1 */
-	/* Added after the first release, optional on loading: a save
-	 * without them has learned from no counted onset (fully shrunk
-	 * until the next training refits it) and holds local weights. */
+	/* Added after the first release, and written only when the onsets
+	 * behind the weights were counted: a save without it (the first
+	 * release's, or a fleet's weights) predicts unshrunk, as it did,
+	 * until a training refits it, and is saved again byte for byte. */
 	SEC_EVENTS, /* u64 */
-	SEC_FLEET,  /* u32: 1 when the weights are a fleet's */
 	SEC_COUNT
 };
 _Static_assert(SEC_COUNT <= FM_LEARN_PREDICTOR_SECTIONS, "too many sections");
@@ -273,7 +274,7 @@ fm_learn_predictor_reset(fm_learn_predictor *p)
 	p->calib_c = 0.0;
 	p->n_pos = p->n_neg = 0;
 	p->events = 0;
-	p->fleet = false;
+	p->counted = false;
 }
 
 /* ---- numerics ----------------------------------------------------------- */
@@ -617,7 +618,7 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 	p->calib_a = a;
 	p->calib_c = c;
 	p->trained = true;
-	p->fleet = false;
+	p->counted = true;
 	p->events = count_events(y, n);
 	st.n_events = p->events;
 	p->n_pos += n_pos;
@@ -658,13 +659,13 @@ base_rate(const fm_learn_predictor *p)
 }
 
 /* The weight of the fitted model against the base rate: E / (E + E0)
- * for E onsets behind local weights, 1 for a fleet's. */
+ * for E counted onsets behind local weights, 1 for uncounted ones. */
 static double
 trust_of(const fm_learn_predictor *p)
 {
 	double e = (double)p->events, e0 = p->cfg.prior_events;
 
-	if (p->fleet)
+	if (!p->counted)
 		return 1.0;
 	if (e + e0 <= 0.0)
 		return 1.0;
@@ -708,7 +709,7 @@ fm_learn_predictor_status_get(
 		.n_neg = p->n_neg,
 		.base_rate = base_rate(p),
 		.events = p->events,
-		.fleet = p->fleet,
+		.shrunk = p->trained && p->counted,
 		.trust = p->trained ? trust_of(p) : 0.0,
 	};
 }
@@ -739,7 +740,8 @@ static void
 take_imported(fm_learn_predictor *p)
 {
 	p->trained = true;
-	p->fleet = true;
+	p->counted = false;
+	p->events = 0;
 	p->calibration = FM_LEARN_PREDICTOR_CALIB_PRIOR;
 	p->calib_a = 1.0;
 	p->calib_c = 0.0;
@@ -891,12 +893,9 @@ fm_learn_predictor_save(
 	if (r == 0)
 		r = fm_learn_model_writer_put_f32(w, base + SEC_B,
 		    FM_LEARN_SECTION_PARAM, p->theta + p->n_in, 1);
-	if (r == 0)
+	if (r == 0 && p->counted)
 		r = fm_learn_model_writer_put_u64(
 		    w, base + SEC_EVENTS, p->events);
-	if (r == 0)
-		r = fm_learn_model_writer_put_u32(
-		    w, base + SEC_FLEET, p->fleet ? 1u : 0u);
 	return r;
 }
 
@@ -927,9 +926,10 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
     const fm_learn_predictor_config *cfg, fm_learn_predictor **ret)
 {
 	fm_learn_predictor *p = NULL;
-	uint32_t kind, version, d, win, extra, schema, flags, calib, fleet = 0;
+	uint32_t kind, version, d, win, extra, schema, flags, calib;
 	double a, c;
 	uint64_t n_pos, n_neg, events = 0;
+	bool counted;
 	int e;
 
 	if (base > UINT32_MAX - (FM_LEARN_PREDICTOR_SECTIONS - 1) || !cfg ||
@@ -963,13 +963,12 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
 		return -EBADMSG;
 	if (!isfinite(a) || !isfinite(c) || !(a > 0.0))
 		return -EDOM;
-	/* the optional sections: absent in the first release's saves */
+	/* optional: absent in the first release's saves and for weights
+	 * whose onsets were not counted */
 	e = fm_learn_model_reader_get_u64(r, base + SEC_EVENTS, &events);
 	if (e < 0 && e != -ENOENT)
 		return -EBADMSG;
-	e = fm_learn_model_reader_get_u32(r, base + SEC_FLEET, &fleet);
-	if ((e < 0 && e != -ENOENT) || fleet > 1)
-		return -EBADMSG;
+	counted = e == 0;
 
 	e = fm_learn_predictor_new(cfg, &p);
 	if (e < 0)
@@ -988,7 +987,7 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
 	p->n_pos = n_pos;
 	p->n_neg = n_neg;
 	p->events = events;
-	p->fleet = fleet == 1;
+	p->counted = counted;
 	*ret = p;
 	return 0;
 }

@@ -68,8 +68,9 @@
  * is the fit's. Weights from a fleet (_params_import(), _share_import())
  * are not shrunk (lambda = 1): they rest on the fleet's failures, which
  * this host cannot count; the caller's gate on local onsets (the agent's
- * [learn] failure_min_events) still applies to them. E is saved with the
- * predictor.
+ * [learn] failure_min_events) still applies to them (E = 0). Neither is a
+ * predictor saved before E was counted, until a training refits it. E is
+ * saved with the predictor.
  *
  * Untrained. Until a training call sees a positive (or trained weights
  * are loaded or imported) the predictor is untrained: it predicts 0, the
@@ -152,8 +153,9 @@ typedef struct fm_learn_predictor_status {
 	uint64_t n_pos, n_neg;   /* rows trained on since new or reset */
 	double base_rate;        /* n_pos / (n_pos + n_neg), 0 with none */
 	uint64_t events; /* E: onsets behind the current local weights */
-	bool fleet;      /* the weights are a fleet's (not shrunk) */
-	double trust;    /* lambda in [0, 1]; 0 untrained */
+	bool shrunk;     /* by E; false: untrained, or weights whose onsets
+	                  * were not counted (a fleet's, an old save's) */
+	double trust;    /* lambda in [0, 1] (1 when not shrunk); 0 untrained */
 } fm_learn_predictor_status;
 
 /* Fills *ret with the defaults above; n_features is 0 and must be set. */

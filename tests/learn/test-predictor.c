@@ -531,7 +531,7 @@ test_predictor_few_events_stay_near_base_rate(void **state)
 	assert_int_equal(fm_learn_predictor_train(m, X, y, n, &st), 0);
 	assert_int_equal(st.n_events, 2);
 	fm_learn_predictor_status_get(m, &s);
-	assert_true(s.trained && !s.fleet);
+	assert_true(s.trained && s.shrunk);
 	assert_int_equal(s.events, 2);
 	assert_true(fabs(s.trust - 2.0 / 6.0) < 1e-12);
 	assert_true(s.base_rate > 0.05 && s.base_rate < 0.15);
