@@ -144,7 +144,9 @@ render_learner(fm_prom *p, fm_model_learner *l)
 		fm_prom_float(p, "fedmon_failure_probability",
 		    (const char *const[]) {
 		        "source", fm_model_label_source_name(s) },
-		    1, st.failure[s].trained ? st.failure[s].probability : 0);
+		    1, st.failure[s].trained || st.failure[s].trusted
+		        ? st.failure[s].probability
+		        : 0);
 	fm_prom_family(p, "fedmon_failure_predictor_trained", "gauge",
 	    "1 when the failure predictor has onsets to learn from.");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
