@@ -81,8 +81,9 @@ typedef struct fm_model_learner_failure {
 	float probability; /* of an onset within the horizon, [0, 1] */
 	uint64_t onsets;   /* learned from, over the minute history */
 	uint64_t events;   /* onsets the current weights rest on */
-	/* The probability may drive an action: events >= failure_min_events
-	 * (or, for fs_full, a fill-rate estimate is part of it). */
+	/* The probability may drive an action: trained, and events >=
+	 * failure_min_events (or, for fs_full, a fill-rate estimate is part
+	 * of it). */
 	bool trusted;
 } fm_model_learner_failure;
 

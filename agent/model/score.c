@@ -303,7 +303,8 @@ predict(fm_model_learner *l, fm_model_learner_failure out[FM_LABEL_COUNT])
 		    ? (float)fm_learn_predictor_predict(l->pred[s], l->px)
 		    : 0.0f;
 		out[s].events = ps.events;
-		out[s].trusted = ps.events >= l->cfg.failure_min_events;
+		out[s].trusted =
+		    ps.trained && ps.events >= l->cfg.failure_min_events;
 	}
 	if (fill_probability(l, &fill)) {
 		fm_model_learner_failure *f = &out[FM_LABEL_FS_FULL];
