@@ -367,6 +367,9 @@ test_actions_input_from_learner(void **state)
 
 	st.failure[FM_LABEL_OOM].trained = true;
 	st.failure[FM_LABEL_OOM].probability = 0.75f;
+	st.failure[FM_LABEL_OOM].events = 2;
+	st.failure[FM_LABEL_FS_FULL].trusted = true;
+	st.failure_min_events = 3;
 	fm_act_input_from_learner(&st, 5 * SEC, 7 * SEC, &in);
 	assert_true(in.mono_ns == 5 * SEC);
 	assert_true(in.real_ns == 7 * SEC);
@@ -378,6 +381,10 @@ test_actions_input_from_learner(void **state)
 	assert_true(in.failure_trained[FM_LABEL_OOM]);
 	assert_false(in.failure_trained[FM_LABEL_HEALTH]);
 	assert_true(in.failure_probability[FM_LABEL_OOM] == 0.75f);
+	assert_false(in.failure_trusted[FM_LABEL_OOM]);
+	assert_true(in.failure_trusted[FM_LABEL_FS_FULL]);
+	assert_int_equal(in.failure_events[FM_LABEL_OOM], 2);
+	assert_int_equal(in.failure_min_events, 3);
 }
 
 /* ---- the kinds, run for real ------------------------------------------- */
