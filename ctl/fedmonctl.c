@@ -980,8 +980,8 @@ csv_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
 	for (uint32_t i = 0; i < s->n_predictors; i++) {
 		const fm_proto_ctl_predictor *p = &s->predictors[i];
 
-		csv_float(p->trained || p->trusted ? (double)p->probability
-		                                   : NAN);
+		csv_float(
+		    p->trained || p->trusted ? (double)p->probability : NAN);
 		printf(",%" PRIu64, p->events);
 	}
 	printf("\n");

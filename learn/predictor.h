@@ -141,9 +141,9 @@ typedef struct fm_learn_predictor_stats {
 	double pos_weight; /* the weight given to positives */
 	size_t n_pos;      /* rows used, by target */
 	size_t n_neg;
-	size_t n_skipped; /* targets FM_LEARN_PREDICTOR_LABEL_SKIP */
+	size_t n_skipped;  /* targets FM_LEARN_PREDICTOR_LABEL_SKIP */
 	uint64_t n_events; /* failure onsets: runs of positive targets */
-	uint32_t epochs;  /* run: 0 when the data held no positive */
+	uint32_t epochs;   /* run: 0 when the data held no positive */
 } fm_learn_predictor_stats;
 
 typedef struct fm_learn_predictor_status {

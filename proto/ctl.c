@@ -581,9 +581,8 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 		p->probability = pm->predictor_probability[i];
 		p->onsets = pm->predictor_onsets[i];
 		p->events = pm->predictor_events[i];
-		p->trusted = pm->n_predictor_trusted
-		    ? pm->predictor_trusted[i]
-		    : p->trained;
+		p->trusted = pm->n_predictor_trusted ? pm->predictor_trusted[i]
+		                                     : p->trained;
 	}
 	return r;
 }

@@ -146,7 +146,7 @@ typedef struct fm_act_input {
 	float top_contrib[FM_MODEL_LEARNER_TOP];
 	bool failure_trained[FM_LABEL_COUNT];
 	float failure_probability[FM_LABEL_COUNT];
-	bool failure_trusted[FM_LABEL_COUNT]; /* may drive an action */
+	bool failure_trusted[FM_LABEL_COUNT];    /* may drive an action */
 	uint64_t failure_events[FM_LABEL_COUNT]; /* onsets it rests on */
 	uint32_t failure_min_events;             /* the config's */
 } fm_act_input;

@@ -73,9 +73,9 @@ typedef struct fm_model_learner_config {
  * p_learned)(1 - p_fill). The fill rate needs no failures to learn from,
  * so fs_full is trusted whenever the fit has enough minutes.
  */
-#define FM_MODEL_LEARNER_FILL_MINUTES 15u    /* of the fill-rate fit */
-#define FM_MODEL_LEARNER_FILL_MIN_MINUTES 3u /* fewer: no fill estimate */
-#define FM_MODEL_LEARNER_FILL_NOISE 0.002    /* se floor, fraction */
+#define FM_MODEL_LEARNER_FILL_MINUTES     15u   /* of the fill-rate fit */
+#define FM_MODEL_LEARNER_FILL_MIN_MINUTES 3u    /* fewer: no fill estimate */
+#define FM_MODEL_LEARNER_FILL_NOISE       0.002 /* se floor, fraction */
 typedef struct fm_model_learner_failure {
 	bool trained;      /* has a model: its own onsets, or the fleet's */
 	float probability; /* of an onset within the horizon, [0, 1] */
@@ -103,12 +103,12 @@ typedef struct fm_model_learner_status {
 	uint64_t alarms;    /* alarms raised */
 	uint32_t trainings; /* completed since start */
 	uint32_t train_failures;
-	int last_error;           /* of the last failed training, or 0 */
+	int last_error; /* of the last failed training, or 0 */
 	int save_error; /* of saving the last training's models, or 0 */
-	int64_t trained_real_ns;  /* end of the last training, 0 = never */
-	uint32_t trained_rows;    /* samples it used */
-	double train_cpu_seconds; /* CPU time of the last training */
-	uint32_t rows_held;       /* samples kept to train on */
+	int64_t trained_real_ns;     /* end of the last training, 0 = never */
+	uint32_t trained_rows;       /* samples it used */
+	double train_cpu_seconds;    /* CPU time of the last training */
+	uint32_t rows_held;          /* samples kept to train on */
 	uint32_t failure_min_events; /* the config's, for whoever shows it */
 	fm_model_learner_failure failure[FM_LABEL_COUNT];
 } fm_model_learner_status;

@@ -220,7 +220,8 @@ fill_probability(const fm_model_learner *l, double *ret_p)
 	const fm_model_history_minute *m0 =
 	    fm_model_history_minute_get(l->history, 0);
 	double thr = l->cfg.fs_full_fraction, h = l->cfg.horizon_minutes;
-	double x[FM_MODEL_LEARNER_FILL_MINUTES], u[FM_MODEL_LEARNER_FILL_MINUTES];
+	double x[FM_MODEL_LEARNER_FILL_MINUTES],
+	    u[FM_MODEL_LEARNER_FILL_MINUTES];
 	double xm = 0.0, um = 0.0, sxx = 0.0, sxu = 0.0, rss = 0.0;
 	double a, b, xs, se, s2 = 0.0;
 	uint32_t held = fmi_model_learner_minutes_held(l), n = 0;
@@ -309,8 +310,8 @@ predict(fm_model_learner *l, fm_model_learner_failure out[FM_LABEL_COUNT])
 	if (fill_probability(l, &fill)) {
 		fm_model_learner_failure *f = &out[FM_LABEL_FS_FULL];
 
-		f->probability = (float)(1.0 - (1.0 - (double)f->probability) *
-		                                   (1.0 - fill));
+		f->probability = (float)(1.0 -
+		    (1.0 - (double)f->probability) * (1.0 - fill));
 		f->trusted = true;
 	}
 }

@@ -13,11 +13,11 @@
  * leaves its families out rather than show zeros that would read as
  * values: the learner's (fedmon_anomaly_*, fedmon_detector_*,
  * fedmon_feature_contribution, fedmon_failure_probability and
- * fedmon_failure_predictor_trained and _trusted), the labels' (fedmon_failure_onsets_total,
- * fedmon_failure_active), federation's (fedmon_federation_*) and the
- * actions' (fedmon_actions_*, fedmon_action_*). Series of an enumeration
- * (every feature, label source, rule x result) are all written, zeros
- * included, so a rate() never starts from a missing series.
+ * fedmon_failure_predictor_trained and _trusted), the labels'
+ * (fedmon_failure_onsets_total, fedmon_failure_active), federation's
+ * (fedmon_federation_*) and the actions' (fedmon_actions_*, fedmon_action_*).
+ * Series of an enumeration (every feature, label source, rule x result) are all
+ * written, zeros included, so a rate() never starts from a missing series.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -144,7 +144,8 @@ render_learner(fm_prom *p, fm_model_learner *l)
 		fm_prom_float(p, "fedmon_failure_probability",
 		    (const char *const[]) {
 		        "source", fm_model_label_source_name(s) },
-		    1, st.failure[s].trained || st.failure[s].trusted
+		    1,
+		    st.failure[s].trained || st.failure[s].trusted
 		        ? st.failure[s].probability
 		        : 0);
 	fm_prom_family(p, "fedmon_failure_predictor_trained", "gauge",

@@ -1103,7 +1103,8 @@ main(void)
 		cmocka_unit_test(test_actions_hourly_cap),
 		cmocka_unit_test(test_actions_run_in_progress_is_suppressed),
 		cmocka_unit_test(test_actions_failure_rules),
-		cmocka_unit_test(test_actions_failure_rule_waits_for_min_events),
+		cmocka_unit_test(
+		    test_actions_failure_rule_waits_for_min_events),
 		cmocka_unit_test(test_actions_recent_ring_keeps_newest),
 		cmocka_unit_test(test_actions_sample_never_allocates),
 		cmocka_unit_test(test_actions_reload_keeps_state_by_name),

@@ -465,16 +465,15 @@ test_learner_federates_the_failure_predictors(void **state)
  * minutes (plus noise of 0.001); returns the learner's fs_full status.
  */
 static fm_model_learner_failure
-feed_disk(fm_model_learner *l, host *h, int minutes, double level0,
-    double rate)
+feed_disk(fm_model_learner *l, host *h, int minutes, double level0, double rate)
 {
 	fm_model_learner_status st;
 	fm_collect_sample s;
 
 	for (int i = 0; i < minutes * 60; i++) {
 		sample(h, &s, 0.0);
-		s.v[FM_F_FS_FULLEST] = (float)(level0 + rate * i / 60.0 +
-		    0.001 * uniform(h));
+		s.v[FM_F_FS_FULLEST] =
+		    (float)(level0 + rate * i / 60.0 + 0.001 * uniform(h));
 		fm_model_learner_on_sample(l, &s, 0);
 	}
 	fm_model_learner_status_get(l, &st);

@@ -473,8 +473,8 @@ test_predictor_calibrated_on_imbalanced_data(void **state)
  * the rows; *ret_y the targets.
  */
 static float *
-events_problem(uint64_t seed, size_t n_events, size_t p, size_t *ret_n,
-    uint8_t **ret_y)
+events_problem(
+    uint64_t seed, size_t n_events, size_t p, size_t *ret_n, uint8_t **ret_y)
 {
 	const size_t gap = 200, horizon = 30, len = 5;
 	size_t n = n_events * gap + gap;
