@@ -50,15 +50,17 @@ typedef struct fm_agent_config {
 	uint32_t labels_health_timeout_ms;
 	/* [learn] (see fm_model_learner_config) */
 	bool learn_enabled;
-	uint32_t learn_train_seconds;     /* samples kept to train on */
-	uint32_t learn_min_train_seconds; /* before the first training */
-	uint32_t learn_retrain_seconds;   /* between trainings */
-	uint32_t learn_alarm_samples;     /* above the threshold to raise */
-	uint32_t learn_onset_factor;      /* onset path factor; 0 = off */
-	uint32_t learn_clear_samples;     /* below it to clear */
-	uint32_t learn_horizon_minutes;   /* failure prediction horizon */
-	uint32_t learn_accept_seconds;    /* a lasting alarm becomes normal */
-	uint32_t learn_mature_seconds;    /* a young model's caution ends */
+	uint32_t learn_train_seconds;      /* samples kept to train on */
+	uint32_t learn_min_train_seconds;  /* before the first training */
+	uint32_t learn_retrain_seconds;    /* between trainings */
+	uint32_t learn_alarm_samples;      /* above the threshold to raise */
+	uint32_t learn_onset_factor;       /* onset path factor; 0 = off */
+	uint32_t learn_clear_samples;      /* below it to clear */
+	uint32_t learn_horizon_minutes;    /* failure prediction horizon */
+	uint32_t learn_accept_seconds;     /* a lasting alarm becomes normal */
+	uint32_t learn_mature_seconds;     /* a young model's caution ends */
+	uint32_t learn_failure_min_events; /* onsets before a probability
+	                                    * may drive an action */
 	/* [federation] (see fm_model_federation_config) */
 	char fed_aggregator[FM_AGENT_PATH_BYTES]; /* "" = standalone */
 	char fed_aggregator_key[64];              /* base64 */

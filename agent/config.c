@@ -240,6 +240,10 @@ static const fm_conf_key keys[] = {
 	    .description = "until the agent has seen this much, its alarm "
 	                   "threshold is raised (at most 2 times) by "
 	                   "sqrt(mature_seconds / seconds seen); 0: off" },
+	{ "learn", "failure_min_events", UINT(0, 1000),
+	    CFG(learn_failure_min_events), .def = "3",
+	    .description = "failure onsets a predictor must have learned from "
+	                   "before its probability may drive an action" },
 	{ "federation", "aggregator", .type = FM_CONF_STRING,
 	    CFG(fed_aggregator), .check = check_url,
 	    .expect = "tcp://HOST:PORT or ipc:///PATH, or empty", .def = "",

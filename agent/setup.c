@@ -27,6 +27,8 @@ fm_agent_config_learner(const fm_agent_config *c, fm_model_learner_config *ret)
 		.horizon_minutes = c->learn_horizon_minutes,
 		.accept_seconds = c->learn_accept_seconds,
 		.mature_seconds = c->learn_mature_seconds,
+		.failure_min_events = c->learn_failure_min_events,
+		.fs_full_fraction = (float)c->labels_fs_full_percent / 100.0f,
 		.seed = 1,
 	};
 	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", c->state_dir);

@@ -27,7 +27,16 @@ and whether one of the fault's expected features is among the top three of
 a sample in the first 10 s of the onset (named), and the time from the
 fault's end to the alarm clearing. Outside faults (model trained, not
 within a fault or the 60 s after it): alarm onsets per hour and the
-fraction of samples in alarm. With --runs N > 1 it prints the median over
+fraction of samples in alarm. Failure predictions, per label source with a
+probability in the samples (the p_SOURCE columns of `fedmonctl watch
+--csv`; an onset is its events_SOURCE counter rising): the Brier score
+against "an onset within the run's horizon_minutes" (a sample whose
+horizon runs past the end of the run counts only when an onset follows
+within the run), beside the base rate's, and a reliability table (the
+samples binned by probability: mean probability against the observed
+frequency); and p(oom)'s lead time ahead of the oom-leak fault's first OOM
+kill (the first sample at or above 0.5 within the horizon before it) and
+whether it falls back below 0.2 within 5 minutes of the fault's end. With --runs N > 1 it prints the median over
 the runs. DIR (default: a new bench-live-* directory under /var/tmp) gets,
 per run, samples.csv (every 1 s sample with its regime and fault labels),
 faults.csv (the labels), agent.conf, agent.log, and summary.json over all
@@ -99,6 +108,11 @@ KINDS = list(FAULTS)
 DETECT_GRACE = 5.0  # s after a fault's end an onset still counts
 NAME_WINDOW = 10.0  # s after the onset in which the top three are read
 QUIET_AFTER = 60.0  # s after a fault's end that are not "outside faults"
+HORIZON_S = 1800.0  # [learn] horizon_minutes when agent.conf does not say
+P_RISEN = 0.5       # p(oom) this high ahead of the leak's OOM kill: warned
+P_FALLEN = 0.2      # and below this after the leak: fallen back
+FALLBACK_S = 300.0  # within this after the leak's end
+RELIABILITY_BINS = 10
 LEAK_LIMIT = 256 << 20
 LEAK_CHUNK = 4 << 20
 LEAK_PERIOD = 0.25
@@ -742,8 +756,9 @@ def top3(row):
     return out[:3]
 
 
-def analyse(rows, labels, oom_kills):
-    """Per fault and outside faults, from the samples and the labels."""
+def analyse(rows, labels, oom_kills, horizon=HORIZON_S):
+    """Per fault and outside faults, from the samples and the labels;
+    the failure predictions against onsets within horizon seconds."""
     samples = []
     prev = None
     for r in rows:
@@ -803,7 +818,158 @@ def analyse(rows, labels, oom_kills):
                               if hours else None)
     out["alarm_fraction"] = (round(sum(1 for x in quiet if x[1])
                                    / len(quiet), 4) if quiet else None)
+    out["horizon"] = horizon
+    out["calibration"] = {s: calibration(rows, s, horizon)
+                          for s in sources_of(rows)}
+    out["oom_lead"] = oom_lead(rows, labels, horizon)
     return out
+
+
+def run_horizon(rundir):
+    """[learn] horizon_minutes of the run's agent.conf, in seconds."""
+    section = None
+    try:
+        with open(os.path.join(rundir, "agent.conf")) as f:
+            for line in f:
+                line = line.split("#")[0].strip()
+                if line.startswith("["):
+                    section = line.strip("[]").strip()
+                elif section == "learn" and "=" in line:
+                    k, v = (x.strip() for x in line.split("=", 1))
+                    if k == "horizon_minutes" and v.isdigit():
+                        return 60.0 * int(v)
+    except OSError:
+        pass
+    return HORIZON_S
+
+
+def sources_of(rows):
+    """The label sources the samples carry a probability column for."""
+    if not rows:
+        return []
+    return [k[2:] for k in rows[0]
+            if k.startswith("p_") and "events_" + k[2:] in rows[0]]
+
+
+def fnum(v):
+    """A CSV cell as a float, None when empty or not a finite number."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def onset_times(rows, src):
+    """The times at which the source's events counter rose."""
+    out, prev = [], None
+    for r in rows:
+        e = fnum(r.get("events_" + src))
+        if e is None:
+            continue
+        if prev is not None and e > prev:
+            out.append(float(r["time"]))
+        prev = e
+    return out
+
+
+def calibration(rows, src, horizon):
+    """Brier score and reliability table of p_src against an onset of
+    src within (t, t + horizon], over the samples with a probability."""
+    onsets = onset_times(rows, src)
+    end = float(rows[-1]["time"]) if rows else 0.0
+    pairs = []
+    for r in rows:
+        p = fnum(r.get("p_" + src))
+        if p is None:
+            continue
+        t = float(r["time"])
+        y = any(t < o <= t + horizon for o in onsets)
+        if not y and t + horizon > end:
+            continue  # the run ended before the horizon did
+        pairs.append((p, 1.0 if y else 0.0))
+    if not pairs:
+        return None
+    n = len(pairs)
+    rate = sum(y for _, y in pairs) / n
+    table = []
+    for b in range(RELIABILITY_BINS):
+        lo, hi = b / RELIABILITY_BINS, (b + 1) / RELIABILITY_BINS
+        inb = [(p, y) for p, y in pairs
+               if lo <= p < hi or (b == RELIABILITY_BINS - 1 and p == hi)]
+        if inb:
+            table.append({"bin": [lo, hi], "n": len(inb),
+                          "mean_p": round(sum(p for p, _ in inb)
+                                          / len(inb), 4),
+                          "observed": round(sum(y for _, y in inb)
+                                            / len(inb), 4)})
+    return {"samples": n, "onsets": len(onsets),
+            "positive_rate": round(rate, 4),
+            "brier": round(sum((p - y) ** 2 for p, y in pairs) / n, 5),
+            "brier_base": round(sum((rate - y) ** 2 for _, y in pairs) / n,
+                                5),
+            "table": table}
+
+
+def oom_lead(rows, labels, horizon):
+    """p(oom) around the oom-leak fault: the lead of its first sample at
+    or above P_RISEN within the horizon before the fault's first OOM kill,
+    and the time after the fault's end to its first sample below
+    P_FALLEN (within FALLBACK_S)."""
+    leak = next((lb for lb in labels if lb["kind"] == "oom-leak"), None)
+    if leak is None or not rows or "p_oom" not in rows[0]:
+        return None
+    out = {"first_oom": None, "lead": None, "fell_back": None,
+           "fall_time": None}
+    first = next((o for o in onset_times(rows, "oom")
+                  if leak["start"] <= o <= leak["end"] + DETECT_GRACE),
+                 None)
+    if first is not None:
+        out["first_oom"] = round(first - leak["start"], 1)
+        rise = next((float(r["time"]) for r in rows
+                     if first - horizon <= float(r["time"]) < first and
+                     (fnum(r["p_oom"]) or 0.0) >= P_RISEN), None)
+        if rise is not None:
+            out["lead"] = round(first - rise, 1)
+    after = [(float(r["time"]), fnum(r["p_oom"])) for r in rows
+             if leak["end"] < float(r["time"]) <= leak["end"] + FALLBACK_S]
+    if after:
+        low = next((t for t, p in after if p is None or p < P_FALLEN), None)
+        out["fell_back"] = low is not None
+        if low is not None:
+            out["fall_time"] = round(low - leak["end"], 1)
+    return out
+
+
+def print_predictions(res):
+    for src, c in sorted((res.get("calibration") or {}).items()):
+        if c is None:
+            print("p(%s): no probability in the samples" % src)
+            continue
+        print("p(%s): %d samples, %d onsets, %.4f of them within the "
+              "horizon; Brier %.5f (the base rate's %.5f)" % (
+                  src, c["samples"], c["onsets"], c["positive_rate"],
+                  c["brier"], c["brier_base"]))
+        print("  %-11s %7s %8s %8s" % ("p", "samples", "mean p",
+                                       "observed"))
+        for b in c["table"]:
+            print("  %-11s %7d %8.3f %8.3f" % (
+                "%.1f-%.1f" % tuple(b["bin"]), b["n"], b["mean_p"],
+                b["observed"]))
+    lead = res.get("oom_lead")
+    if lead:
+        print("p(oom) in oom-leak: first OOM kill %s; p >= %.1f %s ahead; "
+              "below %.1f after the leak: %s" % (
+                  "-" if lead["first_oom"] is None
+                  else "%.1f s after its start" % lead["first_oom"],
+                  P_RISEN,
+                  "never" if lead["lead"] is None
+                  else "%.0f s" % lead["lead"],
+                  P_FALLEN,
+                  "-" if lead["fell_back"] is None
+                  else ("after %.0f s" % lead["fall_time"]
+                        if lead["fell_back"]
+                        else "not within %.0f s" % FALLBACK_S)))
 
 
 def fmt_fault(r):
@@ -838,11 +1004,17 @@ def print_run(i, res):
           "3): %d of %d" % (sum(r["detected"] for r in k), len(k),
                             sum(r["detected"] and r["named"] for r in k),
                             len(k)))
+    print_predictions(res)
 
 
 def median_or_none(v, digits=2):
     v = [x for x in v if x is not None]
     return round(statistics.median(v), digits) if v else None
+
+
+def brier_of(res, src):
+    c = (res.get("calibration") or {}).get(src)
+    return c["brier"] if c else None
 
 
 def summarise(results):
@@ -867,6 +1039,11 @@ def summarise(results):
             [r["onsets_per_hour"] for r in results]),
         "alarm_fraction_median": median_or_none(
             [r["alarm_fraction"] for r in results], 4),
+        "brier_median": {
+            s: median_or_none([brier_of(r, s) for r in results], 5)
+            for s in (results[0].get("calibration") or {})},
+        "oom_lead_median": median_or_none(
+            [(r.get("oom_lead") or {}).get("lead") for r in results], 1),
     }
 
 
@@ -888,6 +1065,11 @@ def print_summary(s):
           "alarm" % (s["onsets_per_hour_median"],
                      "-" if s["alarm_fraction_median"] is None
                      else "%.1f%%" % (100 * s["alarm_fraction_median"])))
+    print("Brier score: %s; p(oom)'s lead ahead of the leak's OOM kill: %s"
+          % (", ".join("%s %s" % (k, "-" if v is None else v) for k, v in
+                       sorted(s.get("brier_median", {}).items())) or "-",
+             "-" if s.get("oom_lead_median") is None
+             else "%.0f s" % s["oom_lead_median"]))
 
 
 def load_run(rundir):
@@ -912,7 +1094,9 @@ def reanalyse(outdir):
     results = []
     for i, prev in enumerate(old.get("runs", []), 1):
         rows, labels = load_run(os.path.join(outdir, "run-%d" % i))
-        res = analyse(rows, labels, prev.get("oom_kills", 0))
+        rundir = os.path.join(outdir, "run-%d" % i)
+        res = analyse(rows, labels, prev.get("oom_kills", 0),
+                      run_horizon(rundir))
         results.append(res)
         print_run(i, res)
     if len(results) > 1:
@@ -1009,7 +1193,8 @@ def main():
             signal.signal(signal.SIGTERM, on_signal)
         if status:
             break
-        res = analyse(rows, run.labels, run.h.oom_kills)
+        res = analyse(rows, run.labels, run.h.oom_kills,
+                      run_horizon(run.rundir))
         results.append(res)
         print_run(i, res)
         sys.stdout.flush()

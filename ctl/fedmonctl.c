@@ -639,10 +639,12 @@ print_predictors(const fm_proto_ctl_status *s)
 		printf("%s %s ", i ? "," : "", p->name);
 		if (!p->enabled && !p->trained)
 			printf("off");
-		else if (!p->trained)
+		else if (!p->trained && !p->trusted)
 			printf("untrained");
 		else
 			printf("%.0f%%", 100.0 * (double)p->probability);
+		if (p->trained && !p->trusted)
+			printf(" (too few onsets to act on)");
 		if (p->failing)
 			printf(" (failing now)");
 	}
@@ -820,13 +822,14 @@ json_status_models(const fm_proto_ctl_status *s)
 		printf(", \"enabled\": %s, \"trained\": %s, \"probability\": ",
 		    p->enabled ? "true" : "false",
 		    p->trained ? "true" : "false");
-		if (p->trained)
+		if (p->trained || p->trusted)
 			json_float((double)p->probability);
 		else
 			printf("null");
 		printf(", \"onsets\": %" PRIu64 ", \"events\": %" PRIu64
-		       ", \"failing\": %s}",
-		    p->onsets, p->events, p->failing ? "true" : "false");
+		       ", \"failing\": %s, \"trusted\": %s}",
+		    p->onsets, p->events, p->failing ? "true" : "false",
+		    p->trusted ? "true" : "false");
 	}
 	printf("]");
 }
@@ -1097,7 +1100,8 @@ csv_row(const fm_proto_ctl_status *s, const fm_proto_ctl_features *f)
 	for (uint32_t i = 0; i < s->n_predictors; i++) {
 		const fm_proto_ctl_predictor *p = &s->predictors[i];
 
-		csv_float(p->trained ? (double)p->probability : NAN);
+		csv_float(
+		    p->trained || p->trusted ? (double)p->probability : NAN);
 		printf(",%" PRIu64, p->events);
 	}
 	printf("\n");

@@ -40,6 +40,12 @@ struct fm_learn_predictor {
 	enum fm_learn_predictor_calibration calibration; /* in use */
 	double calib_a, calib_c;
 	uint64_t n_pos, n_neg;
+	/* Failure onsets (runs of positive targets) in the data the weights
+	 * were last fitted on here, when counted is set: they set the
+	 * shrinkage toward the base rate. Weights from a fleet, or from a
+	 * save made before the count, have no count and are not shrunk. */
+	uint64_t events;
+	bool counted;
 	float *theta; /* n_in + 1: w, then b */
 	/* Scratch of training steps and _loss_grad. */
 	float *adam_m; /* n_in + 1 */
@@ -67,6 +73,11 @@ enum {
 	SEC_N_NEG,
 	SEC_W, /* PARAM, n_inputs */
 	SEC_B, /* PARAM, 1 */
+	/* Added after the first release, and written only when the onsets
+	 * behind the weights were counted: a save without it (the first
+	 * release's, or a fleet's weights) predicts unshrunk, as it did,
+	 * until a training refits it, and is saved again byte for byte. */
+	SEC_EVENTS, /* u64 */
 	SEC_COUNT
 };
 _Static_assert(SEC_COUNT <= FM_LEARN_PREDICTOR_SECTIONS, "too many sections");
@@ -87,6 +98,7 @@ fm_learn_predictor_config_default(fm_learn_predictor_config *ret)
 		.batch = 64,
 		.seed = 1,
 		.max_pos_weight = 100.0f,
+		.prior_events = FM_LEARN_PREDICTOR_PRIOR_EVENTS,
 		.calibration = FM_LEARN_PREDICTOR_CALIB_PLATT,
 	};
 }
@@ -103,6 +115,7 @@ fm_learn_predictor_config_is_valid(const fm_learn_predictor_config *cfg)
 	    cfg->epochs >= 1 && cfg->epochs <= FM_LEARN_PREDICTOR_MAX_EPOCHS &&
 	    cfg->batch >= 1 && cfg->batch <= FM_LEARN_PREDICTOR_MAX_BATCH &&
 	    cfg->max_pos_weight >= 1.0f && cfg->max_pos_weight <= 1e6f &&
+	    cfg->prior_events >= 0.0f && cfg->prior_events <= 1e6f &&
 	    (cfg->calibration == FM_LEARN_PREDICTOR_CALIB_PRIOR ||
 	        cfg->calibration == FM_LEARN_PREDICTOR_CALIB_PLATT);
 }
@@ -260,6 +273,8 @@ fm_learn_predictor_reset(fm_learn_predictor *p)
 	p->calib_a = 1.0;
 	p->calib_c = 0.0;
 	p->n_pos = p->n_neg = 0;
+	p->events = 0;
+	p->counted = false;
 }
 
 /* ---- numerics ----------------------------------------------------------- */
@@ -318,6 +333,19 @@ count_targets(const float *X, const uint8_t *y, size_t n, size_t *ret_pos,
 	*ret_pos = pos;
 	*ret_neg = neg;
 	return 0;
+}
+
+/* The failure onsets behind targets y[n]: runs of positive targets (the
+ * rows before one onset, or before several within a horizon of each
+ * other: those are not independent evidence either). */
+static uint64_t
+count_events(const uint8_t *y, size_t n)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += y[i] == 1 && (i == 0 || y[i - 1] != 1);
+	return k;
 }
 
 /* Copies the k rows of X listed in p->ib into p->xb, sanitised, and their
@@ -531,6 +559,7 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 	st.n_neg = n_neg;
 	st.n_skipped = n - n_used;
 	st.pos_weight = pos_weight_of(p, n_pos, n_neg);
+	st.n_events = count_events(y, n);
 	if (n_pos == 0) {
 		/* Nothing to discriminate: only the counts learn. */
 		st.loss =
@@ -589,6 +618,9 @@ fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 	p->calib_a = a;
 	p->calib_c = c;
 	p->trained = true;
+	p->counted = true;
+	p->events = count_events(y, n);
+	st.n_events = p->events;
 	p->n_pos += n_pos;
 	p->n_neg += n_neg;
 	if (ret_stats)
@@ -626,11 +658,25 @@ base_rate(const fm_learn_predictor *p)
 	return n > 0 ? (double)p->n_pos / (double)n : 0.0;
 }
 
+/* The weight of the fitted model against the base rate: E / (E + E0)
+ * for E counted onsets behind local weights, 1 for uncounted ones. */
+static double
+trust_of(const fm_learn_predictor *p)
+{
+	double e = (double)p->events, e0 = p->cfg.prior_events;
+
+	if (!p->counted)
+		return 1.0;
+	if (e + e0 <= 0.0)
+		return 1.0;
+	return e / (e + e0);
+}
+
 double
 fm_learn_predictor_predict(const fm_learn_predictor *p, const float *x)
 {
 	const float *w = p->theta;
-	double z = 0.0;
+	double z = 0.0, lambda;
 	bool clean = true;
 
 	if (!p->trained)
@@ -645,7 +691,9 @@ fm_learn_predictor_predict(const fm_learn_predictor *p, const float *x)
 			z += (double)sanitise(x[j]) * w[j];
 	}
 	z += w[p->n_in];
-	return sigmoid(p->calib_a * z + p->calib_c);
+	lambda = trust_of(p);
+	return lambda * sigmoid(p->calib_a * z + p->calib_c) +
+	    (1.0 - lambda) * base_rate(p);
 }
 
 void
@@ -660,6 +708,9 @@ fm_learn_predictor_status_get(
 		.n_pos = p->n_pos,
 		.n_neg = p->n_neg,
 		.base_rate = base_rate(p),
+		.events = p->events,
+		.shrunk = p->trained && p->counted,
+		.trust = p->trained ? trust_of(p) : 0.0,
 	};
 }
 
@@ -689,6 +740,8 @@ static void
 take_imported(fm_learn_predictor *p)
 {
 	p->trained = true;
+	p->counted = false;
+	p->events = 0;
 	p->calibration = FM_LEARN_PREDICTOR_CALIB_PRIOR;
 	p->calib_a = 1.0;
 	p->calib_c = 0.0;
@@ -840,6 +893,9 @@ fm_learn_predictor_save(
 	if (r == 0)
 		r = fm_learn_model_writer_put_f32(w, base + SEC_B,
 		    FM_LEARN_SECTION_PARAM, p->theta + p->n_in, 1);
+	if (r == 0 && p->counted)
+		r = fm_learn_model_writer_put_u64(
+		    w, base + SEC_EVENTS, p->events);
 	return r;
 }
 
@@ -872,7 +928,8 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
 	fm_learn_predictor *p = NULL;
 	uint32_t kind, version, d, win, extra, schema, flags, calib;
 	double a, c;
-	uint64_t n_pos, n_neg;
+	uint64_t n_pos, n_neg, events = 0;
+	bool counted;
 	int e;
 
 	if (base > UINT32_MAX - (FM_LEARN_PREDICTOR_SECTIONS - 1) || !cfg ||
@@ -906,6 +963,12 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
 		return -EBADMSG;
 	if (!isfinite(a) || !isfinite(c) || !(a > 0.0))
 		return -EDOM;
+	/* optional: absent in the first release's saves and for weights
+	 * whose onsets were not counted */
+	e = fm_learn_model_reader_get_u64(r, base + SEC_EVENTS, &events);
+	if (e < 0 && e != -ENOENT)
+		return -EBADMSG;
+	counted = e == 0;
 
 	e = fm_learn_predictor_new(cfg, &p);
 	if (e < 0)
@@ -923,6 +986,8 @@ fm_learn_predictor_load(const fm_learn_model_reader *r, uint32_t base,
 	p->calib_c = c;
 	p->n_pos = n_pos;
 	p->n_neg = n_neg;
+	p->events = events;
+	p->counted = counted;
 	*ret = p;
 	return 0;
 }

@@ -45,6 +45,32 @@
  * Platt's smoothed targets, which also undoes the shrinkage of L2; with
  * FM_LEARN_PREDICTOR_CALIB_PRIOR, a = 1 and c = 0. The calibration and
  * the counts are local state, saved but not among the shared parameters.
+ * The class weight therefore never reaches the output: a probability is
+ * on the unweighted scale, whatever the weight.
+ *
+ * Shrinkage toward the base rate. Platt's fit is made on the training
+ * rows, and the rows before one failure are not independent: with two
+ * failures in the data, a weight vector that separates their 60 rows
+ * from the rest gets a calibrated 0.99 on rows like them, on the
+ * evidence of two events (on a live host: p(oom) 0.94 to 0.999 for 24
+ * minutes after 2 OOM onsets, nothing coming). So the probability is
+ *   p = lambda p_fit + (1 - lambda) pi,  lambda = E / (E + E0)
+ * where p_fit = sigmoid(a (w.x + b) + c), pi the base rate (n_pos / (n_pos
+ * + n_neg) of the rows trained on), E the failure onsets in the data of
+ * the last training call with a positive (runs of positive targets:
+ * onsets within a horizon of each other are one) and E0 the config's
+ * prior_events: the posterior mean of a mixture that trusts the fit with
+ * the weight of E observed events against E0 pseudo-events that follow
+ * the base rate. With E0 = 4 (the default) a predictor with 2 onsets
+ * is at most 1/3 + 2/3 pi, one with 20 at most 0.83 + 0.17 pi, one with
+ * 100 at most 0.96 + 0.04 pi. lambda is the same for every input of one
+ * fit, so the ranking of the inputs, hence the discrimination (AUC, AUC-PR),
+ * is the fit's. Weights from a fleet (_params_import(), _share_import())
+ * are not shrunk (lambda = 1): they rest on the fleet's failures, which
+ * this host cannot count; the caller's gate on local onsets (the agent's
+ * [learn] failure_min_events) still applies to them (E = 0). Neither is a
+ * predictor saved before E was counted, until a training refits it. E is
+ * saved with the predictor.
  *
  * Untrained. Until a training call sees a positive (or trained weights
  * are loaded or imported) the predictor is untrained: it predicts 0, the
@@ -80,6 +106,8 @@
 #define FM_LEARN_PREDICTOR_SECTIONS 16u
 /* Parameter blocks: the weights w (n_inputs), then the bias b (1). */
 #define FM_LEARN_PREDICTOR_PARAM_BLOCKS 2u
+/* The default prior strength E0 of the shrinkage, in pseudo-events. */
+#define FM_LEARN_PREDICTOR_PRIOR_EVENTS 4.0f
 
 typedef struct fm_learn_predictor fm_learn_predictor;
 
@@ -102,6 +130,8 @@ typedef struct fm_learn_predictor_config {
 	uint32_t batch;       /* rows per step, 1…MAX_BATCH; default 64 */
 	uint64_t seed;        /* of the shuffling; default 1 */
 	float max_pos_weight; /* cap of pos_weight, [1, 1e6]; default 100 */
+	float prior_events;   /* E0 of the shrinkage, [0, 1e6] (0: none);
+	                       * default FM_LEARN_PREDICTOR_PRIOR_EVENTS */
 	enum fm_learn_predictor_calibration calibration; /* default PLATT */
 } fm_learn_predictor_config;
 
@@ -111,8 +141,9 @@ typedef struct fm_learn_predictor_stats {
 	double pos_weight; /* the weight given to positives */
 	size_t n_pos;      /* rows used, by target */
 	size_t n_neg;
-	size_t n_skipped; /* targets FM_LEARN_PREDICTOR_LABEL_SKIP */
-	uint32_t epochs;  /* run: 0 when the data held no positive */
+	size_t n_skipped;  /* targets FM_LEARN_PREDICTOR_LABEL_SKIP */
+	uint64_t n_events; /* failure onsets: runs of positive targets */
+	uint32_t epochs;   /* run: 0 when the data held no positive */
 } fm_learn_predictor_stats;
 
 typedef struct fm_learn_predictor_status {
@@ -121,6 +152,10 @@ typedef struct fm_learn_predictor_status {
 	double calib_a, calib_c; /* p = sigmoid(a (w.x + b) + c) */
 	uint64_t n_pos, n_neg;   /* rows trained on since new or reset */
 	double base_rate;        /* n_pos / (n_pos + n_neg), 0 with none */
+	uint64_t events; /* E: onsets behind the current local weights */
+	bool shrunk;     /* by E; false: untrained, or weights whose onsets
+	                  * were not counted (a fleet's, an old save's) */
+	double trust;    /* lambda in [0, 1] (1 when not shrunk); 0 untrained */
 } fm_learn_predictor_status;
 
 /* Fills *ret with the defaults above; n_features is 0 and must be set. */
@@ -194,8 +229,9 @@ void fm_learn_predictor_reset(fm_learn_predictor *p);
  * epochs of Adam over seeded shuffles (fresh moments each call), then the
  * calibration refit on the same rows. Same predictor state, data and
  * seed give bit-identical weights (on one host, one cblas build). With no
- * positive in the data the weights and calibration are left alone and
- * only the counts grow (no error). Non-finite and out-of-range inputs are
+ * positive in the data the weights, calibration and E are left alone
+ * and only the counts grow (no error); with one, E becomes the onsets in
+ * the data. Non-finite and out-of-range inputs are
  * sanitised (see above), never skipped. Allocates scratch for the call
  * (O(n)). Fills *ret_stats when it is not NULL. Returns 0; -EINVAL for a
  * NULL array with n > 0 or a target other than 0, 1, SKIP; -EMSGSIZE for
@@ -206,7 +242,8 @@ int fm_learn_predictor_train(fm_learn_predictor *p, const float *X,
 
 /*
  * The calibrated probability, in [0, 1], that a failure begins within
- * the horizon, for the input x[n_inputs] (sanitised as in training).
+ * the horizon, for the input x[n_inputs] (sanitised as in training),
+ * shrunk toward the base rate by the onsets it learned from (see above).
  * Untrained: the base rate, 0. Never allocates; thread-safe against
  * other readers.
  */

@@ -196,6 +196,7 @@ typedef struct scratch {
 	float pred_probability[FM_PROTO_CTL_PREDICTORS_MAX];
 	uint64_t pred_onsets[FM_PROTO_CTL_PREDICTORS_MAX];
 	uint64_t pred_events[FM_PROTO_CTL_PREDICTORS_MAX];
+	protobuf_c_boolean pred_trusted[FM_PROTO_CTL_PREDICTORS_MAX];
 	uint8_t rule_names[FM_PROTO_CTL_RULES_MAX * FM_PROTO_CTL_NAME_BYTES];
 	uint8_t rule_kinds[FM_PROTO_CTL_RULES_MAX * FM_PROTO_CTL_NAME_BYTES];
 	protobuf_c_boolean rule_dry_run[FM_PROTO_CTL_RULES_MAX];
@@ -315,6 +316,7 @@ put_models(const fm_proto_ctl_status *s, scratch *x, Fedmon__Ctl__V1__Reply *pm)
 		x->pred_probability[i] = p->probability;
 		x->pred_onsets[i] = p->onsets;
 		x->pred_events[i] = p->events;
+		x->pred_trusted[i] = p->trusted;
 	}
 	if (r == 0)
 		r = text_list_put(s->predictors[0].name, s->n_predictors,
@@ -323,13 +325,14 @@ put_models(const fm_proto_ctl_status *s, scratch *x, Fedmon__Ctl__V1__Reply *pm)
 	pm->n_predictor_enabled = pm->n_predictor_trained =
 	    pm->n_predictor_failing = pm->n_predictor_probability =
 	        pm->n_predictor_onsets = pm->n_predictor_events =
-	            s->n_predictors;
+	            pm->n_predictor_trusted = s->n_predictors;
 	pm->predictor_enabled = x->pred_enabled;
 	pm->predictor_trained = x->pred_trained;
 	pm->predictor_failing = x->pred_failing;
 	pm->predictor_probability = x->pred_probability;
 	pm->predictor_onsets = x->pred_onsets;
 	pm->predictor_events = x->pred_events;
+	pm->predictor_trusted = x->pred_trusted;
 	return r;
 }
 
@@ -560,6 +563,9 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 	    !table_is_valid(
 	        pred, FM_ELEMENTSOF(pred), FM_PROTO_CTL_PREDICTORS_MAX))
 		return -EBADMSG;
+	/* trusted came later: absent, or one per predictor */
+	if (pm->n_predictor_trusted != 0 && pm->n_predictor_trusted != pred[0])
+		return -EBADMSG;
 	s->learning = pm->learning;
 	s->ready = pm->ready;
 	s->training = pm->training;
@@ -605,6 +611,8 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 		p->probability = pm->predictor_probability[i];
 		p->onsets = pm->predictor_onsets[i];
 		p->events = pm->predictor_events[i];
+		p->trusted = pm->n_predictor_trusted ? pm->predictor_trusted[i]
+		                                     : p->trained;
 	}
 	return r;
 }

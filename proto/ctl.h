@@ -85,6 +85,7 @@ typedef struct fm_proto_ctl_predictor {
 	float probability; /* of an onset within the horizon */
 	uint64_t onsets;   /* the predictor learned from */
 	uint64_t events;   /* onsets the source reported since start */
+	bool trusted;      /* its probability may drive an action */
 } fm_proto_ctl_predictor;
 
 /* One action rule and its counters. */

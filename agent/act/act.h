@@ -90,7 +90,11 @@ bool fm_act_unit_is_valid(const char *unit);
  * The agent acts on its own predictions. Each rule (fm_act_rule, from
  * an [action NAME] section) watches one condition every sample: the
  * anomaly alarm, or one failure predictor's probability at or above the
- * rule's. Once the condition has held for hold_seconds (0: at the first
+ * rule's. A failure predictor's probability counts only once the
+ * predictor is trusted (it has learned from [learn] failure_min_events
+ * onsets: fm_model_learner_failure); below that the rule does not hold,
+ * and says so in the journal once per rule until the predictor is
+ * trusted. Once the condition has held for hold_seconds (0: at the first
  * sample that shows it) the rule runs, at most once per cooldown_seconds
  * and max_per_hour times in any hour; while the condition keeps holding,
  * it runs again after each cooldown (within the hourly cap). A run that
@@ -142,6 +146,9 @@ typedef struct fm_act_input {
 	float top_contrib[FM_MODEL_LEARNER_TOP];
 	bool failure_trained[FM_LABEL_COUNT];
 	float failure_probability[FM_LABEL_COUNT];
+	bool failure_trusted[FM_LABEL_COUNT];    /* may drive an action */
+	uint64_t failure_events[FM_LABEL_COUNT]; /* onsets it rests on */
+	uint32_t failure_min_events;             /* the config's */
 } fm_act_input;
 
 /* Fills *ret from a learner snapshot and the sample's times. */

@@ -15,6 +15,7 @@
  * per cooldown, not one per sample.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,9 @@ struct rule_state {
 	uint64_t runs[FM_ACT_RESULT_COUNT];
 	uint64_t suppressed;
 	int64_t last_run_real_ns;
+	/* The probability reached the rule's while its predictor was not
+	 * trusted, and the journal was told: not again until it is. */
+	bool untrusted_logged;
 };
 
 /* A run for the worker: copies, so that a reload cannot pull anything
@@ -113,7 +117,10 @@ fm_act_input_from_learner(const fm_model_learner_status *st, int64_t mono_ns,
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
 		in.failure_trained[s] = st->failure[s].trained;
 		in.failure_probability[s] = st->failure[s].probability;
+		in.failure_trusted[s] = st->failure[s].trusted;
+		in.failure_events[s] = st->failure[s].events;
 	}
+	in.failure_min_events = st->failure_min_events;
 	*ret = in;
 }
 
@@ -630,19 +637,42 @@ fm_act_reload(fm_act *a, const fm_act_rule *rules, uint32_t n,
 /* ---- evaluating the rules
  * ---------------------------------------------------- */
 
-/* Whether r's condition holds in *in; *ret_value is what it compared. */
+/*
+ * Whether s's condition holds in *in; *ret_value is what it compared. A
+ * failure probability at or above the rule's from a predictor that is not
+ * yet trusted does not hold: that is logged once, until it is trusted.
+ */
 static bool
-condition_holds(const fm_act_rule *r, const fm_act_input *in, float *ret_value)
+condition_holds(struct rule_state *s, const fm_act_input *in, float *ret_value)
 {
+	const fm_act_rule *r = &s->rule;
+	unsigned src = r->failure_source;
 	float p;
 
 	if (r->when == FM_ACT_WHEN_ANOMALY) {
 		*ret_value = in->score;
 		return in->ready && in->alarm;
 	}
-	p = in->failure_probability[r->failure_source];
+	p = in->failure_probability[src];
 	*ret_value = p;
-	return in->failure_trained[r->failure_source] && p >= r->probability;
+	if (!in->failure_trained[src] || !(p >= r->probability))
+		return false;
+	if (in->failure_trusted[src]) {
+		s->untrusted_logged = false;
+		return true;
+	}
+	if (!s->untrusted_logged) {
+		s->untrusted_logged = true;
+		fm_log(LOG_NOTICE,
+		    "Rule '%s': p(%s) %.2f is at or above %.2f, but its "
+		    "predictor learned from %" PRIu64 " failure onsets "
+		    "(fewer than failure_min_events = %" PRIu32 "), not "
+		    "acting until it has.",
+		    r->name, fm_model_label_source_name(src), (double)p,
+		    (double)r->probability, in->failure_events[src],
+		    in->failure_min_events);
+	}
+	return false;
 }
 
 /* Whether max_per_hour runs happened in the hour up to now_ns. */
@@ -688,7 +718,7 @@ rule_step(fm_act *a, struct rule_state *s, const fm_act_input *in)
 	    (int64_t)s->rule.cooldown_seconds * FM_NSEC_PER_SEC;
 	float value;
 
-	if (!condition_holds(&s->rule, in, &value)) {
+	if (!condition_holds(s, in, &value)) {
 		s->holding = false;
 		s->scheduled = false;
 		return false;

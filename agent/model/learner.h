@@ -62,6 +62,13 @@ typedef struct fm_model_learner_config {
 	uint32_t horizon_minutes; /* failure within this many minutes */
 	uint32_t accept_seconds;  /* a lasting alarm becomes normal; 0 never */
 	uint32_t mature_seconds;  /* of samples seen, before no more caution */
+	/* A predictor that learned from fewer failure onsets is not trusted:
+	 * its probability is shown but drives no action (0: always). */
+	uint32_t failure_min_events;
+	/* The fs_full label's threshold, a fraction of the fullest
+	 * filesystem's space (0: off): where the fill rate is extrapolated
+	 * to (see fm_model_learner_failure). */
+	float fs_full_fraction;
 	uint64_t seed;            /* training seed */
 	/* Trains on the calling thread (fedmon-replay --agent), so that a
 	 * replay gives the same verdicts on every run: no training thread
@@ -72,11 +79,36 @@ typedef struct fm_model_learner_config {
 	bool synchronous;
 } fm_model_learner_config;
 
-/* The learner's view of one label source's predictor. */
+/*
+ * The learner's view of one label source's predictor. The probability is
+ * the predictor's, shrunk toward the base rate while it has learned from
+ * few onsets (learn/predictor.h). For fs_full it is combined with the
+ * fill rate: a least-squares line through the fullest filesystem's used
+ * fraction over the last FM_MODEL_LEARNER_FILL_MINUTES closed minutes,
+ * extrapolated to the horizon, gives p_fill = Phi((u_H - threshold) / se),
+ * the probability that the level then is at or above fs_full_fraction
+ * under the fit's standard error of prediction (at least
+ * FM_MODEL_LEARNER_FILL_NOISE): about 0 for a disk that is not filling,
+ * however full, and about 1 for one filling to the threshold within the
+ * horizon, as Prometheus's predict_linear() would say. A filesystem
+ * already at or above the threshold has had its onset (nothing is left
+ * to predict: p_fill 0, as its rows are left out of training). The two
+ * are combined as independent routes to the same failure: p = 1 - (1 -
+ * p_learned)(1 - p_fill). The fill rate needs no failures to learn from,
+ * so fs_full is trusted whenever the fit has enough minutes.
+ */
+#define FM_MODEL_LEARNER_FILL_MINUTES     15u   /* of the fill-rate fit */
+#define FM_MODEL_LEARNER_FILL_MIN_MINUTES 3u    /* fewer: no fill estimate */
+#define FM_MODEL_LEARNER_FILL_NOISE       0.002 /* se floor, fraction */
 typedef struct fm_model_learner_failure {
 	bool trained;      /* has a model: its own onsets, or the fleet's */
 	float probability; /* of an onset within the horizon, [0, 1] */
 	uint64_t onsets;   /* learned from, over the minute history */
+	uint64_t events;   /* onsets the current weights rest on */
+	/* The probability may drive an action: trained, and events >=
+	 * failure_min_events (or, for fs_full, a fill-rate estimate is part
+	 * of it). */
+	bool trusted;
 } fm_model_learner_failure;
 
 /* A consistent snapshot for the status interface. */
@@ -110,12 +142,13 @@ typedef struct fm_model_learner_status {
 	uint64_t alarms;    /* alarms raised */
 	uint32_t trainings; /* completed since start */
 	uint32_t train_failures;
-	int last_error;           /* of the last failed training, or 0 */
+	int last_error; /* of the last failed training, or 0 */
 	int save_error; /* of saving the last training's models, or 0 */
-	int64_t trained_real_ns;  /* end of the last training, 0 = never */
-	uint32_t trained_rows;    /* samples it used */
-	double train_cpu_seconds; /* CPU time of the last training */
-	uint32_t rows_held;       /* samples kept to train on */
+	int64_t trained_real_ns;     /* end of the last training, 0 = never */
+	uint32_t trained_rows;       /* samples it used */
+	double train_cpu_seconds;    /* CPU time of the last training */
+	uint32_t rows_held;          /* samples kept to train on */
+	uint32_t failure_min_events; /* the config's, for whoever shows it */
 	fm_model_learner_failure failure[FM_LABEL_COUNT];
 } fm_model_learner_status;
 

@@ -159,6 +159,7 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 		goto out_free;
 	}
 	l->status.ready = fm_learn_detector_is_ready(l->det);
+	l->status.failure_min_events = cfg->failure_min_events;
 	if (!cfg->synchronous) {
 		r = -pthread_create(
 		    &l->thread, NULL, fmi_model_trainer_main, l);
@@ -225,27 +226,113 @@ fmi_model_learner_minutes_held(const fm_model_learner *l)
 	return n < l->minutes_cap ? n : l->minutes_cap;
 }
 
-/* The failure probabilities for the newest minute row. */
+/*
+ * The probability that the fullest filesystem reaches the fs_full
+ * threshold within the horizon, from the trend of its used fraction over
+ * the last closed minutes (see fm_model_learner_failure in learner.h).
+ * Returns false when there is no estimate (the source is off, or fewer
+ * than FM_MODEL_LEARNER_FILL_MIN_MINUTES minutes saw the feature).
+ */
+static bool
+fill_probability(const fm_model_learner *l, double *ret_p)
+{
+	const fm_model_history_minute *m0 =
+	    fm_model_history_minute_get(l->history, 0);
+	double thr = l->cfg.fs_full_fraction, h = l->cfg.horizon_minutes;
+	double x[FM_MODEL_LEARNER_FILL_MINUTES],
+	    u[FM_MODEL_LEARNER_FILL_MINUTES];
+	double xm = 0.0, um = 0.0, sxx = 0.0, sxu = 0.0, rss = 0.0;
+	double a, b, xs, se, s2 = 0.0;
+	uint32_t held = fmi_model_learner_minutes_held(l), n = 0;
+
+	if (!(thr > 0.0) || !m0)
+		return false;
+	/* minutes before the newest (x <= 0), by their start times, so a
+	 * gap in the ring stretches the line rather than bending it */
+	for (uint32_t i = 0; i < held && i < FM_MODEL_LEARNER_FILL_MINUTES;
+	     i++) {
+		const fm_model_history_minute *m =
+		    fm_model_history_minute_get(l->history, i);
+		float v = m->mean[FM_F_FS_FULLEST];
+
+		if (fm_collect_feature_is_masked(v))
+			continue;
+		x[n] = (double)(m->real_ns - m0->real_ns) / 60e9;
+		u[n] = v;
+		xm += x[n];
+		um += u[n];
+		n++;
+	}
+	if (n < FM_MODEL_LEARNER_FILL_MIN_MINUTES)
+		return false;
+	xm /= n;
+	um /= n;
+	for (uint32_t i = 0; i < n; i++) {
+		sxx += (x[i] - xm) * (x[i] - xm);
+		sxu += (x[i] - xm) * (u[i] - um);
+	}
+	if (!(sxx > 0.0))
+		return false;
+	b = sxu / sxx; /* fraction per minute */
+	a = um - b * xm;
+	if (u[0] >= thr && x[0] == 0.0) {
+		/* at the threshold already: the onset is behind */
+		*ret_p = 0.0;
+		return true;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		double e = u[i] - (a + b * x[i]);
+
+		rss += e * e;
+	}
+	if (n > 2)
+		s2 = rss / (double)(n - 2);
+	/* the newest minute's mean stands at its middle: the horizon runs
+	 * from its end, half a minute later */
+	xs = h + 0.5;
+	se = sqrt(s2 * (1.0 + 1.0 / n + (xs - xm) * (xs - xm) / sxx));
+	if (!(se >= FM_MODEL_LEARNER_FILL_NOISE))
+		se = FM_MODEL_LEARNER_FILL_NOISE;
+	*ret_p = 0.5 * erfc(-((a + b * xs) - thr) / (se * M_SQRT2));
+	return true;
+}
+
+/* The failure probabilities for the newest minute row, with the onsets
+ * each rests on and whether it may drive an action. */
 static void
-predict(fm_model_learner *l, float probability[FM_LABEL_COUNT])
+predict(fm_model_learner *l, fm_model_learner_failure out[FM_LABEL_COUNT])
 {
 	size_t d = l->dcfg.n_features;
 	uint32_t held = fmi_model_learner_minutes_held(l);
 	uint32_t w = held < PREDICT_WINDOW ? held : PREDICT_WINDOW;
 	float score = fm_model_history_minute_get(l->history, 0)->score;
+	bool have_x;
+	double fill;
 
 	for (uint32_t i = 0; i < w; i++)
 		fm_learn_detector_normalise(l->det,
 		    fm_model_history_minute_get(l->history, w - 1 - i)->mean,
 		    l->pz + i * d);
-	if (fm_learn_predictor_features(
-	        &l->pcfg, l->pz, w, w - 1, &score, l->px) < 0) {
-		memset(probability, 0, FM_LABEL_COUNT * sizeof(float));
-		return;
+	have_x = fm_learn_predictor_features(
+	             &l->pcfg, l->pz, w, w - 1, &score, l->px) == 0;
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
+		fm_learn_predictor_status ps;
+
+		fm_learn_predictor_status_get(l->pred[s], &ps);
+		out[s].probability = have_x
+		    ? (float)fm_learn_predictor_predict(l->pred[s], l->px)
+		    : 0.0f;
+		out[s].events = ps.events;
+		out[s].trusted =
+		    ps.trained && ps.events >= l->cfg.failure_min_events;
 	}
-	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
-		probability[s] =
-		    (float)fm_learn_predictor_predict(l->pred[s], l->px);
+	if (fill_probability(l, &fill)) {
+		fm_model_learner_failure *f = &out[FM_LABEL_FS_FULL];
+
+		f->probability = (float)(1.0 -
+		    (1.0 - (double)f->probability) * (1.0 - fill));
+		f->trusted = true;
+	}
 }
 
 /* Appends row x to the ring ring[cap] (head, held). */
@@ -395,7 +482,8 @@ fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
-	float probability[FM_LABEL_COUNT], scale;
+	fm_model_learner_failure pred[FM_LABEL_COUNT];
+	float scale;
 	bool closed, any = false, accept;
 	fm_learn_verdict v;
 	uint32_t top[FM_MODEL_LEARNER_TOP], n_top;
@@ -426,7 +514,7 @@ fm_model_learner_on_sample(
 	/* the minute ring; a minute closed: predict from it */
 	closed = fm_model_history_push(l->history, s, v.score, label_onsets);
 	if (closed)
-		predict(l, probability);
+		predict(l, pred);
 
 	pthread_mutex_lock(&l->status_lock);
 	if (v.alarm && !l->status.alarm)
@@ -458,8 +546,11 @@ fm_model_learner_on_sample(
 	l->status.seen_rows = l->seen_rows;
 	l->status.young_scale = scale;
 	if (closed) {
-		for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
-			l->status.failure[i].probability = probability[i];
+		for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
+			l->status.failure[i].probability = pred[i].probability;
+			l->status.failure[i].events = pred[i].events;
+			l->status.failure[i].trusted = pred[i].trusted;
+		}
 	}
 	pthread_mutex_unlock(&l->status_lock);
 

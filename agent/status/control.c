@@ -170,6 +170,7 @@ status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 		p->trained = st.failure[i].trained;
 		p->probability = st.failure[i].probability;
 		p->onsets = st.failure[i].onsets;
+		p->trusted = st.failure[i].trusted;
 	}
 	s->n_predictors = FM_LABEL_COUNT;
 }

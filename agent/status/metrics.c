@@ -13,11 +13,11 @@
  * leaves its families out rather than show zeros that would read as
  * values: the learner's (fedmon_anomaly_*, fedmon_detector_*,
  * fedmon_feature_contribution, fedmon_failure_probability and
- * fedmon_failure_predictor_trained), the labels' (fedmon_failure_onsets_total,
- * fedmon_failure_active), federation's (fedmon_federation_*) and the
- * actions' (fedmon_actions_*, fedmon_action_*). Series of an enumeration
- * (every feature, label source, rule x result) are all written, zeros
- * included, so a rate() never starts from a missing series.
+ * fedmon_failure_predictor_trained and _trusted), the labels'
+ * (fedmon_failure_onsets_total, fedmon_failure_active), federation's
+ * (fedmon_federation_*) and the actions' (fedmon_actions_*, fedmon_action_*).
+ * Series of an enumeration (every feature, label source, rule x result) are all
+ * written, zeros included, so a rate() never starts from a missing series.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,7 +160,10 @@ render_learner(fm_prom *p, fm_model_learner *l)
 		fm_prom_float(p, "fedmon_failure_probability",
 		    (const char *const[]) {
 		        "source", fm_model_label_source_name(s) },
-		    1, st.failure[s].trained ? st.failure[s].probability : 0);
+		    1,
+		    st.failure[s].trained || st.failure[s].trusted
+		        ? st.failure[s].probability
+		        : 0);
 	fm_prom_family(p, "fedmon_failure_predictor_trained", "gauge",
 	    "1 when the failure predictor has onsets to learn from.");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
@@ -168,6 +171,14 @@ render_learner(fm_prom *p, fm_model_learner *l)
 		    (const char *const[]) {
 		        "source", fm_model_label_source_name(s) },
 		    1, st.failure[s].trained);
+	fm_prom_family(p, "fedmon_failure_predictor_trusted", "gauge",
+	    "1 when the failure probability may drive an action: the "
+	    "predictor learned from [learn] failure_min_events onsets.");
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		fm_prom_u64(p, "fedmon_failure_predictor_trusted",
+		    (const char *const[]) {
+		        "source", fm_model_label_source_name(s) },
+		    1, st.failure[s].trusted);
 }
 
 static void

@@ -78,6 +78,9 @@ input(int64_t t, bool alarm)
 		.top_contrib = { 0.75f, 0.125f },
 	};
 
+	/* predictors trusted unless a test says otherwise */
+	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
+		in.failure_trusted[s] = true;
 	return in;
 }
 
@@ -364,6 +367,9 @@ test_actions_input_from_learner(void **state)
 
 	st.failure[FM_LABEL_OOM].trained = true;
 	st.failure[FM_LABEL_OOM].probability = 0.75f;
+	st.failure[FM_LABEL_OOM].events = 2;
+	st.failure[FM_LABEL_FS_FULL].trusted = true;
+	st.failure_min_events = 3;
 	fm_act_input_from_learner(&st, 5 * SEC, 7 * SEC, &in);
 	assert_true(in.mono_ns == 5 * SEC);
 	assert_true(in.real_ns == 7 * SEC);
@@ -375,6 +381,10 @@ test_actions_input_from_learner(void **state)
 	assert_true(in.failure_trained[FM_LABEL_OOM]);
 	assert_false(in.failure_trained[FM_LABEL_HEALTH]);
 	assert_true(in.failure_probability[FM_LABEL_OOM] == 0.75f);
+	assert_false(in.failure_trusted[FM_LABEL_OOM]);
+	assert_true(in.failure_trusted[FM_LABEL_FS_FULL]);
+	assert_int_equal(in.failure_events[FM_LABEL_OOM], 2);
+	assert_int_equal(in.failure_min_events, 3);
 }
 
 /* ---- the kinds, run for real ------------------------------------------- */
@@ -830,6 +840,62 @@ test_actions_failure_rules(void **state)
 	a = fm_act_free(a);
 }
 
+/*
+ * A probability from a predictor that has learned from fewer than
+ * failure_min_events onsets drives nothing (p(oom) 0.99 after 2 OOM kills
+ * restarted a unit again and again on a live host), and the journal is
+ * told once, not at every sample; once trusted, the rule runs.
+ */
+static void
+test_actions_failure_rule_waits_for_min_events(void **state)
+{
+	fm_act_rule r = rule("oom-restart", FM_ACT_KIND_LOG);
+	fm_act_input in = input(0, false);
+	fm_act_status st;
+	char log_path[64];
+	char *text;
+	fm_act *a;
+	int saved;
+
+	r.when = FM_ACT_WHEN_FAILURE;
+	r.failure_source = FM_LABEL_OOM;
+	r.probability = 0.8f;
+	fm_log_set_max_level(LOG_INFO);
+	saved = fm_test_stderr_capture_begin(log_path, sizeof(log_path));
+	a = actions_new(&r, 1, false);
+	in.failure_trained[FM_LABEL_OOM] = true;
+	in.failure_probability[FM_LABEL_OOM] = 0.99f;
+	in.failure_trusted[FM_LABEL_OOM] = false;
+	in.failure_events[FM_LABEL_OOM] = 2;
+	in.failure_min_events = 3;
+	for (int t = 0; t < 30; t++) {
+		in.mono_ns = t * SEC;
+		in.real_ns = (1000000000 + t) * SEC;
+		fm_act_on_sample(a, &in);
+	}
+	fm_act_status_get(a, &st);
+	text = fm_test_stderr_capture_end(saved, log_path);
+	assert_false(st.rules[0].holding);
+	assert_true(st.rules[0].last_run_real_ns == 0);
+	assert_int_equal(st.rules[0].runs[FM_ACT_RESULT_OK], 0);
+	assert_true(has_line(text,
+	    "<5>Rule 'oom-restart': p(oom) 0.99 is at or above 0.80, but its "
+	    "predictor learned from 2 failure onsets (fewer than "
+	    "failure_min_events = 3), not acting until it has."));
+	assert_int_equal(line_count(text), 1);
+	free(text);
+
+	/* the third onset: trusted, it acts */
+	in.failure_trusted[FM_LABEL_OOM] = true;
+	in.failure_events[FM_LABEL_OOM] = 3;
+	in.mono_ns = 30 * SEC;
+	fm_act_on_sample(a, &in);
+	st = wait_runs(a, 0, 1);
+	assert_true(st.recent[0].score == 0.99f);
+	a = fm_act_free(a);
+	fm_log_set_max_level(LOG_ERR);
+}
+
 static void
 test_actions_recent_ring_keeps_newest(void **state)
 {
@@ -1037,6 +1103,8 @@ main(void)
 		cmocka_unit_test(test_actions_hourly_cap),
 		cmocka_unit_test(test_actions_run_in_progress_is_suppressed),
 		cmocka_unit_test(test_actions_failure_rules),
+		cmocka_unit_test(
+		    test_actions_failure_rule_waits_for_min_events),
 		cmocka_unit_test(test_actions_recent_ring_keeps_newest),
 		cmocka_unit_test(test_actions_sample_never_allocates),
 		cmocka_unit_test(test_actions_reload_keeps_state_by_name),

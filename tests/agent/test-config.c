@@ -78,6 +78,9 @@ test_config_shipped_file_equals_defaults(void **state)
 	assert_int_equal(c.slow_every, 5);
 	assert_int_equal(c.slow_every, def.slow_every);
 	assert_int_equal(c.history_raw_seconds, 0); /* deprecated, unset */
+	assert_int_equal(c.learn_failure_min_events, 3);
+	assert_int_equal(
+	    c.learn_failure_min_events, def.learn_failure_min_events);
 	assert_int_equal(c.history_minutes, def.history_minutes);
 	assert_int_equal(c.labels_fs_full_percent, 95);
 	assert_int_equal(c.labels_fs_full_percent, def.labels_fs_full_percent);

@@ -269,6 +269,13 @@ test_learner_label_onsets_train_the_predictor(void **state)
 	assert_true(st.failure[FM_LABEL_OOM].onsets >= 2);
 	assert_true(st.failure[FM_LABEL_OOM].trained);
 	assert_false(st.failure[FM_LABEL_HEALTH].trained);
+	/* the onsets the weights rest on, fewer than the shipped minimum
+	 * of 3 here or not: the status says whether they may act */
+	assert_int_equal(st.failure_min_events, 3);
+	assert_true(st.failure[FM_LABEL_OOM].events >= 2);
+	assert_int_equal(st.failure[FM_LABEL_OOM].trusted,
+	    st.failure[FM_LABEL_OOM].events >= 3);
+	assert_false(st.failure[FM_LABEL_HEALTH].trusted);
 	for (unsigned i = 0; i < FM_LABEL_COUNT; i++)
 		assert_true(st.failure[i].probability >= 0.0f &&
 		    st.failure[i].probability <= 1.0f);
@@ -454,6 +461,82 @@ test_learner_federates_the_failure_predictors(void **state)
 
 /* The minute ring is the learner's per-minute history: every sample lands
  * in it with its score and label onsets. */
+/*
+ * Minutes of samples whose fullest filesystem is at level0 + rate x
+ * minutes (plus noise of 0.001); returns the learner's fs_full status.
+ */
+static fm_model_learner_failure
+feed_disk(fm_model_learner *l, host *h, int minutes, double level0, double rate)
+{
+	fm_model_learner_status st;
+	fm_collect_sample s;
+
+	for (int i = 0; i < minutes * 60; i++) {
+		sample(h, &s, 0.0);
+		s.v[FM_F_FS_FULLEST] =
+		    (float)(level0 + rate * i / 60.0 + 0.001 * uniform(h));
+		fm_model_learner_on_sample(l, &s, 0);
+	}
+	fm_model_learner_status_get(l, &st);
+	return st.failure[FM_LABEL_FS_FULL];
+}
+
+/*
+ * fs_full from the fill rate, with no fs_full onset ever learned: a disk
+ * standing at 90% (threshold 95%, horizon 5 minutes) is no failure ahead
+ * (p about 0), one filling 2 points a minute, at 90% now, reaches 95%
+ * within the horizon (p about 1); both trusted, as the fill rate needs no
+ * failures to learn from. Another source stays untrusted.
+ */
+static void
+test_learner_fs_full_follows_the_fill_rate(void **state)
+{
+	fm_model_learner_config c;
+	fm_model_learner_failure f;
+	fm_model_learner_status st;
+	fm_model_learner *l;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	assert_true(c.fs_full_fraction == 0.95f);
+	assert_int_equal(c.horizon_minutes, 5);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	f = feed_disk(l, &h, 20, 0.90, 0.0);
+	assert_false(f.trained);
+	assert_true(f.trusted);
+	if (!(f.probability < 0.01f))
+		fail_msg("static 90%%: p(fs_full) %.4f", (double)f.probability);
+	fm_model_learner_status_get(l, &st);
+	assert_false(st.failure[FM_LABEL_OOM].trusted);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+
+	host_init(&h);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	f = feed_disk(l, &h, 20, 0.50, 0.02);
+	assert_true(f.trusted);
+	if (!(f.probability > 0.9f))
+		fail_msg("filling: p(fs_full) %.4f", (double)f.probability);
+	/* at the threshold already: its onset is behind, nothing ahead */
+	f = feed_disk(l, &h, 3, 0.97, 0.0);
+	if (!(f.probability < 0.01f))
+		fail_msg("full: p(fs_full) %.4f", (double)f.probability);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+
+	/* the source off: no fill estimate, nothing trusted */
+	host_init(&h);
+	c.fs_full_fraction = 0.0f;
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	f = feed_disk(l, &h, 20, 0.50, 0.02);
+	assert_false(f.trusted);
+	assert_true(f.probability == 0.0f);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
 static void
 test_learner_fills_the_minute_ring(void **state)
 {
@@ -785,6 +868,7 @@ main(void)
 		cmocka_unit_test(test_learner_label_onsets_train_the_predictor),
 		cmocka_unit_test(test_learner_federation_hand_over),
 		cmocka_unit_test(test_learner_federates_the_failure_predictors),
+		cmocka_unit_test(test_learner_fs_full_follows_the_fill_rate),
 		cmocka_unit_test(test_learner_fills_the_minute_ring),
 		cmocka_unit_test(test_learner_lasting_change_becomes_normal),
 		cmocka_unit_test(

@@ -277,6 +277,10 @@ test_metrics_all_parts(void **state)
 		    "fedmon_failure_predictor_trained{source=\"%s\"}",
 		    fm_model_label_source_name(src));
 		assert_true(prom_value(text, series) == 0);
+		snprintf(series, sizeof(series),
+		    "fedmon_failure_predictor_trusted{source=\"%s\"}",
+		    fm_model_label_source_name(src));
+		assert_true(prom_value(text, series) == 0);
 		/* the samples' OOM-kill rate (0.31/s) is an onset */
 		snprintf(series, sizeof(series),
 		    "fedmon_failure_onsets_total{source=\"%s\"}",

@@ -466,6 +466,110 @@ test_predictor_calibrated_on_imbalanced_data(void **state)
 }
 
 /* Warm start: a second call continues from the weights of the first. */
+/*
+ * Minute rows with n_events failures, each announced by its horizon of
+ * 30 rows in which input 0 is 3 (elsewhere noise, sd 0.3); the failure
+ * itself lasts 5 rows. Targets by fm_learn_predictor_labels(). Returns
+ * the rows; *ret_y the targets.
+ */
+static float *
+events_problem(
+    uint64_t seed, size_t n_events, size_t p, size_t *ret_n, uint8_t **ret_y)
+{
+	const size_t gap = 200, horizon = 30, len = 5;
+	size_t n = n_events * gap + gap;
+	float *X = malloc(n * p * sizeof(*X));
+	uint8_t *ev = calloc(n, 1), *y = malloc(n);
+	rng r = { seed };
+
+	assert_true(X && ev && y);
+	for (size_t i = 0; i < n * p; i++)
+		X[i] = (float)(0.3 * rng_normal(&r));
+	for (size_t e = 0; e < n_events; e++) {
+		size_t onset = gap + e * gap;
+
+		for (size_t t = onset - horizon; t < onset; t++)
+			X[t * p] = 3.0f;
+		memset(ev + onset, 1, len);
+	}
+	assert_int_equal(
+	    fm_learn_predictor_labels(ev, n, (uint32_t)horizon, y), 0);
+	free(ev);
+	*ret_n = n;
+	*ret_y = y;
+	return X;
+}
+
+/*
+ * Few failures: the fit separates the rows before two onsets perfectly,
+ * and Platt's scaling on those rows would say 0.99 ahead of the next one
+ * (as p(oom) did on a live host after 2 OOM kills). Shrunk by E = 2 of
+ * E0 = 4 pseudo-events toward the base rate, the probability stays
+ * at most 1/3 + 2/3 pi, and the status says on what it rests. Without a
+ * prior (prior_events 0) the fit's own 0.99 comes back, so the bound is
+ * the shrinkage's. With 40 failures the same data discriminates: above
+ * 0.85 ahead of a failure, below 0.05 elsewhere.
+ */
+static void
+test_predictor_few_events_stay_near_base_rate(void **state)
+{
+	const size_t p = 4;
+	fm_learn_predictor_config c = config_for(p);
+	fm_learn_predictor_status s;
+	fm_learn_predictor_stats st;
+	fm_learn_predictor *m;
+	float ahead[4] = { 3.0f, 0.0f, 0.0f, 0.0f };
+	float quiet[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+	uint8_t *y;
+	size_t n;
+	float *X;
+	double q, bound;
+
+	(void)state;
+	X = events_problem(51, 2, p, &n, &y);
+	m = predictor_new(&c);
+	assert_int_equal(fm_learn_predictor_train(m, X, y, n, &st), 0);
+	assert_int_equal(st.n_events, 2);
+	fm_learn_predictor_status_get(m, &s);
+	assert_true(s.trained && s.shrunk);
+	assert_int_equal(s.events, 2);
+	assert_true(fabs(s.trust - 2.0 / 6.0) < 1e-12);
+	assert_true(s.base_rate > 0.05 && s.base_rate < 0.15);
+	q = fm_learn_predictor_predict(m, ahead);
+	bound = 1.0 / 3.0 + 2.0 / 3.0 * s.base_rate;
+	if (!(q <= bound + 1e-9 && q < 0.5))
+		fail_msg("2 events: p %.4f ahead, bound %.4f", q, bound);
+	/* a quiet row stays near the base rate, not at 0 */
+	q = fm_learn_predictor_predict(m, quiet);
+	assert_true(q >= 2.0 / 3.0 * s.base_rate - 1e-9 && q < s.base_rate);
+	fm_learn_predictor_free(m);
+
+	/* the fit itself, unshrunk: what the agent used to report */
+	c.prior_events = 0.0f;
+	m = predictor_new(&c);
+	assert_int_equal(fm_learn_predictor_train(m, X, y, n, &st), 0);
+	assert_true(fm_learn_predictor_predict(m, ahead) > 0.9);
+	fm_learn_predictor_free(m);
+	free(X);
+	free(y);
+
+	/* many failures: it discriminates */
+	c.prior_events = FM_LEARN_PREDICTOR_PRIOR_EVENTS;
+	X = events_problem(52, 40, p, &n, &y);
+	m = predictor_new(&c);
+	assert_int_equal(fm_learn_predictor_train(m, X, y, n, &st), 0);
+	assert_int_equal(st.n_events, 40);
+	q = fm_learn_predictor_predict(m, ahead);
+	if (!(q > 0.85))
+		fail_msg("40 events: p %.4f ahead", q);
+	q = fm_learn_predictor_predict(m, quiet);
+	if (!(q < 0.05))
+		fail_msg("40 events: p %.4f when quiet", q);
+	fm_learn_predictor_free(m);
+	free(X);
+	free(y);
+}
+
 static void
 test_predictor_training_continues_from_current_weights(void **state)
 {
@@ -1635,6 +1739,7 @@ main(void)
 		cmocka_unit_test(test_predictor_training_is_deterministic),
 		cmocka_unit_test(test_predictor_learns_separable_problem),
 		cmocka_unit_test(test_predictor_calibrated_on_imbalanced_data),
+		cmocka_unit_test(test_predictor_few_events_stay_near_base_rate),
 		cmocka_unit_test(
 		    test_predictor_training_continues_from_current_weights),
 		cmocka_unit_test(

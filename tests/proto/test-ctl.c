@@ -101,6 +101,7 @@ full_reply(size_t name_len)
 		p->probability = (float)i / 8;
 		p->onsets = i * 3;
 		p->events = i * 5 + 1;
+		p->trusted = i % 4 == 1; /* not as trained: sent */
 	}
 
 	s->federating = s->reachable = true;
