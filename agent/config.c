@@ -237,9 +237,10 @@ static const fm_conf_key keys[] = {
 	                   "normal; 0: only fedmonctl accept" },
 	{ "learn", "mature_seconds", UINT(0, 31536000),
 	    CFG(learn_mature_seconds), .def = "7200",
-	    .description = "until the agent has seen this much, its alarm "
-	                   "threshold is raised (at most 2 times) by "
-	                   "sqrt(mature_seconds / seconds seen); 0: off" },
+	    .description = "until the agent has sampled this long, each "
+	                   "feature's scale leans on a typical one, the time "
+	                   "not seen yet weighing against the samples; 0: "
+	                   "off" },
 	{ "learn", "failure_min_events", UINT(0, 1000),
 	    CFG(learn_failure_min_events), .def = "3",
 	    .description = "failure onsets a predictor must have learned from "

@@ -603,14 +603,14 @@ print_detector(const fm_proto_ctl_status *s)
 	if (s->train_failures > 0 && s->train_error)
 		printf(")");
 	printf("\n");
-	if (s->ready && s->young_scale > 1.0f)
+	if (s->ready && s->seen_rows < s->mature_rows)
 		printf("            young model: %s of samples seen, mature at "
-		       "%s; threshold raised %.2fx meanwhile\n",
+		       "%s; its scales lean %.0f%% on typical ones\n",
 		    fmt_age(age, sizeof(age),
 		        (double)s->seen_rows * s->interval_ms / 1e3),
 		    fmt_age(when, sizeof(when),
 		        (double)s->mature_rows * s->interval_ms / 1e3),
-		    (double)s->young_scale);
+		    100.0 * (double)s->young_prior);
 	if (s->ready && s->alarm)
 		print_alarm(s);
 	if (s->ready && s->n_top > 0) {
@@ -798,11 +798,11 @@ json_status_models(const fm_proto_ctl_status *s)
 		json_str(s->predictors[i].name);
 	}
 	printf("], \"young\": %s, \"seen_seconds\": %.0f, "
-	       "\"mature_seconds\": %.0f, \"threshold_scale\": ",
-	    s->young_scale > 1.0f ? "true" : "false",
+	       "\"mature_seconds\": %.0f, \"prior_weight\": ",
+	    s->seen_rows < s->mature_rows ? "true" : "false",
 	    (double)s->seen_rows * s->interval_ms / 1e3,
 	    (double)s->mature_rows * s->interval_ms / 1e3);
-	json_float((double)s->young_scale);
+	json_float((double)s->young_prior);
 	printf(", \"top_features\": [");
 	for (uint32_t i = 0; i < s->n_top; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");

@@ -54,6 +54,17 @@ prior_var(const fm_learn_detector *det, uint32_t j)
 	return v > floor * floor ? v : floor * floor;
 }
 
+/* The floor of feature j's scale: std_floor, or a tenth of the owner's
+ * typical scale for it when that is lower (a fraction that stays small,
+ * such as file handles in use, moves in steps far below std_floor). */
+static float
+feature_floor(const fm_learn_detector *det, uint32_t j, float floor)
+{
+	float t = det->has_typical ? 0.1f * det->young_s[j] : floor;
+
+	return t > 0.0f && t < floor ? t : floor;
+}
+
 /*
  * Mean and standard deviation of each feature over its finite values,
  * and their moments for the fleet (own_m1, own_m2 of det's layout; the
@@ -105,10 +116,16 @@ fit_normaliser(const fm_learn_detector *det, const float *rows, size_t n,
 			double n0 = det->cfg.prior_rows;
 
 			sq = ((double)cnt * sq + n0 * pv) / ((double)cnt + n0);
+		} else if (det->young_rows > 0.0f && det->young_s[j] > 0.0f) {
+			/* no fleet: the young model's prior */
+			double n0 = det->young_rows, ys = det->young_s[j];
+
+			sq = ((double)cnt * sq + n0 * ys * ys) /
+			    ((double)cnt + n0);
 		}
 		s[j] = (float)sqrt(sq);
-		if (!(s[j] >= floor))
-			s[j] = floor;
+		if (!(s[j] >= feature_floor(det, j, floor)))
+			s[j] = feature_floor(det, j, floor);
 		seen++;
 	}
 	return seen;
@@ -180,7 +197,14 @@ fit_residuals(const fm_learn_detector *det, fm_learn_ae *ae,
 			sq[j] += (double)res[t * d + j] * res[t * d + j];
 	}
 	for (uint32_t j = 0; j < d; j++) {
-		rho[j] = (float)sqrt(sq[j] / (double)n);
+		double v = sq[j] / (double)n;
+
+		/* a young model's prior: the autoencoder explains nothing
+		 * (a residual as large as the normalised value, 1) */
+		if (det->young_rows > 0.0f && !det->has_prior)
+			v = ((double)n * v + det->young_rows) /
+			    ((double)n + det->young_rows);
+		rho[j] = (float)sqrt(v);
 		if (!(rho[j] >= det->cfg.rho_floor))
 			rho[j] = det->cfg.rho_floor;
 	}

@@ -125,7 +125,8 @@ fm_learn_detector_new(
 		float **slices[] = { &det->m, &det->s, &det->rho, &det->z,
 			&det->r, &det->contrib, &det->event, &det->rho_own,
 			&det->r_own, &det->own_m1, &det->own_m2, &det->prior_m1,
-			&det->prior_m2, &det->peak, &det->carry };
+			&det->prior_m2, &det->peak, &det->carry,
+			&det->young_s };
 
 		nf = FM_ELEMENTSOF(slices) * d +
 		    (size_t)(cfg->window - 1) * d + det->win_len +
@@ -139,7 +140,6 @@ fm_learn_detector_new(
 	det->w = det->ring + (size_t)(cfg->window - 1) * d;
 	det->lag = det->w + det->win_len;
 	det->sm.baseline = 1.0;
-	det->thr_scale = 1.0f;
 	*ret = det;
 	return 0;
 }
@@ -309,7 +309,7 @@ fmi_learn_detector_threshold(const fm_learn_detector *det)
 	double t = fm_learn_pot_threshold_get(det->pot);
 	double g = (double)det->cfg.guard_factor * det->guard;
 
-	return (g > t ? g : t) * (double)det->thr_scale;
+	return g > t ? g : t;
 }
 
 /* ---- scoring ------------------------------------------------------------- */
@@ -599,7 +599,6 @@ fm_learn_detector_continue(
 	det->event_rows = prev->event_rows;
 	det->run_new = prev->run_new;
 	det->events = prev->events;
-	det->thr_scale = prev->thr_scale;
 	return 0;
 }
 
@@ -616,11 +615,23 @@ fm_learn_detector_events(const fm_learn_detector *det)
 }
 
 int
-fm_learn_detector_set_threshold_scale(fm_learn_detector *det, float scale)
+fm_learn_detector_set_young_prior(
+    fm_learn_detector *det, const float *scale, float rows)
 {
-	if (!isfinite(scale) || scale < 1.0f)
+	if (!isfinite(rows) || rows < 0.0f)
 		return -EINVAL;
-	det->thr_scale = scale;
+	for (uint32_t j = 0; scale && j < det->d; j++) {
+		if (!isfinite(scale[j]) || scale[j] < 0.0f)
+			return -EINVAL;
+	}
+	if (!scale) {
+		det->young_rows = 0.0f;
+		det->has_typical = false;
+		return 0;
+	}
+	memcpy(det->young_s, scale, det->d * sizeof(float));
+	det->young_rows = rows;
+	det->has_typical = true;
 	return 0;
 }
 

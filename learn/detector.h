@@ -207,13 +207,23 @@ const float *fm_learn_detector_event(const fm_learn_detector *det);
 uint64_t fm_learn_detector_events(const fm_learn_detector *det);
 
 /*
- * Multiplies the alarm threshold by scale (>= 1; 1 by default) from the
- * next row on: the owner's caution for a model trained on little data.
- * Not saved in the file; carried by fm_learn_detector_continue().
- * Returns 0 or -EINVAL.
+ * A prior for a model trained on little, used by the next trainings
+ * when the detector has no fleet's moments: each feature's variance is
+ * shrunk toward scale[j]^2 and each residual scale's square toward 1
+ * (the autoencoder explaining nothing), weighing rows rows against the
+ * training rows: (n v + rows prior) / (n + rows). Minutes of one
+ * workload then do not make a feature that barely moved in them, or a
+ * relation that happened to hold, an alarm the moment the workload
+ * changes; as the owner lowers rows with what it has seen, the host's
+ * own scales take over, rows 0 being none of the prior. Each scale's
+ * floor is then also std_floor or a tenth of scale[j], whichever is
+ * lower, so a fraction that stays small (file handles in use) is not
+ * drowned by std_floor. scale NULL: none of this (the default). Not
+ * saved. Returns 0 or -EINVAL (negative or non-finite values).
  */
-int fm_learn_detector_set_threshold_scale(
-    fm_learn_detector *det, float scale) FM_WUR;
+int fm_learn_detector_set_young_prior(
+    fm_learn_detector *det, const float *scale, float rows) FM_WUR;
+
 
 /* The normalised row of x[d] into ret_z[d], as the autoencoder sees it:
  * z clipped to +-clip, 0 for a masked or unseen feature; all 0 before

@@ -177,6 +177,13 @@ struct fm_learn_detector {
 	float *own_m1, *own_m2;     /* d each */
 	bool has_prior;
 	float *prior_m1, *prior_m2; /* d each */
+	/* Without the fleet's: the owner's prior for a young model, each
+	 * feature's typical scale (young_s, d) and the residuals' (1),
+	 * weighing young_rows rows (0 = none); not saved, set before each
+	 * training (fm_learn_detector_set_young_prior()). */
+	float *young_s;
+	float young_rows;
+	bool has_typical; /* young_s holds them (also the scales' floors) */
 	/* scoring state */
 	float *ring;      /* (window - 1) x d raw rows, a ring */
 	uint32_t ring_head; /* next slot */
@@ -204,8 +211,6 @@ struct fm_learn_detector {
 	uint32_t run_new;    /* rows in a row that look like a new fault */
 	bool onset;     /* the last row began an event */
 	uint64_t events; /* begun since created (not saved) */
-	float thr_scale; /* the threshold's multiplier (>= 1), set by the
-			  * owner: a young model's caution; not saved */
 };
 
 /* The residuals of one row: the (personalised fleet or only)

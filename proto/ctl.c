@@ -295,7 +295,7 @@ put_models(const fm_proto_ctl_status *s, scratch *x, Fedmon__Ctl__V1__Reply *pm)
 	pm->accepts = s->accepts;
 	pm->seen_rows = s->seen_rows;
 	pm->mature_rows = s->mature_rows;
-	pm->young_scale = s->young_scale;
+	pm->young_prior = s->young_prior;
 	for (uint32_t i = 0; i < s->n_top; i++) {
 		x->top_contrib[i] = s->top[i].contrib;
 		x->top_event[i] = s->top[i].event;
@@ -559,7 +559,7 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 
 	if (!table_is_valid(top, FM_ELEMENTSOF(top), FM_PROTO_CTL_TOP_MAX) ||
 	    (pm->n_top_event != 0 && pm->n_top_event != top[0]) ||
-	    !isfinite(pm->young_scale) ||
+	    !(pm->young_prior >= 0.0f && pm->young_prior < 1.0f) ||
 	    !table_is_valid(
 	        pred, FM_ELEMENTSOF(pred), FM_PROTO_CTL_PREDICTORS_MAX))
 		return -EBADMSG;
@@ -589,7 +589,7 @@ get_models(const Fedmon__Ctl__V1__Reply *pm, fm_proto_ctl_status *s)
 	s->accepts = pm->accepts;
 	s->seen_rows = pm->seen_rows;
 	s->mature_rows = pm->mature_rows;
-	s->young_scale = pm->young_scale; /* 0 from an agent before 0.3 */
+	s->young_prior = pm->young_prior;
 	s->n_top = (uint32_t)top[0];
 	r = text_list_get(&pm->top_names, s->n_top, s->top[0].name,
 	    sizeof(s->top[0]), sizeof(s->top[0].name));

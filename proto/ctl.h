@@ -154,7 +154,8 @@ typedef struct fm_proto_ctl_status {
 	uint64_t accepts;       /* alarms taken as normal */
 	uint64_t seen_rows;     /* samples the learner has seen */
 	uint64_t mature_rows;   /* ... before its model is mature (0 = off) */
-	float young_scale;      /* the threshold's caution, 1 = mature */
+	float young_prior;      /* the typical scales' share in the model's
+	                         * scales, [0, 1); 0 = trained mature */
 	uint32_t n_top;
 	fm_proto_ctl_top top[FM_PROTO_CTL_TOP_MAX]; /* most first */
 	uint32_t n_predictors;

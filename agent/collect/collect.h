@@ -128,6 +128,18 @@ int fm_collect_feature_lookup(const char *name) FM_WUR;
  */
 unsigned fm_collect_feature_signal(unsigned i);
 
+/*
+ * A typical standard deviation of feature i over a day of an ordinary
+ * host, by its unit (0.05 for a fraction, 0.5 for a log1p rate, 0.25 per
+ * core, 0.1 for a log1p count or a rate of rare events), and its own for
+ * the fractions that stay small (file handles 0.001 of the maximum, the
+ * fullest filesystem 0.01, iowait 0.02, ...): not a
+ * measurement of any host, a prior a young model's scales lean on until
+ * it has seen enough of its own (fm_learn_detector_set_young_prior()).
+ * i must be below FM_FEATURE_COUNT.
+ */
+float fm_collect_feature_typical_scale(unsigned i);
+
 /* Whether a feature value is masked (unknown). */
 static inline bool
 fm_collect_feature_is_masked(float v)

@@ -161,6 +161,41 @@ fm_collect_feature_signal(unsigned i)
 	return i;
 }
 
+/* Fractions that stay small on an ordinary host: their typical scale is
+ * their own, not a fraction's. */
+static const struct {
+	uint8_t feature;
+	float scale;
+} small_fraction[] = {
+	{ FM_F_CPU_IRQ, 0.01f },
+	{ FM_F_CPU_STEAL, 0.01f },
+	{ FM_F_CPU_IOWAIT, 0.02f },
+	{ FM_F_MEM_DIRTY, 0.005f },
+	{ FM_F_SWAP_USED, 0.01f },
+	{ FM_F_TCP_RETRANS_RATIO, 0.01f },
+	{ FM_F_FD_USED, 0.001f },
+	{ FM_F_FS_FULLEST, 0.01f },
+	{ FM_F_FS_INODES_FULLEST, 0.005f },
+};
+
+float
+fm_collect_feature_typical_scale(unsigned i)
+{
+	const char *u = features[i].unit;
+
+	for (size_t k = 0; k < FM_ELEMENTSOF(small_fraction); k++) {
+		if (small_fraction[k].feature == i)
+			return small_fraction[k].scale;
+	}
+	if (strcmp(u, "fraction") == 0)
+		return 0.05f;
+	if (strcmp(u, "per core") == 0)
+		return 0.25f;
+	if (strcmp(u, "log1p(count)") == 0 || strcmp(u, "1/s") == 0)
+		return 0.1f;
+	return 0.5f; /* log1p of a rate, a size or a time */
+}
+
 int
 fm_collect_feature_lookup(const char *name)
 {

@@ -28,9 +28,11 @@
  * operator's word. The first trainings come as the kept samples double
  * (min_rows, twice that, ... up to train_rows), besides every
  * retrain_seconds; a young model (less than mature_seconds of samples
- * seen) raises its alarm threshold by sqrt(mature / seen), at most
- * FM_MODEL_LEARNER_YOUNG_MAX times, so a first model trained on minutes
- * of one regime does not cry wolf at the next. Training runs on a
+ * seen) leans on each feature's typical scale
+ * (fm_collect_feature_typical_scale()), weighing the samples it has not
+ * seen yet (mature minus seen) against the ones it trains on
+ * (fm_learn_detector_set_young_prior()), so a first model trained on
+ * minutes of one workload does not cry wolf at the next. Training runs on a
  * background thread at the lowest CPU priority (SCHED_IDLE, nice 19) on
  * a copy of them, every retrain_seconds, continuing from the
  * current models, and never delays sampling: the new models are swapped
@@ -44,7 +46,6 @@ typedef struct fm_model_learner fm_model_learner;
 
 #define FM_MODEL_LEARNER_MIN_ROWS        64u /* learn/'s minimum, in samples */
 #define FM_MODEL_LEARNER_TOP             5u  /* features named for an alarm */
-#define FM_MODEL_LEARNER_YOUNG_MAX       2.0f /* a young model's most caution */
 #define FM_MODEL_LEARNER_ACCEPT_ROWS     60u  /* samples accepted as now */
 #define FM_MODEL_LEARNER_DETECTOR_FILE   "detector.fmm"
 #define FM_MODEL_LEARNER_PREDICTOR_FILE  "predictor.fmm"
@@ -135,7 +136,8 @@ typedef struct fm_model_learner_status {
 	uint64_t accepts;       /* alarms taken as normal */
 	uint64_t seen_rows;     /* samples seen (the model's experience) */
 	uint64_t mature_rows;   /* ... before no more caution (0 = off) */
-	float young_scale;      /* the threshold's caution, 1 = mature */
+	float young_prior;      /* the typical scales' share in the current
+	                         * model's, [0, 1); 0: trained mature */
 	/* every feature's share of the last score (0 while not ready) */
 	float contrib[FM_FEATURE_COUNT];
 	uint64_t scored;    /* samples scored */

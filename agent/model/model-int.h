@@ -23,6 +23,7 @@ typedef struct fmi_model_job {
 	size_t n;
 	size_t n_kept; /* of them, kept samples; the rest repeat the newest
 	                * (an accepted state's weight) */
+	float young_rows; /* the young model's prior's weight, rows */
 	float *mrows;     /* nm x d per-minute means */
 	uint8_t *mevents; /* nm label onset masks */
 	float *mscore;    /* nm mean anomaly scores */
@@ -69,6 +70,7 @@ struct fm_model_learner {
 	                       * many kept samples (accepted: the new normal) */
 	bool accept_req;      /* fm_model_learner_accept() (under lock) */
 	uint64_t seen_rows;   /* samples seen with a value */
+	float typical_s[FM_FEATURE_COUNT]; /* the young model's prior */
 	uint32_t trained_n;   /* kept samples the last training used */
 	/* the minute ring (borrowed): the predictors learn from its newest
 	 * minutes_cap minutes */

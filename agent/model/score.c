@@ -84,7 +84,8 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	l->pend = malloc((size_t)l->pend_cap * d * sizeof(float));
 	l->status.mature_rows = (uint64_t)cfg->mature_seconds * 1000u /
 	    cfg->interval_ms;
-	l->status.young_scale = 1.0f;
+	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++)
+		l->typical_s[i] = fm_collect_feature_typical_scale(i);
 	if (!l->rows || !l->pz || !l->pend) {
 		r = -ENOMEM;
 		goto out_free;
@@ -460,30 +461,12 @@ retain(fm_model_learner *l, const float *x, bool any, bool alarm,
 	}
 }
 
-/* A young model's caution: its threshold times sqrt(mature / seen),
- * from 1 to FM_MODEL_LEARNER_YOUNG_MAX. */
-static float
-young_scale(const fm_model_learner *l)
-{
-	double mature = (double)l->cfg.mature_seconds * 1000.0 /
-	    (double)l->cfg.interval_ms;
-	double f;
-
-	if (!(mature > 0.0) || (double)l->seen_rows >= mature)
-		return 1.0f;
-	f = l->seen_rows > 0 ? sqrt(mature / (double)l->seen_rows)
-	                     : (double)FM_MODEL_LEARNER_YOUNG_MAX;
-	return f < FM_MODEL_LEARNER_YOUNG_MAX ? (float)f
-	                                      : FM_MODEL_LEARNER_YOUNG_MAX;
-}
-
 void
 fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets)
 {
 	size_t d = l->dcfg.n_features;
 	fm_model_learner_failure pred[FM_LABEL_COUNT];
-	float scale;
 	bool closed, any = false, accept;
 	fm_learn_verdict v;
 	uint32_t top[FM_MODEL_LEARNER_TOP], n_top;
@@ -501,8 +484,6 @@ fm_model_learner_on_sample(
 		fmi_model_job_free(j);
 	}
 
-	scale = young_scale(l);
-	(void)!fm_learn_detector_set_threshold_scale(l->det, scale);
 	fm_learn_detector_score(l->det, s->v, &v);
 	contrib = fm_learn_detector_contrib(l->det);
 	event = fm_learn_detector_event(l->det);
@@ -544,7 +525,6 @@ fm_model_learner_on_sample(
 	l->status.accepted = l->accepting;
 	l->status.held_labels = l->held_labels;
 	l->status.seen_rows = l->seen_rows;
-	l->status.young_scale = scale;
 	if (closed) {
 		for (unsigned i = 0; i < FM_LABEL_COUNT; i++) {
 			l->status.failure[i].probability = pred[i].probability;

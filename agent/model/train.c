@@ -131,6 +131,9 @@ train(const fm_model_learner *l, fmi_model_job *j)
 			    j->global_params, j->global.n_params);
 	}
 	if (r == 0)
+		r = fm_learn_detector_set_young_prior(
+		    j->det, l->typical_s, j->young_rows);
+	if (r == 0)
 		r = fm_learn_detector_train(j->det, j->rows, j->n, &ts);
 	if (r == 0 && j->global.version > 0) {
 		/* the fleet's predictors: a host without failures of a kind
@@ -270,6 +273,16 @@ job_make(fm_model_learner *l, fmi_model_job **ret)
 		                  i % l->weight_rows) * d,
 		    d * sizeof(float));
 	l->weight_rows = 0;
+	/* until mature_seconds of samples are seen, the model leans on the
+	 * typical scales for what it has not seen yet */
+	{
+		double mature = (double)l->cfg.mature_seconds * 1000.0 /
+		    (double)l->cfg.interval_ms;
+
+		j->young_rows = mature > (double)l->seen_rows
+		    ? (float)(mature - (double)l->seen_rows)
+		    : 0.0f;
+	}
 	for (size_t t = 0; t < j->nm; t++) {
 		const fm_model_history_minute *m = fm_model_history_minute_get(
 		    l->history, (uint32_t)(j->nm - 1 - t));
@@ -372,6 +385,8 @@ fmi_model_learner_adopt(fm_model_learner *l, fmi_model_job *j)
 	l->status.save_error = j->save_error;
 	l->status.trained_real_ns = j->real_ns;
 	l->status.trained_rows = (uint32_t)j->n;
+	l->status.young_prior =
+	    j->young_rows / (j->young_rows + (float)j->n_kept);
 	l->status.train_cpu_seconds = j->cpu_seconds;
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
 		fm_learn_predictor_status ps;

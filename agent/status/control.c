@@ -143,7 +143,7 @@ status_models(const fm_status_view *v, fm_proto_ctl_status *s)
 		s->accepts = st.accepts;
 		s->seen_rows = st.seen_rows;
 		s->mature_rows = st.mature_rows;
-		s->young_scale = st.young_scale;
+		s->young_prior = st.young_prior;
 		for (uint32_t i = 0; i < st.n_top && i < FM_MODEL_LEARNER_TOP;
 		     i++) {
 			const fm_collect_feature_info *f =

@@ -137,10 +137,14 @@ render_learner(fm_prom *p, fm_model_learner *l)
 	    "The alarm's samples waiting: learned as normal if it lasts, "
 	    "dropped if it clears.",
 	    st.pending_rows);
-	fm_prom_one_float(p, "fedmon_detector_young_threshold_scale", "gauge",
-	    "A young model's caution: its threshold's multiplier, 1 once "
-	    "mature.",
-	    st.ready ? st.young_scale : 1.0f);
+	fm_prom_one_float(p, "fedmon_detector_young_prior_weight", "gauge",
+	    "A young model's caution: the share of each feature's typical "
+	    "scale in the current model's scales, 0 once trained mature.",
+	    st.ready ? st.young_prior : 0.0f);
+	fm_prom_one_u64(p, "fedmon_detector_seen_samples_total", "counter",
+	    "Samples the learner has seen (the model's experience; restarts "
+	    "keep it).",
+	    st.seen_rows);
 	fm_prom_one_u64(p, "fedmon_anomaly_scored_samples_total", "counter",
 	    "Samples the learner scored.", st.scored);
 

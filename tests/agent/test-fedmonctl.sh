@@ -240,7 +240,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))["detector"]
 assert d["accepts"] == 1, d["accepts"]
 assert d["events"] >= d["alarms"]
-assert isinstance(d["young"], bool) and d["threshold_scale"] >= 1
+assert isinstance(d["young"], bool) and 0 <= d["prior_weight"] < 1
 ' "$tmp/out"
 
 st watch --count 3

@@ -737,43 +737,79 @@ test_learner_new_fault_during_an_alarm(void **state)
 	host_cleanup(&h);
 }
 
-/* A young model raises its threshold and says so; the training window
- * grows as the kept samples double. */
+/* A young model leans on the typical scales, less as it sees more, and
+ * so does not alarm at a change of a few typical scales in a feature
+ * that barely moved in its minutes, which a model without the prior
+ * does; the training window grows as the kept samples double. */
 static void
 test_learner_young_model(void **state)
 {
 	fm_model_learner_status st, old;
 	fm_model_learner_config c;
 	fm_model_learner *l;
+	bool alarmed[2] = { false, false };
 	host h;
 
 	(void)state;
-	host_init(&h);
-	c = config(&h);
-	c.min_rows = 100;
-	c.train_rows = 600;
-	c.retrain_seconds = 86400;
-	c.mature_seconds = 2000;
-	assert_int_equal(fm_test_learner_new(&c, &l), 0);
-	feed_until_ready(l, &h);
-	fm_model_learner_status_get(l, &st);
-	assert_true(st.young_scale > 1.99f); /* sqrt(2000 / ~100), capped */
-	assert_int_equal(st.trainings, 1);
-	old = st;
-	/* doubling: 100 kept, then 200, 400 and 600 (full) */
-	for (int i = 0; i < 700; i++)
+	for (int young = 0; young < 2; young++) {
+		host_init(&h);
+		c = config(&h);
+		c.min_rows = 100;
+		c.train_rows = 600;
+		c.retrain_seconds = 86400;
+		c.mature_seconds = young ? 2000 : 0;
+		assert_int_equal(fm_test_learner_new(&c, &l), 0);
+		feed_until_ready(l, &h);
+		fm_model_learner_status_get(l, &st);
+		if (young) /* (2000 - seen) / (2000 - seen + ~100) */
+			assert_true(st.young_prior > 0.9f);
+		else
+			assert_true(st.young_prior == 0.0f);
+		/* cpu.system, steady within 0.01, up 0.1: 2 typical scales
+		 * of a fraction */
+		for (int i = 0; i < 30; i++) {
+			fm_collect_sample s;
+
+			sample(&h, &s, 0.0);
+			s.v[FM_F_CPU_SYSTEM] += 0.1f;
+			fm_model_learner_on_sample(l, &s, 0);
+			fm_model_learner_status_get(l, &st);
+			alarmed[young] |= st.alarm;
+		}
+		for (int i = 0; i < 20 && st.alarm; i++)
+			step(l, &h, 0.0, 0.0, 0, &st);
+		assert_false(st.alarm);
+		if (!young) {
+			fm_test_learner_free(l);
+			host_cleanup(&h);
+			continue;
+		}
+		old = st;
+		/* doubling: 100 kept, then 200, 400 and 600 (full) */
+		for (int i = 0; i < 700; i++)
+			step(l, &h, 0.0, 0.0, 0, &st);
+		assert_int_equal(st.trainings, 4);
+		assert_int_equal(st.trained_rows, 600);
+		assert_true(st.young_prior < old.young_prior);
+		assert_true(st.young_prior > 0.0f);
+		assert_true(st.seen_rows < st.mature_rows);
+		/* mature: the next training takes no prior */
+		for (int i = 0; i < 1300; i++)
+			step(l, &h, 0.0, 0.0, 0, &st);
+		assert_true(st.seen_rows >= st.mature_rows);
+		assert_int_equal(st.trainings, 4);
+		assert_true(fm_model_learner_accept(l) == 0);
 		step(l, &h, 0.0, 0.0, 0, &st);
-	assert_int_equal(st.trainings, 4);
-	assert_int_equal(st.trained_rows, 600);
-	assert_true(st.young_scale < old.young_scale);
-	assert_true(st.young_scale > 1.0f);
-	assert_true(fabsf(st.young_scale -
-	                sqrtf(2000.0f / (float)st.seen_rows)) < 1e-3f);
-	for (int i = 0; i < 1300; i++)
 		step(l, &h, 0.0, 0.0, 0, &st);
-	assert_true(st.young_scale == 1.0f);
-	assert_int_equal(st.trainings, 4);
-	fm_test_learner_free(l);
+		assert_int_equal(st.trainings, 5);
+		assert_true(st.young_prior == 0.0f);
+		fm_test_learner_free(l);
+		host_cleanup(&h);
+	}
+	assert_true(alarmed[0]);
+	assert_false(alarmed[1]);
+}
+
 /* A synchronous learner (fedmon-replay --agent) trains at the sample
  * that makes min_rows, and its models score from the next sample on; two
  * such learners fed the same samples agree bit for bit; a held model

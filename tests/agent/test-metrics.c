@@ -261,7 +261,7 @@ test_metrics_all_parts(void **state)
 	assert_true(prom_value(text, "fedmon_anomaly_events_total") == 0);
 	assert_true(prom_value(text, "fedmon_anomaly_accepted_total") == 0);
 	assert_true(
-	    prom_value(text, "fedmon_detector_young_threshold_scale") == 1);
+	    prom_value(text, "fedmon_detector_young_prior_weight") == 0);
 	for (unsigned i = 0; i < FM_FEATURE_COUNT; i++) {
 		snprintf(series, sizeof(series),
 		    "fedmon_feature_contribution{feature=\"%s\"}",

@@ -63,7 +63,7 @@ rec = list(csv.DictReader(open(sys.argv[1])))
 out = list(csv.reader(open(sys.argv[2])))
 head, out = out[0], out[1:]
 assert head == ["time", "sample", "ready", "score", "threshold", "alarm",
-    "alarms", "trainings", "top_features", "p_oom", "events_oom",
+    "alarms", "events", "trainings", "top_features", "p_oom", "events_oom",
     "p_fs_full", "events_fs_full", "p_health", "events_health",
     "p_manual", "events_manual"], head
 for r, o in zip(rec, out):
@@ -72,7 +72,7 @@ for r, o in zip(rec, out):
     assert o[2] in ("0", "1") and o[5] in ("0", "1"), o
     if o[2] == "1":
         assert float(o[3]) >= 0 and float(o[4]) > 0, o
-        assert all("=" in t for t in o[8].split(";") if t), o[8]
+        assert all("=" in t for t in o[9].split(";") if t), o[9]
     else:
         assert o[3] == o[4] == "" and o[5] == "0", o
 ' "$FIX/samples.csv" "$T/a.csv"
@@ -245,7 +245,7 @@ run "$T/oom.out" --agent "$T/oom.csv"
 check "no events_ columns: the OOM onset from mem.oom_kills" \
 	test "$(first_rise "$T/oom.out" events_oom)" = 40
 check "one onset for a run of kills" \
-	test "$(tail -n 1 "$T/oom.out" | cut -d, -f11)" = 1
+	test "$(tail -n 1 "$T/oom.out" | cut -d, -f12)" = 1
 check "labels from the features: said so" \
 	grep -q "labels from the features" "$T/oom.out.err"
 

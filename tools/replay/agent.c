@@ -214,7 +214,7 @@ static void
 header_write(FILE *f)
 {
 	fprintf(f,
-	    "time,sample,ready,score,threshold,alarm,alarms,"
+	    "time,sample,ready,score,threshold,alarm,alarms,events,"
 	    "trainings,top_features");
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		fprintf(f, ",p_%s,events_%s", fm_model_label_source_name(s),
@@ -244,8 +244,9 @@ row_write(rec *x, const char *t, uint64_t sample)
 	    st.ready ? 1 : 0);
 	out_float(x->out, st.ready ? (double)st.score : NAN);
 	out_float(x->out, st.ready ? (double)st.threshold : NAN);
-	fprintf(x->out, ",%d,%llu,%u,", st.alarm ? 1 : 0,
-	    (unsigned long long)st.alarms, st.trainings);
+	fprintf(x->out, ",%d,%llu,%llu,%u,", st.alarm ? 1 : 0,
+	    (unsigned long long)st.alarms, (unsigned long long)st.events,
+	    st.trainings);
 	for (uint32_t i = 0; i < st.n_top && i < FM_MODEL_LEARNER_TOP; i++)
 		fprintf(x->out, "%s%s=%.4g", i ? ";" : "",
 		    fm_collect_feature_get(st.top[i])->name,
