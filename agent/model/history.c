@@ -146,6 +146,21 @@ fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
 	return closed;
 }
 
+int
+fm_model_history_restore(
+    fm_model_history *h, const fm_model_history_minute *m, uint32_t n)
+{
+	uint32_t skip = n > h->len ? n - h->len : 0;
+
+	if (h->count > 0 || h->cur_samples > 0)
+		return -EBUSY;
+	for (uint32_t i = skip; i < n; i++)
+		h->minutes[i - skip] = m[i];
+	h->count = n - skip;
+	h->next = h->count % h->len;
+	return 0;
+}
+
 uint32_t
 fm_model_history_capacity(const fm_model_history *h)
 {

@@ -56,6 +56,15 @@ fm_model_history *fm_model_history_free(fm_model_history *h);
 bool fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
     float score, uint32_t label_onsets);
 
+/*
+ * Puts n closed minutes, oldest first, into a ring that holds none yet
+ * and aggregates none (a restart restoring what the last run saved);
+ * keeps the newest minute_len of them. The caller validated them. Returns
+ * 0, or -EBUSY when the ring is not empty. Never allocates.
+ */
+int fm_model_history_restore(
+    fm_model_history *h, const fm_model_history_minute *m, uint32_t n) FM_WUR;
+
 /* The number of minutes the ring keeps (minute_len). */
 uint32_t fm_model_history_capacity(const fm_model_history *h);
 

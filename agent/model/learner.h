@@ -25,7 +25,12 @@
  * in by the next sample after training ends. Every sample is scored with
  * whatever model is current. Models are written to state_dir after each
  * training and at exit (crash-safe), and loaded at start, so they survive
- * restarts.
+ * restarts. The rest of the learner's state (the samples kept, the minute
+ * ring, the counters, the training schedule, an alarm in progress) is
+ * checkpointed into FM_MODEL_LEARNER_STATE_FILE every
+ * FM_MODEL_LEARNER_KEEP_SECONDS of samples, after each training and at
+ * exit, with the detector's scoring state beside it in its file, so even
+ * a SIGKILL loses at most that much.
  */
 typedef struct fm_model_learner fm_model_learner;
 
@@ -34,6 +39,8 @@ typedef struct fm_model_learner fm_model_learner;
 #define FM_MODEL_LEARNER_DETECTOR_FILE   "detector.fmm"
 #define FM_MODEL_LEARNER_PREDICTOR_FILE  "predictor.fmm"
 #define FM_MODEL_LEARNER_FEDERATION_FILE "federation.state"
+#define FM_MODEL_LEARNER_STATE_FILE      "learner.state"
+#define FM_MODEL_LEARNER_KEEP_SECONDS    60u /* between checkpoints */
 
 typedef struct fm_model_learner_config {
 	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
@@ -67,9 +74,10 @@ typedef struct fm_model_learner_status {
 	float top_contrib[FM_MODEL_LEARNER_TOP];
 	/* every feature's share of the last score (0 while not ready) */
 	float contrib[FM_FEATURE_COUNT];
+	/* counters: in all, across restarts (FM_MODEL_LEARNER_STATE_FILE) */
 	uint64_t scored;    /* samples scored */
 	uint64_t alarms;    /* alarms raised */
-	uint32_t trainings; /* completed since start */
+	uint32_t trainings; /* completed */
 	uint32_t train_failures;
 	int last_error;           /* of the last failed training, or 0 */
 	int save_error; /* of saving the last training's models, or 0 */
@@ -106,7 +114,10 @@ fm_model_learner *fm_model_learner_free(fm_model_learner *l);
  * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
  * starts the next training when due. Never blocks on training and does
  * not allocate, except when a training is handed over (every
- * retrain_seconds). The sampling thread only.
+ * retrain_seconds) and when the state is checkpointed (every
+ * FM_MODEL_LEARNER_KEEP_SECONDS and after a training: a write of the
+ * detector and the state file, about 2 MB at the shipped settings, on
+ * this thread). The sampling thread only.
  */
 void fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets);
