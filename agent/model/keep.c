@@ -368,7 +368,9 @@ get_minutes(
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (!whole_is_valid(
 		        v[i], 0, FMI_MODEL_KEEP_MAX_AGE_MINUTES - 1) ||
-		    (i > 0 && !(v[i] < v[i - 1])) || (i == n - 1 && v[i] != 0))
+		    (i > 0 && !(v[i] < v[i - 1])) ||
+		    (i == n - 1 && v[i] != 0) ||
+		    newest - (int64_t)v[i] < -MINUTE_INDEX_MAX)
 			r = -EBADMSG;
 		else
 			k->minutes[i].real_ns =

@@ -608,8 +608,37 @@ test_keep_bad_file_is_set_aside(void **state)
 	host_cleanup(&h);
 }
 
+/* Writes the seed corpus of tests/fuzz/fuzz-keep.c (train_rows 100, a
+ * ring of 16 minutes) into dir: `test-agent-keep --corpus DIR`. */
+static int
+write_corpus(const char *dir)
+{
+	fm_model_history_minute m[4];
+	float rows[3 * D];
+	fmi_model_keep k;
+	char path[512];
+	uint8_t *buf;
+	size_t len;
+
+	keep_example(&k, rows, m);
+	if (fmi_model_keep_encode(&k, &buf, &len) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/example", dir);
+	if (fm_file_write_atomic(path, buf, len, 0644) < 0)
+		return 1;
+	free(buf);
+	k = (fmi_model_keep) { .train_rows = 100 };
+	if (fmi_model_keep_encode(&k, &buf, &len) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	if (fm_file_write_atomic(path, buf, len, 0644) < 0)
+		return 1;
+	free(buf);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keep_round_trip),
@@ -620,6 +649,8 @@ main(void)
 		cmocka_unit_test(test_keep_bad_file_is_set_aside),
 	};
 
+	if (argc == 3 && strcmp(argv[1], "--corpus") == 0)
+		return write_corpus(argv[2]);
 	fm_learn_blas_single_thread();
 	fm_log_set_max_level(LOG_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
