@@ -123,6 +123,48 @@ test_history_minute_ring_keeps_last(void **state)
 	fm_model_history_free(h);
 }
 
+/* A restart's minutes: the newest that fit, oldest first; pushing
+ * continues after them; only an empty ring takes them. */
+static void
+test_history_restore(void **state)
+{
+	fm_model_history_minute m[5] = { 0 };
+	fm_model_history *h;
+	fm_collect_sample s;
+
+	(void)state;
+	for (unsigned i = 0; i < 5; i++) {
+		m[i].real_ns = (10 + i) * MIN_NS;
+		m[i].count = 60;
+		m[i].score = (float)i;
+	}
+	assert_int_equal(fm_model_history_new(3, &h), 0);
+	assert_int_equal(fm_model_history_restore(h, m, 5), 0);
+	assert_int_equal(fm_model_history_minute_count(h), 3);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 0)->real_ns, 14 * MIN_NS);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 2)->real_ns, 12 * MIN_NS);
+	assert_int_equal(fm_model_history_restore(h, m, 1), -EBUSY);
+	s = sample_at(20 * MIN_NS, 1.0f);
+	assert_false(fm_model_history_push(h, &s, 7.0f, 0));
+	s = sample_at(21 * MIN_NS, 1.0f);
+	assert_true(fm_model_history_push(h, &s, 0.0f, 0));
+	assert_int_equal(fm_model_history_minute_count(h), 3);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 0)->real_ns, 20 * MIN_NS);
+	assert_true(fm_model_history_minute_get(h, 0)->score == 7.0f);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 1)->real_ns, 14 * MIN_NS);
+	fm_model_history_free(h);
+	/* a ring aggregating a minute already is not empty */
+	assert_int_equal(fm_model_history_new(3, &h), 0);
+	s = sample_at(20 * MIN_NS, 1.0f);
+	assert_false(fm_model_history_push(h, &s, 0.0f, 0));
+	assert_int_equal(fm_model_history_restore(h, m, 2), -EBUSY);
+	fm_model_history_free(h);
+}
+
 static void
 test_history_bytes_is_the_bound(void **state)
 {
@@ -141,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_history_minute_scores_and_onsets),
 		cmocka_unit_test(test_history_minute_aggregates_skip_masked),
 		cmocka_unit_test(test_history_minute_ring_keeps_last),
+		cmocka_unit_test(test_history_restore),
 		cmocka_unit_test(test_history_bytes_is_the_bound),
 	};
 

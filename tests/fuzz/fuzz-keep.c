@@ -38,8 +38,7 @@ check_state(const fmi_model_keep *k)
 {
 	if (k->rows_held > TRAIN_ROWS || k->n_minutes > MAX_MINUTES ||
 	    k->train_rows != TRAIN_ROWS || k->trained_rows > TRAIN_ROWS ||
-	    (k->rows_held > 0 && !k->rows) ||
-	    (k->n_minutes > 0 && !k->minutes))
+	    (k->rows_held > 0 && !k->rows) || (k->n_minutes > 0 && !k->minutes))
 		abort();
 	for (size_t i = 0; i < (size_t)k->rows_held * FM_FEATURE_COUNT; i++)
 		if (isinf(k->rows[i]))
@@ -95,7 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	/* a checksum that holds, half of the time */
-	if (size >= FM_LEARN_MODEL_HEADER_BYTES + FM_LEARN_MODEL_TRAILER_BYTES &&
+	if (size >=
+	        FM_LEARN_MODEL_HEADER_BYTES + FM_LEARN_MODEL_TRAILER_BYTES &&
 	    (data[size - 1] & 1)) {
 		uint32_t crc = fm_learn_crc32c_update(0, buf, size - 4);
 
@@ -106,7 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0) {
 		static const fmi_model_keep zero;
 
-		if (!error_is_documented(r) || memcmp(&k, &zero, sizeof(k)) != 0)
+		if (!error_is_documented(r) ||
+		    memcmp(&k, &zero, sizeof(k)) != 0)
 			abort();
 	} else {
 		check_state(&k);
