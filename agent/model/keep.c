@@ -24,7 +24,8 @@
  *   32+s u64 onsets of label source s
  *   48 f32  the samples kept, held x d, oldest first
  *   64 u64  the newest minute (minutes since the epoch)
- *   65 f32  each minute's age (minutes before the newest; oldest first)
+ *           the minutes, in the ring's order (oldest pushed first):
+ *   65 f32  each minute's age (minutes before the newest, the last)
  *   66 f32  samples in it           67 f32  its label onsets (mask)
  *   68 f32  its mean score          69-71 f32  mean, min, max (n x d)
  *
@@ -43,8 +44,8 @@
 
 #define NSEC_PER_MIN (60 * FM_NSEC_PER_SEC)
 
-/* Minute indices whose start in ns, minus the largest age, cannot
- * overflow. */
+/* Minute indices whose start in ns, plus or minus the largest age,
+ * cannot overflow. */
 #define MINUTE_INDEX_MAX                                                       \
 	(INT64_MAX / NSEC_PER_MIN - (int64_t)FMI_MODEL_KEEP_MAX_AGE_MINUTES)
 
@@ -124,25 +125,26 @@ put_minutes(const fmi_model_keep *k, float *v, fm_learn_model_writer *w)
 	(void)!fm_learn_model_writer_put_f32(w, SEC_MIN_MAX, 0, v, n * d);
 }
 
-/* Whether k's minutes are whole minutes, in order, within the span the
- * file can tell, with counts and onsets it codes exactly. */
+/* Whether k's minutes are whole minutes within the span the file can
+ * tell of the newest (the last pushed), with counts and onsets it codes
+ * exactly. Their times need not rise: the wall clock may step back. */
 static bool
 minutes_are_valid(const fmi_model_keep *k)
 {
-	int64_t first, last;
+	int64_t newest;
 
 	if (k->n_minutes == 0)
 		return true;
-	first = minute_of(k->minutes[0].real_ns);
-	last = minute_of(k->minutes[k->n_minutes - 1].real_ns);
-	if (last < first || last - first >= FMI_MODEL_KEEP_MAX_AGE_MINUTES ||
-	    last > MINUTE_INDEX_MAX || first < -MINUTE_INDEX_MAX)
+	newest = minute_of(k->minutes[k->n_minutes - 1].real_ns);
+	if (newest > MINUTE_INDEX_MAX || newest < -MINUTE_INDEX_MAX)
 		return false;
 	for (uint32_t i = 0; i < k->n_minutes; i++) {
 		const fm_model_history_minute *m = &k->minutes[i];
+		int64_t age = newest - minute_of(m->real_ns);
 
 		if (m->real_ns % NSEC_PER_MIN != 0 ||
-		    (i > 0 && m->real_ns <= k->minutes[i - 1].real_ns) ||
+		    age >= (int64_t)FMI_MODEL_KEEP_MAX_AGE_MINUTES ||
+		    age <= -(int64_t)FMI_MODEL_KEEP_MAX_AGE_MINUTES ||
 		    m->count == 0 ||
 		    m->count > FMI_MODEL_KEEP_MAX_AGE_MINUTES ||
 		    m->label_onsets >= FM_LABEL_BIT(FM_LABEL_COUNT))
@@ -331,8 +333,9 @@ get_field(const fm_learn_model_reader *rd, uint32_t id, size_t n, float *v)
 	return 0;
 }
 
-/* Reads the minute ring: n minutes, each field n long, the ages whole,
- * falling to 0 at the newest, and counts and onsets in range. */
+/* Reads the minute ring: n minutes, each field n long, the ages whole
+ * and within the span, 0 at the newest (the last), and counts and onsets
+ * in range. */
 static int
 get_minutes(
     const fm_learn_model_reader *rd, uint32_t max_minutes, fmi_model_keep *k)
@@ -366,11 +369,10 @@ get_minutes(
 	}
 	r = get_field(rd, SEC_MIN_AGE, n, v);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (!whole_is_valid(
-		        v[i], 0, FMI_MODEL_KEEP_MAX_AGE_MINUTES - 1) ||
-		    (i > 0 && !(v[i] < v[i - 1])) ||
-		    (i == n - 1 && v[i] != 0) ||
-		    newest - (int64_t)v[i] < -MINUTE_INDEX_MAX)
+		if (!whole_is_valid(v[i],
+		        -(double)(FMI_MODEL_KEEP_MAX_AGE_MINUTES - 1),
+		        FMI_MODEL_KEEP_MAX_AGE_MINUTES - 1) ||
+		    (i == n - 1 && v[i] != 0))
 			r = -EBADMSG;
 		else
 			k->minutes[i].real_ns =

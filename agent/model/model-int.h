@@ -195,15 +195,18 @@ typedef struct fmi_model_keep {
 	uint32_t rows_held;
 	float *rows; /* rows_held x FM_FEATURE_COUNT samples, oldest first */
 	uint32_t n_minutes;
-	fm_model_history_minute *minutes; /* n_minutes, oldest first */
+	/* n_minutes, in the ring's order (oldest pushed first) */
+	fm_model_history_minute *minutes;
 } fmi_model_keep;
 
 /*
  * Encodes k into a new learner state file *ret_buf (the caller frees it):
  * a learn/ model container (magic, version, length, CRC-32C) of the
- * agent's kind. k's minutes must be whole minutes, oldest first, at most
- * FMI_MODEL_KEEP_MAX_AGE_MINUTES apart from first to last. Errors:
- * -EINVAL (k breaks those rules), those of learn/'s model writer.
+ * agent's kind. k's minutes must be whole minutes, each less than
+ * FMI_MODEL_KEEP_MAX_AGE_MINUTES from the last (their times need not
+ * rise: the wall clock may step back), with counts below that and onsets
+ * of the known sources. Errors: -EINVAL (k breaks those rules, or holds
+ * more rows than train_rows), those of learn/'s model writer.
  */
 int fmi_model_keep_encode(
     const fmi_model_keep *k, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
@@ -226,8 +229,8 @@ int fmi_model_keep_decode(const uint8_t *buf, size_t len, uint32_t train_rows,
 /* Frees k's arrays and zeroes it. NULL-safe. */
 void fmi_model_keep_release(fmi_model_keep *k);
 
-/* The largest span, in minutes, between the first and the last minute a
- * state file holds (ages are stored as exact floats). */
+/* The largest distance, in minutes, between a minute a state file holds
+ * and the newest (ages are stored as exact floats). */
 #define FMI_MODEL_KEEP_MAX_AGE_MINUTES (1u << 24)
 
 /*

@@ -313,15 +313,27 @@ test_keep_decode_refuses_bad_files(void **state)
 	assert_int_equal(fmi_model_keep_decode(buf, len, 100, 1440, &got), 0);
 	fmi_model_keep_release(&got);
 	free(buf);
-	/* what the encoder refuses: rows past the ring, minutes out of
-	 * order or not whole */
+	/* what the encoder refuses: rows past the ring, a minute not whole
+	 * or too far from the newest */
 	k.rows_held = 101;
 	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), -EINVAL);
 	k.rows_held = 3;
-	m[1].real_ns = m[0].real_ns;
-	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), -EINVAL);
 	m[1].real_ns = m[0].real_ns + 60 * NS_PER_SEC + 1;
 	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), -EINVAL);
+	m[1].real_ns = m[3].real_ns - (1LL << 24) * 60 * NS_PER_SEC;
+	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), -EINVAL);
+	m[1].real_ns = m[3].real_ns + (1LL << 24) * 60 * NS_PER_SEC;
+	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), -EINVAL);
+	/* the wall clock stepped back: a minute again, or one later than
+	 * the newest, is kept as it is */
+	m[1].real_ns = m[0].real_ns;
+	m[2].real_ns = m[3].real_ns + 5 * 60 * NS_PER_SEC;
+	assert_int_equal(fmi_model_keep_encode(&k, &buf, &len), 0);
+	assert_int_equal(fmi_model_keep_decode(buf, len, 100, 1440, &got), 0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(got.minutes[i].real_ns, m[i].real_ns);
+	fmi_model_keep_release(&got);
+	free(buf);
 }
 
 /* Writes a state file with the writer directly: version, train_rows,
@@ -362,6 +374,8 @@ fill(fm_learn_model_writer *w, int bad)
 		row[3] = INFINITY;
 	if (bad == 3)
 		age[0] = 0.5f; /* not whole */
+	if (bad == 14)
+		age[0] = (float)(1u << 24); /* too far */
 	if (bad == 4)
 		age[1] = 1; /* the newest is not 0 */
 	if (bad == 5)
@@ -421,7 +435,7 @@ test_keep_decode_checks_every_value(void **state)
 	assert_int_equal(
 	    fmi_model_keep_decode(buf, len, 100, 10, &got), -EPROTONOSUPPORT);
 	free(buf);
-	for (int bad = 1; bad <= 13; bad++) {
+	for (int bad = 1; bad <= 14; bad++) {
 		craft(FMI_MODEL_KEEP_VERSION, fill, bad, &buf, &len);
 		memset(&got, 0xa5, sizeof(got));
 		if (fmi_model_keep_decode(buf, len, 100, 10, &got) != -EBADMSG)

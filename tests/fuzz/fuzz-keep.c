@@ -4,8 +4,8 @@
  * input's checksum is set right before decoding, so the fuzzer reaches
  * the field checks behind it. Whatever the bytes: a refusal is one of the
  * documented errors and leaves the state zeroed; an accepted state obeys
- * the decoder's rules (at most train_rows samples and max_minutes
- * minutes, in order, no infinity) and survives encoding and decoding
+ * the decoder's rules (at most train_rows samples and max_minutes whole
+ * minutes, no infinity) and survives encoding and decoding
  * again unchanged. The seed corpus comes from `test-agent-keep --corpus
  * DIR` (tests/agent/test-keep.c).
  */
@@ -48,7 +48,7 @@ check_state(const fmi_model_keep *k)
 
 		if (m->count == 0 ||
 		    m->label_onsets >= FM_LABEL_BIT(FM_LABEL_COUNT) ||
-		    (i > 0 && m->real_ns <= k->minutes[i - 1].real_ns))
+		    m->real_ns % (60 * FM_NSEC_PER_SEC) != 0)
 			abort();
 	}
 }
