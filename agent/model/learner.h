@@ -95,18 +95,23 @@ uint32_t fm_model_learner_minutes(const fm_model_learner_config *cfg);
 
 /*
  * Creates the models (loading those saved in cfg->state_dir when their
- * shape matches; a file that does not is logged and set aside) and starts
- * the training thread. history is the minute ring the learner fills with
+ * shape matches; a file that does not is logged and set aside), restores
+ * the learner state saved with them (FM_MODEL_LEARNER_STATE_FILE: the
+ * samples kept, the minute ring, the counters, the schedule, an alarm in
+ * progress; likewise set aside when it does not fit) and starts the
+ * training thread. history is the minute ring the learner fills with
  * every sample (its score and label onsets) and learns from: borrowed, it
- * must outlive the learner, and nothing else may push into it. On success
- * *ret owns the learner. Errors: -EINVAL (also a ring shorter than
- * fm_model_learner_minutes()), -ENOMEM, or the errno of creating the thread.
+ * must outlive the learner, it must be empty, and nothing else may push
+ * into it. On success *ret owns the learner. Errors: -EINVAL (also a ring
+ * shorter than fm_model_learner_minutes()), -ENOMEM, or the errno of
+ * creating the thread.
  */
 int fm_model_learner_new(const fm_model_learner_config *cfg,
     fm_model_history *history, fm_model_learner **ret) FM_WUR;
 
 /* Stops the training thread (waiting for a training in progress), saves
- * the models, frees everything. NULL-safe; returns NULL. */
+ * the models and the learner state, frees everything. NULL-safe; returns
+ * NULL. */
 fm_model_learner *fm_model_learner_free(fm_model_learner *l);
 
 /*
