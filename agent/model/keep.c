@@ -28,6 +28,11 @@
  *   65 f32  each minute's age (minutes before the newest, the last)
  *   66 f32  samples in it           67 f32  its label onsets (mask)
  *   68 f32  its mean score          69-71 f32  mean, min, max (n x d)
+ *           the minute being aggregated (none: 0 samples):
+ *   80 u64  the minute              81 u32  samples in it so far
+ *   82 u32  its label onsets        83 f64  its mean score
+ *   84 f32  each feature's unmasked samples (d)
+ *   85-87 f32  mean, min, max (d)
  *
  * Times are nanoseconds since the epoch (0: never). The schedule is kept
  * as wall-clock time, since the monotonic clock starts again at boot.
@@ -75,6 +80,14 @@ enum {
 	SEC_MIN_MEAN,
 	SEC_MIN_MIN,
 	SEC_MIN_MAX,
+	SEC_CUR_MINUTE = 80,
+	SEC_CUR_COUNT,
+	SEC_CUR_ONSETS,
+	SEC_CUR_SCORE,
+	SEC_CUR_N,
+	SEC_CUR_MEAN,
+	SEC_CUR_MIN,
+	SEC_CUR_MAX,
 };
 
 _Static_assert(FM_LABEL_COUNT <= SEC_ROWS - SEC_ONSETS,
@@ -125,6 +138,65 @@ put_minutes(const fmi_model_keep *k, float *v, fm_learn_model_writer *w)
 	(void)!fm_learn_model_writer_put_f32(w, SEC_MIN_MAX, 0, v, n * d);
 }
 
+/* Appends the minute being aggregated (zeros without one); v is scratch
+ * of d floats. */
+static void
+put_current(const fmi_model_keep *k, float *v, fm_learn_model_writer *w)
+{
+	const fm_model_history_minute *c = &k->current;
+	const size_t d = FM_FEATURE_COUNT;
+	bool has = k->has_current;
+
+	(void)!fm_learn_model_writer_put_u64(
+	    w, SEC_CUR_MINUTE, has ? (uint64_t)minute_of(c->real_ns) : 0);
+	(void)!fm_learn_model_writer_put_u32(
+	    w, SEC_CUR_COUNT, has ? c->count : 0);
+	(void)!fm_learn_model_writer_put_u32(
+	    w, SEC_CUR_ONSETS, has ? c->label_onsets : 0);
+	(void)!fm_learn_model_writer_put_f64(
+	    w, SEC_CUR_SCORE, has ? c->score : 0.0);
+	for (size_t f = 0; f < d; f++)
+		v[f] = has ? (float)k->current_n[f] : 0.0f;
+	(void)!fm_learn_model_writer_put_f32(w, SEC_CUR_N, 0, v, d);
+	for (size_t f = 0; f < d; f++)
+		v[f] = has ? c->mean[f] : 0.0f;
+	(void)!fm_learn_model_writer_put_f32(w, SEC_CUR_MEAN, 0, v, d);
+	for (size_t f = 0; f < d; f++)
+		v[f] = has ? c->min[f] : 0.0f;
+	(void)!fm_learn_model_writer_put_f32(w, SEC_CUR_MIN, 0, v, d);
+	for (size_t f = 0; f < d; f++)
+		v[f] = has ? c->max[f] : 0.0f;
+	(void)!fm_learn_model_writer_put_f32(w, SEC_CUR_MAX, 0, v, d);
+}
+
+/* Whether the minute being aggregated is one the file codes exactly:
+ * whole, within the representable minutes, counts and onsets in range,
+ * a feature seen in it with finite aggregates. */
+static bool
+current_is_valid(const fmi_model_keep *k)
+{
+	const fm_model_history_minute *c = &k->current;
+	int64_t minute;
+
+	if (!k->has_current)
+		return true;
+	minute = minute_of(c->real_ns);
+	if (c->real_ns % NSEC_PER_MIN != 0 || minute > MINUTE_INDEX_MAX ||
+	    minute < -MINUTE_INDEX_MAX || c->count == 0 ||
+	    c->count > FMI_MODEL_KEEP_MAX_AGE_MINUTES ||
+	    c->label_onsets >= FM_LABEL_BIT(FM_LABEL_COUNT) ||
+	    !(isfinite(c->score) || isnan(c->score)))
+		return false;
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (k->current_n[f] > c->count ||
+		    (k->current_n[f] > 0 &&
+		        !(isfinite(c->mean[f]) && isfinite(c->min[f]) &&
+		            isfinite(c->max[f]))))
+			return false;
+	}
+	return true;
+}
+
 /* Whether k's minutes are whole minutes within the span the file can
  * tell of the newest (the last pushed), with counts and onsets it codes
  * exactly. Their times need not rise: the wall clock may step back. */
@@ -168,9 +240,9 @@ fmi_model_keep_encode(
 	int r;
 
 	if (k->rows_held > k->train_rows || k->train_rows == 0 ||
-	    !minutes_are_valid(k))
+	    !minutes_are_valid(k) || !current_is_valid(k))
 		return -EINVAL;
-	v = malloc(((size_t)k->n_minutes * d + 1) * sizeof(float));
+	v = malloc(((size_t)k->n_minutes * d + d) * sizeof(float));
 	if (!v)
 		return -ENOMEM;
 	r = fm_learn_model_writer_init(&w, &info, NULL, 0);
@@ -202,6 +274,7 @@ fmi_model_keep_encode(
 	(void)!fm_learn_model_writer_put_f32(
 	    &w, SEC_ROWS, 0, k->rows, (size_t)k->rows_held * d);
 	put_minutes(k, v, &w);
+	put_current(k, v, &w);
 	if (r == 0)
 		r = fm_learn_model_writer_finish(&w, ret_buf, ret_len);
 	fm_learn_model_writer_release(&w);
@@ -417,6 +490,47 @@ out:
 	return r;
 }
 
+/* Reads the minute being aggregated: present always, meaningful with a
+ * sample or more, then checked as current_is_valid() does. */
+static int
+get_current(const fm_learn_model_reader *rd, fmi_model_keep *k)
+{
+	fm_model_history_minute *c = &k->current;
+	float n[FM_FEATURE_COUNT];
+	uint64_t minute_bits;
+	double score;
+	int64_t minute;
+
+	if (fm_learn_model_reader_get_u64(rd, SEC_CUR_MINUTE, &minute_bits) <
+	        0 ||
+	    fm_learn_model_reader_get_u32(rd, SEC_CUR_COUNT, &c->count) < 0 ||
+	    fm_learn_model_reader_get_u32(
+	        rd, SEC_CUR_ONSETS, &c->label_onsets) < 0 ||
+	    fm_learn_model_reader_get_f64(rd, SEC_CUR_SCORE, &score) < 0 ||
+	    get_exact(rd, SEC_CUR_N, n, FM_FEATURE_COUNT) < 0 ||
+	    get_exact(rd, SEC_CUR_MEAN, c->mean, FM_FEATURE_COUNT) < 0 ||
+	    get_exact(rd, SEC_CUR_MIN, c->min, FM_FEATURE_COUNT) < 0 ||
+	    get_exact(rd, SEC_CUR_MAX, c->max, FM_FEATURE_COUNT) < 0)
+		return -EBADMSG;
+	if (c->count == 0) {
+		memset(c, 0, sizeof(*c));
+		return 0;
+	}
+	minute = (int64_t)minute_bits;
+	if (minute > MINUTE_INDEX_MAX || minute < -MINUTE_INDEX_MAX ||
+	    (float)score != score)
+		return -EBADMSG;
+	c->real_ns = minute * NSEC_PER_MIN;
+	c->score = (float)score;
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (!whole_is_valid(n[f], 0, FMI_MODEL_KEEP_MAX_AGE_MINUTES))
+			return -EBADMSG;
+		k->current_n[f] = (uint32_t)n[f];
+	}
+	k->has_current = true;
+	return current_is_valid(k) ? 0 : -EBADMSG;
+}
+
 int
 fmi_model_keep_decode(const uint8_t *buf, size_t len, uint32_t train_rows,
     uint32_t max_minutes, fmi_model_keep *ret)
@@ -450,6 +564,8 @@ fmi_model_keep_decode(const uint8_t *buf, size_t len, uint32_t train_rows,
 		r = get_rows(&rd, &k);
 	if (r == 0)
 		r = get_minutes(&rd, max_minutes, &k);
+	if (r == 0)
+		r = get_current(&rd, &k);
 	if (r < 0) {
 		fmi_model_keep_release(&k);
 		return r;
@@ -483,6 +599,9 @@ fmi_model_keep_load(fm_model_learner *l)
 		return 0;
 	}
 	r = fm_model_history_restore(l->history, k.minutes, k.n_minutes);
+	if (r == 0 && k.has_current)
+		r = fm_model_history_restore_current(
+		    l->history, &k.current, k.current_n);
 	if (r < 0)
 		fm_log_errno(LOG_WARNING, r,
 		    "Failed to restore the minute ring from '%s/%s', ignoring",
@@ -586,6 +705,8 @@ fmi_model_keep_save(fm_model_learner *l)
 	for (uint32_t i = 0; i < k.n_minutes; i++)
 		k.minutes[i] = *fm_model_history_minute_get(
 		    l->history, k.n_minutes - 1 - i);
+	k.has_current =
+	    fm_model_history_current(l->history, &k.current, k.current_n);
 	r = fmi_model_keep_encode(&k, &buf, &len);
 	if (r == 0)
 		(void)fmi_model_file_write(

@@ -197,6 +197,11 @@ typedef struct fmi_model_keep {
 	uint32_t n_minutes;
 	/* n_minutes, in the ring's order (oldest pushed first) */
 	fm_model_history_minute *minutes;
+	/* the minute being aggregated, with each feature's unmasked
+	 * samples, when has_current */
+	bool has_current;
+	fm_model_history_minute current;
+	uint32_t current_n[FM_FEATURE_COUNT];
 } fmi_model_keep;
 
 /*

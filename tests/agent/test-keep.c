@@ -213,6 +213,14 @@ keep_example(fmi_model_keep *k, float *rows, fm_model_history_minute *m)
 		}
 		m[i].mean[3] = m[i].min[3] = m[i].max[3] = NAN;
 	}
+	/* the minute being aggregated: 30 samples, feature 3 masked */
+	k->has_current = true;
+	k->current = m[3];
+	k->current.real_ns += 60 * NS_PER_SEC;
+	k->current.count = 30;
+	k->current.label_onsets = FM_LABEL_BIT(FM_LABEL_MANUAL);
+	for (unsigned f = 0; f < D; f++)
+		k->current_n[f] = f == 3 ? 0 : 30;
 }
 
 static void
@@ -257,6 +265,12 @@ test_keep_round_trip(void **state)
 		assert_true(got.minutes[i].max[D - 1] == m[i].max[D - 1]);
 		assert_true(got.minutes[i].min[0] == m[i].min[0]);
 	}
+	assert_true(got.has_current);
+	assert_int_equal(got.current.real_ns, k.current.real_ns);
+	assert_int_equal(got.current.count, 30);
+	assert_int_equal(got.current.label_onsets, k.current.label_onsets);
+	assert_memory_equal(got.current_n, k.current_n, sizeof(k.current_n));
+	assert_true(got.current.max[D - 1] == k.current.max[D - 1]);
 	/* one encoding: decoding and encoding again gives the same bytes */
 	assert_int_equal(fmi_model_keep_encode(&got, &again, &again_len), 0);
 	assert_int_equal(again_len, len);
@@ -366,6 +380,7 @@ fill(fm_learn_model_writer *w, int bad)
 	float p[FM_LABEL_COUNT] = { 0 }, row[2 * D] = { 0 };
 	float age[2] = { 1, 0 }, count[2] = { 60, 60 }, on[2] = { 0, 1 };
 	float score[2] = { 0, 0 }, mm[2 * D] = { 0 };
+	float cn[D] = { 0 }, cm[D] = { 0 };
 	int r = 0;
 
 	if (bad == 1)
@@ -412,6 +427,18 @@ fill(fm_learn_model_writer *w, int bad)
 		r |= fm_learn_model_writer_put_f32(w, 71, 0, mm, 2 * D);
 	else
 		r |= fm_learn_model_writer_put_f32(w, 71, 0, mm, D);
+	/* the minute being aggregated: 20 samples, feature 0 in 10 */
+	cn[0] = bad == 15 ? 21.0f : 10.0f;
+	cm[0] = bad == 16 ? NAN : 1.0f;
+	r |= fm_learn_model_writer_put_u64(w, 80, 28333334);
+	r |= fm_learn_model_writer_put_u32(w, 81, 20);
+	r |= fm_learn_model_writer_put_u32(w, 82, bad == 17 ? 1u << 20 : 2);
+	r |= fm_learn_model_writer_put_f64(w, 83, bad == 18 ? 0.1 : 0.5);
+	r |= fm_learn_model_writer_put_f32(w, 84, 0, cn, D);
+	r |= fm_learn_model_writer_put_f32(w, 85, 0, cm, D);
+	r |= fm_learn_model_writer_put_f32(w, 86, 0, cm, D);
+	if (bad != 19)
+		r |= fm_learn_model_writer_put_f32(w, 87, 0, cm, D);
 	assert_int_equal(r, 0);
 }
 
@@ -429,13 +456,19 @@ test_keep_decode_checks_every_value(void **state)
 	assert_int_equal(got.n_minutes, 2);
 	assert_int_equal(got.minutes[1].real_ns, 28333333LL * 60 * NS_PER_SEC);
 	assert_int_equal(got.minutes[1].label_onsets, 1);
+	assert_true(got.has_current);
+	assert_int_equal(got.current.real_ns, 28333334LL * 60 * NS_PER_SEC);
+	assert_int_equal(got.current.count, 20);
+	assert_int_equal(got.current.label_onsets, 2);
+	assert_int_equal(got.current_n[0], 10);
+	assert_int_equal(got.current_n[1], 0);
 	fmi_model_keep_release(&got);
 	free(buf);
 	craft(FMI_MODEL_KEEP_VERSION + 1, fill, 0, &buf, &len);
 	assert_int_equal(
 	    fmi_model_keep_decode(buf, len, 100, 10, &got), -EPROTONOSUPPORT);
 	free(buf);
-	for (int bad = 1; bad <= 14; bad++) {
+	for (int bad = 1; bad <= 19; bad++) {
 		craft(FMI_MODEL_KEEP_VERSION, fill, bad, &buf, &len);
 		memset(&got, 0xa5, sizeof(got));
 		if (fmi_model_keep_decode(buf, len, 100, 10, &got) != -EBADMSG)
@@ -452,6 +485,8 @@ test_keep_decode_checks_every_value(void **state)
 static void
 test_keep_restart_continues(void **state)
 {
+	fm_model_history_minute cur_a, cur_b;
+	uint32_t cur_n[D];
 	fm_model_learner_status a, b;
 	fm_model_learner_config c;
 	fm_model_learner *l;
@@ -468,6 +503,8 @@ test_keep_restart_continues(void **state)
 	a = status(l);
 	minutes = fm_model_history_minute_count(fm_test_learner_history(l));
 	assert_true(minutes >= 5);
+	assert_true(fm_model_history_current(
+	    fm_test_learner_history(l), &cur_a, cur_n));
 	assert_true(a.alarm);
 	assert_int_equal(a.alarms, 1);
 	fm_test_learner_free(l);
@@ -484,6 +521,13 @@ test_keep_restart_continues(void **state)
 	assert_int_equal(b.trained_rows, a.trained_rows);
 	assert_int_equal(
 	    fm_model_history_minute_count(fm_test_learner_history(l)), minutes);
+	/* and the minute being aggregated, with its samples so far */
+	assert_true(fm_model_history_current(
+	    fm_test_learner_history(l), &cur_b, cur_n));
+	assert_int_equal(cur_b.real_ns, cur_a.real_ns);
+	assert_int_equal(cur_b.count, cur_a.count);
+	assert_true(cur_b.score == cur_a.score);
+	assert_true(cur_b.max[FM_F_CPU_USER] == cur_a.max[FM_F_CPU_USER]);
 	/* the alarm goes on: not a new onset */
 	sample(&h, &s, 0.7);
 	fm_model_learner_on_sample(l, &s, 0);

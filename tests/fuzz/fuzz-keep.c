@@ -74,7 +74,10 @@ check_again(const fmi_model_keep *k)
 	    memcmp(again.rows, k->rows,
 	        (size_t)k->rows_held * FM_FEATURE_COUNT * sizeof(float)) != 0 ||
 	    memcmp(again.minutes, k->minutes,
-	        (size_t)k->n_minutes * sizeof(*k->minutes)) != 0)
+	        (size_t)k->n_minutes * sizeof(*k->minutes)) != 0 ||
+	    again.has_current != k->has_current ||
+	    memcmp(&again.current, &k->current, sizeof(k->current)) != 0 ||
+	    memcmp(again.current_n, k->current_n, sizeof(k->current_n)) != 0)
 		abort();
 	fmi_model_keep_release(&again);
 	free(buf);
