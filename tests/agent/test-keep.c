@@ -566,7 +566,7 @@ test_keep_checkpoint_survives_a_kill(void **state)
 {
 	fm_model_learner_status a, b;
 	fm_model_learner_config c;
-	fm_model_learner *l;
+	fm_model_learner *l, *l2;
 	fm_collect_sample s;
 	char dead[96];
 	host h;
@@ -589,17 +589,37 @@ test_keep_checkpoint_survives_a_kill(void **state)
 	snapshot(&h, dead);
 	/* samples after the checkpoint, an alarm: lost with the process */
 	feed_until_alarm(l, &h);
-	fm_test_learner_free(l);
-
 	c = config(dead, 600);
-	assert_int_equal(fm_test_learner_new(&c, &l), 0);
-	b = status(l);
+	assert_int_equal(fm_test_learner_new(&c, &l2), 0);
+	b = status(l2);
 	assert_true(b.ready);
 	assert_false(b.alarm);
 	assert_int_equal(b.trainings, 1);
 	assert_int_equal(b.scored, a.scored);
 	assert_int_equal(b.rows_held, a.rows_held);
 	assert_int_equal(b.trained_real_ns, a.trained_real_ns);
+	fm_test_learner_free(l2);
+
+	/* the alarm goes on until a checkpoint: killed then, it is still
+	 * in progress after the restart, and not a new onset */
+	for (int i = 0; i < (int)FM_MODEL_LEARNER_KEEP_SECONDS + 1; i++) {
+		sample(&h, &s, 0.7);
+		fm_model_learner_on_sample(l, &s, 0);
+	}
+	a = status(l);
+	assert_true(a.alarm);
+	snapshot(&h, dead);
+	fm_test_learner_free(l);
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	b = status(l);
+	assert_true(b.alarm);
+	assert_int_equal(b.alarms, a.alarms);
+	assert_true(b.scored > a.scored - FM_MODEL_LEARNER_KEEP_SECONDS);
+	sample(&h, &s, 0.7);
+	fm_model_learner_on_sample(l, &s, 0);
+	b = status(l);
+	assert_true(b.alarm);
+	assert_int_equal(b.alarms, a.alarms);
 	fm_test_learner_free(l);
 	fm_test_tmpdir_remove(dead);
 	host_cleanup(&h);
