@@ -146,6 +146,65 @@ fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
 	return closed;
 }
 
+int
+fm_model_history_restore(
+    fm_model_history *h, const fm_model_history_minute *m, uint32_t n)
+{
+	uint32_t skip = n > h->len ? n - h->len : 0;
+
+	if (h->count > 0 || h->cur_samples > 0)
+		return -EBUSY;
+	for (uint32_t i = skip; i < n; i++)
+		h->minutes[i - skip] = m[i];
+	h->count = n - skip;
+	h->next = h->count % h->len;
+	return 0;
+}
+
+bool
+fm_model_history_current(
+    const fm_model_history *h, fm_model_history_minute *ret, uint32_t *ret_n)
+{
+	if (h->cur_samples == 0)
+		return false;
+	ret->real_ns = h->cur_minute * NSEC_PER_MIN;
+	ret->count = h->cur_samples;
+	ret->label_onsets = h->cur_onsets;
+	ret->score = (float)(h->cur_score / h->cur_samples);
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++) {
+		ret_n[f] = h->cur_n[f];
+		if (h->cur_n[f] == 0) {
+			ret->mean[f] = ret->min[f] = ret->max[f] = NAN;
+			continue;
+		}
+		ret->mean[f] = (float)(h->cur_sum[f] / h->cur_n[f]);
+		ret->min[f] = h->cur_min[f];
+		ret->max[f] = h->cur_max[f];
+	}
+	return true;
+}
+
+int
+fm_model_history_restore_current(
+    fm_model_history *h, const fm_model_history_minute *m, const uint32_t *n)
+{
+	if (h->cur_samples > 0)
+		return -EBUSY;
+	minute_reset(h, minute_of(m->real_ns));
+	h->cur_samples = m->count;
+	h->cur_onsets = m->label_onsets;
+	h->cur_score = (double)m->score * m->count;
+	for (unsigned f = 0; f < FM_FEATURE_COUNT; f++) {
+		if (n[f] == 0)
+			continue;
+		h->cur_n[f] = n[f];
+		h->cur_sum[f] = (double)m->mean[f] * n[f];
+		h->cur_min[f] = m->min[f];
+		h->cur_max[f] = m->max[f];
+	}
+	return 0;
+}
+
 uint32_t
 fm_model_history_capacity(const fm_model_history *h)
 {

@@ -56,6 +56,36 @@ fm_model_history *fm_model_history_free(fm_model_history *h);
 bool fm_model_history_push(fm_model_history *h, const fm_collect_sample *s,
     float score, uint32_t label_onsets);
 
+/*
+ * Puts n closed minutes, oldest first, into a ring that holds none yet
+ * and aggregates none (a restart restoring what the last run saved);
+ * keeps the newest minute_len of them. The caller validated them. Returns
+ * 0, or -EBUSY when the ring is not empty. Never allocates.
+ */
+int fm_model_history_restore(
+    fm_model_history *h, const fm_model_history_minute *m, uint32_t n) FM_WUR;
+
+/*
+ * The minute being aggregated, so far, as a closed minute would hold it
+ * (its mean score and each feature's mean, min and max over its unmasked
+ * samples), with each feature's count of unmasked samples in
+ * ret_n[FM_FEATURE_COUNT]: what a restart needs to continue it. Returns
+ * false, writing nothing, when no sample came since the last minute
+ * closed.
+ */
+bool fm_model_history_current(
+    const fm_model_history *h, fm_model_history_minute *ret, uint32_t *ret_n);
+
+/*
+ * Makes m, with n[FM_FEATURE_COUNT] unmasked samples of each feature, the
+ * minute being aggregated, in a ring that aggregates none yet (after
+ * fm_model_history_restore(), before any push): a sample of the same
+ * minute continues it, a later one closes it. The caller validated m (a
+ * whole minute, count >= 1, each n <= count). Returns 0, or -EBUSY.
+ */
+int fm_model_history_restore_current(fm_model_history *h,
+    const fm_model_history_minute *m, const uint32_t *n) FM_WUR;
+
 /* The number of minutes the ring keeps (minute_len). */
 uint32_t fm_model_history_capacity(const fm_model_history *h);
 

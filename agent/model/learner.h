@@ -40,7 +40,12 @@
  * replays, trains on the sampling thread instead). Every sample is scored with
  * whatever model is current. Models are written to state_dir after each
  * training and at exit (crash-safe), and loaded at start, so they survive
- * restarts.
+ * restarts. The rest of the learner's state (the samples kept, the minute
+ * ring, the counters, the training schedule, an alarm in progress) is
+ * checkpointed into FM_MODEL_LEARNER_STATE_FILE every
+ * FM_MODEL_LEARNER_KEEP_SECONDS of samples, after each training and at
+ * exit, with the detector's scoring state beside it in its file, so even
+ * a SIGKILL loses at most that much.
  */
 typedef struct fm_model_learner fm_model_learner;
 
@@ -50,6 +55,8 @@ typedef struct fm_model_learner fm_model_learner;
 #define FM_MODEL_LEARNER_DETECTOR_FILE   "detector.fmm"
 #define FM_MODEL_LEARNER_PREDICTOR_FILE  "predictor.fmm"
 #define FM_MODEL_LEARNER_FEDERATION_FILE "federation.state"
+#define FM_MODEL_LEARNER_STATE_FILE      "learner.state"
+#define FM_MODEL_LEARNER_KEEP_SECONDS    60u /* between checkpoints */
 
 typedef struct fm_model_learner_config {
 	char state_dir[FM_AGENT_PATH_BYTES]; /* "" = nothing persisted */
@@ -140,9 +147,10 @@ typedef struct fm_model_learner_status {
 	                         * model's, [0, 1); 0: trained mature */
 	/* every feature's share of the last score (0 while not ready) */
 	float contrib[FM_FEATURE_COUNT];
+	/* counters: in all, across restarts (FM_MODEL_LEARNER_STATE_FILE) */
 	uint64_t scored;    /* samples scored */
 	uint64_t alarms;    /* alarms raised */
-	uint32_t trainings; /* completed since start */
+	uint32_t trainings; /* completed */
 	uint32_t train_failures;
 	int last_error; /* of the last failed training, or 0 */
 	int save_error; /* of saving the last training's models, or 0 */
@@ -161,20 +169,24 @@ uint32_t fm_model_learner_minutes(const fm_model_learner_config *cfg);
 
 /*
  * Creates the models (loading those saved in cfg->state_dir when their
- * shape matches; a file that does not is logged and set aside) and starts
- * the training thread (none when cfg->synchronous). history is the minute
- * ring the learner fills with every sample (its score and label onsets) and
- * learns from: borrowed, it must outlive the learner, and nothing else may
- * push into it. On success *ret owns the learner. Errors: -EINVAL (also a
- * ring shorter than fm_model_learner_minutes()), -ENOMEM, or the errno of
+ * shape matches; a file that does not is logged and set aside), restores
+ * the learner state saved with them (FM_MODEL_LEARNER_STATE_FILE: the
+ * samples kept, the minute ring, the counters, the schedule, an alarm in
+ * progress; likewise set aside when it does not fit) and starts the
+ * training thread (none when cfg->synchronous). history is the minute
+ * ring the learner fills with every sample (its score and label onsets)
+ * and learns from: borrowed, it must outlive the learner, it must be
+ * empty, and nothing else may push into it. On success *ret owns the
+ * learner. Errors: -EINVAL (also a ring shorter than
+ * fm_model_learner_minutes()), -ENOMEM, or the errno of
  * creating the thread.
  */
 int fm_model_learner_new(const fm_model_learner_config *cfg,
     fm_model_history *history, fm_model_learner **ret) FM_WUR;
 
 /* Stops the training thread (waiting for a training in progress), adopts
- * the models of a finished training (even a held one), saves the models,
- * frees everything. NULL-safe; returns NULL. */
+ * the models of a finished training (even a held one), saves the models
+ * and the learner state, frees everything. NULL-safe; returns NULL. */
 fm_model_learner *fm_model_learner_free(fm_model_learner *l);
 
 /*
@@ -182,8 +194,11 @@ fm_model_learner *fm_model_learner_free(fm_model_learner *l);
  * sample (FM_LABEL_BIT mask). Adopts models a finished training made and
  * starts the next training when due. Never blocks on training and does
  * not allocate, except when a training is handed over (every
- * retrain_seconds), which a synchronous learner trains here and then.
- * The sampling thread only.
+ * retrain_seconds), which a synchronous learner trains here and then,
+ * and when the state is checkpointed (every FM_MODEL_LEARNER_KEEP_SECONDS
+ * and after a training: a write of the detector and the state file,
+ * about 2 MB at the shipped settings, on this thread). The sampling
+ * thread only.
  */
 void fm_model_learner_on_sample(
     fm_model_learner *l, const fm_collect_sample *s, uint32_t label_onsets);

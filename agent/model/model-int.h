@@ -1,10 +1,11 @@
 /*
  * agent/model internals: the learner's state and its training jobs,
- * shared by the learner's three files: score.c (creation, scoring every
+ * shared by the learner's files: score.c (creation, scoring every
  * sample, the federation hand-over: the sampling thread's side), train.c
- * (the training thread and the hand-over of its results) and store.c (the
- * model files in state_dir). Included only by agent/model/; no other
- * folder includes it.
+ * (the training thread and the hand-over of its results), store.c (the
+ * model files in state_dir) and keep.c (the learner state file). Included
+ * only by agent/model/, its tests and the fuzz target of keep.c's
+ * decoder.
  */
 #ifndef FM_AGENT_MODEL_INT_H
 #define FM_AGENT_MODEL_INT_H
@@ -107,6 +108,15 @@ struct fm_model_learner {
 	/* the status snapshot */
 	pthread_mutex_t status_lock;
 	fm_model_learner_status status;
+	/* keep.c: checkpoints of the learner state file, by the samples'
+	 * clocks (the last sample's, once keep_seen) */
+	bool keep_seen;
+	int64_t keep_mono_ns, keep_real_ns;
+	int64_t keep_due_mono_ns; /* the next checkpoint */
+	uint32_t keep_trainings;  /* status.trainings at the last one */
+	/* the last training's start as loaded, until the first sample
+	 * turns it into last_train_mono_ns; 0: none */
+	int64_t keep_train_real_ns;
 };
 
 /* ---- score.c ----------------------------------------------------------- */
@@ -184,5 +194,90 @@ uint64_t fmi_model_fed_state_read(const fm_model_learner *l);
 
 /* Saves the current models (at exit: the detector with its live state). */
 void fmi_model_learner_save_all(fm_model_learner *l);
+
+/* ---- keep.c: the learner state file ------------------------------------- */
+
+/* The state file's version (its section 1); another is refused. */
+#define FMI_MODEL_KEEP_VERSION 1u
+
+/* What the learner state file holds: the learner's state besides its
+ * models (the detector's scoring state lives in the detector's file). */
+typedef struct fmi_model_keep {
+	int64_t saved_real_ns; /* when it was written */
+	uint64_t scored;
+	uint64_t alarms;
+	uint32_t trainings;
+	uint32_t train_failures;
+	int64_t trained_real_ns; /* end of the last training, 0 = never */
+	uint32_t trained_rows;
+	double train_cpu_seconds;
+	int64_t last_train_real_ns; /* start of the last training, 0 = never */
+	bool alarm;                 /* an alarm was in progress */
+	uint64_t onsets[FM_LABEL_COUNT];
+	float probability[FM_LABEL_COUNT];
+	uint32_t train_rows; /* the ring's capacity */
+	uint32_t rows_held;
+	float *rows; /* rows_held x FM_FEATURE_COUNT samples, oldest first */
+	uint32_t n_minutes;
+	/* n_minutes, in the ring's order (oldest pushed first) */
+	fm_model_history_minute *minutes;
+	/* the minute being aggregated, with each feature's unmasked
+	 * samples, when has_current */
+	bool has_current;
+	fm_model_history_minute current;
+	uint32_t current_n[FM_FEATURE_COUNT];
+} fmi_model_keep;
+
+/*
+ * Encodes k into a new learner state file *ret_buf (the caller frees it):
+ * a learn/ model container (magic, version, length, CRC-32C) of the
+ * agent's kind. k's minutes must be whole minutes, each less than
+ * FMI_MODEL_KEEP_MAX_AGE_MINUTES from the last (their times need not
+ * rise: the wall clock may step back), with counts below that and onsets
+ * of the known sources. Errors: -EINVAL (k breaks those rules, or holds
+ * more rows than train_rows), those of learn/'s model writer.
+ */
+int fmi_model_keep_encode(
+    const fmi_model_keep *k, uint8_t **ret_buf, size_t *ret_len) FM_WUR;
+
+/*
+ * Decodes a learner state file read from disk (untrusted: every length
+ * and value is checked before use) for a learner keeping train_rows
+ * samples and a minute ring of max_minutes. Pure. On success *ret owns new
+ * arrays (release it with fmi_model_keep_release()); on failure *ret is zeroed.
+ * Errors: those of fm_learn_model_decode() (-EPROTO, -EBADMSG, -EMSGSIZE,
+ * -ESTALE for another kind, schema or feature count, ...); -EPROTONOSUPPORT
+ * (another FMI_MODEL_KEEP_VERSION); -ESTALE (another train_rows or label count,
+ * or more minutes than max_minutes); -EBADMSG (a section missing, of another
+ * type or length, or a value out of its range); -EINVAL (train_rows or
+ * max_minutes 0); -ENOMEM.
+ */
+int fmi_model_keep_decode(const uint8_t *buf, size_t len, uint32_t train_rows,
+    uint32_t max_minutes, fmi_model_keep *ret) FM_WUR;
+
+/* Frees k's arrays and zeroes it. NULL-safe. */
+void fmi_model_keep_release(fmi_model_keep *k);
+
+/* The largest distance, in minutes, between a minute a state file holds
+ * and the newest (ages are stored as exact floats). */
+#define FMI_MODEL_KEEP_MAX_AGE_MINUTES (1u << 24)
+
+/*
+ * At creation, after the models were loaded: restores the state the last
+ * run saved into l and its minute ring. A file that does not fit or is
+ * corrupt is logged and set aside (NAME.rejected), and the learner starts
+ * without it. Returns 0, or -ENOMEM.
+ */
+int fmi_model_keep_load(fm_model_learner *l) FM_WUR;
+
+/* Every sample, before a training may be handed over: continues the
+ * loaded training schedule at the first sample and checkpoints the state
+ * (the detector's file and the state file) when one is due and no
+ * training runs. The sampling thread only. */
+void fmi_model_keep_on_sample(fm_model_learner *l, const fm_collect_sample *s);
+
+/* Writes the state file now (at exit, after the models), if a sample came
+ * since start. Logs a failure. */
+void fmi_model_keep_save(fm_model_learner *l);
 
 #endif

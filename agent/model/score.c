@@ -148,6 +148,10 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 		fm_learn_predictor_status_get(l->pred[s], &ps);
 		l->status.failure[s].trained = ps.trained;
 	}
+	/* the rest of what the last run knew (keep.c) */
+	r = fmi_model_keep_load(l);
+	if (r < 0)
+		goto out_free;
 	/* what the host shares: the detector, then every predictor */
 	l->fed_layout =
 	    fm_learn_fleet_layout_id(l->det, l->pred, FM_LABEL_COUNT);
@@ -197,6 +201,7 @@ fm_model_learner_free(fm_model_learner *l)
 			l->done = NULL;
 		}
 		fmi_model_learner_save_all(l);
+		fmi_model_keep_save(l);
 	}
 	if (l->sync_ready) {
 		pthread_mutex_destroy(&l->lock);
@@ -534,6 +539,7 @@ fm_model_learner_on_sample(
 	}
 	pthread_mutex_unlock(&l->status_lock);
 
+	fmi_model_keep_on_sample(l, s);
 	fmi_model_learner_maybe_train(l, s->mono_ns);
 }
 

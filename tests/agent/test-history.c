@@ -123,6 +123,95 @@ test_history_minute_ring_keeps_last(void **state)
 	fm_model_history_free(h);
 }
 
+/* A restart's minutes: the newest that fit, oldest first; pushing
+ * continues after them; only an empty ring takes them. */
+static void
+test_history_restore(void **state)
+{
+	fm_model_history_minute m[5] = { 0 };
+	fm_model_history *h;
+	fm_collect_sample s;
+
+	(void)state;
+	for (unsigned i = 0; i < 5; i++) {
+		m[i].real_ns = (10 + i) * MIN_NS;
+		m[i].count = 60;
+		m[i].score = (float)i;
+	}
+	assert_int_equal(fm_model_history_new(3, &h), 0);
+	assert_int_equal(fm_model_history_restore(h, m, 5), 0);
+	assert_int_equal(fm_model_history_minute_count(h), 3);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 0)->real_ns, 14 * MIN_NS);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 2)->real_ns, 12 * MIN_NS);
+	assert_int_equal(fm_model_history_restore(h, m, 1), -EBUSY);
+	s = sample_at(20 * MIN_NS, 1.0f);
+	assert_false(fm_model_history_push(h, &s, 7.0f, 0));
+	s = sample_at(21 * MIN_NS, 1.0f);
+	assert_true(fm_model_history_push(h, &s, 0.0f, 0));
+	assert_int_equal(fm_model_history_minute_count(h), 3);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 0)->real_ns, 20 * MIN_NS);
+	assert_true(fm_model_history_minute_get(h, 0)->score == 7.0f);
+	assert_int_equal(
+	    fm_model_history_minute_get(h, 1)->real_ns, 14 * MIN_NS);
+	fm_model_history_free(h);
+	/* a ring aggregating a minute already is not empty */
+	assert_int_equal(fm_model_history_new(3, &h), 0);
+	s = sample_at(20 * MIN_NS, 1.0f);
+	assert_false(fm_model_history_push(h, &s, 0.0f, 0));
+	assert_int_equal(fm_model_history_restore(h, m, 2), -EBUSY);
+	fm_model_history_free(h);
+}
+
+/* The minute being aggregated, handed to a new ring: a sample of the
+ * same minute continues it, a later one closes it whole. */
+static void
+test_history_current_continues(void **state)
+{
+	fm_model_history_minute cur;
+	uint32_t n[FM_FEATURE_COUNT];
+	const fm_model_history_minute *m;
+	fm_model_history *h, *h2;
+	fm_collect_sample s;
+
+	(void)state;
+	assert_int_equal(fm_model_history_new(3, &h), 0);
+	assert_false(fm_model_history_current(h, &cur, n));
+	s = sample_at(7 * MIN_NS, 1.0f);
+	assert_false(
+	    fm_model_history_push(h, &s, 2.0f, FM_LABEL_BIT(FM_LABEL_OOM)));
+	s = sample_at(7 * MIN_NS + FM_NSEC_PER_SEC, 3.0f);
+	assert_false(fm_model_history_push(h, &s, 4.0f, 0));
+	assert_true(fm_model_history_current(h, &cur, n));
+	assert_int_equal(cur.real_ns, 7 * MIN_NS);
+	assert_int_equal(cur.count, 2);
+	assert_int_equal(cur.label_onsets, FM_LABEL_BIT(FM_LABEL_OOM));
+	assert_true(cur.score == 3.0f);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], 0);
+	assert_true(cur.mean[0] == 2.0f && isnan(cur.mean[1]));
+
+	assert_int_equal(fm_model_history_new(3, &h2), 0);
+	assert_int_equal(fm_model_history_restore_current(h2, &cur, n), 0);
+	assert_int_equal(fm_model_history_restore_current(h2, &cur, n), -EBUSY);
+	s = sample_at(7 * MIN_NS + 2 * FM_NSEC_PER_SEC, 5.0f);
+	assert_false(fm_model_history_push(h2, &s, 6.0f, 0));
+	s = sample_at(8 * MIN_NS, 1.0f);
+	assert_true(fm_model_history_push(h2, &s, 0.0f, 0));
+	m = fm_model_history_minute_get(h2, 0);
+	assert_int_equal(m->real_ns, 7 * MIN_NS);
+	assert_int_equal(m->count, 3);
+	assert_int_equal(m->label_onsets, FM_LABEL_BIT(FM_LABEL_OOM));
+	assert_true(m->score == 4.0f);
+	assert_true(m->mean[0] == 3.0f);
+	assert_true(m->min[0] == 1.0f && m->max[0] == 5.0f);
+	assert_true(isnan(m->mean[1]));
+	fm_model_history_free(h2);
+	fm_model_history_free(h);
+}
+
 static void
 test_history_bytes_is_the_bound(void **state)
 {
@@ -141,6 +230,8 @@ main(void)
 		cmocka_unit_test(test_history_minute_scores_and_onsets),
 		cmocka_unit_test(test_history_minute_aggregates_skip_masked),
 		cmocka_unit_test(test_history_minute_ring_keeps_last),
+		cmocka_unit_test(test_history_restore),
+		cmocka_unit_test(test_history_current_continues),
 		cmocka_unit_test(test_history_bytes_is_the_bound),
 	};
 

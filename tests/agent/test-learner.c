@@ -154,7 +154,7 @@ test_learner_trains_in_background_and_scores(void **state)
 static void
 test_learner_models_survive_a_restart(void **state)
 {
-	fm_model_learner_status st;
+	fm_model_learner_status st, before;
 	fm_model_learner_config c;
 	fm_model_learner *l;
 	char path[128];
@@ -166,6 +166,7 @@ test_learner_models_survive_a_restart(void **state)
 	c = config(&h);
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_until_ready(l, &h);
+	fm_model_learner_status_get(l, &before);
 	fm_test_learner_free(l);
 	snprintf(
 	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_DETECTOR_FILE);
@@ -175,7 +176,19 @@ test_learner_models_survive_a_restart(void **state)
 	    FM_MODEL_LEARNER_PREDICTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
 	/* a new process: ready before its first sample, with the model's
-	 * age that of its file (status said "model from never") */
+	 * true age, that of its training (status said "model from never",
+	 * then the file's time, which the exit rewrote) */
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	fm_model_learner_status_get(l, &st);
+	assert_true(st.ready);
+	assert_true(before.trained_real_ns > 0);
+	assert_true(st.trained_real_ns == before.trained_real_ns);
+	fm_test_learner_free(l);
+	/* without the state file (an older version's state_dir) the age is
+	 * still known: the detector file's time */
+	snprintf(
+	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_STATE_FILE);
+	assert_int_equal(unlink(path), 0);
 	snprintf(
 	    path, sizeof(path), "%s/%s", h.dir, FM_MODEL_LEARNER_DETECTOR_FILE);
 	assert_int_equal(stat(path, &sb), 0);
