@@ -43,8 +43,8 @@ faults.csv (the labels), agent.conf, agent.log, and summary.json over all
 runs. --analyse DIR prints the tables again from what the runs kept in
 DIR (after a change to the analysis), starting nothing.
 
---short: about 11 minutes (first training after 120 s; faults of 20 s,
-25 s apart); the full run takes about an hour (the shipped 600 s before
+--short: about 9 minutes (first training after 120 s; faults of 20 s,
+20 s apart); the full run takes about an hour (the shipped 600 s before
 the first training; faults of 60 s, 180 s apart). --ci: exit 77 (skipped)
 unless root, stress-ng, mkfs.ext4 and losetup are there and FEDMON_LIVE=1
 is set (the run is long and loads the machine). Without --ci, missing
@@ -419,9 +419,9 @@ def schedule(short):
     gap after); the overlap slot is kind "overlap". Times in seconds from
     the agent's start."""
     if short:
-        pre = [("idle", 30), ("build", 35), ("steady", 35), ("build", 30),
-               ("idle", 30), ("steady", 40), ("build", 40)]
-        fault_s, gap_s, seg_s, cron, tail = 20, 25, 45, 45, 0
+        pre = [("idle", 25), ("build", 30), ("steady", 30), ("build", 25),
+               ("idle", 25), ("steady", 30), ("build", 30)]
+        fault_s, gap_s, seg_s, cron, tail = 20, 20, 40, 45, 0
     else:
         pre = [("idle", 150), ("build", 150), ("steady", 150),
                ("idle", 120), ("build", 180), ("steady", 150),
@@ -1122,7 +1122,7 @@ def main():
         description="Live fault benchmark for fedmon-agent (see the "
         "module docstring and bench/README.md).")
     ap.add_argument("--short", action="store_true",
-                    help="about 11 minutes (first training after 120 s)")
+                    help="about 9 minutes (first training after 120 s)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--out", help="results directory (default: a new "
                     "/var/tmp/bench-live-* directory)")

@@ -22,6 +22,7 @@
 /* Above any contribution (each is at most 2 cap / d + ... < 1e6): the
  * first tier of fm_learn_detector_top()'s ranking. */
 #define FMI_LEARN_TOP_NEW 1e9
+#define FMI_LEARN_TOP_MOVED 8.0
 
 /* The range of the level-shift guard's histogram of ln R. */
 #define GUARD_LOG_MIN (-8.0)
@@ -346,31 +347,13 @@ event_begin(fm_learn_detector *det, bool within)
 {
 	uint32_t d = det->d;
 
-	if (!within) {
-		memset(det->carry, 0, d * sizeof(float));
-	} else {
-		uint32_t held = det->event_rows < FMI_LEARN_EVENT_LAG
-		    ? det->event_rows
-		    : FMI_LEARN_EVENT_LAG;
-
-		for (uint32_t j = 0; j < d; j++) {
-			float m = det->peak[j];
-
-			for (uint32_t k = 0; k < held; k++) {
-				float v = det->lag[(size_t)k * d + j];
-
-				if (v > m)
-					m = v;
-			}
-			/* the new fault's own row is in lag: not its
-			 * reference */
-			if (m > det->carry[j] && held > 0 &&
-			    det->lag[(size_t)((det->event_rows - 1) %
-			                 FMI_LEARN_EVENT_LAG) * d + j] < m)
-				det->carry[j] = m;
-			else if (det->peak[j] > det->carry[j])
-				det->carry[j] = det->peak[j];
-		}
+	/* what the earlier events reached, up to FMI_LEARN_EVENT_LAG rows
+	 * ago: the new fault's own first rows are newer */
+	for (uint32_t j = 0; j < d; j++) {
+		if (!within)
+			det->carry[j] = 0.0f;
+		else if (det->peak[j] > det->carry[j])
+			det->carry[j] = det->peak[j];
 	}
 	memset(det->event, 0, det->d * sizeof(float));
 	memset(det->peak, 0, det->d * sizeof(float));
@@ -517,8 +500,10 @@ fm_learn_detector_score(
 		if (onset > score)
 			score = onset;
 	}
-	alarm_step(det, score, fast,
-	    det->alarm && event_is_new(det, base, threshold), threshold);
+	alarm_step(det, score, fast || det->raise,
+	    det->alarm && (event_is_new(det, base, threshold) || det->raise),
+	    threshold);
+	det->raise = false;
 	fmi_learn_guard_push(
 	    det->guard_hist, &det->guard, &det->guard_count, c, rel);
 	if (det->alarm)
@@ -535,9 +520,12 @@ fm_learn_detector_score(
 }
 
 /* The ranking key of feature j for fm_learn_detector_top(): during an
- * event that began within an alarm, the features it moved (above the
- * earlier events' peaks) come first, by how far above; then the rest, by
- * their contribution. 0: not ranked. */
+ * event that began within an alarm, the features it moved come first, by
+ * how far above the earlier events' peaks: at least half their
+ * contribution above them, and a contribution of a feature well off its
+ * normal (a squared scaled deviation of FMI_LEARN_TOP_MOVED, against
+ * about 2 for noise); then the rest, by their contribution. 0: not
+ * ranked. */
 static double
 top_key(const fm_learn_detector *det, uint32_t j)
 {
@@ -545,7 +533,8 @@ top_key(const fm_learn_detector *det, uint32_t j)
 
 	if (!(c > 0.0))
 		return 0.0;
-	if (c > carried)
+	if (carried > 0.0 && c - carried >= 0.5 * c &&
+	    c * det->d >= FMI_LEARN_TOP_MOVED)
 		return FMI_LEARN_TOP_NEW + (c - carried);
 	return c;
 }
@@ -600,6 +589,14 @@ fm_learn_detector_continue(
 	det->run_new = prev->run_new;
 	det->events = prev->events;
 	return 0;
+}
+
+void
+fm_learn_detector_raise(fm_learn_detector *det)
+{
+	if (!det->ready)
+		return;
+	det->raise = true;
 }
 
 const float *

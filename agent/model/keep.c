@@ -21,6 +21,9 @@
  *   20 u64  end of the last training    21 u32  its rows
  *   22 f64  its CPU seconds             23 u64  start of the last training
  *   24 u32  alarm in progress (0, 1)    25 f32  probability[FM_LABEL_COUNT]
+ *   26 u64  events begun                27 u64  alarms taken as normal
+ *   28 u64  samples seen                29 u32  rows of the last training
+ *   30 u32  samples in the alarm        31 u32  taken as normal (0, 1)
  *   32+s u64 onsets of label source s
  *   48 f32  the samples kept, held x d, oldest first
  *   64 u64  the newest minute (minutes since the epoch)
@@ -33,6 +36,8 @@
  *   82 u32  its label onsets        83 f64  its mean score
  *   84 f32  each feature's unmasked samples (d)
  *   85-87 f32  mean, min, max (d)
+ *   88 u32  failures labelled during the alarm (mask)
+ *   96 f32  the alarm's samples waiting, held x d, oldest first
  *
  * Times are nanoseconds since the epoch (0: never). The schedule is kept
  * as wall-clock time, since the monotonic clock starts again at boot.
@@ -70,6 +75,12 @@ enum {
 	SEC_LAST_TRAIN_REAL,
 	SEC_ALARM,
 	SEC_PROBABILITY,
+	SEC_EVENTS,
+	SEC_ACCEPTS,
+	SEC_SEEN,
+	SEC_TRAINED_N,
+	SEC_ALARM_ROWS,
+	SEC_ACCEPTING,
 	SEC_ONSETS = 32, /* + label source */
 	SEC_ROWS = 48,
 	SEC_MIN_NEWEST = 64,
@@ -88,6 +99,8 @@ enum {
 	SEC_CUR_MEAN,
 	SEC_CUR_MIN,
 	SEC_CUR_MAX,
+	SEC_HELD_LABELS,
+	SEC_PEND = 96,
 };
 
 _Static_assert(FM_LABEL_COUNT <= SEC_ROWS - SEC_ONSETS,
@@ -240,6 +253,8 @@ fmi_model_keep_encode(
 	int r;
 
 	if (k->rows_held > k->train_rows || k->train_rows == 0 ||
+	    k->pend_held > k->train_rows || k->trained_n > k->train_rows ||
+	    k->held_labels >= FM_LABEL_BIT(FM_LABEL_COUNT) ||
 	    !minutes_are_valid(k) || !current_is_valid(k))
 		return -EINVAL;
 	v = malloc(((size_t)k->n_minutes * d + d) * sizeof(float));
@@ -268,6 +283,14 @@ fmi_model_keep_encode(
 	(void)!fm_learn_model_writer_put_u32(&w, SEC_ALARM, k->alarm ? 1 : 0);
 	(void)!fm_learn_model_writer_put_f32(
 	    &w, SEC_PROBABILITY, 0, k->probability, FM_LABEL_COUNT);
+	(void)!fm_learn_model_writer_put_u64(&w, SEC_EVENTS, k->events);
+	(void)!fm_learn_model_writer_put_u64(&w, SEC_ACCEPTS, k->accepts);
+	(void)!fm_learn_model_writer_put_u64(&w, SEC_SEEN, k->seen_rows);
+	(void)!fm_learn_model_writer_put_u32(&w, SEC_TRAINED_N, k->trained_n);
+	(void)!fm_learn_model_writer_put_u32(
+	    &w, SEC_ALARM_ROWS, k->alarm_rows);
+	(void)!fm_learn_model_writer_put_u32(
+	    &w, SEC_ACCEPTING, k->accepting ? 1 : 0);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		(void)!fm_learn_model_writer_put_u64(
 		    &w, SEC_ONSETS + s, k->onsets[s]);
@@ -275,6 +298,10 @@ fmi_model_keep_encode(
 	    &w, SEC_ROWS, 0, k->rows, (size_t)k->rows_held * d);
 	put_minutes(k, v, &w);
 	put_current(k, v, &w);
+	(void)!fm_learn_model_writer_put_u32(
+	    &w, SEC_HELD_LABELS, k->held_labels);
+	(void)!fm_learn_model_writer_put_f32(
+	    &w, SEC_PEND, 0, k->pend, (size_t)k->pend_held * d);
 	if (r == 0)
 		r = fm_learn_model_writer_finish(&w, ret_buf, ret_len);
 	fm_learn_model_writer_release(&w);
@@ -288,6 +315,7 @@ fmi_model_keep_release(fmi_model_keep *k)
 	if (!k)
 		return;
 	free(k->rows);
+	free(k->pend);
 	free(k->minutes);
 	memset(k, 0, sizeof(*k));
 }
@@ -325,7 +353,7 @@ static int
 get_scalars(const fm_learn_model_reader *rd, fmi_model_keep *k)
 {
 	uint64_t saved, trained, last;
-	uint32_t alarm;
+	uint32_t alarm, accepting;
 	int r = 0;
 
 	r |= fm_learn_model_reader_get_u64(rd, SEC_SAVED, &saved);
@@ -341,6 +369,15 @@ get_scalars(const fm_learn_model_reader *rd, fmi_model_keep *k)
 	    rd, SEC_TRAIN_CPU, &k->train_cpu_seconds);
 	r |= fm_learn_model_reader_get_u64(rd, SEC_LAST_TRAIN_REAL, &last);
 	r |= fm_learn_model_reader_get_u32(rd, SEC_ALARM, &alarm);
+	r |= fm_learn_model_reader_get_u64(rd, SEC_EVENTS, &k->events);
+	r |= fm_learn_model_reader_get_u64(rd, SEC_ACCEPTS, &k->accepts);
+	r |= fm_learn_model_reader_get_u64(rd, SEC_SEEN, &k->seen_rows);
+	r |= fm_learn_model_reader_get_u32(rd, SEC_TRAINED_N, &k->trained_n);
+	r |= fm_learn_model_reader_get_u32(
+	    rd, SEC_ALARM_ROWS, &k->alarm_rows);
+	r |= fm_learn_model_reader_get_u32(rd, SEC_ACCEPTING, &accepting);
+	r |= fm_learn_model_reader_get_u32(
+	    rd, SEC_HELD_LABELS, &k->held_labels);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		r |= fm_learn_model_reader_get_u64(
 		    rd, SEC_ONSETS + s, &k->onsets[s]);
@@ -348,7 +385,9 @@ get_scalars(const fm_learn_model_reader *rd, fmi_model_keep *k)
 		return -EBADMSG;
 	/* times are never before the epoch; the rest within its range */
 	if (saved > INT64_MAX || trained > INT64_MAX || last > INT64_MAX ||
-	    alarm > 1 || k->trained_rows > k->train_rows ||
+	    alarm > 1 || accepting > 1 || k->trained_n > k->train_rows ||
+	    k->held_labels >= FM_LABEL_BIT(FM_LABEL_COUNT) ||
+	    k->trained_rows > k->train_rows ||
 	    !isfinite(k->train_cpu_seconds) || k->train_cpu_seconds < 0.0)
 		return -EBADMSG;
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
@@ -359,6 +398,7 @@ get_scalars(const fm_learn_model_reader *rd, fmi_model_keep *k)
 	k->trained_real_ns = (int64_t)trained;
 	k->last_train_real_ns = (int64_t)last;
 	k->alarm = alarm == 1;
+	k->accepting = accepting == 1;
 	r = get_exact(rd, SEC_PROBABILITY, k->probability, FM_LABEL_COUNT);
 	for (unsigned s = 0; r == 0 && s < FM_LABEL_COUNT; s++) {
 		if (!(k->probability[s] >= 0.0f && k->probability[s] <= 1.0f))
@@ -390,6 +430,33 @@ get_rows(const fm_learn_model_reader *rd, fmi_model_keep *k)
 			return -EBADMSG;
 	}
 	k->rows_held = (uint32_t)(n / d);
+	return 0;
+}
+
+/* Reads the alarm's waiting samples: a whole number of rows, at most
+ * train_rows (the learner keeps the newest it has room for). */
+static int
+get_pend(const fm_learn_model_reader *rd, fmi_model_keep *k)
+{
+	const size_t d = FM_FEATURE_COUNT;
+	fm_learn_section_info si;
+	size_t n;
+
+	if (fm_learn_model_reader_find(rd, SEC_PEND, &si) < 0 ||
+	    si.type != FM_LEARN_SECTION_F32 || si.count % d != 0 ||
+	    si.count / d > k->train_rows)
+		return -EBADMSG;
+	n = si.count;
+	k->pend = malloc((n + 1) * sizeof(float));
+	if (!k->pend)
+		return -ENOMEM;
+	if (get_exact(rd, SEC_PEND, k->pend, n) < 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		if (!value_is_valid(k->pend[i]))
+			return -EBADMSG;
+	}
+	k->pend_held = (uint32_t)(n / d);
 	return 0;
 }
 
@@ -566,6 +633,8 @@ fmi_model_keep_decode(const uint8_t *buf, size_t len, uint32_t train_rows,
 		r = get_minutes(&rd, max_minutes, &k);
 	if (r == 0)
 		r = get_current(&rd, &k);
+	if (r == 0)
+		r = get_pend(&rd, &k);
 	if (r < 0) {
 		fmi_model_keep_release(&k);
 		return r;
@@ -611,7 +680,11 @@ fmi_model_keep_load(fm_model_learner *l)
 	l->rows_head = k.rows_held % l->cfg.train_rows;
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		l->onsets[s] = k.onsets[s];
+	l->seen_rows = k.seen_rows;
 	pthread_mutex_lock(&l->status_lock);
+	l->status.events = k.events;
+	l->status.accepts = k.accepts;
+	l->status.seen_rows = k.seen_rows;
 	l->status.scored = k.scored;
 	l->status.alarms = k.alarms;
 	l->status.trainings = k.trainings;
@@ -630,6 +703,22 @@ fmi_model_keep_load(fm_model_learner *l)
 		l->status.train_cpu_seconds = k.train_cpu_seconds;
 		l->status.alarm = k.alarm;
 		l->keep_train_real_ns = k.last_train_real_ns;
+		l->trained_n = k.trained_n;
+		/* the alarm in progress and its samples waiting (the newest
+		 * that fit, should accept_seconds have shrunk) */
+		if (k.alarm) {
+			uint32_t n = k.pend_held < l->pend_cap ? k.pend_held
+			                                       : l->pend_cap;
+
+			memcpy(l->pend,
+			    k.pend + (size_t)(k.pend_held - n) * d,
+			    (size_t)n * d * sizeof(float));
+			l->pend_held = n;
+			l->pend_head = n % l->pend_cap;
+			l->alarm_rows = k.alarm_rows;
+			l->accepting = k.accepting;
+			l->held_labels = k.held_labels;
+		}
 		l->trained_once = k.trainings > 0;
 	}
 	l->keep_trainings = l->status.trainings;
@@ -682,9 +771,17 @@ fmi_model_keep_save(fm_model_learner *l)
 	k.trained_rows = l->status.trained_rows;
 	k.train_cpu_seconds = l->status.train_cpu_seconds;
 	k.alarm = l->status.alarm;
+	k.events = l->status.events;
+	k.accepts = l->status.accepts;
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		k.probability[s] = l->status.failure[s].probability;
 	pthread_mutex_unlock(&l->status_lock);
+	k.seen_rows = l->seen_rows;
+	k.trained_n = l->trained_n;
+	k.alarm_rows = l->alarm_rows;
+	k.accepting = l->accepting;
+	k.held_labels = l->held_labels;
+	k.pend_held = l->pend_held;
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		k.onsets[s] = l->onsets[s];
 	/* the schedule in wall-clock time, by the last sample's clocks */
@@ -696,12 +793,15 @@ fmi_model_keep_save(fm_model_learner *l)
 	k.rows = malloc(
 	    ((size_t)k.rows_held * FM_FEATURE_COUNT + 1) * sizeof(float));
 	k.minutes = malloc(((size_t)k.n_minutes + 1) * sizeof(*k.minutes));
-	if (!k.rows || !k.minutes) {
+	k.pend = malloc(
+	    ((size_t)k.pend_held * FM_FEATURE_COUNT + 1) * sizeof(float));
+	if (!k.rows || !k.minutes || !k.pend) {
 		r = -ENOMEM;
 		goto out;
 	}
 	rows_unwrap(
 	    l->rows, l->cfg.train_rows, l->rows_head, l->rows_held, k.rows);
+	rows_unwrap(l->pend, l->pend_cap, l->pend_head, l->pend_held, k.pend);
 	for (uint32_t i = 0; i < k.n_minutes; i++)
 		k.minutes[i] = *fm_model_history_minute_get(
 		    l->history, k.n_minutes - 1 - i);

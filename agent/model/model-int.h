@@ -213,6 +213,16 @@ typedef struct fmi_model_keep {
 	double train_cpu_seconds;
 	int64_t last_train_real_ns; /* start of the last training, 0 = never */
 	bool alarm;                 /* an alarm was in progress */
+	/* learning through alarms (score.c's retain()) */
+	uint64_t events;      /* events begun (alarms and new faults) */
+	uint64_t accepts;     /* alarms taken as normal */
+	uint64_t seen_rows;   /* samples seen: a young model's age */
+	uint32_t trained_n;   /* kept samples the last training used */
+	uint32_t alarm_rows;  /* samples in the alarm in progress */
+	bool accepting;       /* it was taken as normal */
+	uint32_t held_labels; /* failures labelled during it */
+	uint32_t pend_held;
+	float *pend; /* pend_held x FM_FEATURE_COUNT: its samples waiting */
 	uint64_t onsets[FM_LABEL_COUNT];
 	float probability[FM_LABEL_COUNT];
 	uint32_t train_rows; /* the ring's capacity */

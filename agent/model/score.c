@@ -489,6 +489,11 @@ fm_model_learner_on_sample(
 		fmi_model_job_free(j);
 	}
 
+	/* a failure the labels saw is an anomaly event, whatever the score
+	 * (one OOM kill is one sample's spike); the operator's own label is
+	 * not news to the operator */
+	if (label_onsets & ~FM_LABEL_BIT(FM_LABEL_MANUAL))
+		fm_learn_detector_raise(l->det);
 	fm_learn_detector_score(l->det, s->v, &v);
 	contrib = fm_learn_detector_contrib(l->det);
 	event = fm_learn_detector_event(l->det);

@@ -186,6 +186,15 @@ keep_example(fmi_model_keep *k, float *rows, fm_model_history_minute *m)
 		.train_cpu_seconds = 0.25,
 		.last_train_real_ns = 1700000090000000000LL,
 		.alarm = true,
+		.events = 9,
+		.accepts = 2,
+		.seen_rows = 86400,
+		.trained_n = 64,
+		.alarm_rows = 2,
+		.accepting = false,
+		.held_labels = FM_LABEL_BIT(FM_LABEL_FS_FULL),
+		.pend_held = 2, /* the alarm's: the last 2 rows again */
+		.pend = rows + D,
 		.train_rows = 100,
 		.rows_held = 3,
 		.rows = rows,
@@ -246,6 +255,17 @@ test_keep_round_trip(void **state)
 	assert_true(got.train_cpu_seconds == 0.25);
 	assert_int_equal(got.last_train_real_ns, k.last_train_real_ns);
 	assert_true(got.alarm);
+	assert_int_equal(got.events, 9);
+	assert_int_equal(got.accepts, 2);
+	assert_int_equal(got.seen_rows, 86400);
+	assert_int_equal(got.trained_n, 64);
+	assert_int_equal(got.alarm_rows, 2);
+	assert_false(got.accepting);
+	assert_int_equal(got.held_labels, FM_LABEL_BIT(FM_LABEL_FS_FULL));
+	assert_int_equal(got.pend_held, 2);
+	for (size_t i = 0; i < 2 * D; i++)
+		assert_true(i + D == 5 ? isnan(got.pend[i])
+		                       : got.pend[i] == rows[D + i]);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++) {
 		assert_int_equal(got.onsets[s], s);
 		assert_true(got.probability[s] == k.probability[s]);
@@ -409,6 +429,14 @@ fill(fm_learn_model_writer *w, int bad)
 	r |= fm_learn_model_writer_put_u64(w, 23, 0);
 	r |= fm_learn_model_writer_put_u32(w, 24, bad == 10 ? 2 : 1);
 	r |= fm_learn_model_writer_put_f32(w, 25, 0, p, FM_LABEL_COUNT);
+	/* learning through alarms: events, accepts, seen, the last
+	 * training's rows, the alarm's samples, taken as normal */
+	r |= fm_learn_model_writer_put_u64(w, 26, 2);
+	r |= fm_learn_model_writer_put_u64(w, 27, 0);
+	r |= fm_learn_model_writer_put_u64(w, 28, 700);
+	r |= fm_learn_model_writer_put_u32(w, 29, bad == 20 ? 101 : 64);
+	r |= fm_learn_model_writer_put_u32(w, 30, 1);
+	r |= fm_learn_model_writer_put_u32(w, 31, bad == 21 ? 2 : 0);
 	for (unsigned s = 0; s < FM_LABEL_COUNT; s++)
 		r |= fm_learn_model_writer_put_u64(w, 32 + s, 0);
 	/* a row and a half */
@@ -439,6 +467,13 @@ fill(fm_learn_model_writer *w, int bad)
 	r |= fm_learn_model_writer_put_f32(w, 86, 0, cm, D);
 	if (bad != 19)
 		r |= fm_learn_model_writer_put_f32(w, 87, 0, cm, D);
+	r |= fm_learn_model_writer_put_u32(
+	    w, 88, bad == 22 ? FM_LABEL_BIT(FM_LABEL_COUNT) : 0);
+	/* the alarm's one sample waiting; half a row, or an infinity */
+	if (bad == 24)
+		row[D] = INFINITY;
+	r |= fm_learn_model_writer_put_f32(
+	    w, 96, 0, row + D, bad == 23 ? D / 2 : D);
 	assert_int_equal(r, 0);
 }
 
@@ -468,7 +503,7 @@ test_keep_decode_checks_every_value(void **state)
 	assert_int_equal(
 	    fmi_model_keep_decode(buf, len, 100, 10, &got), -EPROTONOSUPPORT);
 	free(buf);
-	for (int bad = 1; bad <= 19; bad++) {
+	for (int bad = 1; bad <= 24; bad++) {
 		craft(FMI_MODEL_KEEP_VERSION, fill, bad, &buf, &len);
 		memset(&got, 0xa5, sizeof(got));
 		if (fmi_model_keep_decode(buf, len, 100, 10, &got) != -EBADMSG)

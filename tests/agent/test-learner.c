@@ -750,6 +750,38 @@ test_learner_new_fault_during_an_alarm(void **state)
 	host_cleanup(&h);
 }
 
+/* A labelled failure is an anomaly event whatever its score (one OOM
+ * kill is one sample); the operator's own label is not; the alarm then
+ * clears as any does. */
+static void
+test_learner_labelled_failure_raises(void **state)
+{
+	fm_model_learner_status st;
+	fm_model_learner_config c;
+	fm_model_learner *l;
+	host h;
+
+	(void)state;
+	host_init(&h);
+	c = config(&h);
+	c.retrain_seconds = 86400;
+	assert_int_equal(fm_test_learner_new(&c, &l), 0);
+	feed_until_ready(l, &h);
+	step(l, &h, 0.0, 0.0, FM_LABEL_BIT(FM_LABEL_MANUAL), &st);
+	assert_false(st.alarm);
+	assert_int_equal(st.events, 0);
+	step(l, &h, 0.0, 0.0, FM_LABEL_BIT(FM_LABEL_OOM), &st);
+	assert_true(st.alarm);
+	assert_int_equal(st.events, 1);
+	assert_int_equal(st.alarms, 1);
+	for (int i = 0; i < 30 && st.alarm; i++)
+		step(l, &h, 0.0, 0.0, 0, &st);
+	assert_false(st.alarm);
+	assert_int_equal(st.events, 1);
+	fm_test_learner_free(l);
+	host_cleanup(&h);
+}
+
 /* A young model leans on the typical scales, less as it sees more, and
  * so does not alarm at a change of a few typical scales in a feature
  * that barely moved in its minutes, which a model without the prior
@@ -923,6 +955,7 @@ main(void)
 		cmocka_unit_test(
 		    test_learner_failure_keeps_the_alarm_and_accept_overrides),
 		cmocka_unit_test(test_learner_new_fault_during_an_alarm),
+		cmocka_unit_test(test_learner_labelled_failure_raises),
 		cmocka_unit_test(test_learner_young_model),
 		cmocka_unit_test(test_learner_rejects_bad_config),
 		cmocka_unit_test(
