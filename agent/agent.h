@@ -59,6 +59,7 @@ typedef struct fm_agent_config {
 	uint32_t learn_horizon_minutes;    /* failure prediction horizon */
 	uint32_t learn_accept_seconds;     /* a lasting alarm becomes normal */
 	uint32_t learn_mature_seconds;     /* a young model's caution ends */
+	double learn_threshold_risk;       /* the alarm threshold's tail */
 	uint32_t learn_failure_min_events; /* onsets before a probability
 	                                    * may drive an action */
 	/* [federation] (see fm_model_federation_config) */

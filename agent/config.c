@@ -235,6 +235,12 @@ static const fm_conf_key keys[] = {
 	    .description = "an alarm lasting this long with no failure "
 	                   "labelled is a lasting change, learned as the new "
 	                   "normal; 0: only fedmonctl accept" },
+	{ "learn", "threshold_risk", .type = FM_CONF_FLOAT,
+	    .range.f = { 0, 0.05 }, CFG(learn_threshold_risk),
+	    .def = "0.005", .flags = FM_CONF_MIN_OPEN,
+	    .description = "the chance that a normal sample's score passes "
+	                   "the alarm threshold: lower is fewer false alarms "
+	                   "and later, fewer detections" },
 	{ "learn", "mature_seconds", UINT(0, 31536000),
 	    CFG(learn_mature_seconds), .def = "7200",
 	    .description = "until the agent has sampled this long, each "

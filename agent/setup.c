@@ -27,6 +27,7 @@ fm_agent_config_learner(const fm_agent_config *c, fm_model_learner_config *ret)
 		.horizon_minutes = c->learn_horizon_minutes,
 		.accept_seconds = c->learn_accept_seconds,
 		.mature_seconds = c->learn_mature_seconds,
+		.threshold_risk = c->learn_threshold_risk,
 		.failure_min_events = c->learn_failure_min_events,
 		.fs_full_fraction = (float)c->labels_fs_full_percent / 100.0f,
 		.seed = 1,

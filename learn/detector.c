@@ -391,7 +391,9 @@ event_add(fm_learn_detector *det)
  * fault alone, on a quiet host, would have done. A second fault (an I/O storm during a CPU saturation) moves
  * features the first left alone, so its whole contribution counts; the
  * first fault's features wandering within what they reached, or growing
- * row by row, add little.
+ * row by row, add little. Not within an event's first ema_span rows: what
+ * happens while the smoothed score still remembers the onset belongs to
+ * it.
  */
 static bool
 event_is_new(fm_learn_detector *det, double base, double threshold)
@@ -399,7 +401,11 @@ event_is_new(fm_learn_detector *det, double base, double threshold)
 	const fm_learn_detector_config *c = &det->cfg;
 	double excess = 0.0;
 
-	if (det->event_rows <= FMI_LEARN_EVENT_LAG)
+	/* an event's first rows, as many as the smoothed score remembers
+	 * (ema_span), are its own: a fault that evolves in its first
+	 * seconds (a build's bursts) is one incident */
+	if (det->event_rows <= FMI_LEARN_EVENT_LAG ||
+	    (float)det->event_rows < c->ema_span)
 		return false;
 	for (uint32_t j = 0; j < det->d; j++) {
 		if (det->contrib[j] > det->peak[j])

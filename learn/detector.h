@@ -195,9 +195,10 @@ size_t fm_learn_detector_top(
  * The per-feature contributions summed over the rows of the event in
  * progress (d floats; zero outside an alarm until the first event),
  * valid while det lives. An event begins when the alarm is raised and
- * again when, during the alarm, the contributions above each feature's
- * highest so far in the event pass the onset test on their own (the
- * raw-score onset term of step 7): a second fault moves features the
+ * again when, during the alarm and after the event's first ema_span
+ * rows, the contributions above each feature's highest so far in the
+ * event, on top of a normal row, reach the threshold for alarm_on rows
+ * or pass the onset test (step 7): a second fault moves features the
  * first left alone. The verdict's onset flag marks that row.
  */
 const float *fm_learn_detector_event(const fm_learn_detector *det);

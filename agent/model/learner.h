@@ -70,6 +70,10 @@ typedef struct fm_model_learner_config {
 	uint32_t horizon_minutes; /* failure within this many minutes */
 	uint32_t accept_seconds;  /* a lasting alarm becomes normal; 0 never */
 	uint32_t mature_seconds;  /* of samples seen, before no more caution */
+	/* The chance that a normal sample's smoothed score passes the alarm
+	 * threshold, (0, 0.05]: the tail the threshold is set at (learn/'s
+	 * POT risk). */
+	double threshold_risk;
 	/* A predictor that learned from fewer failure onsets is not trusted:
 	 * its probability is shown but drives no action (0: always). */
 	uint32_t failure_min_events;

@@ -45,7 +45,8 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	size_t len = 0, p;
 	int r;
 
-	if (cfg->interval_ms == 0 ||
+	if (cfg->interval_ms == 0 || !(cfg->threshold_risk > 0.0) ||
+	    !(cfg->threshold_risk <= 0.05) ||
 	    cfg->min_rows < FM_MODEL_LEARNER_MIN_ROWS ||
 	    cfg->train_rows < cfg->min_rows || cfg->retrain_seconds == 0 ||
 	    cfg->horizon_minutes == 0 || !history ||
@@ -62,6 +63,7 @@ fm_model_learner_new(const fm_model_learner_config *cfg,
 	l->dcfg.onset_factor = (float)cfg->onset_factor;
 	l->dcfg.alarm_off = cfg->clear_samples;
 	l->dcfg.train.seed = cfg->seed;
+	l->dcfg.pot.risk = cfg->threshold_risk;
 	fm_learn_predictor_config_default(&l->pcfg);
 	l->pcfg.n_features = d;
 	l->pcfg.window = PREDICT_WINDOW;
