@@ -22,6 +22,8 @@
 /* Above any contribution (each is at most 2 cap / d + ... < 1e6): the
  * first tier of fm_learn_detector_top()'s ranking. */
 #define FMI_LEARN_TOP_NEW 1e9
+/* A feature a new fault moved contributes at least this, times d: a
+ * squared scaled deviation of 8 (noise gives about 2). */
 #define FMI_LEARN_TOP_MOVED 8.0
 
 /* The range of the level-shift guard's histogram of ln R. */
@@ -360,7 +362,6 @@ event_begin(fm_learn_detector *det, bool within)
 	det->event_rows = 0;
 	det->run_new = 0;
 	det->onset = true;
-	det->events++;
 }
 
 /* Adds the row's contributions to the event: its totals, and its peaks
@@ -388,12 +389,12 @@ event_add(fm_learn_detector *det)
  * reference (its highest in the event up to FMI_LEARN_EVENT_LAG rows
  * ago), added to a normal row's score, reach the threshold for
  * alarm_on rows in a row, or pass the onset test at once: what the new
- * fault alone, on a quiet host, would have done. A second fault (an I/O storm during a CPU saturation) moves
- * features the first left alone, so its whole contribution counts; the
- * first fault's features wandering within what they reached, or growing
- * row by row, add little. Not within an event's first ema_span rows: what
- * happens while the smoothed score still remembers the onset belongs to
- * it.
+ * fault alone, on a quiet host, would have done. A second fault (an I/O
+ * storm during a CPU saturation) moves features the first left alone, so
+ * its whole contribution counts; the first fault's features wandering
+ * within what they reached, or growing row by row, add little. Not within
+ * an event's first ema_span rows: what happens while the smoothed score
+ * still remembers the onset belongs to it.
  */
 static bool
 event_is_new(fm_learn_detector *det, double base, double threshold)
@@ -527,11 +528,9 @@ fm_learn_detector_score(
 
 /* The ranking key of feature j for fm_learn_detector_top(): during an
  * event that began within an alarm, the features it moved come first, by
- * how far above the earlier events' peaks: at least half their
- * contribution above them, and a contribution of a feature well off its
- * normal (a squared scaled deviation of FMI_LEARN_TOP_MOVED, against
- * about 2 for noise); then the rest, by their contribution. 0: not
- * ranked. */
+ * how far above the earlier events' peaks (at least half their
+ * contribution above them, and at least FMI_LEARN_TOP_MOVED / d); then
+ * the rest, by their contribution. 0: not ranked. */
 static double
 top_key(const fm_learn_detector *det, uint32_t j)
 {
@@ -593,7 +592,6 @@ fm_learn_detector_continue(
 	    (size_t)FMI_LEARN_EVENT_LAG * det->d * sizeof(float));
 	det->event_rows = prev->event_rows;
 	det->run_new = prev->run_new;
-	det->events = prev->events;
 	return 0;
 }
 
@@ -609,12 +607,6 @@ const float *
 fm_learn_detector_event(const fm_learn_detector *det)
 {
 	return det->event;
-}
-
-uint64_t
-fm_learn_detector_events(const fm_learn_detector *det)
-{
-	return det->events;
 }
 
 int

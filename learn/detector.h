@@ -204,18 +204,13 @@ size_t fm_learn_detector_top(
 const float *fm_learn_detector_event(const fm_learn_detector *det);
 
 /*
- * Begins an event now, whatever the score: the alarm is raised (or, when
- * up, a new event begins within it) as if the last row had passed the
- * onset test, and it clears as any alarm does. For a failure its owner
- * knows of that one row cannot show (an OOM kill is one sample's spike).
- * The last row's verdict is not changed; the next row's onset flag is
- * set. No effect before the first training.
+ * Makes the next row scored begin an event, whatever its score: the
+ * alarm is raised (or, when up, a new event begins within it) as if that
+ * row had passed the onset test, and it clears as any alarm does. For a
+ * failure its owner knows of that one row cannot show (an OOM kill is
+ * one sample's spike). No effect before the first training.
  */
 void fm_learn_detector_raise(fm_learn_detector *det);
-
-/* Events begun since the detector was created or loaded (carried by
- * fm_learn_detector_continue(); not in the file). */
-uint64_t fm_learn_detector_events(const fm_learn_detector *det);
 
 /*
  * A prior for a model trained on little, used by the next trainings

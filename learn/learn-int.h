@@ -211,7 +211,6 @@ struct fm_learn_detector {
 	uint32_t run_new;    /* rows in a row that look like a new fault */
 	bool onset;     /* the last row began an event */
 	bool raise;     /* the next row begins one (fm_learn_detector_raise()) */
-	uint64_t events; /* begun since created (not saved) */
 };
 
 /* The residuals of one row: the (personalised fleet or only)
