@@ -47,8 +47,9 @@ DIR (after a change to the analysis), starting nothing.
 20 s apart); the full run takes about an hour (the shipped 600 s before
 the first training; faults of 60 s, 180 s apart). --ci: exit 77 (skipped)
 unless root, stress-ng, mkfs.ext4 and losetup are there and FEDMON_LIVE=1
-is set (the run is long and loads the machine). Without --ci, missing
-requirements are an error (exit 1).
+is set (the run is long and loads the machine); with --short, CI's
+shorter schedule (about 7.5 minutes: faults of 15 s, 15 s apart). Without
+--ci, missing requirements are an error (exit 1).
 
 Exit status: 0 when the run completed (whatever the agent detected), 1 on
 an error, 77 skipped (--ci).
@@ -413,12 +414,17 @@ def make_tree(path, files=24):
 # ---- the schedule ---------------------------------------------------------
 
 
-def schedule(short):
+def schedule(short, ci=False):
     """Returns (background segments, fault slots, cron period, end):
     segments are (start, regime, seconds); slots are (kind, start, seconds,
     gap after); the overlap slot is kind "overlap". Times in seconds from
-    the agent's start."""
-    if short:
+    the agent's start. ci (with short): CI's shorter run, about 7.5
+    minutes, faults of 15 s 15 s apart."""
+    if short and ci:
+        pre = [("idle", 20), ("build", 25), ("steady", 25), ("build", 20),
+               ("idle", 20), ("steady", 20), ("build", 20)]
+        fault_s, gap_s, seg_s, cron, tail = 15, 15, 30, 45, 0
+    elif short:
         pre = [("idle", 25), ("build", 30), ("steady", 30), ("build", 25),
                ("idle", 25), ("steady", 30), ("build", 30)]
         fault_s, gap_s, seg_s, cron, tail = 20, 20, 40, 45, 0
@@ -662,7 +668,7 @@ class Run:
         make_tree(os.path.join(self.work, "tree"))
         h.cgroup_setup()
         h.fill_setup()
-        segs, slots, cron, end = schedule(args.short)
+        segs, slots, cron, end = schedule(args.short, args.ci)
         self.fault_seconds = slots[0][2]
         agent = os.path.join(args.build, "agent", "fedmon-agent")
         ctl = os.path.join(args.build, "ctl", "fedmonctl")
@@ -1137,7 +1143,8 @@ def main():
                     "labels an earlier run kept in DIR (runs nothing)")
     ap.add_argument("--ci", action="store_true",
                     help="exit 77 unless FEDMON_LIVE=1 and the "
-                    "requirements are met")
+                    "requirements are met; with --short, CI's schedule "
+                    "(about 7.5 minutes)")
     ap.add_argument("--inject-leak", action="store_true",
                     help=argparse.SUPPRESS)
     ap.add_argument("--inject-fds", type=int, help=argparse.SUPPRESS)

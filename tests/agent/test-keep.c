@@ -89,6 +89,9 @@ config(const char *dir, uint32_t train_seconds)
 	ac.learn_retrain_seconds = 3600;
 	ac.learn_horizon_minutes = 5;
 	fm_agent_config_learner(&ac, &c);
+	/* trainings inline: what a state file holds does not depend on how
+	 * fast a training thread runs */
+	c.synchronous = true;
 	return c;
 }
 

@@ -595,8 +595,8 @@ test_learner_fills_the_minute_ring(void **state)
 }
 
 /* One sample of a host with cpu_extra more CPU and, when disk > 0, the
- * disk queue at that level. A training it started gets time to end (it
- * takes milliseconds here), so the next sample adopts its models. */
+ * disk queue at that level (synchronous learners: a training it starts
+ * ends within it, and the next sample adopts its models). */
 static void
 step(fm_model_learner *l, host *h, double cpu_extra, double disk,
     uint32_t labels, fm_model_learner_status *st)
@@ -608,8 +608,6 @@ step(fm_model_learner *l, host *h, double cpu_extra, double disk,
 		s.v[FM_F_DISK_QUEUE] = (float)disk;
 	fm_model_learner_on_sample(l, &s, labels);
 	fm_model_learner_status_get(l, st);
-	if (st->training)
-		usleep(300000);
 }
 
 /* A level shift with no failure becomes normal after accept_seconds:
@@ -629,6 +627,7 @@ test_learner_lasting_change_becomes_normal(void **state)
 	for (int accept = 0; accept < 2; accept++) {
 		host_init(&h);
 		c = config(&h);
+		c.synchronous = true; /* the same samples, the same verdicts */
 		c.accept_seconds = accept ? 120 : 0;
 		c.retrain_seconds = 86400; /* only acceptance retrains */
 		assert_int_equal(fm_test_learner_new(&c, &l), 0);
@@ -682,6 +681,7 @@ test_learner_failure_keeps_the_alarm_and_accept_overrides(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
+	c.synchronous = true; /* the same samples, the same verdicts */
 	c.accept_seconds = 60;
 	c.retrain_seconds = 86400;
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
@@ -723,6 +723,7 @@ test_learner_new_fault_during_an_alarm(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
+	c.synchronous = true; /* the same samples, the same verdicts */
 	c.retrain_seconds = 86400;
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_until_ready(l, &h);
@@ -764,6 +765,7 @@ test_learner_labelled_failure_raises(void **state)
 	(void)state;
 	host_init(&h);
 	c = config(&h);
+	c.synchronous = true; /* the same samples, the same verdicts */
 	c.retrain_seconds = 86400;
 	assert_int_equal(fm_test_learner_new(&c, &l), 0);
 	feed_until_ready(l, &h);
@@ -799,6 +801,7 @@ test_learner_young_model(void **state)
 	for (int young = 0; young < 2; young++) {
 		host_init(&h);
 		c = config(&h);
+		c.synchronous = true; /* the same samples, the same verdicts */
 		c.min_rows = 100;
 		c.train_rows = 600;
 		c.retrain_seconds = 86400;

@@ -71,10 +71,13 @@ check_again(const fmi_model_keep *k)
 	    again.trained_real_ns != k->trained_real_ns ||
 	    again.last_train_real_ns != k->last_train_real_ns ||
 	    memcmp(again.onsets, k->onsets, sizeof(k->onsets)) != 0 ||
-	    memcmp(again.rows, k->rows,
-	        (size_t)k->rows_held * FM_FEATURE_COUNT * sizeof(float)) != 0 ||
-	    memcmp(again.minutes, k->minutes,
-	        (size_t)k->n_minutes * sizeof(*k->minutes)) != 0 ||
+	    (k->rows_held > 0 &&
+	        memcmp(again.rows, k->rows,
+	            (size_t)k->rows_held * FM_FEATURE_COUNT * sizeof(float)) !=
+	            0) ||
+	    (k->n_minutes > 0 &&
+	        memcmp(again.minutes, k->minutes,
+	            (size_t)k->n_minutes * sizeof(*k->minutes)) != 0) ||
 	    again.has_current != k->has_current ||
 	    memcmp(&again.current, &k->current, sizeof(k->current)) != 0 ||
 	    memcmp(again.current_n, k->current_n, sizeof(k->current_n)) != 0)
